@@ -1,0 +1,136 @@
+"""The wiring module: build_application(settings) creates the Application and registers handlers.
+
+Nothing happens at import time; the order of registration below is the order of precedence.
+"""
+
+from __future__ import annotations
+
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.application import PactApplication, PactContext
+from bot.clock import Clock, SystemClock
+from bot.handlers import cancel, errors, fallback, help, language, membership, menu, onboarding
+from bot.handlers import privacy as privacy_handlers
+from bot.i18n import I18n
+from bot.processor import ChatOrderedProcessor
+from bot.runtime import Services
+from bot.settings import Settings
+from db.engine import create_engine, create_sessionmaker
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Database engine, session factory, catalogs and clock (no connection is opened yet)."""
+    engine = create_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        i18n=I18n(settings.default_locale, settings.timezone),
+        clock=clock or SystemClock(),
+    )
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None) -> PactApplication:
+    """The configured Application with every handler registered; not started."""
+    app = (
+        ApplicationBuilder()
+        .application_class(PactApplication)
+        .token(settings.require_token())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .context_types(ContextTypes(context=PactContext))
+        .concurrent_updates(ChatOrderedProcessor(settings.max_concurrent_updates))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .build()
+    )
+    app.services = build_services(settings, clock)
+    register_handlers(app)
+    return app
+
+
+def register_handlers(app: PactApplication) -> None:
+    """All handlers, in order of precedence (first match wins within group 0)."""
+    private = filters.ChatType.PRIVATE
+
+    # 1. Telegram's notices that the person blocked or unblocked the bot.
+    app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    # 2. Commands citizens can type (private chats only).
+    app.add_handler(CommandHandler("start", onboarding.start, filters=private))
+    app.add_handler(CommandHandler("menu", menu.menu_command, filters=private))
+    app.add_handler(CommandHandler("help", help.help_command, filters=private))
+    app.add_handler(CommandHandler("language", language.language_command, filters=private))
+    app.add_handler(CommandHandler("privacy", privacy_handlers.privacy_command, filters=private))
+    app.add_handler(CommandHandler("cancel", cancel.cancel, filters=private))
+
+    # 3. Onboarding buttons: consent, language switch on the notice, age band, role.
+    app.add_handler(CallbackQueryHandler(onboarding.accept, pattern=f"^{onboarding.ACCEPT}$"))
+    app.add_handler(CallbackQueryHandler(onboarding.refuse, pattern=f"^{onboarding.REFUSE}$"))
+    app.add_handler(CallbackQueryHandler(onboarding.full, pattern=f"^{onboarding.FULL}$"))
+    app.add_handler(
+        CallbackQueryHandler(onboarding.switch_language, pattern=f"^{onboarding.SWITCH}")
+    )
+    app.add_handler(
+        CallbackQueryHandler(onboarding.choose_age, pattern=f"^{onboarding.AGE_PREFIX}")
+    )
+    app.add_handler(
+        CallbackQueryHandler(onboarding.choose_role, pattern=f"^{onboarding.ROLE_PREFIX}")
+    )
+
+    # 4. Main menu buttons; items of features still being built answer so.
+    app.add_handler(CallbackQueryHandler(menu.menu_open, pattern=f"^{menu.OPEN}$"))
+    app.add_handler(CallbackQueryHandler(help.help_button, pattern=f"^{menu.HELP}$"))
+    app.add_handler(CallbackQueryHandler(language.language_button, pattern=f"^{menu.LANGUAGE}$"))
+    app.add_handler(
+        CallbackQueryHandler(
+            privacy_handlers.privacy_button, pattern=f"^({menu.PRIVACY}|{privacy_handlers.SHOW})$"
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(menu.preparing, pattern="^(" + "|".join(menu.PREPARING) + ")$")
+    )
+
+    # 5. Language choice and privacy screens.
+    app.add_handler(CallbackQueryHandler(language.choose, pattern=f"^{language.PREFIX}"))
+    app.add_handler(
+        CallbackQueryHandler(privacy_handlers.notice, pattern=f"^{privacy_handlers.NOTICE}$")
+    )
+    app.add_handler(
+        CallbackQueryHandler(privacy_handlers.export, pattern=f"^{privacy_handlers.EXPORT}$")
+    )
+    app.add_handler(
+        CallbackQueryHandler(privacy_handlers.erase, pattern=f"^{privacy_handlers.ERASE}$")
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            privacy_handlers.erase_confirmed, pattern=f"^{privacy_handlers.ERASE_YES}$"
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            privacy_handlers.change,
+            pattern=f"^({privacy_handlers.GIVE}|{privacy_handlers.WITHDRAW})",
+        )
+    )
+
+    # 6. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
+    app.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))
+    app.add_handler(
+        MessageHandler(private & ~filters.StatusUpdate.ALL, fallback.unexpected_message)
+    )
+    app.add_handler(CallbackQueryHandler(fallback.stale_button))
+
+    # 7. One error handler for everything.
+    app.add_error_handler(errors.on_error)

@@ -1,0 +1,97 @@
+"""The PTB Application with one unit of work per update and the user's locale resolved up front."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Translator
+from bot.runtime import Scope, Services, current_scope, unit_of_work
+from bot.services.accounts import Actor
+from db.models import User
+from db.repositories import users as users_repo
+
+LANGUAGE_KEY = "language"
+"""user_data key for a language chosen before consent (kept in memory only, never stored)."""
+
+
+class PactApplication(Application):
+    """Wraps each update in a database session committed once, and tracks finished updates."""
+
+    services: Services
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._finished: set[int] = set()
+        self._finished_changed = asyncio.Condition()
+
+    async def process_update(self, update: object) -> None:
+        """Open the unit of work, resolve user and locale, run the handlers, commit."""
+        try:
+            async with unit_of_work(self.services) as scope:
+                if isinstance(update, Update):
+                    await self._resolve_user(scope, update)
+                await super().process_update(update)
+        finally:
+            if isinstance(update, Update):
+                async with self._finished_changed:
+                    self._finished.add(update.update_id)
+                    self._finished_changed.notify_all()
+
+    async def _resolve_user(self, scope: Scope, update: Update) -> None:
+        """Load the stored user and choose the language to answer in."""
+        tg_user = update.effective_user
+        if tg_user is None:
+            return
+        scope.user = await users_repo.by_telegram_id(scope.session, tg_user.id)
+        chosen = (
+            self.user_data[tg_user.id].get(LANGUAGE_KEY) if tg_user.id in self.user_data else None
+        )
+        locale = (
+            (scope.user.language if scope.user else None)
+            or chosen
+            or self.services.i18n.locale_for_telegram(tg_user.language_code)
+        )
+        scope.translator = self.services.i18n.translator(locale)
+
+    async def wait_processed(self, update_id: int, timeout: float = 10) -> None:
+        """Resolve once the update has been fully handled (tests and the playground use this)."""
+        async with asyncio.timeout(timeout), self._finished_changed:
+            await self._finished_changed.wait_for(lambda: update_id in self._finished)
+
+
+class PactContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Callback context with the update's session, translator and user row at hand."""
+
+    @property
+    def services(self) -> Services:
+        """Settings, database, translations and clock."""
+        return self.application.services  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def scope(self) -> Scope:
+        """This update's unit of work."""
+        return current_scope()
+
+    @property
+    def t(self) -> Translator:
+        """The translator for this update's user (short name: used on every line of text)."""
+        return current_scope().translator
+
+    def use_locale(self, locale: str) -> Translator:
+        """Switch the rest of this update to another language (after a language change)."""
+        current_scope().translator = self.services.i18n.translator(locale)
+        return current_scope().translator
+
+    @property
+    def user_row(self) -> User | None:
+        """The stored user, if we keep one."""
+        return current_scope().user
+
+    def actor(self, update: Update) -> Actor:
+        """Who acts now, for the services."""
+        assert update.effective_user is not None
+        return Actor(telegram_id=update.effective_user.id, now=self.services.clock.now())

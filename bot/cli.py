@@ -1,0 +1,59 @@
+"""Command line: `pact-bot [run|playground|migrate]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot import logs
+from bot.settings import MissingTokenError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `pact-bot` script and of `python -m bot`."""
+    parser = argparse.ArgumentParser(prog="pact-bot", description="PACT Civic Bot")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run against Telegram (needs BOT_TOKEN)")
+    play = sub.add_parser("playground", help="chat with the bot in this terminal, no token needed")
+    play.add_argument("--language", default="sq", help="Telegram language_code of the test user")
+    sub.add_parser("migrate", help="upgrade the database schema to the newest revision")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    logs.configure(settings.log_level)
+    command = args.command
+    if command is None:
+        command = "run" if settings.bot_token else "playground"
+        if command == "playground":
+            if not sys.stdin.isatty():
+                print(MissingTokenError(), file=sys.stderr)
+                return 2
+            print("No BOT_TOKEN is set: starting the playground (a local fake Telegram).")
+    try:
+        if command == "run":
+            from bot.runner import serve
+
+            asyncio.run(serve(settings))
+        elif command == "playground":
+            from bot.playground import play as run_playground
+
+            asyncio.run(run_playground(settings, getattr(args, "language", "sq")))
+        else:
+            asyncio.run(_migrate(settings))
+    except MissingTokenError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    """`pact-bot migrate`."""
+    from db.engine import create_engine
+    from db.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    await upgrade(engine)
+    await engine.dispose()

@@ -1,0 +1,33 @@
+"""/cancel: leave any flow and drop whatever it held that the user did not confirm."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ConversationHandler
+
+from bot.application import LANGUAGE_KEY, PactContext
+from bot.handlers import menu
+from bot.ui import send
+
+
+def drop_drafts(context: PactContext) -> bool:
+    """Forget unconfirmed answers kept for the current flow; True if there were any."""
+    drafts = [key for key in context.user_data if key != LANGUAGE_KEY]
+    for key in drafts:
+        del context.user_data[key]
+    return bool(drafts)
+
+
+async def cancel(update: Update, context: PactContext) -> int:
+    """Also the fallback of every conversation, so it ends them too."""
+    had = drop_drafts(context)
+    t = context.t
+    await send(
+        update,
+        context,
+        t.gettext("Cancelled. Nothing from that step was saved.")
+        if had
+        else t.gettext("There is nothing to cancel."),
+    )
+    await menu.show_menu(update, context)
+    return ConversationHandler.END

@@ -1,0 +1,38 @@
+"""Answers for anything no other handler took: unknown commands, stray messages, stale buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.application import PactContext
+from bot.handlers import menu
+from bot.ui import send
+
+
+async def unknown_command(update: Update, context: PactContext) -> None:
+    """A command we do not have."""
+    await send(update, context, context.t.gettext("I don't know that command."))
+    await menu.show_menu(update, context)
+
+
+async def unexpected_message(update: Update, context: PactContext) -> None:
+    """Text, a sticker, a voice note, a photo… sent outside any step that asked for it."""
+    await send(
+        update,
+        context,
+        context.t.gettext("I can't use this message here. Please choose from the menu."),
+    )
+    await menu.show_menu(update, context)
+
+
+async def stale_button(update: Update, context: PactContext) -> None:
+    """A button from an old message whose action no longer exists or no longer applies."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(context.t.gettext("This button is no longer active."))
+    await send(
+        update,
+        context,
+        context.t.gettext("That button is no longer active. Here is the menu."),
+    )
+    await menu.show_menu(update, context)

@@ -1,0 +1,45 @@
+"""/language and the Language menu item: choose Shqip or English."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.application import LANGUAGE_KEY, PactContext
+from bot.handlers import menu
+from bot.handlers.fallback import stale_button
+from bot.services import accounts
+from bot.settings import SUPPORTED_LOCALES
+from bot.ui import answer, edit_or_send, keyboard, send
+
+PREFIX = "lang:"
+NAMES = {"sq": "🇦🇱 Shqip", "en": "🇬🇧 English"}
+
+
+def _choices():
+    """One button per shipped language, labelled in that language."""
+    return keyboard([(NAMES[code], PREFIX + code) for code in SUPPORTED_LOCALES])
+
+
+async def language_command(update: Update, context: PactContext) -> None:
+    """/language."""
+    await send(update, context, context.t.gettext("Choose your language:"), _choices())
+
+
+async def language_button(update: Update, context: PactContext) -> None:
+    """Language from the menu."""
+    await answer(update)
+    await edit_or_send(update, context, context.t.gettext("Choose your language:"), _choices())
+
+
+async def choose(update: Update, context: PactContext) -> None:
+    """Store the choice (in the row if we keep one, else only in memory) and confirm."""
+    query = await answer(update)
+    code = (query.data or "").removeprefix(PREFIX)
+    if code not in SUPPORTED_LOCALES:
+        await stale_button(update, context)
+        return
+    context.user_data[LANGUAGE_KEY] = code
+    await accounts.set_language(context.scope.session, context.actor(update), code)
+    t = context.use_locale(code)
+    await edit_or_send(update, context, t.gettext("Language set to English."))
+    await menu.show_menu(update, context)

@@ -1,0 +1,101 @@
+"""Per-update translations with gettext catalogs and Babel formatting of dates and numbers."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+import locales
+from bot.settings import SUPPORTED_LOCALES
+
+LOCALES_DIR = Path(locales.__file__).resolve().parent
+DOMAIN = "messages"
+log = logging.getLogger(__name__)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it yet (labels defined at import)."""
+    return message
+
+
+def _load(locale: str) -> gettext.NullTranslations:
+    """The compiled catalog if it is current, else compile the .po in memory."""
+    folder = LOCALES_DIR / locale / "LC_MESSAGES"
+    po_path, mo_path = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if mo_path.exists() and (
+        not po_path.exists() or mo_path.stat().st_mtime >= po_path.stat().st_mtime
+    ):
+        with mo_path.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    if not po_path.exists():
+        log.warning("no catalog for locale %s; falling back to message ids", locale)
+        return gettext.NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Translations and formatting for one locale; handed to code per update, never global."""
+
+    locale: str
+    _catalog: gettext.NullTranslations
+    timezone: ZoneInfo
+
+    def gettext(self, message: str, /, **values: object) -> str:
+        """Translate and fill named placeholders."""
+        text = self._catalog.gettext(message)
+        return text.format(**values) if values else text
+
+    def ngettext(self, singular: str, plural: str, count: int, /, **values: object) -> str:
+        """Translate a counted phrase; `{count}` is filled in the user's number format."""
+        text = self._catalog.ngettext(singular, plural, count)
+        return text.format(count=self.number(count), **values)
+
+    def date(self, value: date | datetime) -> str:
+        """A date the way people write it: "23 nëntor 2026" / "23 November 2026"."""
+        if isinstance(value, datetime):
+            return format_datetime(value, "d MMMM y", tzinfo=self.timezone, locale=self.locale)
+        return format_date(value, "d MMMM y", locale=self.locale)
+
+    def datetime(self, value: datetime) -> str:
+        """Date and local time: "23 nëntor 2026, 14:05"."""
+        return format_datetime(value, "d MMMM y, HH:mm", tzinfo=self.timezone, locale=self.locale)
+
+    def number(self, value: float) -> str:
+        """A number with the locale's separators."""
+        return format_decimal(value, locale=self.locale)
+
+
+class I18n:
+    """Loads every shipped catalog once and hands out translators by locale."""
+
+    def __init__(self, default_locale: str, timezone: str) -> None:
+        self.default_locale = default_locale
+        self.timezone = ZoneInfo(timezone)
+        self._catalogs = {code: _load(code) for code in SUPPORTED_LOCALES}
+
+    def translator(self, locale: str | None) -> Translator:
+        """A translator for a supported locale, the default one otherwise."""
+        code = locale if locale in self._catalogs else self.default_locale
+        return Translator(code, self._catalogs[code], self.timezone)
+
+    def locale_for_telegram(self, language_code: str | None) -> str:
+        """Telegram's language_code "en…" means English; anything else gets the default."""
+        if language_code and language_code.lower().startswith("en"):
+            return "en"
+        return self.default_locale

@@ -1,0 +1,115 @@
+"""Runtime configuration: one pydantic-settings object read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("sq", "en")
+
+
+class MissingTokenError(RuntimeError):
+    """Raised when something needs Telegram but BOT_TOKEN is not set."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "BOT_TOKEN is not set. Talk to @BotFather in Telegram (/newbot), copy the token it "
+            "gives you and put it in the BOT_TOKEN environment variable or in .env "
+            "(see .env.example). Without a token, try the bot with `pact-bot playground`."
+        )
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment; secrets stay SecretStr."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///./data/pact.sqlite3"
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    staff_chat_id: int | None = None
+    timezone: str = "Europe/Tirane"
+    default_locale: str = "sq"
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8080
+    health_port: int | None = None
+
+    log_level: str = "INFO"
+    controller_name: str = (
+        "ANTTARC – Albanian National Training and Technical Assistance Resource Center"
+    )
+    controller_contact: str = ""
+    case_retention_months: int = Field(default=24, ge=1)
+    max_concurrent_updates: int = Field(default=32, ge=1)
+
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept ADMIN_IDS as "1,2,3" as well as a JSON list."""
+        if isinstance(value, str):
+            return frozenset(
+                int(part) for part in value.replace(";", ",").split(",") if part.strip()
+            )
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        """Only the locales we ship catalogs for."""
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Fail at start, not at the first reminder, on a misspelt zone."""
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"TIMEZONE {value!r} is not a known time zone") from error
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured zone as a tzinfo."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_mode(self) -> bool:
+        """Webhook when WEBHOOK_URL is set, polling otherwise."""
+        return bool(self.webhook_url)
+
+    def require_token(self) -> str:
+        """The token, or a clear error telling how to get one."""
+        if self.bot_token is None or not self.bot_token.get_secret_value().strip():
+            raise MissingTokenError
+        return self.bot_token.get_secret_value().strip()
+
+    def require_webhook_secret(self) -> str:
+        """The secret Telegram must send back; webhook mode refuses to run without it."""
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not secret:
+            raise RuntimeError(
+                "WEBHOOK_SECRET is not set. Webhook mode needs a secret of 1-256 characters "
+                "(A-Z, a-z, 0-9, _ and -), e.g. from `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`."
+            )
+        return secret
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind DATABASE_URL, if it is one."""
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix(prefix))
+        return None

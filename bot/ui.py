@@ -1,0 +1,83 @@
+"""Small rendering helpers shared by handlers: buttons, replies, callback answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackContext
+
+Button = tuple[str, str]
+"""(label, callback_data); an https URL as data makes a link button."""
+
+
+def keyboard(*rows: Sequence[Button]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, data) pairs."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label, url=data)
+                if data.startswith(("https://", "http://", "mailto:"))
+                else InlineKeyboardButton(label, callback_data=data)
+                for label, data in row
+            ]
+            for row in rows
+            if row
+        ]
+    )
+
+
+async def send(
+    update: Update,
+    context: CallbackContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message:
+    """A new message in the chat the update came from."""
+    assert update.effective_chat is not None
+    return await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+async def answer(update: Update, text: str | None = None, alert: bool = False) -> CallbackQuery:
+    """Stop the button's spinner (with an optional toast) and return the query."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(text, show_alert=alert)
+    return query
+
+
+async def edit_or_send(
+    update: Update,
+    context: CallbackContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Replace the pressed message's content; send anew if it can no longer be edited."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+            return
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return
+            if "not found" not in str(error).lower() and "can't be edited" not in str(error):
+                raise
+    await send(update, context, text, markup)
+
+
+async def close_buttons(update: Update, note: str | None = None) -> None:
+    """Freeze the pressed message: remove its buttons, optionally append the chosen answer."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    message = query.message
+    try:
+        if note and message.text_html is not None:
+            await message.edit_text(f"{message.text_html}\n\n{note}", reply_markup=None)
+        elif message.reply_markup is not None:
+            await message.edit_reply_markup(reply_markup=None)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower() and "not found" not in str(error).lower():
+            raise

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, async engine and sessions, repositories, Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Queries and inserts; they flush when they must but never commit."""

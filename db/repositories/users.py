@@ -1,0 +1,30 @@
+"""Users and their consents."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db.models import User
+
+
+async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
+    """The user row for a Telegram account, consents loaded."""
+    result = await session.execute(
+        select(User).where(User.telegram_id == telegram_id).options(selectinload(User.consents))
+    )
+    return result.scalar_one_or_none()
+
+
+async def add(session: AsyncSession, user: User) -> User:
+    """Insert a new user and get its id."""
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def delete(session: AsyncSession, user: User) -> None:
+    """Remove a user row; consents go with it."""
+    await session.delete(user)
+    await session.flush()

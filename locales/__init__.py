@@ -1,0 +1,1 @@
+"""Gettext catalogs (messages.pot, sq and en); shipped as package data."""

@@ -1,0 +1,36 @@
+"""Fixtures: a database per backend, the fake Telegram server, and a running bot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.fakeapi import FakeTelegram
+from tests.databases import backends, fresh_database
+from tests.harness import BotHarness
+
+
+@pytest.fixture(params=backends())
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend in turn."""
+    return await fresh_database(request.param, tmp_path)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API on a free loopback port."""
+    server = FakeTelegram(bot_username="pact_test_bot")
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, database_url: str) -> AsyncIterator[BotHarness]:
+    """The real Application, polling the fake server, on a fresh database."""
+    harness = BotHarness(fake, database_url)
+    await harness.start()
+    yield harness
+    await harness.stop()
