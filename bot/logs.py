@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio")
+QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio", "alembic.runtime.plugins")
 """httpx logs every request URL, and Telegram URLs contain the bot token."""
 
 
@@ -15,4 +15,6 @@ def configure(level: str) -> None:
     )
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level.upper())))
+    chosen = logging.getLevelName(level.upper())
+    logging.getLogger("telegram").setLevel(max(logging.INFO, chosen))
+    logging.getLogger("alembic").setLevel(max(logging.INFO, chosen))

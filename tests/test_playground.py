@@ -1,0 +1,28 @@
+"""The playground drives the real bot through the fake server from scripted terminal input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.playground import play
+from bot.settings import Settings
+from tests.harness import sqlite_url
+
+
+async def test_playground_walks_onboarding_and_survives_a_restart(tmp_path: Path) -> None:
+    lines = iter(["/start", "1", "4", "5", ":sticker", ":restart", "/menu", ":quit"])
+    output: list[str] = []
+
+    async def read(_prompt: str) -> str:
+        return next(lines)
+
+    settings = Settings(_env_file=None, database_url=sqlite_url(tmp_path))
+    await play(settings, "sq", read=read, write=output.append)
+    text = "\n".join(output)
+    assert "Mirë se vini" in text
+    assert "[1] ✅ Pajtohem" in text
+    assert "Pëlqimi juaj u regjistrua" in text
+    assert "Sa vjeç jeni?" in text
+    assert "Këtë mesazh nuk mund ta përdor këtu" in text
+    assert "(bot restarted)" in text
+    assert "Menyja kryesore" in text.split("(bot restarted)")[1]
