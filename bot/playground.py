@@ -82,7 +82,11 @@ class Playground:
             await self._start_bot()
             self.write("(bot restarted)")
             return True
-        update_id = await self._act(line)
+        try:
+            update_id = await self._act(line)
+        except (RuntimeError, LookupError) as refusal:
+            self.write(f"({refusal})")
+            return True
         if update_id is not None:
             await self.fake.wait_delivered(update_id)
             await self.app.wait_processed(update_id)

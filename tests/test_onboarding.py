@@ -15,7 +15,12 @@ async def test_start_in_albanian_stores_nothing_before_consent(bot: BotHarness) 
     assert "Mirë se vini" in notice.text
     assert "Privatësia juaj" in notice.text
     assert "info@idp.al" in notice.text
-    assert notice.labels == ["✅ Pajtohem", "Jo, faleminderit", "📄 Njoftimi i plotë për privatësinë", "🇬🇧 English"]
+    assert notice.labels == [
+        "✅ Pajtohem",
+        "Jo, faleminderit",
+        "📄 Njoftimi i plotë për privatësinë",
+        "🇬🇧 English",
+    ]
     assert await bot.user_row(arta) is None
 
 

@@ -10,7 +10,21 @@ from tests.harness import sqlite_url
 
 
 async def test_playground_walks_onboarding_and_survives_a_restart(tmp_path: Path) -> None:
-    lines = iter(["/start", "1", "4", "5", ":sticker", ":restart", "/menu", ":quit"])
+    lines = iter(
+        [
+            "/start",
+            "1",
+            "4",
+            "5",
+            ":sticker",
+            ":block",
+            "hello",
+            ":unblock",
+            ":restart",
+            "/menu",
+            ":quit",
+        ]
+    )
     output: list[str] = []
 
     async def read(_prompt: str) -> str:
@@ -24,5 +38,6 @@ async def test_playground_walks_onboarding_and_survives_a_restart(tmp_path: Path
     assert "Pëlqimi juaj u regjistrua" in text
     assert "Sa vjeç jeni?" in text
     assert "Këtë mesazh nuk mund ta përdor këtu" in text
+    assert "has blocked the bot" in text, "the playground explains instead of crashing"
     assert "(bot restarted)" in text
     assert "Menyja kryesore" in text.split("(bot restarted)")[1]

@@ -38,7 +38,10 @@ async def test_privacy_lists_consents_and_withdraws_one(bot: BotHarness) -> None
     await onboard(arta)
     await arta.command("/privacy")
     screen = arta.last
-    assert "✅ Ruajtja dhe trajtimi i kërkesave dhe raportimeve tuaja: dhënë më 23 nëntor 2026" in screen.text
+    assert (
+        "✅ Ruajtja dhe trajtimi i kërkesave dhe raportimeve tuaja: dhënë më 23 nëntor 2026"
+        in screen.text
+    )
     assert "⬜ Marrja e mesazheve të fushatave: nuk është dhënë" in screen.text
 
     await arta.press("Jepni pëlqimin: mesazhet e fushatave")

@@ -35,7 +35,8 @@ async def test_cancel_leaves_the_flow_and_keeps_nothing_unconfirmed(bot: BotHarn
 
 
 @pytest.mark.parametrize(
-    "action", [("send_sticker",), ("send_voice",), ("send_text", "hello?"), ("send_location", 42.07, 19.51)]
+    "action",
+    [("send_sticker",), ("send_voice",), ("send_text", "hello?"), ("send_location", 42.07, 19.51)],
 )
 async def test_unexpected_messages_get_an_answer_and_the_menu(
     bot: BotHarness, action: tuple
@@ -131,3 +132,15 @@ async def test_handler_error_apologises_rolls_back_and_alerts_staff(
         assert "RuntimeError" in logged and str(arta.fake.user_id) not in logged
     finally:
         await harness.stop()
+
+
+async def test_429_from_telegram_is_waited_out_and_nothing_is_lost(bot: BotHarness) -> None:
+    bot.fake.inject_429(share=0.5, retry_after=1, methods={"sendMessage"}, seed=3)
+    arta = bot.person(language_code="en")
+    await arta.command("/help")
+    await arta.command("/menu")
+    refused = [c for c in bot.fake.calls if c.method == "sendMessage" and not c.ok]
+    assert refused, "the fake server did answer 429 to some calls"
+    assert "PACT Civic Bot" in arta.texts()[0]
+    assert "Main menu" in arta.last.text
+    assert len(arta.messages) == 2

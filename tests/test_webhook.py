@@ -40,7 +40,9 @@ async def test_webhook_mode_end_to_end(fake: FakeTelegram, database_url: str) ->
         assert "PACT Civic Bot" in arta.last.text
 
         async with aiohttp.ClientSession() as http:
-            async with http.post(url, json={"update_id": 999}, headers={SECRET_HEADER: "wrong"}) as r:
+            async with http.post(
+                url, json={"update_id": 999}, headers={SECRET_HEADER: "wrong"}
+            ) as r:
                 assert r.status == 403
             async with http.post(url, json={"update_id": 998}) as r:
                 assert r.status == 403

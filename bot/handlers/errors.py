@@ -36,12 +36,15 @@ async def on_error(update: object, context: PactContext) -> None:
         current_scope().fail()
     except RuntimeError:
         pass
-    if isinstance(update, Update) and isinstance(error, Forbidden):
+    if not isinstance(update, Update):
+        log.warning("error outside an update (%s): %s", describe(update), type(error).__name__)
+        return
+    if isinstance(error, Forbidden):
         await _mark_blocked(update, context)
         log.info("%s: the user blocked the bot", describe(update))
         return
     log.error("%s failed: %s", describe(update), type(error).__name__, exc_info=error)
-    if isinstance(update, Update) and update.effective_chat is not None:
+    if update.effective_chat is not None:
         await _apologise(update, context)
     await _tell_staff(update, context)
 
@@ -72,7 +75,7 @@ async def _apologise(update: Update, context: PactContext) -> None:
         log.warning("%s: could not send the apology", describe(update))
 
 
-async def _tell_staff(update: object, context: PactContext) -> None:
+async def _tell_staff(update: Update, context: PactContext) -> None:
     """A one-line alert to the staff chat, when one is configured."""
     chat_id = context.services.settings.staff_chat_id
     if chat_id is None:
