@@ -49,7 +49,34 @@ def _post_message(
     return fake.enqueue("message", message.to_api())
 
 
-class FakeUser:
+class _ChatView:
+    """What the bot sent into one chat, as seen by its human side."""
+
+    fake: FakeTelegram
+
+    def _chat_id(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def chat(self) -> Chat:
+        """The chat record."""
+        return self.fake.state.chats[self._chat_id()]
+
+    @property
+    def messages(self) -> list[FakeMessage]:
+        """Live messages the bot sent into this chat, oldest first, reflecting edits."""
+        return self.chat.bot_messages()
+
+    @property
+    def last(self) -> FakeMessage:
+        """The newest live bot message; AssertionError if the bot sent nothing."""
+        messages = self.messages
+        if not messages:
+            raise AssertionError(f"the bot has sent no message to chat {self._chat_id()}")
+        return messages[-1]
+
+
+class FakeUser(_ChatView):
     """A person chatting with the bot in a private chat whose id equals the user id."""
 
     def __init__(
@@ -77,23 +104,9 @@ class FakeUser:
                 data[key] = value
         return data
 
-    @property
-    def chat(self) -> Chat:
-        """This user's private chat with the bot."""
-        return self.fake.state.chats[self.user_id]
-
-    @property
-    def messages(self) -> list[FakeMessage]:
-        """Live messages the bot sent to this user, oldest first, reflecting edits."""
-        return self.chat.bot_messages()
-
-    @property
-    def last(self) -> FakeMessage:
-        """The newest live bot message; AssertionError if the bot sent nothing."""
-        messages = self.messages
-        if not messages:
-            raise AssertionError(f"the bot has sent no message to user {self.user_id}")
-        return messages[-1]
+    def _chat_id(self) -> int:
+        """A private chat's id is the user's id."""
+        return self.user_id
 
     @property
     def callback_answers(self) -> list[dict[str, Any]]:
@@ -291,30 +304,16 @@ class FakeUser:
         return f"<FakeUser {self.user_id} {self.first_name!r} lang={self.language_code}>"
 
 
-class FakeGroup:
+class FakeGroup(_ChatView):
     """A supergroup registered with the fake; fake users can post in it."""
 
     def __init__(self, fake: FakeTelegram, chat_id: int) -> None:
         self.fake = fake
         self.chat_id = chat_id
 
-    @property
-    def chat(self) -> Chat:
-        """The group's chat record."""
-        return self.fake.state.chats[self.chat_id]
-
-    @property
-    def messages(self) -> list[FakeMessage]:
-        """Live messages the bot sent to this group, oldest first."""
-        return self.chat.bot_messages()
-
-    @property
-    def last(self) -> FakeMessage:
-        """The newest live bot message; AssertionError if none."""
-        messages = self.messages
-        if not messages:
-            raise AssertionError(f"the bot has sent no message to group {self.chat_id}")
-        return messages[-1]
+    def _chat_id(self) -> int:
+        """The group's id."""
+        return self.chat_id
 
     async def send_text(self, user: FakeUser, text: str) -> int:
         """A member posts a text message in the group."""

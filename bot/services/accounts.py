@@ -62,8 +62,8 @@ async def _audit(
     )
 
 
-async def accept_notice(session: AsyncSession, actor: Actor, language: str) -> User:
-    """Consent to storing and handling (purpose a): creates the row if needed."""
+async def _get_or_create(session: AsyncSession, actor: Actor, language: str) -> User:
+    """The person's row, created with only the Telegram id and language if missing."""
     user = await users_repo.by_telegram_id(session, actor.telegram_id)
     if user is None:
         user = await users_repo.add(
@@ -76,6 +76,12 @@ async def accept_notice(session: AsyncSession, actor: Actor, language: str) -> U
                 consents=[],
             ),
         )
+    return user
+
+
+async def accept_notice(session: AsyncSession, actor: Actor, language: str) -> User:
+    """Consent to storing and handling (purpose a): creates the row if needed."""
+    user = await _get_or_create(session, actor, language)
     user.privacy_refused_at = None
     user.language = user.language or language
     if user.age_band == AgeBand.UNDER_16:
@@ -97,18 +103,7 @@ async def accept_notice(session: AsyncSession, actor: Actor, language: str) -> U
 
 async def refuse_notice(session: AsyncSession, actor: Actor, language: str) -> User:
     """Remember a refusal and nothing more than the language we talk in."""
-    user = await users_repo.by_telegram_id(session, actor.telegram_id)
-    if user is None:
-        user = await users_repo.add(
-            session,
-            User(
-                telegram_id=actor.telegram_id,
-                language=language,
-                created_at=actor.now,
-                updated_at=actor.now,
-                consents=[],
-            ),
-        )
+    user = await _get_or_create(session, actor, language)
     user.privacy_refused_at = actor.now
     user.updated_at = actor.now
     await _audit(session, user, actor.now, "consent.refused", notice_version=privacy.NOTICE_VERSION)
