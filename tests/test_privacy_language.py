@@ -57,6 +57,8 @@ async def test_privacy_lists_consents_and_withdraws_one(bot: BotHarness) -> None
     await arta.press("Tërhiqni pëlqimin: kërkesat dhe raportimet")
     user = await bot.user_row(arta)
     assert user is not None and user.onboarded_at is None and user.age_band is None
+    await arta.press("Jepni pëlqimin: mesazhet e fushatave")
+    assert arta.seen("Së pari pranoni njoftimin për privatësinë.")
     async with bot.app.services.sessions() as session:
         actions = [
             row.action

@@ -14,7 +14,7 @@ from bot.handlers.onboarding import ACCEPT
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
 from bot.services import accounts
-from bot.services.privacy import MinorConsentError, active_consent
+from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
 from db.models import ConsentPurpose, User
 
@@ -112,17 +112,13 @@ async def change(update: Update, context: PactContext) -> None:
         return
     purpose = ConsentPurpose(raw)
     t = context.t
-    if (
-        give
-        and purpose != ConsentPurpose.CASES
-        and active_consent(context.user_row, ConsentPurpose.CASES) is None
-    ):
-        await send(update, context, t.gettext("First agree to the privacy notice."))
-        return
     try:
         user = await accounts.change_consent(
             context.scope.session, context.actor(update), purpose, give
         )
+    except BaseConsentMissingError:
+        await send(update, context, t.gettext("First agree to the privacy notice."))
+        return
     except MinorConsentError:
         await send(
             update,

@@ -14,6 +14,10 @@ class MinorConsentError(Exception):
     """Under-16 users cannot consent alone (a parent's or guardian's consent is needed)."""
 
 
+class BaseConsentMissingError(Exception):
+    """Forwarding and campaigns build on consent (a): nothing is kept without it."""
+
+
 def active_consent(user: User | None, purpose: ConsentPurpose) -> Consent | None:
     """The consent currently in force for a purpose, if any."""
     if user is None:
@@ -35,9 +39,11 @@ def is_minor(user: User | None) -> bool:
 
 
 def grant(user: User, purpose: ConsentPurpose, now: datetime) -> Consent | None:
-    """Record a consent unless one is already in force; refuse it for minors."""
+    """Record a consent unless one is already in force; refuse it for minors and without (a)."""
     if is_minor(user):
         raise MinorConsentError
+    if purpose != ConsentPurpose.CASES and not has_consent(user, ConsentPurpose.CASES):
+        raise BaseConsentMissingError
     if has_consent(user, purpose):
         return None
     consent = Consent(purpose=purpose, notice_version=NOTICE_VERSION, given_at=now)
