@@ -23,9 +23,8 @@ async def startup(app: PactApplication) -> None:
 
 
 async def start_polling(app: PactApplication, timeout: int = 30) -> None:
-    """Fetch updates by long polling (the default mode)."""
+    """Fetch updates by long polling (the default mode; PTB removes any webhook first)."""
     assert app.updater is not None
-    await app.bot.delete_webhook()
     await app.updater.start_polling(
         poll_interval=0, timeout=timeout, allowed_updates=Update.ALL_TYPES
     )
