@@ -43,7 +43,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 def build_application(settings: Settings, *, clock: Clock | None = None) -> PactApplication:
     """The configured Application with every handler registered; not started."""
-    app = (
+    builder = (
         ApplicationBuilder()
         .application_class(PactApplication)
         .token(settings.require_token())
@@ -52,9 +52,10 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Pact
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=PactContext))
         .concurrent_updates(ChatOrderedProcessor(settings.max_concurrent_updates))
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .build()
     )
+    if settings.telegram_rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app = builder.build()
     app.services = build_services(settings, clock)
     register_handlers(app)
     return app

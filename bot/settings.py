@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     controller_contact: str = ""
     case_retention_months: int = Field(default=24, ge=1)
     max_concurrent_updates: int = Field(default=32, ge=1)
+    telegram_rate_limit: bool = True
 
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"

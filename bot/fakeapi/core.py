@@ -49,6 +49,8 @@ class FakeTelegram:
         self.queue = UpdateQueue()
         self.webhook_deliverer = WebhookDeliverer(self.queue)
         self.flood = FloodInjector()
+        self.latency = 0.0
+        """Seconds every method but getUpdates waits before answering (a far-away server)."""
         self.calls: list[ApiCall] = []
         self.poll_allowed = DEFAULT_UPDATE_TYPES
         self.poll_generation = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,8 @@ async def call_method(fake: FakeTelegram, name: str, params: Params) -> tuple[in
         flood = fake.flood.check(canonical)
         if flood is not None:
             raise flood
+        if fake.latency and canonical != "getUpdates":
+            await asyncio.sleep(fake.latency)
         result = await found[1](fake, params)
     except ApiError as error:
         _LOG.debug("%s refused: %s", canonical, error.description)
