@@ -5,6 +5,7 @@ Nothing happens at import time; the order of registration below is the order of 
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -15,14 +16,32 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
+from bot import access
 from bot.application import PactApplication, PactContext
 from bot.clock import Clock, SystemClock
-from bot.handlers import cancel, errors, fallback, help, language, membership, menu, onboarding
+from bot.handlers import (
+    admin_directory,
+    cancel,
+    errors,
+    fallback,
+    help,
+    language,
+    membership,
+    menu,
+    onboarding,
+    rti_builder,
+    rti_guide,
+    rti_requests,
+    rti_sent,
+)
 from bot.handlers import privacy as privacy_handlers
+from bot.handlers import rti_views as rti
 from bot.i18n import I18n
+from bot.persistence import DbPersistence
 from bot.processor import ChatOrderedProcessor
 from bot.runtime import Services
 from bot.settings import Settings
@@ -43,6 +62,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 def build_application(settings: Settings, *, clock: Clock | None = None) -> PactApplication:
     """The configured Application with every handler registered; not started."""
+    services = build_services(settings, clock)
     builder = (
         ApplicationBuilder()
         .application_class(PactApplication)
@@ -52,11 +72,12 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Pact
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=PactContext))
         .concurrent_updates(ChatOrderedProcessor(settings.max_concurrent_updates))
+        .persistence(DbPersistence(services.sessions, services.clock.now))
     )
     if settings.telegram_rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app = builder.build()
-    app.services = build_services(settings, clock)
+    app.services = services
     register_handlers(app)
     return app
 
@@ -65,18 +86,28 @@ def register_handlers(app: PactApplication) -> None:
     """All handlers, in order of precedence (first match wins within group 0)."""
     private = filters.ChatType.PRIVATE
 
+    # 0. The staff gate (group -1): staff-only commands and buttons stop here for anyone else.
+    app.add_handler(TypeHandler(Update, access.gate), group=-1)
+
     # 1. Telegram's notices that the person blocked or unblocked the bot.
     app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
 
-    # 2. Commands citizens can type (private chats only).
+    # 2. Conversations (persistent): inside one, their own steps and /cancel, /menu come first.
+    app.add_handler(rti_builder.conversation())
+    app.add_handler(rti_sent.conversation())
+    for conversation in admin_directory.conversations():
+        app.add_handler(conversation)
+
+    # 3. Commands citizens can type (private chats only), and the staff command outside flows.
     app.add_handler(CommandHandler("start", onboarding.start, filters=private))
     app.add_handler(CommandHandler("menu", menu.menu_command, filters=private))
     app.add_handler(CommandHandler("help", help.help_command, filters=private))
     app.add_handler(CommandHandler("language", language.language_command, filters=private))
     app.add_handler(CommandHandler("privacy", privacy_handlers.privacy_command, filters=private))
     app.add_handler(CommandHandler("cancel", cancel.cancel, filters=private))
+    app.add_handler(CommandHandler("closed_day", admin_directory.closed_day, filters=private))
 
-    # 3. Onboarding buttons: consent, language switch on the notice, age band, role.
+    # 4. Onboarding buttons: consent, language switch on the notice, age band, role.
     app.add_handler(CallbackQueryHandler(onboarding.accept, pattern=f"^{onboarding.ACCEPT}$"))
     app.add_handler(CallbackQueryHandler(onboarding.refuse, pattern=f"^{onboarding.REFUSE}$"))
     app.add_handler(CallbackQueryHandler(onboarding.full, pattern=f"^{onboarding.FULL}$"))
@@ -90,7 +121,7 @@ def register_handlers(app: PactApplication) -> None:
         CallbackQueryHandler(onboarding.choose_role, pattern=f"^{onboarding.ROLE_PREFIX}")
     )
 
-    # 4. Main menu buttons; items of features still being built answer so.
+    # 5. Main menu buttons; items of features still being built answer so.
     app.add_handler(CallbackQueryHandler(menu.menu_open, pattern=f"^{menu.OPEN}$"))
     app.add_handler(CallbackQueryHandler(help.help_button, pattern=f"^{menu.HELP}$"))
     app.add_handler(CallbackQueryHandler(language.language_button, pattern=f"^{menu.LANGUAGE}$"))
@@ -103,7 +134,7 @@ def register_handlers(app: PactApplication) -> None:
         CallbackQueryHandler(menu.preparing, pattern="^(" + "|".join(menu.PREPARING) + ")$")
     )
 
-    # 5. Language choice and privacy screens.
+    # 6. Language choice and privacy screens.
     app.add_handler(CallbackQueryHandler(language.choose, pattern=f"^{language.PREFIX}"))
     app.add_handler(
         CallbackQueryHandler(privacy_handlers.notice, pattern=f"^{privacy_handlers.NOTICE}$")
@@ -126,12 +157,26 @@ def register_handlers(app: PactApplication) -> None:
         )
     )
 
-    # 6. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
+    # 7. Right to information: submenu, guide, my requests, outcomes, complaint, wrong contact.
+    app.add_handler(CallbackQueryHandler(rti_requests.rti_menu, pattern=f"^{menu.RTI}$"))
+    app.add_handler(CallbackQueryHandler(rti_guide.show, pattern=f"^{rti_guide.PREFIX}"))
+    app.add_handler(CallbackQueryHandler(rti_requests.my_requests, pattern=f"^{rti.LIST}$"))
+    app.add_handler(CallbackQueryHandler(rti_requests.open_request, pattern=f"^{rti.OPEN}"))
+    app.add_handler(CallbackQueryHandler(rti_requests.outcome, pattern=f"^{rti.OUTCOME}"))
+    app.add_handler(CallbackQueryHandler(rti_requests.complaint, pattern=f"^{rti.COMPLAINT}"))
+    app.add_handler(CallbackQueryHandler(rti_requests.filed, pattern=f"^{rti.FILED}"))
+    app.add_handler(CallbackQueryHandler(rti_requests.decided, pattern=f"^{rti.DECIDED}"))
+    app.add_handler(CallbackQueryHandler(rti_requests.letter_again, pattern=f"^{rti.LETTER}"))
+    app.add_handler(
+        CallbackQueryHandler(rti_requests.wrong_contact, pattern=f"^{rti.WRONG_CONTACT}")
+    )
+
+    # 8. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
     app.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))
     app.add_handler(
         MessageHandler(private & ~filters.StatusUpdate.ALL, fallback.unexpected_message)
     )
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
 
-    # 7. One error handler for everything.
+    # 9. One error handler for everything.
     app.add_error_handler(errors.on_error)

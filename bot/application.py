@@ -14,9 +14,6 @@ from bot.services.accounts import Actor
 from db.models import User
 from db.repositories import users as users_repo
 
-LANGUAGE_KEY = "language"
-"""user_data key for a language chosen before consent (kept in memory only, never stored)."""
-
 
 class PactApplication(Application):
     """Wraps each update in a database session committed once, and tracks finished updates."""
@@ -27,6 +24,8 @@ class PactApplication(Application):
         super().__init__(**kwargs)
         self._finished: set[int] = set()
         self._finished_changed = asyncio.Condition()
+        self.unsaved_languages: dict[int, str] = {}
+        """Languages chosen before consent: memory only, never stored (lost on restart)."""
 
     async def process_update(self, update: object) -> None:
         """Open the unit of work, resolve user and locale, run the handlers, commit."""
@@ -47,9 +46,7 @@ class PactApplication(Application):
         if tg_user is None:
             return
         scope.user = await users_repo.by_telegram_id(scope.session, tg_user.id)
-        chosen = (
-            self.user_data[tg_user.id].get(LANGUAGE_KEY) if tg_user.id in self.user_data else None
-        )
+        chosen = self.unsaved_languages.get(tg_user.id)
         locale = (
             (scope.user.language if scope.user else None)
             or chosen
@@ -80,6 +77,11 @@ class PactContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
     def t(self) -> Translator:
         """The translator for this update's user (short name: used on every line of text)."""
         return current_scope().translator
+
+    def remember_language(self, update: Update, locale: str) -> None:
+        """Keep a language choice in memory (stored in the row too when there is one)."""
+        assert update.effective_user is not None
+        self.application.unsaved_languages[update.effective_user.id] = locale  # type: ignore[attr-defined]
 
     def use_locale(self, locale: str) -> Translator:
         """Switch the rest of this update to another language (after a language change)."""

@@ -6,17 +6,24 @@ import logging
 
 from telegram import Update
 
-from bot import commands
+from bot import commands, jobs
 from bot.application import PactApplication
+from bot.runtime import unit_of_work
+from bot.services import directory, rti
 from db import migrate
 
 log = logging.getLogger(__name__)
 
 
 async def startup(app: PactApplication) -> None:
-    """Migrate the database to head, initialise, publish the command lists, start."""
+    """Migrate, seed shipped data, initialise, schedule jobs, publish commands, start."""
     await migrate.upgrade(app.services.engine)
+    async with unit_of_work(app.services) as scope:
+        now = app.services.clock.now()
+        await directory.seed(scope.session, now)
+        await rti.seed_closed_days(scope.session, now)
     await app.initialize()
+    jobs.schedule(app)
     await commands.register(app.bot, app.services.i18n)
     await app.start()
     log.info("bot started as @%s", app.bot.username)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base
@@ -88,3 +88,107 @@ class AuditEntry(Base):
     subject_id: Mapped[int | None] = mapped_column(BigInteger)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Authority(Base):
+    """A public authority people can ask for information: a municipality or another body."""
+
+    __tablename__ = "authorities"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    qark: Mapped[str | None] = mapped_column(String(64))
+    seat: Mapped[str | None] = mapped_column(String(100))
+    in_programme: Mapped[bool] = mapped_column(default=False)
+    units: Mapped[str | None] = mapped_column(Text)
+    coordinator_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    postal_address: Mapped[str | None] = mapped_column(String(300))
+    transparency_url: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RequestStatus(enum.StrEnum):
+    """Where a request for information stands (Law 119/2014)."""
+
+    PREPARED = "prepared"
+    SENT = "sent"
+    EXTENDED = "extended"
+    TRANSFERRED = "transferred"
+    CLARIFY = "clarify"
+    ANSWERED = "answered"
+    PARTIAL = "partial"
+    REFUSED = "refused"
+    NO_ANSWER = "no_answer"
+    COMPLAINT_FILED = "complaint_filed"
+    CLOSED = "closed"
+
+
+class RtiRequest(Base):
+    """A request for information a person prepared with the bot, and its deadline clock."""
+
+    __tablename__ = "rti_requests"
+    __table_args__ = (Index("ix_rti_requests_user_status", "user_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id", ondelete="RESTRICT"))
+    information: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16))
+    reply_channel: Mapped[str] = mapped_column(String(8))
+    reply_address: Mapped[str] = mapped_column(String(300))
+    requester_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    sent_on: Mapped[date | None]
+    protocol_number: Mapped[str | None] = mapped_column(String(64))
+    due_on: Mapped[date | None]
+    extended: Mapped[bool] = mapped_column(default=False)
+    transferred: Mapped[bool] = mapped_column(default=False)
+    outcome_on: Mapped[date | None]
+    complaint_due_on: Mapped[date | None]
+    complaint_filed_on: Mapped[date | None]
+    commissioner_outcome: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    authority: Mapped[Authority] = relationship(lazy="joined")
+
+
+class Reminder(Base):
+    """A message due at a moment; durable so restarts lose nothing and fire nothing twice."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "sent_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("rti_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+
+class ClosedDay(Base):
+    """An extra closure decided by the Council of Ministers, beyond the official holidays."""
+
+    __tablename__ = "closed_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class BotState(Base):
+    """PTB persistence: conversation states and per-user flow drafts, as JSON."""
+
+    __tablename__ = "bot_state"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime]

@@ -83,7 +83,7 @@ class BotHarness:
             database_url=database_url,
             telegram_base_url=fake.base_url,
             telegram_base_file_url=fake.base_file_url,
-            **overrides,
+            **{"reminder_poll_seconds": 0, **overrides},
         )
         self.app: PactApplication
         self._next_user = 5000

@@ -14,7 +14,16 @@ from db.base import Base
 from db.engine import create_engine
 from tests.databases import backends, fresh_database
 
-TABLES = {"users", "consents", "audit_log"}
+TABLES = {
+    "users",
+    "consents",
+    "audit_log",
+    "authorities",
+    "rti_requests",
+    "reminders",
+    "closed_days",
+    "bot_state",
+}
 
 
 @pytest.mark.parametrize("backend", backends())

@@ -5,17 +5,16 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ConversationHandler
 
-from bot.application import LANGUAGE_KEY, PactContext
+from bot.application import PactContext
 from bot.handlers import menu
 from bot.ui import send
 
 
 def drop_drafts(context: PactContext) -> bool:
     """Forget unconfirmed answers kept for the current flow; True if there were any."""
-    drafts = [key for key in context.user_data if key != LANGUAGE_KEY]
-    for key in drafts:
-        del context.user_data[key]
-    return bool(drafts)
+    had = bool(context.user_data)
+    context.user_data.clear()
+    return had
 
 
 async def cancel(update: Update, context: PactContext) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.application import LANGUAGE_KEY, PactContext
+from bot.application import PactContext
 from bot.handlers import menu
 from bot.handlers.fallback import stale_button
 from bot.services import accounts
@@ -38,7 +38,7 @@ async def choose(update: Update, context: PactContext) -> None:
     if code not in SUPPORTED_LOCALES:
         await stale_button(update, context)
         return
-    context.user_data[LANGUAGE_KEY] = code
+    context.remember_language(update, code)
     await accounts.set_language(context.scope.session, context.actor(update), code)
     t = context.use_locale(code)
     await edit_or_send(update, context, t.gettext("Language set to English."))

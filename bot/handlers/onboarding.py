@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.application import LANGUAGE_KEY, PactContext
+from bot.application import PactContext
 from bot.handlers import menu
 from bot.handlers.fallback import stale_button
 from bot.handlers.texts import full_notice, short_notice
@@ -78,7 +78,7 @@ async def switch_language(update: Update, context: PactContext) -> None:
     code = update.callback_query.data.removeprefix(SWITCH)  # type: ignore[union-attr]
     if code not in ("sq", "en"):
         return
-    context.user_data[LANGUAGE_KEY] = code
+    context.remember_language(update, code)
     await accounts.set_language(context.scope.session, context.actor(update), code)
     context.use_locale(code)
     await edit_or_send(update, context, _notice_text(context), _notice_markup(context.t))

@@ -175,7 +175,9 @@ async def erase_confirmed(update: Update, context: PactContext) -> None:
     """Delete now and confirm."""
     await answer(update)
     erased = await accounts.erase(context.scope.session, context.actor(update))
-    context.user_data.clear()
+    assert update.effective_user is not None
+    context.application.drop_user_data(update.effective_user.id)
+    context.application.unsaved_languages.pop(update.effective_user.id, None)  # type: ignore[attr-defined]
     context.scope.user = None
     t = context.t
     await edit_or_send(
