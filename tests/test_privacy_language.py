@@ -77,6 +77,7 @@ async def test_download_and_delete_my_data(bot: BotHarness) -> None:
     data = json.loads(document["content"])
     assert data["telegram_id"] == arta.fake.user_id
     assert data["consents"][0]["purpose"] == "cases"
+    assert data["information_requests"] == []
 
     await arta.command("/privacy")
     await arta.press("🗑 Fshini të dhënat")

@@ -139,3 +139,21 @@ async def test_my_requests_lists_and_opens_cards(bot: BotHarness) -> None:
     await onboard_english(other)
     await other.press_data("rtr:1", message_id=other.last.message_id)
     assert other.seen("That button is no longer active."), "nobody opens another's request"
+
+
+async def test_export_includes_requests_and_erasure_removes_them(bot: BotHarness) -> None:
+    import json
+
+    arta = await _request_sent_on_20_november(bot)
+    await arta.command("/privacy")
+    await arta.press("⬇️ Download my data")
+    data = json.loads(documents(arta)[-1]["content"])
+    [request] = data["information_requests"]
+    assert request["requester_name"] == "Arta Kelmendi" and request["due_on"] == "2026-12-10"
+
+    await arta.command("/privacy")
+    await arta.press("🗑 Delete my data")
+    await arta.press("Yes, delete everything")
+    async with bot.app.services.sessions() as session:
+        assert (await session.execute(select(RtiRequest))).first() is None
+        assert (await session.execute(select(Reminder))).first() is None

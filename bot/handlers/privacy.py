@@ -13,7 +13,7 @@ from bot.handlers.fallback import stale_button
 from bot.handlers.onboarding import ACCEPT
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
-from bot.services import accounts
+from bot.services import accounts, rti
 from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
 from db.models import ConsentPurpose, User
@@ -147,7 +147,10 @@ async def export(update: Update, context: PactContext) -> None:
     if user is None:
         await send(update, context, t.gettext("We hold no data about you."))
         return
-    payload = json.dumps(accounts.export(user), ensure_ascii=False, indent=2).encode("utf-8")
+    requests = await rti.for_user(context.scope.session, user)
+    payload = json.dumps(accounts.export(user, requests), ensure_ascii=False, indent=2).encode(
+        "utf-8"
+    )
     assert update.effective_chat is not None
     await context.bot.send_document(
         update.effective_chat.id,

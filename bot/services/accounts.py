@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import privacy
-from db.models import AgeBand, ConsentPurpose, Role, User
+from db.models import AgeBand, ConsentPurpose, Role, RtiRequest, User
 from db.repositories import audit
 from db.repositories import users as users_repo
 
@@ -187,7 +187,7 @@ async def set_blocked(session: AsyncSession, actor: Actor, blocked: bool) -> Non
         user.updated_at = actor.now
 
 
-def export(user: User) -> dict[str, Any]:
+def export(user: User, requests: list[RtiRequest]) -> dict[str, Any]:
     """Everything held about a person, as plain data for the download (privacy.md 6)."""
     return {
         "telegram_id": user.telegram_id,
@@ -208,6 +208,29 @@ def export(user: User) -> dict[str, Any]:
             }
             for c in user.consents
         ],
+        "information_requests": [_request_data(request) for request in requests],
+    }
+
+
+def _request_data(request: RtiRequest) -> dict[str, Any]:
+    """One request for information as plain data."""
+    dates = ("sent_on", "due_on", "outcome_on", "complaint_due_on", "complaint_filed_on")
+    return {
+        "number": request.id,
+        "authority": request.authority.name,
+        "information": request.information,
+        "format": request.format,
+        "reply_channel": request.reply_channel,
+        "reply_address": request.reply_address,
+        "requester_name": request.requester_name,
+        "status": request.status,
+        "protocol_number": request.protocol_number,
+        "commissioner_outcome": request.commissioner_outcome,
+        "created_at": request.created_at.isoformat(),
+        **{
+            name: getattr(request, name).isoformat() if getattr(request, name) else None
+            for name in dates
+        },
     }
 
 
