@@ -166,7 +166,10 @@ class Reminder(Base):
     __table_args__ = (Index("ix_reminders_due", "sent_at", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("rti_requests.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rti_requests.id", ondelete="CASCADE")
+    )
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))
     due_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -192,3 +195,132 @@ class BotState(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     data: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+class CaseKind(enum.StrEnum):
+    """A complaint about a municipal service, or a corruption report."""
+
+    SERVICE = "service"
+    CORRUPTION = "corruption"
+
+
+class Identification(enum.StrEnum):
+    """How the reporter is identified to staff."""
+
+    NAMED = "named"
+    CONFIDENTIAL = "confidential"
+    ANONYMOUS = "anonymous"
+
+
+class CaseStatus(enum.StrEnum):
+    """The life of a case, as the reporter sees it."""
+
+    RECEIVED = "received"
+    UNDER_REVIEW = "under_review"
+    FORWARDED = "forwarded"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    NOT_RESOLVED = "not_resolved"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    WITHDRAWN = "withdrawn"
+
+
+class CaseCounter(Base):
+    """The last case number given out in a year (references are sequential per year)."""
+
+    __tablename__ = "case_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int]
+
+
+class Case(Base):
+    """A report. The reporter link is here only for named cases (confidential: case_contacts)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_place_category", "municipality_id", "category", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    identification: Mapped[str] = mapped_column(String(16))
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authorities.id", ondelete="RESTRICT")
+    )
+    unit: Mapped[str | None] = mapped_column(String(100))
+    category: Mapped[str | None] = mapped_column(String(40))
+    institution: Mapped[str | None] = mapped_column(String(200))
+    happened_when: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    location_text: Mapped[str | None] = mapped_column(String(300))
+    reporter_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    forward_consent: Mapped[bool] = mapped_column(default=False)
+    secret_hash: Mapped[str | None] = mapped_column(String(200))
+    code_failures: Mapped[int] = mapped_column(default=0)
+    code_locked_until: Mapped[datetime | None]
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    municipality: Mapped[Authority | None] = relationship(lazy="joined")
+
+
+class CaseContact(Base):
+    """The link from a confidential case to its reporter, kept apart and reached by relay code."""
+
+    __tablename__ = "case_contacts"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    relay_code: Mapped[str] = mapped_column(String(24), unique=True)
+
+
+class CaseFollower(Base):
+    """Someone who follows a case ("same problem — add me") and hears of its changes."""
+
+    __tablename__ = "case_followers"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime]
+
+
+class CaseAttachment(Base):
+    """A photo, voice note or document of a case, by Telegram file id."""
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[str] = mapped_column(String(300))
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    cleaned: Mapped[bool] = mapped_column(default=False)
+    added_at: Mapped[datetime]
+
+
+class CaseEvent(Base):
+    """One line of a case's timeline: status changes, public notes, reporter additions."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str | None] = mapped_column(String(16))
+    public_text: Mapped[str | None] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,122 @@
+"""Case rules on a real database: references under concurrency, codes, lookups, identities."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import cases
+from db import migrate
+from db.engine import create_engine, create_sessionmaker
+from db.models import Case, CaseContact, CaseKind, Identification, User
+from tests.databases import backends, fresh_database
+
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+
+
+@pytest.fixture(params=backends())
+async def sessions(request: pytest.FixtureRequest, tmp_path: Path):
+    engine = create_engine(await fresh_database(request.param, tmp_path))
+    await migrate.upgrade(engine)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+def _new(identification: Identification) -> cases.NewCase:
+    return cases.NewCase(
+        kind=CaseKind.SERVICE,
+        identification=identification,
+        description="Street lights broken for two weeks.",
+        category="lighting",
+    )
+
+
+async def _user(sessions, telegram_id: int) -> User:
+    async with sessions() as session, session.begin():
+        user = User(telegram_id=telegram_id, created_at=NOW, updated_at=NOW, consents=[])
+        session.add(user)
+    return user
+
+
+async def test_references_are_unique_and_sequential_under_concurrency(sessions) -> None:
+    async def submit() -> str:
+        async with sessions() as session, session.begin():
+            created = await cases.create(session, _new(Identification.ANONYMOUS), None, NOW)
+            return created.case.reference
+
+    references = await asyncio.gather(*(submit() for _ in range(50)))
+    assert sorted(references) == [f"PACT-2026-{n:05d}" for n in range(1, 51)]
+    async with sessions() as session, session.begin():
+        next_year = await cases.create(
+            session, _new(Identification.ANONYMOUS), None, NOW.replace(year=2027)
+        )
+    assert next_year.case.reference == "PACT-2027-00001"
+
+
+async def test_identification_modes_store_the_link_only_where_they_should(sessions) -> None:
+    arta = await _user(sessions, 1)
+    async with sessions() as session, session.begin():
+        named = (await cases.create(session, _new(Identification.NAMED), arta, NOW)).case
+        confidential = (
+            await cases.create(session, _new(Identification.CONFIDENTIAL), arta, NOW)
+        ).case
+        anonymous = await cases.create(session, _new(Identification.ANONYMOUS), arta, NOW)
+    async with sessions() as session:
+        assert (await session.get(Case, named.id)).reporter_user_id == arta.id
+        stored = await session.get(Case, confidential.id)
+        assert stored.reporter_user_id is None
+        contact = await session.get(CaseContact, confidential.id)
+        assert contact.user_id == arta.id and len(contact.relay_code) >= 16
+        hidden = await session.get(Case, anonymous.case.id)
+        assert hidden.reporter_user_id is None
+        assert await session.get(CaseContact, hidden.id) is None
+        assert anonymous.secret_code and anonymous.secret_code not in (hidden.secret_hash or "")
+        mine = {c.id for c in await cases.for_user(session, arta)}
+        assert mine == {named.id, confidential.id}
+
+
+async def test_secret_code_lookup_with_a_limit_on_wrong_tries(sessions) -> None:
+    async with sessions() as session, session.begin():
+        created = await cases.create(session, _new(Identification.ANONYMOUS), None, NOW)
+    reference, code = created.case.reference, created.secret_code
+    assert code is not None
+    async with sessions() as session, session.begin():
+        found = await cases.lookup(session, reference.lower(), code.lower().replace("-", " "), NOW)
+        assert found.id == created.case.id
+    for attempt in range(cases.MAX_CODE_FAILURES):
+        async with sessions() as session, session.begin():
+            with pytest.raises(cases.LookupRefusedError) as refused:
+                await cases.lookup(session, reference, "AAAA-AAAA", NOW)
+        expected = "locked" if attempt == cases.MAX_CODE_FAILURES - 1 else "wrong"
+        assert refused.value.reason == expected
+    async with sessions() as session, session.begin():
+        with pytest.raises(cases.LookupRefusedError) as refused:
+            await cases.lookup(session, reference, code, NOW + timedelta(minutes=5))
+        assert refused.value.reason == "locked", "even the right code waits out the lock"
+    async with sessions() as session, session.begin():
+        assert (await cases.lookup(session, reference, code, NOW + timedelta(hours=2))).id
+
+
+async def test_similar_open_cases_for_the_duplicate_offer(sessions) -> None:
+    async with sessions() as session, session.begin():
+        from db.models import Authority
+
+        town = Authority(kind="municipality", name="Pukë", created_at=NOW, updated_at=NOW)
+        session.add(town)
+        await session.flush()
+        first = _new(Identification.ANONYMOUS)
+        first.municipality_id = town.id
+        await cases.create(session, first, None, NOW - timedelta(days=40))
+        second = _new(Identification.ANONYMOUS)
+        second.municipality_id = town.id
+        recent = (await cases.create(session, second, None, NOW - timedelta(days=3))).case
+        town_id = town.id
+    async with sessions() as session:
+        found = await cases.similar_open(session, town_id, "lighting", NOW)
+        assert [c.id for c in found] == [recent.id]
+        assert await cases.similar_open(session, town_id, "water", NOW) == []
+        assert (await session.execute(select(Case))).scalars().all()
