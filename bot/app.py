@@ -26,13 +26,16 @@ from bot.clock import Clock, SystemClock
 from bot.handlers import (
     admin_directory,
     cancel,
+    case_views,
     errors,
     fallback,
     help,
     language,
     membership,
     menu,
+    my_cases,
     onboarding,
+    report,
     rti_builder,
     rti_guide,
     rti_requests,
@@ -94,6 +97,9 @@ def register_handlers(app: PactApplication) -> None:
 
     # 2. Conversations (persistent): inside one, their own steps and /cancel, /menu come first.
     app.add_handler(rti_builder.conversation())
+    app.add_handler(report.conversation())
+    for conversation in my_cases.conversations():
+        app.add_handler(conversation)
     app.add_handler(rti_sent.conversation())
     for conversation in admin_directory.conversations():
         app.add_handler(conversation)
@@ -171,12 +177,21 @@ def register_handlers(app: PactApplication) -> None:
         CallbackQueryHandler(rti_requests.wrong_contact, pattern=f"^{rti.WRONG_CONTACT}")
     )
 
-    # 8. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
+    # 8. My cases: a case's card, withdrawal, the follow-up answer.
+    app.add_handler(CallbackQueryHandler(my_cases.my_cases, pattern=f"^{menu.CASES}$"))
+    app.add_handler(CallbackQueryHandler(my_cases.open_case, pattern=f"^{case_views.OPEN_CASE}"))
+    app.add_handler(CallbackQueryHandler(my_cases.withdraw, pattern=f"^{case_views.WITHDRAW}"))
+    app.add_handler(
+        CallbackQueryHandler(my_cases.withdraw_confirmed, pattern=f"^{case_views.WITHDRAW_YES}")
+    )
+    app.add_handler(CallbackQueryHandler(my_cases.followup, pattern=f"^{case_views.FOLLOWUP}"))
+
+    # 9. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
     app.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))
     app.add_handler(
         MessageHandler(private & ~filters.StatusUpdate.ALL, fallback.unexpected_message)
     )
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
 
-    # 9. One error handler for everything.
+    # 10. One error handler for everything.
     app.add_error_handler(errors.on_error)

@@ -68,7 +68,7 @@ async def test_stale_and_forged_buttons(bot: BotHarness) -> None:
 async def test_menu_items_not_built_yet_say_so(bot: BotHarness) -> None:
     arta = bot.person()
     await arta.command("/menu")
-    await arta.press("🛠 Raportoni problem me shërbimet")
+    await arta.press("📣 Fushata dhe ngjarje")
     assert "po përgatitet" in arta.last.text
 
 

@@ -81,9 +81,9 @@ async def test_extension_transfer_and_early_silence(bot: BotHarness) -> None:
     await arta.press("🔇 No answer")
     assert arta.seen("The deadline is 10 December 2026. Silence counts as a refusal only after")
 
-    await arta.press("⏳ Extended (+5 days)")
+    await arta.press("⏳ Extended (+5 working days)")
     card = _with(arta, "New deadline: 17 December 2026.")
-    assert "⏳ Extended (+5 days)" not in card.labels, "only one extension"
+    assert "⏳ Extended (+5 working days)" not in card.labels, "only one extension"
     await arta.press_data("rto:1:extended", message_id=card.message_id)
     assert arta.seen("The deadline can be extended only once")
 

@@ -26,7 +26,7 @@ ITEMS = (
     ((N_("📂 My cases"), CASES), (N_("📣 Campaigns & events"), CAMPAIGNS)),
     ((N_("❓ Help"), HELP), (N_("🌐 Language"), LANGUAGE), (N_("🔒 Privacy"), PRIVACY)),
 )
-PREPARING = (SERVICE, CORRUPTION, CASES, CAMPAIGNS)
+PREPARING = (CAMPAIGNS,)
 """Items whose issue is not built yet: the only allowed placeholder."""
 
 

@@ -20,10 +20,10 @@ from telegram.ext import (
 
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
-from bot.handlers import menu, onboarding
+from bot.handlers import menu, onboarding, pickers
 from bot.handlers import rti_views as views
 from bot.handlers.rti_delivery import send_prepared_request
-from bot.services import directory, rti
+from bot.services import rti
 from bot.services.privacy import has_consent, is_minor
 from bot.ui import Button, answer, close_buttons, keyboard, send
 from db.models import Authority
@@ -127,7 +127,6 @@ async def ask_authority(update: Update, context: PactContext) -> int:
     """Which authority: type a name, or choose a region of the programme."""
     t = context.t
     _draft(context)["step"] = AUTHORITY
-    regions = [(region, f"{REGION}{region}") for region in directory.REGION_ORDER]
     await send(
         update,
         context,
@@ -136,8 +135,7 @@ async def ask_authority(update: Update, context: PactContext) -> int:
             "or choose a region."
         ),
         keyboard(
-            regions[:2],
-            regions[2:],
+            *pickers.region_rows(REGION),
             [(t.gettext("Other municipality"), OTHER_MUNICIPALITY)],
             [(t.gettext("Other public body"), OTHER_BODY)],
             [(t.gettext("✖️ Cancel"), CANCEL)],
@@ -146,19 +144,11 @@ async def ask_authority(update: Update, context: PactContext) -> int:
     return AUTHORITY
 
 
-async def _authorities(context: PactContext) -> list[Authority]:
-    """The whole directory, sorted for display."""
-    found = await authorities_repo.all_authorities(context.scope.session)
-    return sorted(found, key=directory.sort_key)
-
-
 async def _choose_from(
     update: Update, context: PactContext, found: list[Authority], text: str
 ) -> int:
     """Offer authorities as buttons, two per row."""
-    t = context.t
-    buttons = [(views.authority_label(t, a), f"{PICK}{a.id}") for a in found]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows = pickers.choice_rows(context.t, found, PICK)
     await send(update, context, text, keyboard(*rows, _nav(context)))
     return AUTHORITY
 
@@ -167,11 +157,7 @@ async def region(update: Update, context: PactContext) -> int:
     """Programme municipalities of one region."""
     query = await answer(update)
     name = (query.data or "").removeprefix(REGION)
-    found = [
-        a
-        for a in await _authorities(context)
-        if a.kind == directory.MUNICIPALITY and a.in_programme and a.qark == name
-    ]
+    found = await pickers.in_region(context, name)
     return await _choose_from(update, context, found, context.t.gettext("Choose the municipality:"))
 
 
@@ -185,7 +171,7 @@ async def other_municipality(update: Update, context: PactContext) -> int:
 async def other_body(update: Update, context: PactContext) -> int:
     """Public bodies other than municipalities."""
     await answer(update)
-    found = [a for a in await _authorities(context) if a.kind == directory.OTHER]
+    found = await pickers.others(context)
     return await _choose_from(
         update,
         context,
@@ -198,7 +184,7 @@ async def search(update: Update, context: PactContext) -> int:
     """Typed text in the authority step: search the directory."""
     t = context.t
     text = (update.effective_message.text or "") if update.effective_message else ""
-    found = directory.search(await _authorities(context), text)
+    found = await pickers.search(context, text)
     if not found:
         await send(
             update,
@@ -437,12 +423,13 @@ async def preview(update: Update, context: PactContext) -> int:
     authority = await authorities_repo.get(context.scope.session, draft["authority_id"])
     if authority is None:
         return await ask_authority(update, context)
+    form = views.FORMATS[draft["format"]]
     text = "\n".join(
         [
             t.gettext("<b>Check your request</b>"),
             t.gettext("To: {authority}", authority=escape(views.authority_label(t, authority))),
             t.gettext("Information: {text}", text=escape(draft["information"])),
-            t.gettext("Form: {format}", format=t.gettext(views.FORMATS[draft["format"]])),
+            t.gettext("Form: {format}", format=t.gettext(form)),
             t.gettext("Answer to: {address}", address=escape(draft["address"])),
             t.gettext("Name: {name}", name=escape(draft["name"])),
         ]

@@ -69,7 +69,8 @@ def page(t: Translator, settings: Settings, number: int) -> str:
             "• Extension: at most {extension} working days, only for many or large documents, "
             "searching offices away from the headquarters, or consulting other authorities, and "
             "you must be told at once.\n"
-            "• Already answered and in the register: {registered} working days.\n"
+            "• Information already given and recorded in the register: {registered} working "
+            "days.\n"
             "• No answer within the deadline counts as a refusal.",
             answer=deadlines.ANSWER_DAYS,
             transfer=deadlines.TRANSFER_DAYS,
@@ -90,7 +91,8 @@ def page(t: Translator, settings: Settings, number: int) -> str:
             "fiscal policy, a fair trial, internal deliberation, international relations. Only "
             "where necessary and proportionate, and not when a higher public interest favours "
             "disclosure.\n"
-            "A restriction covers only the harmed part: you must get the rest."
+            "A restriction covers only the part whose release would cause harm: you must get the "
+            "rest."
         ),
         lambda: t.gettext(
             "<b>Complaint to the Commissioner</b> (art. 24)\n"

@@ -252,10 +252,11 @@ async def decided(update: Update, context: PactContext) -> None:
         return
     await answer(update)
     t = context.t
+    recorded = t.gettext("Recorded.")
     await edit_or_send(
         update,
         context,
-        f"{t.gettext('Recorded.')}\n\n{views.card(t, request)}",
+        f"{recorded}\n\n{views.card(t, request)}",
         keyboard(*views.card_buttons(t, request)),
     )
 

@@ -40,7 +40,7 @@ OUTCOMES = (
     (Outcome.PARTIAL, N_("◐ Partial answer")),
     (Outcome.REFUSED, N_("⛔ Refused")),
     (Outcome.CLARIFY, N_("❓ Asked me to clarify")),
-    (Outcome.EXTENDED, N_("⏳ Extended (+5 days)")),
+    (Outcome.EXTENDED, N_("⏳ Extended (+5 working days)")),
     (Outcome.TRANSFERRED, N_("↪️ Transferred")),
     (Outcome.NO_ANSWER, N_("🔇 No answer")),
 )
@@ -75,7 +75,7 @@ def authority_card(t: Translator, authority: Authority) -> str:
     lines.append(
         t.gettext(
             "💡 Check its Transparency Programme and its Register of Requests and Responses "
-            "first: the information may already be published (arts. 4, 7 and 8)."
+            "first: the information may already be published (arts. 4, 5, 7 and 8)."
         )
     )
     return "\n".join(lines)

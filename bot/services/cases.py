@@ -230,6 +230,7 @@ async def create(
         },
     )
     await session.flush()
+    await session.refresh(case, ["municipality"])
     return Created(case=case, secret_code=code)
 
 
@@ -455,6 +456,25 @@ async def add_information(
         )
     case.updated_at = now
     await session.flush()
+
+
+async def due_followups(
+    session: AsyncSession, now: datetime, limit: int = 1
+) -> list[tuple[Reminder, Case]]:
+    """Case follow-up reminders whose moment has come."""
+    result = await session.execute(
+        select(Reminder, Case)
+        .join(Case, Reminder.case_id == Case.id)
+        .where(
+            Reminder.sent_at.is_(None),
+            Reminder.cancelled_at.is_(None),
+            Reminder.due_at <= now,
+        )
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Reminder)
+    )
+    return [(row[0], row[1]) for row in result.all()]
 
 
 async def withdraw(session: AsyncSession, case: Case, now: datetime) -> None:

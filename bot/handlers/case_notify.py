@@ -1,0 +1,54 @@
+"""Telling reporters and followers about their cases, each in their own language."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ExtBot
+
+from bot.handlers import case_views
+from bot.runtime import Services
+from bot.services import accounts
+from bot.services import cases as case_rules
+from bot.ui import keyboard
+from db.models import Case
+
+log = logging.getLogger(__name__)
+
+
+async def status_changed(
+    bot: ExtBot[None], services: Services, session: AsyncSession, case: Case, note: str | None
+) -> int:
+    """Send the status notice to everyone who should hear it; returns how many got it."""
+    delivered = 0
+    for person in await case_rules.recipients(session, case):
+        t = services.i18n.translator(person.language)
+        reporter = await case_rules.is_reporter(session, case, person)
+        try:
+            await bot.send_message(
+                person.telegram_id,
+                case_views.status_notice(t, case, note),
+                reply_markup=keyboard(*case_views.card_buttons(t, case, reporter)),
+            )
+            delivered += 1
+        except Forbidden:
+            await accounts.set_blocked(
+                session, accounts.Actor(person.telegram_id, services.clock.now()), True
+            )
+        except TelegramError as error:
+            log.warning("status notice for a case not sent: %s", type(error).__name__)
+    return delivered
+
+
+async def staff(bot: ExtBot[None], services: Services, text_for: object) -> None:
+    """A line to the staff chat in the default language, when one is configured."""
+    chat_id = services.settings.staff_chat_id
+    if chat_id is None:
+        return
+    t = services.i18n.translator(None)
+    try:
+        await bot.send_message(chat_id, text_for(t))  # type: ignore[operator]
+    except TelegramError as error:
+        log.warning("staff chat notice not sent: %s", type(error).__name__)
