@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.fakeapi import FakeTelegram
-from tests.databases import backends, fresh_database
+from tests.databases import backends, drop_run_database, fresh_database
 from tests.harness import BotHarness
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_postgres_database() -> Iterator[None]:
+    """Drop this run's PostgreSQL database when the session ends."""
+    yield
+    asyncio.run(drop_run_database())
 
 
 @pytest.fixture(params=backends())

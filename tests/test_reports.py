@@ -291,3 +291,24 @@ async def test_under_16_reports_only_anonymously(bot: BotHarness) -> None:
     assert [label for label in ana.last.labels if label.startswith(("👤", "🔒", "🕶"))] == [
         "🕶 Anonymous"
     ]
+
+
+async def test_export_lists_cases_and_erasure_keeps_them_anonymised(bot: BotHarness) -> None:
+    import json
+
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await _report_lighting(arta, "🔒 Confidential")
+    await arta.command("/privacy")
+    await arta.press("⬇️ Download my data")
+    data = json.loads(next(m for m in reversed(arta.messages) if m.document).document["content"])
+    [case_data] = data["cases"]
+    assert case_data["role"] == "reporter" and case_data["unit"] == "Velipojë"
+
+    await arta.command("/privacy")
+    await arta.press("🗑 Delete my data")
+    await arta.press("Yes, delete everything")
+    [case] = await _cases(bot)
+    assert case.reporter_user_id is None
+    async with bot.app.services.sessions() as session:
+        assert await session.get(CaseContact, case.id) is None, "the link is gone, the case stays"

@@ -13,7 +13,7 @@ from bot.runtime import Services
 from bot.services import accounts
 from bot.services import cases as case_rules
 from bot.ui import keyboard
-from db.models import Case
+from db.models import Case, CaseKind
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,16 @@ async def status_changed(
     return delivered
 
 
-async def staff(bot: ExtBot[None], services: Services, text_for: object) -> None:
-    """A line to the staff chat in the default language, when one is configured."""
+async def staff(
+    bot: ExtBot[None], services: Services, text_for: object, case: Case | None = None
+) -> None:
+    """A line to the staff chat in the default language; never about corruption reports there.
+
+    The staff group may hold people without the corruption permission, so corruption cases are
+    only ever shown in the staff workspace to those allowed to see them.
+    """
     chat_id = services.settings.staff_chat_id
-    if chat_id is None:
+    if chat_id is None or (case is not None and case.kind == CaseKind.CORRUPTION):
         return
     t = services.i18n.translator(None)
     try:

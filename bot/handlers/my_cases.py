@@ -129,6 +129,7 @@ async def withdraw_confirmed(update: Update, context: PactContext) -> None:
         context.bot,
         context.services,
         lambda t: t.gettext("↩️ The reporter withdrew case {reference}.", reference=case.reference),
+        case,
     )
     await _show(
         update, context, case, reporter=True, note=context.t.gettext("The case is withdrawn.")
@@ -157,6 +158,7 @@ async def followup(update: Update, context: PactContext) -> None:
                 "🔁 The reporter says case {reference} is not solved: it is reopened.",
                 reference=case.reference,
             ),
+            case,
         )
         note = t.gettext("Thank you. The case is reopened and the team is told.")
     else:
@@ -225,6 +227,7 @@ async def add_received(update: Update, context: PactContext) -> int:
         lambda staff: staff.gettext(
             "➕ The reporter added information to {reference}.", reference=case.reference
         ),
+        case,
     )
     await _show_new(
         update, context, case, t.gettext("Added to {reference}.", reference=case.reference)

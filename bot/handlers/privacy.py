@@ -14,6 +14,7 @@ from bot.handlers.onboarding import ACCEPT
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
 from bot.services import accounts, rti
+from bot.services import cases as case_rules
 from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
 from db.models import ConsentPurpose, User
@@ -147,10 +148,15 @@ async def export(update: Update, context: PactContext) -> None:
     if user is None:
         await send(update, context, t.gettext("We hold no data about you."))
         return
-    requests = await rti.for_user(context.scope.session, user)
-    payload = json.dumps(accounts.export(user, requests), ensure_ascii=False, indent=2).encode(
-        "utf-8"
-    )
+    session = context.scope.session
+    requests = await rti.for_user(session, user)
+    held = [
+        (case, await case_rules.is_reporter(session, case, user))
+        for case in await case_rules.for_user(session, user)
+    ]
+    payload = json.dumps(
+        accounts.export(user, requests, held), ensure_ascii=False, indent=2
+    ).encode("utf-8")
     assert update.effective_chat is not None
     await context.bot.send_document(
         update.effective_chat.id,

@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
-from bot.handlers import case_views, menu, onboarding, pickers
+from bot.handlers import case_notify, case_views, menu, onboarding, pickers
 from bot.handlers.report_texts import identity_text, safety_text, sent_text, staff_notice
 from bot.services import cases as case_rules
 from bot.services import images
@@ -875,10 +875,10 @@ async def _store(update: Update, context: PactContext) -> int:
         sent_text(t, created.case, created.secret_code, context.services.settings.case_review_days),
         menu.menu_markup(t),
     )
-    chat_id = context.services.settings.staff_chat_id
-    if chat_id is not None:
-        staff = context.services.i18n.translator(None)
-        await context.bot.send_message(chat_id, staff_notice(staff, created.case))
+    if created.case.kind == CaseKind.SERVICE:
+        await case_notify.staff(
+            context.bot, context.services, lambda staff: staff_notice(staff, created.case)
+        )
     return ConversationHandler.END
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import privacy
-from db.models import AgeBand, ConsentPurpose, Role, RtiRequest, User
+from db.models import AgeBand, Case, ConsentPurpose, Role, RtiRequest, User
 from db.repositories import audit
 from db.repositories import users as users_repo
 
@@ -187,7 +187,9 @@ async def set_blocked(session: AsyncSession, actor: Actor, blocked: bool) -> Non
         user.updated_at = actor.now
 
 
-def export(user: User, requests: list[RtiRequest]) -> dict[str, Any]:
+def export(
+    user: User, requests: list[RtiRequest], cases: list[tuple[Case, bool]] = ()
+) -> dict[str, Any]:
     """Everything held about a person, as plain data for the download (privacy.md 6)."""
     return {
         "telegram_id": user.telegram_id,
@@ -209,7 +211,33 @@ def export(user: User, requests: list[RtiRequest]) -> dict[str, Any]:
             for c in user.consents
         ],
         "information_requests": [_request_data(request) for request in requests],
+        "cases": [_case_data(case, reporter) for case, reporter in cases],
     }
+
+
+def _case_data(case: Case, reporter: bool) -> dict[str, Any]:
+    """A case the person filed (everything) or follows (reference and status only)."""
+    data: dict[str, Any] = {
+        "reference": case.reference,
+        "role": "reporter" if reporter else "follower",
+        "status": case.status,
+    }
+    if reporter:
+        data.update(
+            kind=case.kind,
+            identification=case.identification,
+            municipality=case.municipality.name if case.municipality else None,
+            unit=case.unit,
+            category=case.category,
+            institution=case.institution,
+            happened_when=case.happened_when,
+            description=case.description,
+            location_text=case.location_text,
+            latitude=case.latitude,
+            longitude=case.longitude,
+            created_at=case.created_at.isoformat(),
+        )
+    return data
 
 
 def _request_data(request: RtiRequest) -> dict[str, Any]:
