@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -123,8 +122,3 @@ class BotHarness:
                 select(Consent).join(User).where(User.telegram_id == person.fake.user_id)
             )
             return list(rows.scalars())
-
-
-def sqlite_url(tmp_path: Path) -> str:
-    """A throwaway SQLite database."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'pact.sqlite3'}"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.playground import play
 from bot.settings import Settings
-from tests.harness import sqlite_url
 
 
-async def test_playground_walks_onboarding_and_survives_a_restart(tmp_path: Path) -> None:
+async def test_playground_walks_onboarding_and_survives_a_restart(database_url: str) -> None:
     lines = iter(
         [
             "/start",
@@ -30,7 +27,7 @@ async def test_playground_walks_onboarding_and_survives_a_restart(tmp_path: Path
     async def read(_prompt: str) -> str:
         return next(lines)
 
-    settings = Settings(_env_file=None, database_url=sqlite_url(tmp_path))
+    settings = Settings(_env_file=None, database_url=database_url)
     await play(settings, "sq", read=read, write=output.append)
     text = "\n".join(output)
     assert "Mirë se vini" in text
