@@ -3,45 +3,81 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackContext
 
 from bot.application import PactApplication
 from bot.handlers import case_views
 from bot.handlers import rti_views as views
-from bot.runtime import unit_of_work
+from bot.runtime import Services, unit_of_work
 from bot.services import accounts, rti
 from bot.services import cases as case_rules
 from bot.ui import keyboard
-from db.models import CaseStatus
+from db.models import CaseStatus, Reminder, User
 
 log = logging.getLogger(__name__)
 
+Message = tuple[str, InlineKeyboardMarkup]
+Due = tuple[Reminder, User | None, Message | None]
+"""A due reminder, who gets it, and what they get (None: cancel it, nobody to tell)."""
+NextDue = Callable[[AsyncSession, datetime, Services], Awaitable[Due | None]]
 
-async def send_due_reminders(app: PactApplication) -> int:
-    """Send every reminder whose moment has come; one unit of work per reminder."""
+
+async def _next_request_reminder(
+    session: AsyncSession, now: datetime, services: Services
+) -> Due | None:
+    """The next due reminder about a request for information."""
+    due = await rti.due_reminders(session, now, limit=1)
+    if not due:
+        return None
+    reminder, request, user = due[0]
+    t = services.i18n.translator(user.language)
+    text = views.reminder_text(t, request, rti.ReminderKind(reminder.kind))
+    return reminder, user, (text, keyboard(*views.card_buttons(t, request)))
+
+
+async def _next_case_followup(
+    session: AsyncSession, now: datetime, services: Services
+) -> Due | None:
+    """The next "Is the problem solved?" question, 21 days after resolved or answered."""
+    due = await case_rules.due_followups(session, now)
+    if not due:
+        return None
+    reminder, case = due[0]
+    person = await case_rules.reporter_of(session, case)
+    if person is None or case.status not in (CaseStatus.RESOLVED, CaseStatus.ANSWERED):
+        return reminder, person, None
+    t = services.i18n.translator(person.language)
+    message = (
+        case_views.followup_question(t, case),
+        keyboard(*case_views.followup_buttons(t, case)),
+    )
+    return reminder, person, message
+
+
+async def _deliver(app: PactApplication, next_due: NextDue) -> int:
+    """Send due rows one unit of work each; a row is marked sent only after Telegram took it."""
     sent = 0
     while True:
         async with unit_of_work(app.services) as scope:
             now = app.services.clock.now()
-            due = await rti.due_reminders(scope.session, now, limit=1)
-            if not due:
+            item = await next_due(scope.session, now, app.services)
+            if item is None:
                 return sent
-            reminder, request, user = due[0]
-            if user.blocked_at is not None:
+            reminder, person, message = item
+            if person is None or message is None or person.blocked_at is not None:
                 reminder.cancelled_at = now
                 continue
-            t = app.services.i18n.translator(user.language)
             try:
-                await app.bot.send_message(
-                    user.telegram_id,
-                    views.reminder_text(t, request, rti.ReminderKind(reminder.kind)),
-                    reply_markup=keyboard(*views.card_buttons(t, request)),
-                )
+                await app.bot.send_message(person.telegram_id, message[0], reply_markup=message[1])
             except Forbidden:
                 await accounts.set_blocked(
-                    scope.session, accounts.Actor(user.telegram_id, now), True
+                    scope.session, accounts.Actor(person.telegram_id, now), True
                 )
                 reminder.cancelled_at = now
                 continue
@@ -53,47 +89,14 @@ async def send_due_reminders(app: PactApplication) -> int:
             sent += 1
 
 
+async def send_due_reminders(app: PactApplication) -> int:
+    """Reminders about requests for information."""
+    return await _deliver(app, _next_request_reminder)
+
+
 async def send_due_followups(app: PactApplication) -> int:
-    """Ask reporters "Is the problem solved?" 21 days after resolved or answered."""
-    sent = 0
-    while True:
-        async with unit_of_work(app.services) as scope:
-            now = app.services.clock.now()
-            due = await case_rules.due_followups(scope.session, now)
-            if not due:
-                return sent
-            reminder, case = due[0]
-            person = await case_rules.reporter_of(scope.session, case)
-            if (
-                person is None
-                or person.blocked_at is not None
-                or case.status
-                not in (
-                    CaseStatus.RESOLVED,
-                    CaseStatus.ANSWERED,
-                )
-            ):
-                reminder.cancelled_at = now
-                continue
-            t = app.services.i18n.translator(person.language)
-            try:
-                await app.bot.send_message(
-                    person.telegram_id,
-                    case_views.followup_question(t, case),
-                    reply_markup=keyboard(*case_views.followup_buttons(t, case)),
-                )
-            except Forbidden:
-                await accounts.set_blocked(
-                    scope.session, accounts.Actor(person.telegram_id, now), True
-                )
-                reminder.cancelled_at = now
-                continue
-            except TelegramError as error:
-                log.warning("follow-up %s not sent: %s", reminder.id, type(error).__name__)
-                scope.fail()
-                return sent
-            reminder.sent_at = now
-            sent += 1
+    """Follow-up questions about resolved or answered cases."""
+    return await _deliver(app, _next_case_followup)
 
 
 async def reminders_job(context: CallbackContext) -> None:

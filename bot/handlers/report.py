@@ -7,6 +7,7 @@ when → evidence → identification → preview → send. Answers are persisted
 
 from __future__ import annotations
 
+import asyncio
 import io
 from html import escape
 
@@ -14,15 +15,13 @@ from telegram import InputFile, Message, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot.application import PactContext
-from bot.handlers import cancel as cancel_handlers
-from bot.handlers import case_notify, case_views, menu, onboarding, pickers
+from bot.handlers import case_notify, case_views, flow, menu, pickers
 from bot.handlers.report_texts import identity_text, safety_text, sent_text, staff_notice
 from bot.services import cases as case_rules
 from bot.services import images
@@ -579,16 +578,18 @@ async def document(update: Update, context: PactContext) -> int:
     if images.is_image(doc.mime_type, doc.file_name):
         try:
             raw = await (await doc.get_file()).download_as_bytearray()
-            clean = images.strip_metadata(bytes(raw), doc.file_name)
+            clean = await asyncio.to_thread(images.strip_metadata, bytes(raw), doc.file_name)
         except images.NotAnImageError:
             await send(
                 update, context, t.gettext("I could not read this image. Please send another file.")
             )
             return FILES
         assert update.effective_chat is not None
+        extension = ".png" if clean.mime_type == "image/png" else ".jpg"
+        name = f"evidence-{len(_files(context)) + 1}{extension}"
         copy: Message = await context.bot.send_document(
             update.effective_chat.id,
-            InputFile(io.BytesIO(clean.content), filename=clean.file_name),
+            InputFile(io.BytesIO(clean.content), filename=name),
             caption=t.gettext(
                 "I removed the hidden data from this image (place, camera, date). This copy is "
                 "what the team will see."
@@ -599,7 +600,7 @@ async def document(update: Update, context: PactContext) -> int:
             {
                 "kind": "document",
                 "file_id": copy.document.file_id,
-                "file_name": clean.file_name,
+                "file_name": name,
                 "cleaned": True,
             }
         )
@@ -885,25 +886,6 @@ async def _store(update: Update, context: PactContext) -> int:
 # --- leaving and wrong input -----------------------------------------------------------------
 
 
-async def cancel_button(update: Update, context: PactContext) -> int:
-    """Cancel: drop the draft."""
-    await answer(update)
-    await close_buttons(update)
-    return await cancel_handlers.cancel(update, context)
-
-
-async def leave_to_menu(update: Update, context: PactContext) -> int:
-    """/menu: leave and keep the draft for later."""
-    await menu.show_menu(update, context)
-    return ConversationHandler.END
-
-
-async def leave_to_start(update: Update, context: PactContext) -> int:
-    """/start: leave and keep the draft for later."""
-    await onboarding.start(update, context)
-    return ConversationHandler.END
-
-
 async def use_buttons(update: Update, context: PactContext) -> int:
     """Input where a button is expected: say so and ask again."""
     await send(update, context, context.t.gettext("Please use the buttons."))
@@ -936,7 +918,7 @@ def conversation() -> ConversationHandler:
     anything = ~filters.COMMAND & ~filters.StatusUpdate.ALL
     nav: list[BaseHandler] = [
         CallbackQueryHandler(back, pattern=f"^{BACK}$"),
-        CallbackQueryHandler(cancel_button, pattern=f"^{CANCEL}$"),
+        CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$"),
     ]
     buttons_only: list[BaseHandler] = [MessageHandler(anything, use_buttons)]
     text_only: list[BaseHandler] = [MessageHandler(anything & ~filters.TEXT, type_text)]
@@ -952,7 +934,7 @@ def conversation() -> ConversationHandler:
             RESUME: [
                 CallbackQueryHandler(resume, pattern=f"^({RESUME_CB}|{GO})$"),
                 CallbackQueryHandler(restart, pattern=f"^{RESTART}$"),
-                CallbackQueryHandler(cancel_button, pattern=f"^{CANCEL}$"),
+                CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$"),
                 *buttons_only,
             ],
             MUNICIPALITY: [
@@ -1016,9 +998,5 @@ def conversation() -> ConversationHandler:
                 *buttons_only,
             ],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_handlers.cancel),
-            CommandHandler("menu", leave_to_menu),
-            CommandHandler("start", leave_to_start),
-        ],
+        fallbacks=flow.exits(),
     )

@@ -12,15 +12,13 @@ from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot.application import PactContext
-from bot.handlers import cancel as cancel_handlers
-from bot.handlers import menu, onboarding, pickers
+from bot.handlers import flow, menu, onboarding, pickers
 from bot.handlers import rti_views as views
 from bot.handlers.rti_delivery import send_prepared_request
 from bot.services import rti
@@ -520,25 +518,6 @@ async def back(update: Update, context: PactContext) -> int:
     return await ASK[PREVIOUS[step]](update, context)
 
 
-async def cancel_button(update: Update, context: PactContext) -> int:
-    """The Cancel button: same as /cancel."""
-    await answer(update)
-    await close_buttons(update)
-    return await cancel_handlers.cancel(update, context)
-
-
-async def leave_to_menu(update: Update, context: PactContext) -> int:
-    """/menu inside the builder: leave, keep the draft for later."""
-    await menu.show_menu(update, context)
-    return ConversationHandler.END
-
-
-async def leave_to_start(update: Update, context: PactContext) -> int:
-    """/start inside the builder: leave, keep the draft for later."""
-    await onboarding.start(update, context)
-    return ConversationHandler.END
-
-
 async def use_buttons(update: Update, context: PactContext) -> int:
     """Something other than a button press where a button is expected: ask again."""
     await send(update, context, context.t.gettext("Please use the buttons."))
@@ -569,7 +548,7 @@ def conversation() -> ConversationHandler:
     other = ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL
     nav: list[BaseHandler] = [
         CallbackQueryHandler(back, pattern=f"^{BACK}$"),
-        CallbackQueryHandler(cancel_button, pattern=f"^{CANCEL}$"),
+        CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$"),
     ]
     buttons_only: list[BaseHandler] = [
         MessageHandler(text, use_buttons),
@@ -621,9 +600,5 @@ def conversation() -> ConversationHandler:
                 *buttons_only,
             ],
         },
-        fallbacks=[
-            CommandHandler("cancel", cancel_handlers.cancel),
-            CommandHandler("menu", leave_to_menu),
-            CommandHandler("start", leave_to_start),
-        ],
+        fallbacks=flow.exits(),
     )

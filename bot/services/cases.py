@@ -33,6 +33,7 @@ from db.models import (
     User,
 )
 from db.repositories import audit
+from db.repositories import reminders as reminders_repo
 
 CATEGORIES_CSV = Path(__file__).resolve().parents[2] / "db" / "data" / "categories.csv"
 MAX_TEXT = 3000
@@ -465,11 +466,7 @@ async def due_followups(
     result = await session.execute(
         select(Reminder, Case)
         .join(Case, Reminder.case_id == Case.id)
-        .where(
-            Reminder.sent_at.is_(None),
-            Reminder.cancelled_at.is_(None),
-            Reminder.due_at <= now,
-        )
+        .where(*reminders_repo.due(now))
         .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Reminder)

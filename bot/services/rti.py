@@ -17,6 +17,7 @@ from bot.services.directory import fold
 from bot.services.workdays import DEFAULT_CLOSED_DAYS_CSV, WorkCalendar
 from db.models import ClosedDay, Reminder, RequestStatus, RtiRequest, User
 from db.repositories import audit
+from db.repositories import reminders as reminders_repo
 
 REMINDER_HOUR = time(9, 0)
 """Reminders go out at 09:00 Tirana time on their day, never at night."""
@@ -350,11 +351,7 @@ async def due_reminders(
         select(Reminder, RtiRequest, User)
         .join(RtiRequest, Reminder.request_id == RtiRequest.id)
         .join(User, RtiRequest.user_id == User.id)
-        .where(
-            Reminder.sent_at.is_(None),
-            Reminder.cancelled_at.is_(None),
-            Reminder.due_at <= now,
-        )
+        .where(*reminders_repo.due(now))
         .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Reminder)
