@@ -265,6 +265,12 @@ class Case(Base):
     code_failures: Mapped[int] = mapped_column(default=0)
     code_locked_until: Mapped[datetime | None]
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    reporter_display: Mapped[str | None] = mapped_column(String(200))
+    assignee_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    original_description: Mapped[str | None] = mapped_column(Text)
+    last_staff_action_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -324,3 +330,42 @@ class CaseEvent(Base):
     status: Mapped[str | None] = mapped_column(String(16))
     public_text: Mapped[str | None] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class StaffRole(enum.StrEnum):
+    """Staff roles: admins manage, caseworkers work cases, viewers see statistics."""
+
+    ADMIN = "admin"
+    CASEWORKER = "caseworker"
+    VIEWER = "viewer"
+
+
+class StaffMember(Base):
+    """A staff grant: role, the corruption permission, and the municipalities worked (null = all)."""
+
+    __tablename__ = "staff_members"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    corruption: Mapped[bool] = mapped_column(default=False)
+    municipality_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    display_name: Mapped[str] = mapped_column(String(100))
+    granted_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    granted_at: Mapped[datetime]
+
+
+class ResponseTemplate(Base):
+    """A reply text staff can reuse, in both languages."""
+
+    __tablename__ = "response_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body_sq: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

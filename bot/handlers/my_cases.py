@@ -209,7 +209,7 @@ async def add_received(update: Update, context: PactContext) -> int:
             update,
             context,
             t.gettext(
-                "Please keep it under {limit} characters.", limit=t.number(case_rules.MAX_TEXT)
+                "Please use at most {limit} characters.", limit=t.number(case_rules.MAX_TEXT)
             ),
         )
         return ADD

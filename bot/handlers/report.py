@@ -286,7 +286,9 @@ async def typed_unit(update: Update, context: PactContext) -> int:
     """A typed village or unit."""
     text = _text(update)
     if len(text) > 100:
-        await send(update, context, context.t.gettext("Please keep it under 100 characters."))
+        await send(
+            update, context, context.t.gettext("Please use at most {limit} characters.", limit=100)
+        )
         return UNIT
     _draft(context)["unit"] = text
     return await _next(update, context, UNIT)
@@ -336,8 +338,8 @@ async def pick_category(update: Update, context: PactContext) -> int:
             update,
             context,
             t.gettext(
-                "Good to know: this is mainly handled by {who}, not by the municipality. We "
-                "still record your report and the team will tell you where to turn.",
+                "Good to know: the municipality is not the main body for this. Who handles it: "
+                "{who}. We still record your report and the team will tell you where to turn.",
                 who=escape(chosen.responsible(t.locale)),
             ),
         )
@@ -518,7 +520,8 @@ async def ask_files(update: Update, context: PactContext) -> int:
         )
         if corruption
         else t.gettext(
-            "<b>Photos?</b> Send up to {limit} photos, then tap Done. Or skip.",
+            "<b>Photos?</b> Send up to {limit} photos, then tap Done (or tap Done now if you "
+            "have none).",
             limit=case_rules.MAX_PHOTOS,
         )
     )

@@ -185,9 +185,10 @@ async def _start_clock(update: Update, context: PactContext, number: str | None)
         context,
         t.gettext(
             "⏱ The authority must answer as soon as possible and at the latest by "
-            "<b>{date}</b>: 10 working days from the day you submitted it, not counting "
+            "<b>{date}</b>: {days} working days from the day you submitted it, not counting "
             "weekends and holidays (art. 15(1)). I will remind you on {before} and on {after}.",
             date=t.date(request.due_on),
+            days=deadlines.ANSWER_DAYS,
             before=t.date(before),
             after=t.date(after),
         ),
