@@ -1,4 +1,8 @@
-"""The one gate for staff-only actions: checked once, before any handler runs."""
+"""The one gate for staff-only actions: checked once, before any handler runs.
+
+Each staff command and button prefix needs a permission (bot.services.staff.ALLOWED). Anyone
+without it is answered as if the action did not exist, and the attempt is logged.
+"""
 
 from __future__ import annotations
 
@@ -9,42 +13,59 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.application import PactContext
 from bot.handlers.fallback import stale_button, unknown_command
-from bot.settings import Settings
+from bot.services import staff
+from bot.services.staff import Permission
+from db.models import StaffMember
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS = frozenset({"authority", "import_authorities", "closed_day"})
-STAFF_CALLBACK_PREFIX = "adm:"
+STAFF_COMMANDS = {
+    "authority": Permission.ADMIN,
+    "import_authorities": Permission.ADMIN,
+    "closed_day": Permission.ADMIN,
+    "staff": Permission.ADMIN,
+    "inbox": Permission.CASES,
+    "stats": Permission.STATS,
+    "export": Permission.EXPORT,
+}
+STAFF_BUTTONS = {"adm:": Permission.ADMIN, "stf:": Permission.CASES}
+MEMBER = "staff_member"
 
 
-def is_admin(settings: Settings, telegram_id: int | None) -> bool:
-    """Administrators are bootstrapped from ADMIN_IDS (staff roles come with the staff issue)."""
-    return telegram_id is not None and telegram_id in settings.admin_ids
-
-
-def staff_action(update: Update) -> str | None:
-    """The staff command or button this update asks for, if any."""
-    message = update.effective_message
+def required(update: Update) -> tuple[str, Permission] | None:
+    """The staff action this update asks for and the permission it needs, if any."""
     if update.callback_query is not None:
         data = update.callback_query.data or ""
-        return data if data.startswith(STAFF_CALLBACK_PREFIX) else None
+        for prefix, permission in STAFF_BUTTONS.items():
+            if data.startswith(prefix):
+                return prefix, permission
+        return None
+    message = update.effective_message
     if message is not None and message.text and message.text.startswith("/"):
         command = message.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
-        return f"/{command}" if command in STAFF_COMMANDS else None
+        if command in STAFF_COMMANDS:
+            return f"/{command}", STAFF_COMMANDS[command]
     return None
 
 
+def current_member(context: PactContext) -> StaffMember | None:
+    """The staff grant the gate found for this update (None outside staff actions)."""
+    return context.scope.extra.get(MEMBER)  # type: ignore[return-value]
+
+
 async def gate(update: object, context: PactContext) -> None:
-    """Let staff through; answer anyone else as if the action did not exist, and log it."""
-    if not isinstance(update, Update):
+    """Let permitted staff through; answer anyone else as if the action did not exist."""
+    if not isinstance(update, Update) or update.effective_user is None:
         return
-    action = staff_action(update)
-    if action is None:
+    need = required(update)
+    if need is None:
         return
-    user = update.effective_user
-    if is_admin(context.services.settings, user.id if user else None):
+    action, permission = need
+    member = await staff.member(context.scope.session, update.effective_user.id)
+    if staff.can(member, permission):
+        context.scope.extra[MEMBER] = member
         return
-    log.warning("refused staff action %s from a non-staff user", action.split(":")[0])
+    log.warning("refused staff action %s (needs %s)", action, permission)
     if update.callback_query is not None:
         await stale_button(update, context)
     else:

@@ -40,6 +40,8 @@ from bot.handlers import (
     rti_guide,
     rti_requests,
     rti_sent,
+    staff_admin,
+    staff_cases,
 )
 from bot.handlers import privacy as privacy_handlers
 from bot.handlers import rti_views as rti
@@ -100,6 +102,7 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(report.conversation())
     for conversation in my_cases.conversations():
         app.add_handler(conversation)
+    app.add_handler(staff_cases.conversation())
     app.add_handler(rti_sent.conversation())
     for conversation in admin_directory.conversations():
         app.add_handler(conversation)
@@ -112,6 +115,8 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(CommandHandler("privacy", privacy_handlers.privacy_command, filters=private))
     app.add_handler(CommandHandler("cancel", cancel.cancel, filters=private))
     app.add_handler(CommandHandler("closed_day", admin_directory.closed_day, filters=private))
+    app.add_handler(CommandHandler("inbox", staff_cases.inbox, filters=private))
+    app.add_handler(CommandHandler("staff", staff_admin.staff_command, filters=private))
 
     # 4. Onboarding buttons: consent, language switch on the notice, age band, role.
     app.add_handler(CallbackQueryHandler(onboarding.accept, pattern=f"^{onboarding.ACCEPT}$"))
@@ -186,12 +191,17 @@ def register_handlers(app: PactApplication) -> None:
     )
     app.add_handler(CallbackQueryHandler(my_cases.followup, pattern=f"^{case_views.FOLLOWUP}"))
 
-    # 9. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
+    # 9. Staff buttons (behind the gate): inbox, case cards and their actions.
+    for handler in staff_cases.buttons():
+        app.add_handler(handler)
+    app.add_handler(CallbackQueryHandler(staff_admin.staff_button, pattern=f"^{staff_admin.P}"))
+
+    # 10. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
     app.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))
     app.add_handler(
         MessageHandler(private & ~filters.StatusUpdate.ALL, fallback.unexpected_message)
     )
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
 
-    # 10. One error handler for everything.
+    # 11. One error handler for everything.
     app.add_error_handler(errors.on_error)

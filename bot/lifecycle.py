@@ -9,7 +9,7 @@ from telegram import Update
 from bot import commands, jobs
 from bot.application import PactApplication
 from bot.runtime import unit_of_work
-from bot.services import directory, rti
+from bot.services import directory, rti, staff
 from db import migrate
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ async def startup(app: PactApplication) -> None:
         now = app.services.clock.now()
         await directory.seed(scope.session, now)
         await rti.seed_closed_days(scope.session, now)
+        await staff.bootstrap_admins(scope.session, app.services.settings.admin_ids, now)
     await app.initialize()
     jobs.schedule(app)
     await commands.register(app.bot, app.services.i18n)

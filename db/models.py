@@ -342,7 +342,7 @@ class StaffRole(enum.StrEnum):
 
 
 class StaffMember(Base):
-    """A staff grant: role, the corruption permission, and the municipalities worked (null = all)."""
+    """A staff grant: role, the corruption permission, municipalities worked (null = all)."""
 
     __tablename__ = "staff_members"
 

@@ -66,9 +66,10 @@ async def test_named_report_with_photos_and_location(fake, database_url) -> None
         async with bot.app.services.sessions() as session:
             files = (await session.execute(select(CaseAttachment))).scalars().all()
         assert [f.kind for f in files] == ["photo", "photo"]
-        notice = fake.chat_messages(STAFF)[-1].text
-        assert "PACT-2026-00001" in notice and "Rruga" not in notice
-        assert "Arta" not in notice, "the staff notice names no one"
+        card = next(m for m in fake.chat_messages(STAFF) if "PACT-2026-00001" in (m.text or ""))
+        assert "Arta" in card.text, "named: staff may see the Telegram name"
+        assert "🙋" in card.labels[0]
+        assert any(m.location for m in fake.chat_messages(STAFF)), "the place as a map pin"
 
         assert await _change(bot, case.id, CaseStatus.UNDER_REVIEW, "We asked the utility.") == 1
         assert "is now: under review" in arta.last.text

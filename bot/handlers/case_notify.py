@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import Forbidden, TelegramError
@@ -13,7 +14,7 @@ from bot.runtime import Services
 from bot.services import accounts
 from bot.services import cases as case_rules
 from bot.ui import keyboard
-from db.models import Case, CaseKind
+from db.models import Case, CaseKind, User
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,28 @@ async def status_changed(
         except TelegramError as error:
             log.warning("status notice for a case not sent: %s", type(error).__name__)
     return delivered
+
+
+async def reporter_answered(
+    bot: ExtBot[None], services: Services, session: AsyncSession, case: Case, text: str
+) -> None:
+    """Pass a reporter's answer to the assignee privately, or to the staff chat (service cases)."""
+    message = lambda t: t.gettext(  # noqa: E731 - rendered per recipient language
+        "↩️ The reporter of {reference} answered: “{text}”",
+        reference=case.reference,
+        text=escape(text),
+    )
+    if case.assignee_user_id is not None:
+        assignee = await session.get(User, case.assignee_user_id)
+        if assignee is not None:
+            try:
+                await bot.send_message(
+                    assignee.telegram_id, message(services.i18n.translator(assignee.language))
+                )
+                return
+            except TelegramError as error:
+                log.warning("answer not passed to the assignee: %s", type(error).__name__)
+    await staff(bot, services, message, case)
 
 
 async def staff(

@@ -9,6 +9,7 @@ from bot.services import cases as case_rules
 from bot.ui import Button
 from db.models import Case, CaseEvent, CaseKind, CaseStatus, Identification
 
+ANSWER = "cs:ans:"
 OPEN_CASE, ADD_INFO, WITHDRAW, WITHDRAW_YES, FOLLOWUP, LIST, CHECK = (
     "cs:open:",
     "cs:add:",
@@ -41,6 +42,8 @@ EVENTS = {
     "followup_yes": N_("You said the problem is solved"),
     "followup_partly": N_("You said the problem is partly solved"),
     "followup_no": N_("You said the problem is not solved"),
+    "staff_reply": N_("Message from the team"),
+    "reporter_reply": N_("Your answer"),
 }
 
 

@@ -19,11 +19,12 @@ from bot.handlers import case_notify, case_views, menu
 from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
 from bot.services import cases as case_rules
+from bot.services import casework
 from bot.ui import answer, close_buttons, edit_or_send, keyboard, send
 from db.models import Case
 
 # States
-CHECK_REFERENCE, CHECK_CODE, ADD = range(3)
+CHECK_REFERENCE, CHECK_CODE, ADD, ANSWER = range(4)
 KEY = "case_step"
 
 
@@ -247,6 +248,63 @@ async def _show_new(update: Update, context: PactContext, case: Case, note: str)
     )
 
 
+# --- answering the team ----------------------------------------------------------------------
+
+
+async def answer_start(update: Update, context: PactContext) -> int:
+    """The reporter answers a message the team relayed."""
+    data = (update.callback_query.data or "") if update.callback_query else ""
+    raw = data.removeprefix(case_views.ANSWER)
+    case = await context.scope.session.get(Case, int(raw)) if raw.isdigit() else None
+    if case is None or not await case_rules.is_reporter(
+        context.scope.session, case, context.user_row
+    ):
+        await stale_button(update, context)
+        return ConversationHandler.END
+    await answer(update)
+    context.user_data[KEY] = {"case_id": case.id}
+    await send(
+        update,
+        context,
+        context.t.gettext(
+            "Type your answer to the team about {reference}:", reference=case.reference
+        ),
+        keyboard([(context.t.gettext("✖️ Cancel"), "cs:addcancel")]),
+    )
+    return ANSWER
+
+
+async def answer_received(update: Update, context: PactContext) -> int:
+    """Keep the answer in the case and pass it to the assignee (or the staff chat)."""
+    t = context.t
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    state = context.user_data.pop(KEY, {})
+    case = await context.scope.session.get(Case, state.get("case_id", 0))
+    if case is None:
+        return await cancel_handlers.cancel(update, context)
+    if not text or len(text) > case_rules.MAX_TEXT:
+        context.user_data[KEY] = state
+        await send(
+            update,
+            context,
+            t.gettext(
+                "Please use at most {limit} characters.", limit=t.number(case_rules.MAX_TEXT)
+            ),
+        )
+        return ANSWER
+    await casework.reporter_answer(context.scope.session, case, text, context.services.clock.now())
+    await case_notify.reporter_answered(
+        context.bot, context.services, context.scope.session, case, text
+    )
+    await send(
+        update,
+        context,
+        t.gettext("Sent to the team."),
+        keyboard(*case_views.card_buttons(t, case, reporter=True)),
+    )
+    return ConversationHandler.END
+
+
 # --- checking an anonymous case --------------------------------------------------------------
 
 
@@ -359,4 +417,18 @@ def conversations() -> list[ConversationHandler]:
         },
         fallbacks=fallbacks,
     )
-    return [check, add]
+    reply = ConversationHandler(
+        name="case_answer",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[CallbackQueryHandler(answer_start, pattern=f"^{case_views.ANSWER}\\d+$")],
+        states={
+            ANSWER: [
+                MessageHandler(text, answer_received),
+                MessageHandler(other, not_text),
+                cancel_button,
+            ]
+        },
+        fallbacks=fallbacks,
+    )
+    return [check, add, reply]

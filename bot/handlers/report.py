@@ -21,8 +21,8 @@ from telegram.ext import (
 )
 
 from bot.application import PactContext
-from bot.handlers import case_notify, case_views, flow, menu, pickers
-from bot.handlers.report_texts import identity_text, safety_text, sent_text, staff_notice
+from bot.handlers import case_views, flow, menu, pickers, staff_cases
+from bot.handlers.report_texts import identity_text, safety_text, sent_text
 from bot.services import cases as case_rules
 from bot.services import images
 from bot.services.privacy import has_consent, is_minor
@@ -863,6 +863,7 @@ async def _store(update: Update, context: PactContext) -> int:
         longitude=draft.get("longitude"),
         location_text=draft.get("location_text"),
         forward_consent=bool(draft.get("forward")),
+        reporter_display=update.effective_user.full_name if update.effective_user else None,
         attachments=[case_rules.Attachment(**item) for item in draft.get("files", [])],
     )
     if draft.get("voice"):
@@ -879,10 +880,7 @@ async def _store(update: Update, context: PactContext) -> int:
         sent_text(t, created.case, created.secret_code, context.services.settings.case_review_days),
         menu.menu_markup(t),
     )
-    if created.case.kind == CaseKind.SERVICE:
-        await case_notify.staff(
-            context.bot, context.services, lambda staff: staff_notice(staff, created.case)
-        )
+    await staff_cases.post_card(context.bot, context.services, context.scope.session, created.case)
     return ConversationHandler.END
 
 

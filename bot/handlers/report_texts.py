@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from html import escape
-
-from bot.handlers import case_views
 from bot.i18n import Translator
-from db.models import Case, CaseKind, Identification
+from db.models import Case, Identification
 
 
 def safety_text(t: Translator) -> str:
@@ -67,20 +64,3 @@ def sent_text(t: Translator, case: Case, secret_code: str | None, review_days: i
             t.gettext("Your name stays with the team and is not passed to the institution.")
         )
     return "\n\n".join(lines)
-
-
-def staff_notice(t: Translator, case: Case) -> str:
-    """A short notice to the staff chat: never who reported a confidential or anonymous case."""
-    kind = (
-        t.gettext("Corruption report")
-        if case.kind == CaseKind.CORRUPTION
-        else t.gettext("Service problem")
-    )
-    return t.gettext(
-        "🆕 {kind} {reference}: {what}, {place}. Identification: {mode}.",
-        kind=kind,
-        reference=case.reference,
-        what=escape(case_views.what(t, case)),
-        place=case_views.place(t, case),
-        mode=t.gettext(case_views.IDENTIFICATION[Identification(case.identification)]),
-    )

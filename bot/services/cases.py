@@ -119,6 +119,7 @@ class NewCase:
     longitude: float | None = None
     location_text: str | None = None
     forward_consent: bool = False
+    reporter_display: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
 
 
@@ -195,6 +196,11 @@ async def create(
         if reporter and new.identification is Identification.NAMED
         else None,
         forward_consent=new.forward_consent and new.identification is Identification.NAMED,
+        reporter_display=(
+            new.reporter_display[:200]
+            if new.reporter_display and new.identification is Identification.NAMED
+            else None
+        ),
         secret_hash=hash_code(code) if code else None,
         created_at=now,
         updated_at=now,

@@ -1,0 +1,339 @@
+"""CSV exports on both backends: columns, order, scope, encoding, and no protected identities."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services import cases, directory, export
+from bot.services.filters import Scope
+from db import migrate
+from db.engine import create_engine, create_sessionmaker
+from db.models import (
+    Authority,
+    CaseContact,
+    CaseEvent,
+    CaseKind,
+    CaseStatus,
+    Identification,
+    RtiRequest,
+    User,
+)
+
+TZ = ZoneInfo("Europe/Tirane")
+NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+TELEGRAM_IDS = ("123456789", "555000111", "777000333")
+USER_IDS = ("880001", "880002", "880003")
+SECRET_NOTE = "XYLOPHONE-internal: the reporter is the mayor's cousin"
+ORIGINAL = "ORIGINAL-UNREDACTED call me on 069 111 2222"
+REQUESTERS = ("Blerina Hoxha", "Gëzim Çela")
+ADDRESSES = ("blerina.hoxha@example.com", "Rruga Ndre Mjeda 12, Shkodër")
+DESCRIPTION = "Ujë i ndotur në lagjen Çajupi; fëmijët sëmuren."
+
+
+def tirana(*parts: int) -> datetime:
+    """A moment given in Tirana wall-clock time."""
+    return datetime(*parts, tzinfo=TZ)
+
+
+@dataclass
+class Seeded:
+    """What the tests look for in the files."""
+
+    shkoder: int
+    malesi: int
+    other_authority: int
+    secrets: list[str]
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated database with authorities."""
+    engine = create_engine(database_url)
+    await migrate.upgrade(engine)
+    maker = create_sessionmaker(engine)
+    async with maker() as session, session.begin():
+        await directory.seed(session, NOW)
+    yield maker
+    await engine.dispose()
+
+
+async def authority_id(session: AsyncSession, kind: str, name: str | None = None) -> int:
+    """The id of a seeded authority."""
+    query = select(Authority.id).where(Authority.kind == kind).order_by(Authority.id).limit(1)
+    if name is not None:
+        query = query.where(Authority.name == name)
+    return (await session.execute(query)).scalar_one()
+
+
+def add_users(session: AsyncSession) -> tuple[User, User, User]:
+    """The confidential reporter, the named reporter and a staff member, with recognisable ids."""
+    confidential, named, staff = (
+        User(id=int(uid), telegram_id=int(tid), created_at=NOW, updated_at=NOW, consents=[])
+        for uid, tid in zip(USER_IDS, TELEGRAM_IDS, strict=True)
+    )
+    session.add_all([confidential, named, staff])
+    return confidential, named, staff
+
+
+def service(identification: Identification, municipality_id: int, **extra: Any) -> cases.NewCase:
+    """A water complaint in a municipality."""
+    return cases.NewCase(
+        kind=CaseKind.SERVICE,
+        identification=identification,
+        description=DESCRIPTION,
+        municipality_id=municipality_id,
+        unit="Velipojë",
+        category="water",
+        **extra,
+    )
+
+
+async def add_cases(session: AsyncSession, ids: Seeded) -> dict[str, int]:
+    """Four cases inserted out of date order, with events, files and every kind of secret."""
+    confidential_user, named_user, staff = add_users(session)
+    await session.flush()
+    anonymous = await cases.create(
+        session, service(Identification.ANONYMOUS, ids.shkoder), None, tirana(2026, 11, 24, 0, 10)
+    )
+    named_new = service(
+        Identification.NAMED,
+        ids.shkoder,
+        reporter_display="Arta K.",
+        latitude=42.0683,
+        longitude=19.5126,
+        location_text='=HYPERLINK("http://evil")',
+        attachments=[
+            cases.Attachment(kind="photo", file_id="photo-file-1"),
+            cases.Attachment(kind="photo", file_id="photo-file-2"),
+            cases.Attachment(kind="voice", file_id="voice-file-1"),
+        ],
+    )
+    named = await cases.create(session, named_new, named_user, tirana(2026, 1, 1, 0, 30))
+    corruption_new = cases.NewCase(
+        kind=CaseKind.CORRUPTION,
+        identification=Identification.ANONYMOUS,
+        description="Kërkuan ryshfet për lejen.",
+        institution="Zyra e Gjendjes Civile",
+        happened_when="mars 2026",
+    )
+    corruption = await cases.create(session, corruption_new, None, tirana(2026, 6, 1, 12))
+    confidential_new = service(Identification.CONFIDENTIAL, ids.malesi)
+    confidential = await cases.create(
+        session, confidential_new, confidential_user, tirana(2026, 11, 23, 23, 30)
+    )
+    confidential.case.original_description = ORIGINAL
+    confidential.case.reporter_display = "Leak"
+    confidential.case.assignee_user_id = staff.id
+    await cases.change_status(
+        session,
+        confidential.case,
+        CaseStatus.FORWARDED,
+        public_note="Iu përcoll bashkisë.",
+        actor_user_id=staff.id,
+        now=tirana(2026, 11, 24, 8),
+    )
+    session.add(
+        CaseEvent(
+            case_id=confidential.case.id,
+            at=tirana(2026, 11, 24, 9),
+            kind="note",
+            public_text=SECRET_NOTE,
+            internal=True,
+            staff_user_id=staff.id,
+        )
+    )
+    await cases.change_status(
+        session,
+        anonymous.case,
+        CaseStatus.DUPLICATE,
+        public_note=None,
+        actor_user_id=staff.id,
+        now=tirana(2026, 11, 24, 10),
+        duplicate_of=named.case,
+    )
+    await session.flush()
+    contact = await session.get(CaseContact, confidential.case.id)
+    assert contact is not None and anonymous.case.secret_hash and anonymous.secret_code
+    ids.secrets += [contact.relay_code, anonymous.case.secret_hash, anonymous.secret_code]
+    return {
+        "anonymous": anonymous.case.reference,
+        "named": named.case.reference,
+        "corruption": corruption.case.reference,
+        "confidential": confidential.case.reference,
+    }
+
+
+def add_requests(session: AsyncSession, ids: Seeded) -> None:
+    """Two information requests from named requesters, one to a municipality."""
+    for index, (authority, created) in enumerate(
+        ((ids.shkoder, tirana(2026, 2, 1, 0, 15)), (ids.other_authority, tirana(2026, 11, 23, 9)))
+    ):
+        session.add(
+            RtiRequest(
+                user_id=int(USER_IDS[index]),
+                authority_id=authority,
+                information="Kontratat e ndriçimit publik 2025",
+                format="electronic",
+                reply_channel="email" if index == 0 else "post",
+                reply_address=ADDRESSES[index],
+                requester_name=REQUESTERS[index],
+                status="sent",
+                sent_on=date(2026, 2, 2),
+                protocol_number="Prot. 45/2" if index == 0 else None,
+                due_on=date(2026, 3, 16),
+                extended=index == 1,
+                transferred=False,
+                created_at=created,
+                updated_at=created,
+            )
+        )
+
+
+@pytest.fixture
+async def seeded(sessions: async_sessionmaker[AsyncSession]) -> tuple[Seeded, dict[str, int]]:
+    """Cases and requests on a fresh database."""
+    async with sessions() as session, session.begin():
+        ids = Seeded(
+            shkoder=await authority_id(session, directory.MUNICIPALITY, "Shkodër"),
+            malesi=await authority_id(session, directory.MUNICIPALITY, "Malësi e Madhe"),
+            other_authority=await authority_id(session, directory.OTHER),
+            secrets=[],
+        )
+        references = await add_cases(session, ids)
+        add_requests(session, ids)
+    return ids, references
+
+
+def parse(data: bytes) -> tuple[str, list[dict[str, str]], list[str]]:
+    """The text, rows and header of an exported file, after checking the BOM and CRLF lines."""
+    assert data.startswith(codecs.BOM_UTF8)
+    text = data[len(codecs.BOM_UTF8) :].decode("utf-8")
+    assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = list(reader)
+    return text, rows, list(reader.fieldnames or [])
+
+
+async def cases_file(sessions, scope: Scope, locale: str = "sq"):
+    """Export cases in a scope and parse the result."""
+    async with sessions() as session:
+        return parse(await export.cases_csv(session, scope, TZ, locale))
+
+
+async def rti_file(sessions, scope: Scope):
+    """Export requests in a scope and parse the result."""
+    async with sessions() as session:
+        return parse(await export.rti_csv(session, scope, TZ))
+
+
+def assert_no_identities(text: str, rows: list[dict[str, str]], secrets: list[str]) -> None:
+    """No protected value anywhere: not in any field, not in the file as a whole."""
+    forbidden = [*TELEGRAM_IDS, *USER_IDS, SECRET_NOTE, ORIGINAL, *REQUESTERS, *ADDRESSES, *secrets]
+    forbidden += ["XYLOPHONE", "ORIGINAL-UNREDACTED", "Blerina", "Gëzim", "Leak"]
+    for value in forbidden:
+        assert value not in text, value
+        for row in rows:
+            assert all(value not in field for field in row.values()), value
+
+
+async def test_cases_columns_order_content_and_no_identities(sessions, seeded) -> None:
+    ids, refs = seeded
+    text, rows, header = await cases_file(sessions, Scope(include_corruption=True))
+    assert tuple(header) == export.CASE_COLUMNS
+    assert [r["reference"] for r in rows] == [
+        refs["named"],
+        refs["corruption"],
+        refs["confidential"],
+        refs["anonymous"],
+    ]
+    named, corruption, confidential, anonymous = rows
+    assert named["reporter"] == "Arta K." and named["identification"] == "named"
+    assert confidential["reporter"] == "" and anonymous["reporter"] == ""
+    assert corruption["reporter"] == ""
+    assert named["municipality"] == "Shkodër" and named["description"] == DESCRIPTION
+    assert named["category"] == "Furnizimi me ujë të pijshëm"
+    assert (named["photos"], named["attachments"]) == ("2", "3")
+    assert (confidential["photos"], confidential["attachments"]) == ("0", "0")
+    assert (named["latitude"], named["longitude"]) == ("42.0683", "19.5126")
+    assert named["location_text"].startswith("'="), "no formulas run in a spreadsheet"
+    assert named["created_at"] == "2026-01-01 00:30"
+    assert confidential["updated_at"] == "2026-11-24 08:00"
+    assert confidential["last_public_note"] == "Iu përcoll bashkisë."
+    assert (
+        confidential["status"] == "forwarded" and confidential["municipality"] == "Malësi e Madhe"
+    )
+    assert anonymous["duplicate_of"] == refs["named"] and anonymous["status"] == "duplicate"
+    assert anonymous["last_public_note"] == ""
+    assert corruption["category"] == "corruption" and corruption["municipality"] == ""
+    assert corruption["institution"] == "Zyra e Gjendjes Civile"
+    assert_no_identities(text, rows, ids.secrets)
+
+
+async def test_cases_scope_period_edges_municipality_and_corruption(sessions, seeded) -> None:
+    ids, refs = seeded
+
+    async def references(scope: Scope) -> list[str]:
+        return [row["reference"] for row in (await cases_file(sessions, scope))[1]]
+
+    assert await references(Scope()) == [refs["named"], refs["confidential"], refs["anonymous"]]
+    year = Scope(start=date(2026, 1, 1), end=date(2026, 11, 23))
+    assert await references(year) == [refs["named"], refs["confidential"]], "Tirana days"
+    assert await references(Scope(end=date(2025, 12, 31))) == []
+    assert await references(Scope(start=date(2026, 11, 24))) == [refs["anonymous"]]
+    assert await references(Scope(municipality_ids=(ids.malesi,))) == [refs["confidential"]]
+    assert await references(Scope(municipality_ids=())) == []
+    with_corruption = Scope(start=date(2026, 6, 1), end=date(2026, 6, 1), include_corruption=True)
+    assert await references(with_corruption) == [refs["corruption"]]
+    scoped = Scope(municipality_ids=(ids.shkoder, ids.malesi), include_corruption=True)
+    assert refs["corruption"] not in await references(scoped), "no municipality, not in scope"
+
+
+async def test_cases_category_in_english(sessions, seeded) -> None:
+    _text, rows, _header = await cases_file(sessions, Scope(), locale="en")
+    assert {row["category"] for row in rows} == {"Drinking water supply"}
+
+
+async def test_rti_columns_scope_and_no_requester(sessions, seeded) -> None:
+    ids, _refs = seeded
+    text, rows, header = await rti_file(sessions, Scope())
+    assert tuple(header) == export.RTI_COLUMNS
+    first, second = rows
+    assert first["authority"] == "Bashkia Shkodër" and first["protocol_number"] == "Prot. 45/2"
+    assert first["created_at"] == "2026-02-01 00:15" and first["sent_on"] == "2026-02-02"
+    assert (first["extended"], second["extended"]) == ("no", "yes")
+    assert not second["authority"].startswith("Bashkia") and int(second["number"])
+    assert_no_identities(text, rows, ids.secrets)
+    assert "Kontratat" not in text, "the request text stays out"
+    edge = await rti_file(sessions, Scope(start=date(2026, 2, 1), end=date(2026, 2, 1)))
+    assert [row["number"] for row in edge[1]] == [first["number"]], "00:15 Tirana is 1 February"
+    assert (await rti_file(sessions, Scope(end=date(2026, 1, 31))))[1] == []
+    only_shkoder = await rti_file(sessions, Scope(municipality_ids=(ids.shkoder,)))
+    assert [row["number"] for row in only_shkoder[1]] == [first["number"]]
+
+
+async def test_empty_export_still_has_a_header(sessions) -> None:
+    text, rows, header = await rti_file(sessions, Scope())
+    assert rows == [] and tuple(header) == export.RTI_COLUMNS and text.count("\r\n") == 1
+
+
+def test_file_names() -> None:
+    today = date(2026, 11, 23)
+    assert export.filename("cases", Scope(), today) == "pact-cases-all.csv"
+    assert export.filename("rti", Scope(), today) == "pact-rti-all.csv"
+    since = Scope(start=date(2026, 1, 1))
+    assert export.filename("cases", since, today) == "pact-cases-2026-01-01_2026-11-23.csv"
+    both = Scope(start=date(2026, 3, 1), end=date(2026, 3, 31))
+    assert export.filename("rti", both, today) == "pact-rti-2026-03-01_2026-03-31.csv"
+    until = Scope(end=date(2026, 6, 30))
+    assert export.filename("cases", until, today) == "pact-cases-until-2026-06-30.csv"
