@@ -97,6 +97,11 @@ class BotHarness:
         """Stop like SIGTERM would."""
         await shutdown(self.app)
 
+    async def settle(self, update_id: int) -> None:
+        """Wait until an update sent by other means (e.g. a group) was handled."""
+        await self.fake.wait_delivered(update_id, timeout=10)
+        await self.app.wait_processed(update_id, timeout=10)
+
     async def restart(self) -> None:
         """Stop and start a new Application on the same database."""
         await self.stop()

@@ -331,3 +331,26 @@ class FakeGroup(_ChatView):
         )
         await asyncio.sleep(0)
         return update_id
+
+    async def press(self, user: FakeUser, label: str, message: FakeMessage | None = None) -> int:
+        """A member presses an inline button of a bot message in the group."""
+        if message is None:
+            message = next((m for m in reversed(self.messages) if label in m.labels), None)
+            if message is None:
+                raise LookupError(f"no inline button {label!r} in group {self.chat_id}")
+        button = message.button(label)
+        state = self.fake.state
+        query_id = str(4000000000000000000 + state.next("callback_query"))
+        state.queries[query_id] = CallbackQueryRecord(
+            query_id, user.user_id, self.chat_id, message.message_id, button["callback_data"]
+        )
+        payload = {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": message.to_api(),
+            "chat_instance": str(-8000000000000000000 + self.chat_id),
+            "data": button["callback_data"],
+        }
+        update_id = self.fake.enqueue("callback_query", payload)
+        await asyncio.sleep(0)
+        return update_id

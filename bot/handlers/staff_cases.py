@@ -311,6 +311,9 @@ async def _ask(update: Update, context: PactContext, case: Case, action: str, **
         await answer(update, t.gettext("Start a private chat with the bot first."), alert=True)
         return ConversationHandler.END
     await answer(update, t.gettext("Continue in your private chat with the bot."))
+    await edit_or_send(
+        update, context, await _card_text(context, case), keyboard(*views.buttons(t, case))
+    )
     return INPUT
 
 

@@ -1,0 +1,224 @@
+"""The staff workspace end to end: roles at the gate, the card, actions, relays, identities."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.models import AuditEntry, Case, CaseEvent
+from tests.harness import BotHarness, Person
+from tests.rti_steps import onboard_english
+
+STAFF = -100555
+ADMIN = 9100
+WORKER = 9200
+
+
+async def _start(fake, database_url) -> BotHarness:
+    fake.group(chat_id=STAFF, title="PACT staff")
+    bot = BotHarness(fake, database_url, staff_chat_id=STAFF, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    return bot
+
+
+def _person(bot: BotHarness, telegram_id: int, name: str) -> Person:
+    return Person(bot, bot.fake.user(user_id=telegram_id, first_name=name, language_code="en"))
+
+
+async def _report(
+    person: Person, identity: str, region: str = "Shkodër", town: str = "Municipality of Shkodër"
+) -> None:
+    await person.command("/menu")
+    await person.press("🛠 Report a service problem")
+    await person.press(region)
+    await person.press(town)
+    await person.press("Skip")
+    await person.press("Street lighting")
+    await person.text("Lights off on the main road for two weeks.")
+    await person.press("Skip")
+    await person.press("✔️ Done")
+    await person.press(identity)
+    await person.press("📨 Send")
+
+
+async def _press_in_group(bot: BotHarness, person: Person, data: str, fragment: str) -> None:
+    """Press, in the staff group (default language), the button whose data starts with `data`."""
+    group = bot.fake.group(chat_id=STAFF)
+    for message in reversed(group.messages):
+        if fragment not in (message.text or ""):
+            continue
+        for label in message.labels:
+            if (message.button_data(label) or "").startswith(data):
+                await bot.settle(await group.press(person.fake, label, message=message))
+                return
+    raise LookupError(data)
+
+
+async def _audit(bot: BotHarness) -> list[str]:
+    async with bot.app.services.sessions() as session:
+        rows = await session.execute(
+            select(AuditEntry.action).where(AuditEntry.subject_type == "case")
+        )
+        return list(rows.scalars())
+
+
+async def test_roles_are_checked_at_the_gate(fake, database_url) -> None:
+    bot = await _start(fake, database_url)
+    try:
+        citizen = bot.person(language_code="en")
+        await citizen.command("/inbox")
+        assert citizen.seen("I don't know that command.")
+        await citizen.command("/staff", args=f"grant {citizen.fake.user_id} admin Me")
+        assert len([t for t in citizen.texts() if "I don't know that command." in t]) == 2
+
+        admin = _person(bot, ADMIN, "Ledi")
+        await admin.command("/staff", args=f"grant {WORKER} viewer Besnik")
+        assert "Besnik – viewer" in admin.last.text
+        viewer = _person(bot, WORKER, "Besnik")
+        await viewer.command("/inbox")
+        assert viewer.seen("I don't know that command."), "viewers see statistics only"
+        await admin.command("/staff", args=f"grant {WORKER} caseworker Besnik")
+        await viewer.command("/inbox")
+        assert "No cases here." in viewer.last.text
+        async with bot.app.services.sessions() as session:
+            actions = (
+                (
+                    await session.execute(
+                        select(AuditEntry.action).where(AuditEntry.subject_type == "staff")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert actions.count("staff.granted") == 3, "the bootstrap admin and two grants"
+    finally:
+        await bot.stop()
+
+
+async def test_a_case_from_submission_to_merge_and_reopen(fake, database_url) -> None:
+    bot = await _start(fake, database_url)
+    try:
+        admin = _person(bot, ADMIN, "Ledi")
+        await admin.command("/staff", args=f"grant {WORKER} caseworker Besnik")
+        worker = _person(bot, WORKER, "Besnik")
+        await worker.command("/start")
+
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _report(arta, "👤 Named")
+        group = bot.fake.group(chat_id=STAFF)
+        card = next(m for m in group.messages if "PACT-2026-00001" in (m.text or ""))
+        assert "(Arta)" in card.text
+
+        await _press_in_group(bot, worker, "stf:take:", "PACT-2026-00001")
+        assert (
+            "Besnik" in next(m for m in group.messages if "PACT-2026-00001" in (m.text or "")).text
+        )
+
+        await _press_in_group(bot, worker, "stf:st:", "PACT-2026-00001")
+        await _press_in_group(bot, worker, "stf:setst:", "PACT-2026-00001")
+        assert "public note for the reporter" in worker.last.text
+        await worker.text("We asked the water utility to check.")
+        assert "is now under review; 1 person was told." in worker.last.text
+        assert "We asked the water utility to check." in arta.last.text
+
+        await worker.press("📂 Open the case")
+        await worker.press("✉️ Reply")
+        await worker.text("Which pole number is it?")
+        assert "Which pole number is it?" in arta.last.text and "Besnik" not in arta.last.text
+        await arta.press("↩️ Answer")
+        await arta.text("Pole 17, near the school.")
+        assert "Pole 17, near the school." in worker.last.text
+        assert "Arta" not in worker.last.text
+
+        await worker.press(
+            "📝 Note", message=next(m for m in reversed(worker.messages) if "📝 Note" in m.labels)
+        )
+        await worker.text("SECRET-INTERNAL: call the utility on Monday")
+        await arta.command("/menu")
+        await arta.press("📂 My cases")
+        await arta.press(next(label for label in arta.last.labels if label.startswith("PACT")))
+        assert "SECRET-INTERNAL" not in arta.last.text
+        assert "Which pole number is it?" in arta.last.text and "Pole 17" in arta.last.text
+
+        bledi = bot.person(language_code="en", first_name="Bledi")
+        await onboard_english(bledi)
+        await _report(bledi, "🔒 Confidential")
+        await bledi.press("It is a different problem")
+        second = next(m for m in group.messages if "PACT-2026-00002" in (m.text or ""))
+        assert "Bledi" not in second.text
+
+        await _press_in_group(bot, worker, "stf:more:", "PACT-2026-00002")
+        await _press_in_group(bot, worker, "stf:merge:", "PACT-2026-00002")
+        await worker.text("pact-2026-1")
+        assert "PACT-2026-00002 is now a duplicate of PACT-2026-00001." in worker.last.text
+        assert "duplicate of another case" in bledi.last.text
+
+        async with bot.app.services.sessions() as session:
+            first = (
+                await session.execute(select(Case).where(Case.reference == "PACT-2026-00001"))
+            ).scalar_one()
+            staff_events = (
+                (
+                    await session.execute(
+                        select(CaseEvent).where(CaseEvent.staff_user_id.is_not(None))
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert first.last_staff_action_at is not None and staff_events
+
+        await _press_in_group(bot, admin, "stf:more:", "PACT-2026-00001")
+        await _press_in_group(bot, admin, "stf:audit:", "PACT-2026-00001")
+        log = group.messages[-1].text
+        for action in (
+            "case.created",
+            "case.assigned",
+            "case.status",
+            "case.reply",
+            "case.note",
+            "case.merged",
+        ):
+            assert action in log, action
+    finally:
+        await bot.stop()
+
+
+async def test_anonymous_and_corruption_stay_hidden(fake, database_url) -> None:
+    bot = await _start(fake, database_url)
+    try:
+        admin = _person(bot, ADMIN, "Ledi")
+        await admin.command("/staff", args=f"grant {WORKER} caseworker Besnik")
+        worker = _person(bot, WORKER, "Besnik")
+        await worker.command("/start")
+        besa = bot.person(language_code="en", first_name="Besa")
+        await besa.command("/start")
+        await besa.press("No, thanks")
+        await _report(besa, "🕶 Anonymous")
+        group = bot.fake.group(chat_id=STAFF)
+        card = next(m for m in group.messages if "PACT-2026-00001" in (m.text or ""))
+        assert "Besa" not in card.text
+        await _press_in_group(bot, worker, "stf:reply:", "PACT-2026-00001")
+        assert worker.fake.callback_answers[-1]["text"].startswith(
+            "This reporter cannot be reached"
+        )
+
+        await besa.press("🚨 Report corruption")
+        await besa.press("Continue ➡️")
+        await besa.text("Tax office")
+        await besa.text("They asked for a bribe.")
+        await besa.text("Yesterday")
+        await besa.press("✔️ Done")
+        await besa.press("🕶 Anonymous")
+        await besa.press("📨 Send")
+        assert not any("PACT-2026-00002" in (m.text or "") for m in group.messages), (
+            "never in the group"
+        )
+        await worker.command("/inbox")
+        assert not any("PACT-2026-00002" in label for label in worker.last.labels)
+        await admin.command("/inbox")
+        assert any("PACT-2026-00002" in label for label in admin.last.labels), (
+            "admins have the permission"
+        )
+    finally:
+        await bot.stop()
