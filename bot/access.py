@@ -24,6 +24,7 @@ STAFF_COMMANDS = {
     "import_authorities": Permission.ADMIN,
     "closed_day": Permission.ADMIN,
     "staff": Permission.ADMIN,
+    "templates": Permission.ADMIN,
     "inbox": Permission.CASES,
     "stats": Permission.STATS,
     "export": Permission.EXPORT,

@@ -42,6 +42,7 @@ from bot.handlers import (
     rti_sent,
     staff_admin,
     staff_cases,
+    staff_reports,
 )
 from bot.handlers import privacy as privacy_handlers
 from bot.handlers import rti_views as rti
@@ -117,6 +118,8 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(CommandHandler("closed_day", admin_directory.closed_day, filters=private))
     app.add_handler(CommandHandler("inbox", staff_cases.inbox, filters=private))
     app.add_handler(CommandHandler("staff", staff_admin.staff_command, filters=private))
+    app.add_handler(CommandHandler("export", staff_reports.export_command, filters=private))
+    app.add_handler(CommandHandler("templates", staff_admin.templates_command, filters=private))
 
     # 4. Onboarding buttons: consent, language switch on the notice, age band, role.
     app.add_handler(CallbackQueryHandler(onboarding.accept, pattern=f"^{onboarding.ACCEPT}$"))
@@ -195,6 +198,12 @@ def register_handlers(app: PactApplication) -> None:
     for handler in staff_cases.buttons():
         app.add_handler(handler)
     app.add_handler(CallbackQueryHandler(staff_admin.staff_button, pattern=f"^{staff_admin.P}"))
+    app.add_handler(
+        CallbackQueryHandler(staff_admin.delete_template, pattern=f"^{staff_admin.TEMPLATE}")
+    )
+    app.add_handler(
+        CallbackQueryHandler(staff_reports.export_period, pattern=f"^{staff_reports.EXPORT}")
+    )
 
     # 10. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
     app.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))

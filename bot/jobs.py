@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackContext
 
 from bot.application import PactApplication
-from bot.handlers import case_views
+from bot.handlers import case_views, staff_views
 from bot.handlers import rti_views as views
 from bot.runtime import Services, unit_of_work
-from bot.services import accounts, rti
+from bot.services import accounts, casework, rti, staff
 from bot.services import cases as case_rules
 from bot.ui import keyboard
 from db.models import CaseStatus, Reminder, User
+from db.repositories import reminders as reminders_repo
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +102,76 @@ async def send_due_followups(app: PactApplication) -> int:
     return await _deliver(app, _next_case_followup)
 
 
+DIGEST = "staff_digest"
+DIGEST_HOUR = time(9, 0)
+
+
+def _next_morning(now: datetime, tz: ZoneInfo) -> datetime:
+    """The next 09:00 in Tirana after `now`."""
+    local = now.astimezone(tz)
+    moment = datetime.combine(local.date(), DIGEST_HOUR, tzinfo=tz)
+    return moment if moment > local else moment + timedelta(days=1)
+
+
+async def ensure_digest(session: AsyncSession, now: datetime, tz: ZoneInfo) -> None:
+    """Keep exactly one pending daily-digest row (a stored job, not an in-memory one)."""
+    pending = await session.execute(
+        select(Reminder.id).where(
+            Reminder.kind == DIGEST, Reminder.sent_at.is_(None), Reminder.cancelled_at.is_(None)
+        )
+    )
+    if pending.first() is None:
+        session.add(Reminder(kind=DIGEST, due_at=_next_morning(now, tz)))
+
+
+async def send_staff_digests(app: PactApplication) -> int:
+    """Once a day: each caseworker's assigned cases with no staff action for STAFF_IDLE_DAYS."""
+    services = app.services
+    async with unit_of_work(services) as scope:
+        now = services.clock.now()
+        due = await scope.session.execute(
+            select(Reminder)
+            .where(Reminder.kind == DIGEST, *reminders_repo.due(now))
+            .with_for_update(skip_locked=True)
+        )
+        rows = list(due.scalars())
+        if not rows:
+            return 0
+        for row in rows:
+            row.sent_at = now
+        session = scope.session
+        session.add(Reminder(kind=DIGEST, due_at=_next_morning(now, services.settings.tz)))
+        sent = 0
+        days = services.settings.staff_idle_days
+        for member, user in await staff.everyone(session):
+            idle = await casework.idle_for(session, member.user_id, days, now)
+            if not idle or user.blocked_at is not None:
+                continue
+            t = services.i18n.translator(user.language)
+            lines = [
+                t.gettext("⏰ Cases assigned to you with no action for {days} days:", days=days)
+            ]
+            lines += [
+                f"• {c.reference} · {t.gettext(case_views.STATUS[CaseStatus(c.status)])}"
+                for c in idle
+            ]
+            buttons = [[(c.reference, f"{staff_views.OPEN}{c.id}")] for c in idle[:10]]
+            try:
+                await app.bot.send_message(
+                    user.telegram_id, "\n".join(lines), reply_markup=keyboard(*buttons)
+                )
+                sent += 1
+            except TelegramError as error:
+                log.warning("staff digest not sent: %s", type(error).__name__)
+        return sent
+
+
 async def reminders_job(context: CallbackContext) -> None:
     """The JobQueue callback: every kind of due row."""
     app: PactApplication = context.application  # type: ignore[assignment]
     await send_due_reminders(app)
     await send_due_followups(app)
+    await send_staff_digests(app)
 
 
 def schedule(app: PactApplication) -> None:

@@ -23,6 +23,7 @@ async def startup(app: PactApplication) -> None:
         await directory.seed(scope.session, now)
         await rti.seed_closed_days(scope.session, now)
         await staff.bootstrap_admins(scope.session, app.services.settings.admin_ids, now)
+        await jobs.ensure_digest(scope.session, now, app.services.settings.tz)
     await app.initialize()
     jobs.schedule(app)
     await commands.register(app.bot, app.services.i18n)

@@ -222,3 +222,69 @@ async def test_anonymous_and_corruption_stay_hidden(fake, database_url) -> None:
         )
     finally:
         await bot.stop()
+
+
+async def test_export_is_scoped_audited_and_hides_identities(fake, database_url) -> None:
+    import csv
+    import io
+
+    bot = await _start(fake, database_url)
+    try:
+        admin = _person(bot, ADMIN, "Ledi")
+        await admin.command("/staff", args=f"grant {WORKER} caseworker Besnik")
+        worker = _person(bot, WORKER, "Besnik")
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _report(arta, "🔒 Confidential")
+        await worker.command("/export")
+        await worker.press("Everything")
+        documents = [m.document for m in worker.messages if m.document]
+        assert [d["file_name"] for d in documents] == ["pact-cases-all.csv", "pact-rti-all.csv"]
+        text = documents[0]["content"].decode("utf-8-sig")
+        [row] = list(csv.DictReader(io.StringIO(text)))
+        assert row["reference"] == "PACT-2026-00001" and row["reporter"] == ""
+        assert str(arta.fake.user_id) not in text and "Arta" not in text
+        async with bot.app.services.sessions() as session:
+            [entry] = (
+                (await session.execute(select(AuditEntry).where(AuditEntry.action == "export")))
+                .scalars()
+                .all()
+            )
+        assert entry.after["period"] == "all" and entry.after["corruption"] is False
+    finally:
+        await bot.stop()
+
+
+async def test_templates_and_the_daily_idle_digest(fake, database_url) -> None:
+    from datetime import timedelta
+
+    from bot.jobs import send_staff_digests
+
+    bot = await _start(fake, database_url)
+    try:
+        admin = _person(bot, ADMIN, "Ledi")
+        await admin.command(
+            "/templates",
+            args="add Thanks | Faleminderit, po e shqyrtojmë. | Thank you, we are looking into it.",
+        )
+        assert "• Thanks" in admin.last.text
+        await admin.command("/staff", args=f"grant {WORKER} caseworker Besnik")
+        worker = _person(bot, WORKER, "Besnik")
+        await worker.command("/start")
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _report(arta, "👤 Named")
+        await _press_in_group(bot, worker, "stf:take:", "PACT-2026-00001")
+        await _press_in_group(bot, worker, "stf:reply:", "PACT-2026-00001")
+        await worker.press("📄 Thanks")
+        assert "Thank you, we are looking into it." in arta.last.text
+
+        assert await send_staff_digests(bot.app) == 0, "nothing idle yet"
+        bot.clock.advance(timedelta(days=4))
+        assert await send_staff_digests(bot.app) == 1
+        assert "PACT-2026-00001" in worker.last.text and "no action" in worker.last.text
+        assert await send_staff_digests(bot.app) == 0, "once a day"
+        bot.clock.advance(timedelta(days=1))
+        assert await send_staff_digests(bot.app) == 1
+    finally:
+        await bot.stop()

@@ -11,7 +11,7 @@ from bot.application import PactContext
 from bot.handlers import pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
-from bot.services import staff
+from bot.services import staff, templates
 from bot.ui import Button, answer, edit_or_send, keyboard, send
 from db.models import StaffMember, StaffRole, User
 
@@ -146,3 +146,53 @@ async def staff_button(update: Update, context: PactContext) -> None:
             now=context.services.clock.now(),
         )
     await _show(update, context, member)
+
+
+TEMPLATE = "adm:tpl:del:"
+TEMPLATE_USAGE = N_("Add one with: /templates add Title | Albanian text | English text (optional)")
+
+
+async def templates_command(update: Update, context: PactContext) -> None:
+    """/templates and /templates add Title | sq | en."""
+    t = context.t
+    admin = current_member(context)
+    assert admin is not None
+    session = context.scope.session
+    raw = " ".join(context.args or [])
+    if raw.startswith("add "):
+        parts = [part.strip() for part in raw[4:].split("|")]
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            await send(update, context, t.gettext(TEMPLATE_USAGE))
+            return
+        await templates.add(
+            session,
+            parts[0],
+            parts[1],
+            parts[2] if len(parts) > 2 else None,
+            by_user_id=admin.user_id,
+            now=context.services.clock.now(),
+        )
+    found = await templates.all_templates(session)
+    lines = [t.gettext("<b>Response templates</b>")] + [f"• {escape(x.title)}" for x in found]
+    rows = [[(f"🗑 {x.title}"[:60], f"{TEMPLATE}{x.id}")] for x in found]
+    await send(
+        update, context, "\n".join(lines) + "\n\n" + t.gettext(TEMPLATE_USAGE), keyboard(*rows)
+    )
+
+
+async def delete_template(update: Update, context: PactContext) -> None:
+    """Delete a template."""
+    query = await answer(update)
+    admin = current_member(context)
+    raw = (query.data or "").removeprefix(TEMPLATE)
+    if admin is None or admin.role != StaffRole.ADMIN or not raw.isdigit():
+        await stale_button(update, context)
+        return
+    done = await templates.delete(
+        context.scope.session, int(raw), by_user_id=admin.user_id, now=context.services.clock.now()
+    )
+    await send(
+        update,
+        context,
+        context.t.gettext("Deleted.") if done else context.t.gettext("Already gone."),
+    )

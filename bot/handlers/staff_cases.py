@@ -28,15 +28,16 @@ from bot.handlers.fallback import stale_button
 from bot.i18n import N_
 from bot.runtime import Services
 from bot.services import cases as case_rules
-from bot.services import casework, staff
+from bot.services import casework, staff, templates
 from bot.ui import answer, edit_or_send, keyboard, send
-from db.models import Case, CaseKind, CaseStatus, User
+from db.models import Case, CaseKind, CaseStatus, ResponseTemplate, User
 from db.repositories import audit
 
 # States
 INPUT = 0
 
 SKIP_NOTE = "stf:skipnote"
+TEMPLATE = "stf:tpl:"
 KEY = "staff_input"
 
 
@@ -300,6 +301,13 @@ async def _ask(update: Update, context: PactContext, case: Case, action: str, **
     context.user_data[KEY] = {"case_id": case.id, "action": action, **extra}
     assert update.effective_user is not None
     markup = keyboard([(t.gettext("Skip"), SKIP_NOTE)]) if action == "status" else None
+    if action == "reply":
+        found = await templates.all_templates(context.scope.session)
+        markup = (
+            keyboard(*[[(f"📄 {x.title}"[:60], f"{TEMPLATE}{x.id}")] for x in found])
+            if found
+            else None
+        )
     try:
         await context.bot.send_message(
             update.effective_user.id,
@@ -376,6 +384,22 @@ async def typed(update: Update, context: PactContext) -> int:
     """The typed input, applied to the case."""
     text = (update.effective_message.text or "").strip() if update.effective_message else ""
     return await _apply(update, context, text)
+
+
+async def use_template(update: Update, context: PactContext) -> int:
+    """A template as the reply, in the reporter's language."""
+    await answer(update)
+    raw = (update.callback_query.data or "").removeprefix(TEMPLATE) if update.callback_query else ""
+    template = (
+        await context.scope.session.get(ResponseTemplate, int(raw)) if raw.isdigit() else None
+    )
+    case = await context.scope.session.get(Case, context.user_data.get(KEY, {}).get("case_id", 0))
+    if template is None or case is None:
+        return INPUT
+    reporter = await case_rules.reporter_of(context.scope.session, case)
+    return await _apply(
+        update, context, templates.body_for(template, reporter.language if reporter else None)
+    )
 
 
 async def skip_note(update: Update, context: PactContext) -> int:
@@ -540,6 +564,7 @@ def conversation() -> ConversationHandler:
             INPUT: [
                 MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, typed),
                 CallbackQueryHandler(skip_note, pattern=f"^{SKIP_NOTE}$"),
+                CallbackQueryHandler(use_template, pattern=f"^{TEMPLATE}"),
             ]
         },
         fallbacks=[CommandHandler("cancel", cancel_handlers.cancel)],
