@@ -96,7 +96,9 @@ async def test_extension_transfer_and_early_silence(bot: BotHarness) -> None:
             (
                 await session.execute(
                     select(Reminder).where(
-                        Reminder.sent_at.is_(None), Reminder.cancelled_at.is_(None)
+                        Reminder.request_id.is_not(None),
+                        Reminder.sent_at.is_(None),
+                        Reminder.cancelled_at.is_(None),
                     )
                 )
             )
@@ -156,4 +158,6 @@ async def test_export_includes_requests_and_erasure_removes_them(bot: BotHarness
     await arta.press("Yes, delete everything")
     async with bot.app.services.sessions() as session:
         assert (await session.execute(select(RtiRequest))).first() is None
-        assert (await session.execute(select(Reminder))).first() is None
+        assert (
+            await session.execute(select(Reminder).where(Reminder.request_id.is_not(None)))
+        ).first() is None
