@@ -29,7 +29,12 @@ STAFF_COMMANDS = {
     "stats": Permission.STATS,
     "export": Permission.EXPORT,
 }
-STAFF_BUTTONS = {"adm:": Permission.ADMIN, "stf:": Permission.CASES}
+STAFF_BUTTONS = {
+    "adm:": Permission.ADMIN,
+    "stf:": Permission.CASES,
+    "ex:": Permission.EXPORT,
+    "vw:": Permission.STATS,
+}
 MEMBER = "staff_member"
 
 

@@ -119,6 +119,7 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(CommandHandler("inbox", staff_cases.inbox, filters=private))
     app.add_handler(CommandHandler("staff", staff_admin.staff_command, filters=private))
     app.add_handler(CommandHandler("export", staff_reports.export_command, filters=private))
+    app.add_handler(CommandHandler("stats", staff_reports.stats_command, filters=private))
     app.add_handler(CommandHandler("templates", staff_admin.templates_command, filters=private))
 
     # 4. Onboarding buttons: consent, language switch on the notice, age band, role.
@@ -203,6 +204,9 @@ def register_handlers(app: PactApplication) -> None:
     )
     app.add_handler(
         CallbackQueryHandler(staff_reports.export_period, pattern=f"^{staff_reports.EXPORT}")
+    )
+    app.add_handler(
+        CallbackQueryHandler(staff_reports.stats_period, pattern=f"^{staff_reports.STATS}")
     )
 
     # 10. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.

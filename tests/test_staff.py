@@ -288,3 +288,26 @@ async def test_templates_and_the_daily_idle_digest(fake, database_url) -> None:
         assert await send_staff_digests(bot.app) == 1
     finally:
         await bot.stop()
+
+
+async def test_viewers_get_statistics_with_charts(fake, database_url) -> None:
+    bot = await _start(fake, database_url)
+    try:
+        admin = _person(bot, ADMIN, "Ledi")
+        await admin.command("/staff", args=f"grant {WORKER} viewer Vera")
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _report(arta, "👤 Named")
+        await _report(arta, "🕶 Anonymous", region="Dibër", town="Municipality of Mat")
+        viewer = _person(bot, WORKER, "Vera")
+        await viewer.command("/stats")
+        await viewer.press("Everything")
+        text = next(m.text for m in viewer.messages if (m.text or "").startswith("Statistics\n"))
+        assert "2 cases" in text and "Shkodër: 1" in text and "Mat: 1" in text
+        assert "Citizen monitoring" in text
+        photos = [m for m in viewer.messages if m.photo]
+        assert len(photos) == 2
+        await viewer.command("/export")
+        assert viewer.seen("I don't know that command."), "viewers do not export"
+    finally:
+        await bot.stop()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import date, timedelta
+from html import escape
 
 from telegram import InputFile, Update
 
 from bot.access import current_member
 from bot.application import PactContext
+from bot.handlers import case_views
 from bot.i18n import N_, Translator
+from bot.services import charts, stats
 from bot.services import export as exports
 from bot.services.filters import Scope
 from bot.ui import answer, keyboard, send
-from db.models import StaffMember
+from db.models import CaseStatus, StaffMember
 from db.repositories import audit
 
-EXPORT = "stf:exp:"
+EXPORT = "ex:period:"
 PERIODS = {
     "month": N_("This month"),
     "last": N_("Last month"),
@@ -95,3 +99,86 @@ async def export_period(update: Update, context: PactContext) -> None:
             "corruption": scope.include_corruption,
         },
     )
+
+
+STATS = "vw:period:"
+
+
+def _hours(t: Translator, value: float | None) -> str:
+    """A median in hours, or a dash."""
+    return "—" if value is None else t.number(round(value, 1))
+
+
+def _status_label(t: Translator, key: str) -> str:
+    """A status in the staff member's language."""
+    return t.gettext(case_views.STATUS[CaseStatus(key)]) if key in set(CaseStatus) else key
+
+
+def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.AuthorityRti]) -> str:
+    """The text part of /stats."""
+    lines = [
+        t.gettext("<b>Statistics</b>"),
+        t.ngettext("{count} case", "{count} cases", figures.total),
+        t.gettext(
+            "Median time to the first staff action: {hours} hours",
+            hours=_hours(t, figures.median_hours_to_first_action),
+        ),
+        t.gettext(
+            "Median time to resolution: {days} days",
+            days=_hours(t, figures.median_days_to_resolution),
+        ),
+        "",
+        t.gettext("<b>By municipality</b>"),
+        *(f"• {escape(name)}: {t.number(n)}" for name, n in figures.by_municipality[:15]),
+        "",
+        t.gettext("<b>By status</b>"),
+        *(f"• {_status_label(t, key)}: {t.number(n)}" for key, n in figures.by_status),
+    ]
+    if rti_rows:
+        lines += ["", t.gettext("<b>Requests for information</b> (sent · answered · median days)")]
+        for row in rti_rows[:15]:
+            rate = "—" if row.answer_rate is None else f"{round(row.answer_rate * 100)}%"
+            lines.append(
+                f"• {escape(row.authority)}: {row.requests} · {row.answered} ({rate}) · "
+                f"{_hours(t, row.median_days_to_answer)}"
+            )
+    lines.append("")
+    lines.append(t.gettext("Citizen monitoring: counts of reports made through the bot."))
+    return "\n".join(lines)
+
+
+async def stats_command(update: Update, context: PactContext) -> None:
+    """/stats: choose the period."""
+    t = context.t
+    await send(update, context, t.gettext("Statistics for:"), keyboard(*period_buttons(t, STATS)))
+
+
+async def stats_period(update: Update, context: PactContext) -> None:
+    """Figures as text, then the charts (drawn off the event loop)."""
+    query = await answer(update)
+    member = current_member(context)
+    assert member is not None and update.effective_chat is not None
+    t = context.t
+    key = (query.data or "").removeprefix(STATS)
+    key = key if key in PERIODS else "all"
+    settings = context.services.settings
+    today = context.services.clock.now().astimezone(settings.tz).date()
+    scope = scope_for(member, *period(key, today))
+    session = context.scope.session
+    figures = await stats.case_stats(session, scope, settings.tz)
+    rti_rows = await stats.rti_stats(session, scope, settings.tz)
+    await send(update, context, summary(t, figures, rti_rows)[:4000])
+    empty = t.gettext("No data")
+    bars = await asyncio.to_thread(
+        charts.bar_chart,
+        t.gettext("Cases by municipality"),
+        figures.by_municipality,
+        empty_label=empty,
+    )
+    trend = await asyncio.to_thread(
+        charts.line_chart, t.gettext("Cases per month"), figures.by_month, empty_label=empty
+    )
+    for name, picture in (("municipalities.png", bars), ("months.png", trend)):
+        await context.bot.send_photo(
+            update.effective_chat.id, InputFile(io.BytesIO(picture), filename=name)
+        )
