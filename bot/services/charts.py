@@ -1,0 +1,124 @@
+"""PNG charts of statistics, drawn with matplotlib's Agg renderer and no pyplot.
+
+Each chart is its own Figure on its own FigureCanvasAgg, so nothing global (pyplot's current
+figure, the default backend) is read or changed. Matplotlib does not promise that drawing in
+several threads at once is safe, and drawing holds the GIL anyway, so one lock serialises it;
+callers run these functions with asyncio.to_thread to keep the event loop free.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+MAX_BARS = 15
+WIDTH = 8.0
+DPI = 110
+COLOUR = "#1f5fa8"
+FONT = "DejaVu Sans"
+"""Ships with matplotlib and has every Albanian letter (ë, ç)."""
+_TEXT = {"fontfamily": FONT, "parse_math": False}
+"""Text drawn as given: a "$" in a name must not start mathtext."""
+_DRAWING = threading.Lock()
+
+
+def capped(
+    items: list[tuple[str, int]], limit: int = MAX_BARS, other_label: str = "…"
+) -> list[tuple[str, int]]:
+    """At most `limit` items: the first limit-1 as given, the rest summed under `other_label`."""
+    if len(items) <= limit:
+        return list(items)
+    kept = list(items[: limit - 1])
+    return [*kept, (other_label, sum(count for _label, count in items[limit - 1 :]))]
+
+
+def _figure(height: float) -> Figure:
+    """A blank figure attached to its own Agg canvas."""
+    figure = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure: Figure) -> bytes:
+    """The figure rendered as PNG bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _empty(title: str, empty_label: str) -> bytes:
+    """A small PNG with the title and a note that there is nothing to show."""
+    figure = _figure(3.0)
+    figure.suptitle(title, **_TEXT)
+    figure.text(0.5, 0.5, empty_label, ha="center", va="center", **_TEXT, size=14, color="grey")
+    return _png(figure)
+
+
+def _draw_bars(figure: Figure, items: list[tuple[str, int]], horizontal: bool) -> None:
+    """Bars with their value written at the end, biggest item at the top or the left."""
+    axes = figure.add_subplot()
+    labels = [label for label, _count in items]
+    counts = [count for _label, count in items]
+    positions = list(range(len(items)))
+    if horizontal:
+        bars = axes.barh(positions, counts, color=COLOUR)
+        axes.set_yticks(positions, labels, **_TEXT)
+        axes.invert_yaxis()
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.margins(x=0.12)
+    else:
+        bars = axes.bar(positions, counts, color=COLOUR)
+        axes.set_xticks(positions, labels, **_TEXT, rotation=45, ha="right")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.margins(y=0.12)
+    axes.bar_label(bars, padding=3, fontfamily=FONT)
+    axes.spines[["top", "right"]].set_visible(False)
+
+
+def bar_chart(
+    title: str,
+    items: list[tuple[str, int]],
+    *,
+    horizontal: bool = True,
+    other_label: str = "…",
+    empty_label: str = "No data",
+) -> bytes:
+    """A bar chart as PNG bytes; past MAX_BARS items the rest become one `other_label` bar."""
+    with _DRAWING:
+        if not items:
+            return _empty(title, empty_label)
+        shown = capped(items, MAX_BARS, other_label)
+        height = 1.6 + 0.38 * len(shown) if horizontal else 5.0
+        figure = _figure(height)
+        figure.suptitle(title, **_TEXT)
+        _draw_bars(figure, shown, horizontal)
+        return _png(figure)
+
+
+def line_chart(title: str, items: list[tuple[str, int]], *, empty_label: str = "No data") -> bytes:
+    """A monthly trend as PNG bytes: one point per ("YYYY-MM", count), in the order given."""
+    with _DRAWING:
+        if not items:
+            return _empty(title, empty_label)
+        figure = _figure(4.5)
+        figure.suptitle(title, **_TEXT)
+        axes = figure.add_subplot()
+        positions = list(range(len(items)))
+        axes.plot(positions, [count for _month, count in items], marker="o", color=COLOUR)
+        step = max(1, len(items) // 12)
+        axes.set_xticks(
+            positions[::step],
+            [month for month, _count in items][::step],
+            **_TEXT,
+            rotation=45,
+            ha="right",
+        )
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylim(bottom=0)
+        axes.grid(axis="y", alpha=0.3)
+        axes.spines[["top", "right"]].set_visible(False)
+        return _png(figure)
