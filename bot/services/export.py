@@ -14,12 +14,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.services import cases, directory
-from bot.services.filters import Scope
+from bot.services.filters import Scope, case_conditions, period
 from db.models import (
     Authority,
     Case,
@@ -95,27 +95,6 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], tz: ZoneInfo) -
     for row in rows:
         writer.writerow([cell(value, tz) for value in row])
     return buffer.getvalue().encode("utf-8-sig")
-
-
-def period(column: Any, scope: Scope, tz: ZoneInfo) -> list[ColumnElement[bool]]:
-    """Conditions keeping `column` inside the scope's Tirana-day period."""
-    lower, upper = scope.bounds(tz)
-    conditions: list[ColumnElement[bool]] = []
-    if lower is not None:
-        conditions.append(column >= lower)
-    if upper is not None:
-        conditions.append(column < upper)
-    return conditions
-
-
-def case_conditions(scope: Scope, tz: ZoneInfo) -> list[ColumnElement[bool]]:
-    """The scope as conditions on cases: period, municipalities, and corruption only if allowed."""
-    conditions = period(Case.created_at, scope, tz)
-    if scope.municipality_ids is not None:
-        conditions.append(Case.municipality_id.in_(scope.municipality_ids))
-    if not scope.include_corruption:
-        conditions.append(Case.kind != CaseKind.CORRUPTION.value)
-    return conditions
 
 
 def attachment_counts() -> Any:

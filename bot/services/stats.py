@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Float, Integer, Select, and_, case, cast, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import directory
-from bot.services.filters import Scope
+from bot.services.filters import Scope, case_conditions
 from db.models import Authority, Case, CaseEvent, CaseKind, CaseStatus, RequestStatus, RtiRequest
 
 POSTGRESQL = "postgresql"
@@ -59,21 +59,6 @@ class AuthorityRti:
 def _dialect(session: AsyncSession) -> str:
     """The backend's name, to pick SQL the backend understands."""
     return session.get_bind().dialect.name
-
-
-def case_conditions(scope: Scope, tz: ZoneInfo) -> list[ColumnElement[bool]]:
-    """The scope on cases: created in the Tirana-day period, municipalities, corruption."""
-    lower, upper = scope.bounds(tz)
-    conditions: list[ColumnElement[bool]] = []
-    if lower is not None:
-        conditions.append(Case.created_at >= lower)
-    if upper is not None:
-        conditions.append(Case.created_at < upper)
-    if scope.municipality_ids is not None:
-        conditions.append(Case.municipality_id.in_(scope.municipality_ids))
-    if not scope.include_corruption:
-        conditions.append(Case.kind != CORRUPTION)
-    return conditions
 
 
 def rti_conditions(scope: Scope) -> list[ColumnElement[bool]]:
