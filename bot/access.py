@@ -25,6 +25,7 @@ STAFF_COMMANDS = {
     "closed_day": Permission.ADMIN,
     "staff": Permission.ADMIN,
     "templates": Permission.ADMIN,
+    "scorecard": Permission.ADMIN,
     "inbox": Permission.CASES,
     "stats": Permission.STATS,
     "export": Permission.EXPORT,

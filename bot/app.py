@@ -40,6 +40,7 @@ from bot.handlers import (
     rti_guide,
     rti_requests,
     rti_sent,
+    scorecard,
     staff_admin,
     staff_cases,
     staff_reports,
@@ -121,6 +122,7 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(CommandHandler("export", staff_reports.export_command, filters=private))
     app.add_handler(CommandHandler("stats", staff_reports.stats_command, filters=private))
     app.add_handler(CommandHandler("templates", staff_admin.templates_command, filters=private))
+    app.add_handler(CommandHandler("scorecard", scorecard.scorecard_command, filters=private))
 
     # 4. Onboarding buttons: consent, language switch on the notice, age band, role.
     app.add_handler(CallbackQueryHandler(onboarding.accept, pattern=f"^{onboarding.ACCEPT}$"))
@@ -199,6 +201,7 @@ def register_handlers(app: PactApplication) -> None:
     for handler in staff_cases.buttons():
         app.add_handler(handler)
     app.add_handler(CallbackQueryHandler(staff_admin.staff_button, pattern=f"^{staff_admin.P}"))
+    app.add_handler(CallbackQueryHandler(scorecard.scorecard_show, pattern=f"^{scorecard.P}"))
     app.add_handler(
         CallbackQueryHandler(staff_admin.delete_template, pattern=f"^{staff_admin.TEMPLATE}")
     )

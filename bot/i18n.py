@@ -72,6 +72,10 @@ class Translator:
             return format_datetime(value, "d MMMM y", tzinfo=self.timezone, locale=self.locale)
         return format_date(value, "d MMMM y", locale=self.locale)
 
+    def month(self, value: date) -> str:
+        """A month and year: "nëntor 2026" / "November 2026"."""
+        return format_date(value, "LLLL y", locale=self.locale)
+
     def datetime(self, value: datetime) -> str:
         """Date and local time: "23 nëntor 2026, 14:05"."""
         return format_datetime(value, "d MMMM y, HH:mm", tzinfo=self.timezone, locale=self.locale)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from db.models import AuditEntry, Case, CaseEvent
+from db.models import AuditEntry, Case, CaseEvent, CaseStatus
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english
 
@@ -309,5 +309,39 @@ async def test_viewers_get_statistics_with_charts(fake, database_url) -> None:
         assert len(photos) == 2
         await viewer.command("/export")
         assert viewer.seen("I don't know that command."), "viewers do not export"
+    finally:
+        await bot.stop()
+
+
+async def test_admin_previews_a_municipality_scorecard(fake, database_url) -> None:
+    from datetime import timedelta
+
+    bot = await _start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _report(arta, "👤 Named")
+        async with bot.app.services.sessions() as session, session.begin():
+            case = (await session.execute(select(Case))).scalar_one()
+            from bot.services import casework
+
+            await casework.set_status(
+                session,
+                case,
+                CaseStatus.RESOLVED,
+                "Fixed.",
+                staff_user_id=None,
+                now=bot.clock.now() + timedelta(days=2),
+            )
+        admin = _person(bot, ADMIN, "Ledi")
+        await admin.command("/scorecard")
+        await admin.press("Shkodër")
+        await admin.press("This month so far")
+        text = admin.last.text
+        assert "Scorecard: Municipality of Shkodër" in text and "November 2026" in text
+        assert "1 received, 1 resolved, median 2 days to resolve" in text
+        citizen = bot.person(language_code="en")
+        await citizen.command("/scorecard")
+        assert citizen.seen("I don't know that command.")
     finally:
         await bot.stop()
