@@ -640,13 +640,10 @@ async def files_done(update: Update, context: PactContext) -> int:
 
 
 def _allowed_modes(context: PactContext) -> list[Identification]:
-    """Anonymous always; named and confidential need consent (so never for under-16s)."""
-    user = context.user_row
-    if is_minor(user) or not has_consent(user):
-        return [Identification.ANONYMOUS]
-    if _draft(context).get("kind") == CaseKind.CORRUPTION:
-        return [Identification.ANONYMOUS, Identification.CONFIDENTIAL, Identification.NAMED]
-    return [Identification.NAMED, Identification.CONFIDENTIAL, Identification.ANONYMOUS]
+    """The identification modes this person may choose for this kind of report."""
+    return case_rules.allowed_identifications(
+        context.user_row, CaseKind(_draft(context).get("kind", CaseKind.SERVICE))
+    )
 
 
 async def ask_identity(update: Update, context: PactContext) -> int:

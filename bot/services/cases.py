@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import privacy
 from db.models import (
     Case,
     CaseAttachment,
@@ -91,6 +92,18 @@ def categories() -> list[Category]:
 def category(key: str | None) -> Category | None:
     """One category by key."""
     return next((c for c in categories() if c.key == key), None)
+
+
+def allowed_identifications(reporter: User | None, kind: CaseKind) -> list[Identification]:
+    """Anonymous always; named and confidential need consent (a), so never for under-16s.
+
+    Corruption reports list anonymous first: it is their default.
+    """
+    if privacy.is_minor(reporter) or not privacy.has_consent(reporter):
+        return [Identification.ANONYMOUS]
+    if kind == CaseKind.CORRUPTION:
+        return [Identification.ANONYMOUS, Identification.CONFIDENTIAL, Identification.NAMED]
+    return [Identification.NAMED, Identification.CONFIDENTIAL, Identification.ANONYMOUS]
 
 
 @dataclass
