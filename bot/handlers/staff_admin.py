@@ -105,7 +105,7 @@ async def _show(update: Update, context: PactContext, member: StaffMember) -> No
         context,
         _line(t, member, names),
         keyboard(
-            [(t.gettext("Corruption reports: switch"), f"{P}{member.user_id}:corr")],
+            [(t.gettext("Corruption reports: turn on or off"), f"{P}{member.user_id}:corr")],
             [(t.gettext("All municipalities"), f"{P}{member.user_id}:all")],
             *rows,
         ),
@@ -194,5 +194,7 @@ async def delete_template(update: Update, context: PactContext) -> None:
     await send(
         update,
         context,
-        context.t.gettext("Deleted.") if done else context.t.gettext("Already gone."),
+        context.t.gettext("Deleted.")
+        if done
+        else context.t.gettext("That template was already deleted."),
     )

@@ -135,7 +135,13 @@ def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.Author
         *(f"• {_status_label(t, key)}: {t.number(n)}" for key, n in figures.by_status),
     ]
     if rti_rows:
-        lines += ["", t.gettext("<b>Requests for information</b> (sent · answered · median days)")]
+        lines += [
+            "",
+            t.gettext(
+                "<b>Requests for information</b> (sent · answered, with rate · median days to "
+                "answer)"
+            ),
+        ]
         for row in rti_rows[:15]:
             rate = "—" if row.answer_rate is None else f"{round(row.answer_rate * 100)}%"
             lines.append(

@@ -69,7 +69,9 @@ def card(
             mode=identity(t, case),
         ),
         t.gettext("Assignee: {name}", name=escape(assignee) if assignee else t.gettext("nobody")),
-        t.ngettext("Age: {count} day", "Age: {count} days", (now - case.created_at).days),
+        t.ngettext(
+            "Reported {count} day ago", "Reported {count} days ago", (now - case.created_at).days
+        ),
     ]
     if case.happened_when:
         lines.append(t.gettext("When: {when}", when=escape(case.happened_when)))
