@@ -63,6 +63,13 @@ async def _card_text(context: PactContext, case: Case) -> str:
     return views.card(context.t, case, files, assignee, context.services.clock.now())
 
 
+async def _redraw(update: Update, context: PactContext, case: Case) -> None:
+    """Show the case card with its actions in place of the pressed message."""
+    await edit_or_send(
+        update, context, await _card_text(context, case), keyboard(*views.buttons(context.t, case))
+    )
+
+
 async def post_card(bot, services: Services, session, case: Case) -> None:
     """A new service case in the staff group: card, map pin, photos. Never corruption reports."""
     chat_id = services.settings.staff_chat_id
@@ -91,9 +98,7 @@ async def open_card(update: Update, context: PactContext) -> None:
         return
     await answer(update)
     case = found[0]
-    await edit_or_send(
-        update, context, await _card_text(context, case), keyboard(*views.buttons(context.t, case))
-    )
+    await _redraw(update, context, case)
 
 
 async def take(update: Update, context: PactContext) -> None:
@@ -112,9 +117,7 @@ async def take(update: Update, context: PactContext) -> None:
         now=context.services.clock.now(),
     )
     await answer(update, context.t.gettext("You took {reference}.", reference=case.reference))
-    await edit_or_send(
-        update, context, await _card_text(context, case), keyboard(*views.buttons(context.t, case))
-    )
+    await _redraw(update, context, case)
 
 
 async def assign_menu(update: Update, context: PactContext) -> None:
@@ -157,9 +160,7 @@ async def assign_to(update: Update, context: PactContext) -> None:
         now=context.services.clock.now(),
     )
     await answer(update, context.t.gettext("Assigned to {name}.", name=target.display_name))
-    await edit_or_send(
-        update, context, await _card_text(context, case), keyboard(*views.buttons(context.t, case))
-    )
+    await _redraw(update, context, case)
 
 
 async def status_menu(update: Update, context: PactContext) -> None:
@@ -239,9 +240,7 @@ async def reopen(update: Update, context: PactContext) -> None:
         context.bot, context.services, context.scope.session, case, None
     )
     await answer(update, context.t.gettext("Reopened."))
-    await edit_or_send(
-        update, context, await _card_text(context, case), keyboard(*views.buttons(context.t, case))
-    )
+    await _redraw(update, context, case)
 
 
 async def audit_log(update: Update, context: PactContext) -> None:
@@ -319,9 +318,7 @@ async def _ask(update: Update, context: PactContext, case: Case, action: str, **
         await answer(update, t.gettext("Start a private chat with the bot first."), alert=True)
         return ConversationHandler.END
     await answer(update, t.gettext("Continue in your private chat with the bot."))
-    await edit_or_send(
-        update, context, await _card_text(context, case), keyboard(*views.buttons(t, case))
-    )
+    await _redraw(update, context, case)
     return INPUT
 
 
