@@ -282,7 +282,7 @@ async def test_templates_and_the_daily_idle_digest(fake, database_url) -> None:
         assert await send_staff_digests(bot.app) == 0, "nothing idle yet"
         bot.clock.advance(timedelta(days=4))
         assert await send_staff_digests(bot.app) == 1
-        assert "PACT-2026-00001" in worker.last.text and "no action" in worker.last.text
+        assert "PACT-2026-00001" in worker.last.text, "in the default language: no stored choice"
         assert await send_staff_digests(bot.app) == 0, "once a day"
         bot.clock.advance(timedelta(days=1))
         assert await send_staff_digests(bot.app) == 1
