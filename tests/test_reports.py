@@ -313,3 +313,30 @@ async def test_export_lists_cases_and_erasure_keeps_them_anonymised(bot: BotHarn
     assert case.reporter_user_id is None
     async with bot.app.services.sessions() as session:
         assert await session.get(CaseContact, case.id) is None, "the link is gone, the case stays"
+
+
+async def test_a_wrong_message_type_at_every_step_keeps_the_answers(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await arta.command("/menu")
+    await arta.press("🛠 Report a service problem")
+    for label in ("Shkodër", "Municipality of Shkodër", "Skip", "Street lighting"):
+        await arta.act("send_sticker")
+        assert arta.last.text, "every wrong input gets an answer"
+        await arta.press(label)
+    await arta.act("send_sticker")
+    assert arta.seen("Please type your answer as text.")
+    await arta.text("Dark street near the market.")
+    await arta.act("send_sticker")
+    await arta.press("Skip")
+    await arta.act("send_sticker")
+    assert arta.seen("Please use the buttons.")
+    await arta.press("✔️ Done")
+    await arta.act("send_sticker")
+    await arta.press("👤 Named")
+    await arta.act("send_sticker")
+    preview = arta.last
+    assert "Check your report" in preview.text
+    assert "Dark street near the market." in preview.text and "Street lighting" in preview.text
+    await arta.press("📨 Send")
+    assert arta.seen("Your case number is PACT-2026-00001.")

@@ -135,3 +135,27 @@ async def test_builder_needs_consent(bot: BotHarness) -> None:
     await arta.press("✍️ Ask for information")
     assert arta.seen("Please agree to the privacy notice first.")
     assert "✅ I agree" in arta.last.labels
+
+
+async def test_full_builder_in_albanian(bot: BotHarness) -> None:
+    drita = bot.person(language_code="sq", first_name="Drita")
+    await drita.command("/start")
+    await drita.press("✅ Pajtohem")
+    await drita.press("Kaloje")
+    await drita.press("Kaloje")
+    await drita.press("⚖️ E drejta për informim")
+    await drita.press("✍️ Kërkoni informacion")
+    await drita.text("mirdite")
+    await drita.press("Bashkia Mirditë")
+    await drita.text("Procesverbalet e mbledhjeve të këshillit bashkiak në vitin 2026.")
+    await drita.press("📧 Kopje elektronike")
+    await drita.press("📧 E-mail")
+    await drita.text("drita@example.com")
+    await drita.text("Drita Marku")
+    assert "Kontrolloni kërkesën tuaj" in drita.last.text
+    await drita.press("✅ Krijoni kërkesën")
+    [letter] = documents(drita)
+    text = pdf_text(letter)
+    for expected in ("Bashkia Mirditë", "Drita Marku", "neneve 3 dhe 11", "nenit 15", "këshillit"):
+        assert expected in text, expected
+    assert "📮 E kam dërguar" in drita.last.labels
