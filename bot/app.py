@@ -20,11 +20,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import access
+from bot import access, jobs
 from bot.application import PactApplication, PactContext
 from bot.clock import Clock, SystemClock
 from bot.handlers import (
     admin_directory,
+    campaigns,
     cancel,
     case_views,
     errors,
@@ -116,6 +117,7 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(CommandHandler("language", language.language_command, filters=private))
     app.add_handler(CommandHandler("privacy", privacy_handlers.privacy_command, filters=private))
     app.add_handler(CommandHandler("cancel", cancel.cancel, filters=private))
+    app.add_handler(CommandHandler("stop", campaigns.stop_command, filters=private))
     app.add_handler(CommandHandler("closed_day", admin_directory.closed_day, filters=private))
     app.add_handler(CommandHandler("inbox", staff_cases.inbox, filters=private))
     app.add_handler(CommandHandler("staff", staff_admin.staff_command, filters=private))
@@ -146,9 +148,6 @@ def register_handlers(app: PactApplication) -> None:
         CallbackQueryHandler(
             privacy_handlers.privacy_button, pattern=f"^({menu.PRIVACY}|{privacy_handlers.SHOW})$"
         )
-    )
-    app.add_handler(
-        CallbackQueryHandler(menu.preparing, pattern="^(" + "|".join(menu.PREPARING) + ")$")
     )
 
     # 6. Language choice and privacy screens.
@@ -188,6 +187,16 @@ def register_handlers(app: PactApplication) -> None:
         CallbackQueryHandler(rti_requests.wrong_contact, pattern=f"^{rti.WRONG_CONTACT}")
     )
 
+    # 8a. Campaigns & events: opt in, topics, municipality, one-tap opt-out.
+    app.add_handler(CallbackQueryHandler(campaigns.open_campaigns, pattern=f"^{campaigns.OPEN}$"))
+    app.add_handler(CallbackQueryHandler(campaigns.opt_in, pattern=f"^{campaigns.OPT_IN}$"))
+    app.add_handler(CallbackQueryHandler(campaigns.toggle, pattern=f"^{campaigns.TOPIC}"))
+    app.add_handler(CallbackQueryHandler(campaigns.choose_place, pattern=f"^{campaigns.PLACE}$"))
+    app.add_handler(CallbackQueryHandler(campaigns.region, pattern=f"^{campaigns.REGION}"))
+    app.add_handler(CallbackQueryHandler(campaigns.pick, pattern=f"^{campaigns.PICK}"))
+    app.add_handler(CallbackQueryHandler(campaigns.unsubscribe, pattern=f"^{jobs.UNSUBSCRIBE}"))
+    app.add_handler(CallbackQueryHandler(campaigns.stop_command, pattern=f"^{campaigns.STOP}$"))
+
     # 8. My cases: a case's card, withdrawal, the follow-up answer.
     app.add_handler(CallbackQueryHandler(my_cases.my_cases, pattern=f"^{menu.CASES}$"))
     app.add_handler(CallbackQueryHandler(my_cases.open_case, pattern=f"^{case_views.OPEN_CASE}"))
@@ -202,6 +211,7 @@ def register_handlers(app: PactApplication) -> None:
         app.add_handler(handler)
     app.add_handler(CallbackQueryHandler(staff_admin.staff_button, pattern=f"^{staff_admin.P}"))
     app.add_handler(CallbackQueryHandler(scorecard.scorecard_show, pattern=f"^{scorecard.P}"))
+    app.add_handler(CallbackQueryHandler(scorecard.publish, pattern=f"^{scorecard.PUBLISH}"))
     app.add_handler(
         CallbackQueryHandler(staff_admin.delete_template, pattern=f"^{staff_admin.TEMPLATE}")
     )

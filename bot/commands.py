@@ -14,6 +14,7 @@ COMMANDS = (
     ("language", N_("Change language")),
     ("privacy", N_("Your data and consents")),
     ("cancel", N_("Stop what you are doing")),
+    ("stop", N_("Stop all campaign messages")),
 )
 
 

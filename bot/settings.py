@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     case_retention_months: int = Field(default=24, ge=1)
     case_review_days: int = Field(default=5, ge=1)
     staff_idle_days: int = Field(default=3, ge=1)
+    campaign_weekly_cap: int = Field(default=3, ge=1)
     idp_postal_address: str = 'Rr. "Abdi Toptani", Nd. 5, 1001 Tiranë'
     commissioner_decision_days: int = Field(default=15, ge=1)
     max_concurrent_updates: int = Field(default=32, ge=1)

@@ -369,3 +369,70 @@ class ResponseTemplate(Base):
     body_sq: Mapped[str] = mapped_column(Text)
     body_en: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class Topic(enum.StrEnum):
+    """Campaign topics people opt in to, each separately."""
+
+    RTI = "rti"
+    SERVICES = "services"
+    ANTICORRUPTION = "anticorruption"
+    HEARINGS = "hearings"
+    POLLS = "polls"
+    YOUTH = "youth"
+
+
+class Subscription(Base):
+    """What campaign messages a person wants, and for which municipality."""
+
+    __tablename__ = "subscriptions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authorities.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Broadcast(Base):
+    """A campaign message to an audience, sent at a moment; the outbox holds one row each."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    text_sq: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(String(24))
+    municipality_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    send_at: Mapped[datetime]
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """One recipient of one broadcast; unique, so a resumed broadcast never sends twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "user_id"),
+        Index("ix_outbox_broadcast_status", "broadcast_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

@@ -17,7 +17,7 @@ async def test_commands_are_registered_per_language(bot: BotHarness) -> None:
     assert english["privacy"] == "Your data and consents"
     assert albanian["privacy"] == "Të dhënat dhe pëlqimet tuaja"
     assert default == albanian
-    assert set(english) == {"start", "menu", "help", "language", "privacy", "cancel"}
+    assert set(english) == {"start", "menu", "help", "language", "privacy", "cancel", "stop"}
 
 
 async def test_cancel_leaves_the_flow_and_keeps_nothing_unconfirmed(bot: BotHarness) -> None:
@@ -63,13 +63,6 @@ async def test_stale_and_forged_buttons(bot: BotHarness) -> None:
     await arta.press_data("onb:age:18_29", message_id=arta.last.message_id)
     assert arta.seen("Ky buton nuk është më aktiv. Ja menyja.")
     assert await bot.user_row(arta) is None
-
-
-async def test_menu_items_not_built_yet_say_so(bot: BotHarness) -> None:
-    arta = bot.person()
-    await arta.command("/menu")
-    await arta.press("📣 Fushata dhe ngjarje")
-    assert "po përgatitet" in arta.last.text
 
 
 async def test_blocking_the_bot_is_recorded(bot: BotHarness) -> None:

@@ -26,8 +26,6 @@ ITEMS = (
     ((N_("📂 My cases"), CASES), (N_("📣 Campaigns & events"), CAMPAIGNS)),
     ((N_("❓ Help"), HELP), (N_("🌐 Language"), LANGUAGE), (N_("🔒 Privacy"), PRIVACY)),
 )
-PREPARING = (CAMPAIGNS,)
-"""Items whose issue is not built yet: the only allowed placeholder."""
 
 
 def menu_markup(t: Translator):
@@ -58,15 +56,3 @@ async def menu_open(update: Update, context: PactContext) -> None:
     """The "Menu" button under other messages."""
     await answer(update)
     await show_menu(update, context, edit=True)
-
-
-async def preparing(update: Update, context: PactContext) -> None:
-    """A menu item whose feature is still being built."""
-    await answer(update)
-    t = context.t
-    await edit_or_send(
-        update,
-        context,
-        t.gettext("This part of the bot is being prepared and will open soon."),
-        menu_markup(t),
-    )

@@ -7,16 +7,18 @@ from html import escape
 
 from telegram import Update
 
+from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
-from bot.services import stats
+from bot.services import campaigns, stats
 from bot.services.filters import Scope
 from bot.ui import answer, edit_or_send, keyboard, send
-from db.models import Authority, CaseStatus
+from db.models import Authority, CaseStatus, Topic
 
 P = "adm:sc:"
+PUBLISH = "adm:scp:"
 
 
 def month_bounds(today: date, previous: bool) -> tuple[date, date]:
@@ -107,9 +109,62 @@ async def scorecard_show(update: Update, context: PactContext) -> None:
     rti_rows = await stats.rti_stats(session, scope, settings.tz)
     other = "this" if which != "this" else "last"
     label = t.gettext("This month so far") if other == "this" else t.gettext("Last month")
+    reach = len(await campaigns.audience(session, Topic.SERVICES, [town.id]))
     await edit_or_send(
         update,
         context,
         render(t, town, start, figures, rti_rows),
-        keyboard([(label, f"{P}{town.id}:{other}")]),
+        keyboard(
+            [(label, f"{P}{town.id}:{other}")],
+            [
+                (
+                    t.ngettext(
+                        "📣 Publish to {count} subscriber",
+                        "📣 Publish to {count} subscribers",
+                        reach,
+                    ),
+                    f"{PUBLISH}{town.id}:{which or 'last'}",
+                )
+            ],
+        ),
+    )
+
+
+async def publish(update: Update, context: PactContext) -> None:
+    """Send the scorecard as a broadcast to the municipality's "services" subscribers."""
+    query = update.callback_query
+    assert query is not None
+    raw, _, which = (query.data or "").removeprefix(PUBLISH).partition(":")
+    town = await context.scope.session.get(Authority, int(raw)) if raw.isdigit() else None
+    member = current_member(context)
+    if town is None or town.kind != "municipality" or member is None:
+        await stale_button(update, context)
+        return
+    await answer(update)
+    services = context.services
+    now = services.clock.now()
+    start, end = month_bounds(now.astimezone(services.settings.tz).date(), previous=which != "this")
+    scope = Scope(start=start, end=end, municipality_ids=(town.id,))
+    session = context.scope.session
+    figures = await stats.case_stats(session, scope, services.settings.tz)
+    rti_rows = await stats.rti_stats(session, scope, services.settings.tz)
+    texts = {
+        code: render(services.i18n.translator(code), town, start, figures, rti_rows)
+        for code in ("sq", "en")
+    }
+    await campaigns.create_broadcast(
+        session,
+        title=f"Scorecard {town.name} {start:%Y-%m}",
+        text_sq=texts["sq"],
+        text_en=texts["en"],
+        topic=Topic.SERVICES,
+        municipality_ids=[town.id],
+        send_at=now,
+        by_user_id=member.user_id,
+        now=now,
+    )
+    await send(
+        update,
+        context,
+        context.t.gettext("Scheduled: it goes out now (quiet hours and weekly limits apply)."),
     )

@@ -74,10 +74,11 @@ def help_text(t: Translator) -> str:
         "• ask public authorities for information (Law 119/2014) and complain when they do "
         "not answer;\n"
         "• report problems with municipal services, and corruption;\n"
-        "• join campaigns, polls and public hearings.\n\n"
+        "• follow campaign news about your municipality.\n\n"
         "/menu – main menu\n"
         "/language – change language\n"
         "/privacy – your data and consents\n"
         "/cancel – stop what you are doing\n"
+        "/stop – stop all campaign messages\n"
         "/help – this help"
     )

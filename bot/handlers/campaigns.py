@@ -1,0 +1,208 @@
+"""Campaigns & events for citizens: opt in, choose topics and a municipality, opt out in one tap."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.application import PactContext
+from bot.handlers import menu, onboarding, pickers
+from bot.handlers.fallback import stale_button
+from bot.i18n import N_, Translator
+from bot.jobs import UNSUBSCRIBE
+from bot.services import accounts, campaigns
+from bot.services.privacy import has_consent
+from bot.ui import Button, answer, edit_or_send, keyboard, send
+from db.models import Authority, ConsentPurpose, Subscription, Topic
+
+OPEN = "menu:campaigns"
+OPT_IN, TOPIC, PLACE, REGION, PICK, STOP = (
+    "cmp:optin",
+    "cmp:t:",
+    "cmp:place",
+    "cmp:reg:",
+    "cmp:m:",
+    "cmp:stop",
+)
+TOPICS = {
+    Topic.RTI: N_("Right-to-information tips"),
+    Topic.SERVICES: N_("Municipal services monitoring"),
+    Topic.ANTICORRUPTION: N_("Anti-corruption"),
+    Topic.HEARINGS: N_("Public hearings and events"),
+    Topic.POLLS: N_("Polls and surveys"),
+    Topic.YOUTH: N_("Youth activism"),
+}
+
+
+async def _screen(update: Update, context: PactContext, note: str = "") -> None:
+    """Topics as toggles, the municipality, and the way out."""
+    t = context.t
+    user = context.user_row
+    if user is None or not has_consent(user):
+        await edit_or_send(
+            update,
+            context,
+            t.gettext("To receive campaign messages, first agree to the privacy notice."),
+            keyboard([(t.gettext("✅ I agree"), onboarding.ACCEPT)], [menu.menu_button(t)]),
+        )
+        return
+    if not has_consent(user, ConsentPurpose.CAMPAIGNS):
+        await edit_or_send(
+            update,
+            context,
+            t.gettext(
+                "<b>Campaigns &amp; events</b>\nChoose topics and your municipality and we send "
+                "you short messages about them: at most {cap} a week, never at night. You can stop "
+                "with one tap under any message, or with /stop.",
+                cap=context.services.settings.campaign_weekly_cap,
+            ),
+            keyboard(
+                [(t.gettext("✅ Yes, send me campaign messages"), OPT_IN)], [menu.menu_button(t)]
+            ),
+        )
+        return
+    current = await campaigns.subscription(context.scope.session, user)
+    followed = set(current.topics or []) if current else set()
+    rows: list[list[Button]] = [
+        [(("✅ " if topic.value in followed else "⬜ ") + t.gettext(label), f"{TOPIC}{topic}")]
+        for topic, label in TOPICS.items()
+    ]
+    place = await _place(context, current)
+    rows.append([(t.gettext("📍 Municipality: {name}", name=place), PLACE)])
+    rows.append([(t.gettext("🔕 Stop all campaign messages"), STOP), menu.menu_button(t)])
+    text = t.gettext(
+        "<b>Campaigns &amp; events</b>\nTap a topic to follow it or stop following it."
+    )
+    await edit_or_send(update, context, f"{note}\n\n{text}" if note else text, keyboard(*rows))
+
+
+async def _place(context: PactContext, current: Subscription | None) -> str:
+    """The chosen municipality's name, or "all"."""
+    if current is None or current.municipality_id is None:
+        return context.t.gettext("all")
+    town = await context.scope.session.get(Authority, current.municipality_id)
+    return town.name if town else context.t.gettext("all")
+
+
+async def open_campaigns(update: Update, context: PactContext) -> None:
+    """Menu → Campaigns & events."""
+    await answer(update)
+    await _screen(update, context)
+
+
+async def opt_in(update: Update, context: PactContext) -> None:
+    """Consent (c), then the topics."""
+    await answer(update)
+    user = await accounts.change_consent(
+        context.scope.session, context.actor(update), ConsentPurpose.CAMPAIGNS, give=True
+    )
+    context.scope.user = user
+    await _screen(update, context)
+
+
+async def toggle(update: Update, context: PactContext) -> None:
+    """Follow or stop following one topic."""
+    query = await answer(update)
+    raw = (query.data or "").removeprefix(TOPIC)
+    user = context.user_row
+    if raw not in set(Topic) or user is None:
+        await stale_button(update, context)
+        return
+    try:
+        await campaigns.toggle_topic(
+            context.scope.session, user, Topic(raw), context.services.clock.now()
+        )
+    except campaigns.NoCampaignConsentError:
+        await _screen(update, context)
+        return
+    await _screen(update, context)
+
+
+async def choose_place(update: Update, context: PactContext) -> None:
+    """Regions, then municipalities (or all)."""
+    await answer(update)
+    t = context.t
+    await edit_or_send(
+        update,
+        context,
+        t.gettext("Which municipality's news do you want?"),
+        keyboard(*pickers.region_rows(REGION), [(t.gettext("All"), f"{PICK}all")]),
+    )
+
+
+async def region(update: Update, context: PactContext) -> None:
+    """The programme municipalities of a region."""
+    query = await answer(update)
+    found = await pickers.in_region(context, (query.data or "").removeprefix(REGION))
+    await edit_or_send(
+        update,
+        context,
+        context.t.gettext("Choose the municipality:"),
+        keyboard(*pickers.choice_rows(context.t, found, PICK)),
+    )
+
+
+async def pick(update: Update, context: PactContext) -> None:
+    """Municipality chosen (or all)."""
+    query = await answer(update)
+    raw = (query.data or "").removeprefix(PICK)
+    user = context.user_row
+    if user is None or not (raw == "all" or raw.isdigit()):
+        await stale_button(update, context)
+        return
+    try:
+        await campaigns.set_municipality(
+            context.scope.session,
+            user,
+            None if raw == "all" else int(raw),
+            context.services.clock.now(),
+        )
+    except campaigns.NoCampaignConsentError:
+        pass
+    await _screen(update, context)
+
+
+async def unsubscribe(update: Update, context: PactContext) -> None:
+    """The button under every campaign message: one tap, and it says what it did."""
+    query = await answer(update)
+    raw = (query.data or "").removeprefix(UNSUBSCRIBE)
+    user = context.user_row
+    if raw not in set(Topic) or user is None:
+        await stale_button(update, context)
+        return
+    t = context.t
+    await campaigns.unsubscribe_topic(
+        context.scope.session, user, Topic(raw), context.services.clock.now()
+    )
+    await send(
+        update,
+        context,
+        t.gettext(
+            "Done: you will no longer receive messages about “{topic}”. /stop stops all campaign "
+            "messages.",
+            topic=t.gettext(TOPICS[Topic(raw)]),
+        ),
+    )
+
+
+async def stop_command(update: Update, context: PactContext) -> None:
+    """/stop and the Stop button: no more campaign messages of any kind."""
+    if update.callback_query:
+        await answer(update)
+    assert update.effective_user is not None
+    changed = await campaigns.stop_all(
+        context.scope.session, update.effective_user.id, context.services.clock.now()
+    )
+    t = context.t
+    await send(
+        update,
+        context,
+        t.gettext("Done: you will receive no more campaign messages.")
+        if changed
+        else t.gettext("You were not receiving campaign messages."),
+        menu.menu_markup(t),
+    )
+
+
+def topic_label(t: Translator, topic: str) -> str:
+    """A topic's name in a language."""
+    return t.gettext(TOPICS[Topic(topic)]) if topic in set(Topic) else topic

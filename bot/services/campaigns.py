@@ -1,0 +1,262 @@
+"""Campaigns: opt-in subscriptions, broadcasts, and their outbox (one row per recipient).
+
+The outbox's unique (broadcast, user) key makes a resumed broadcast skip everyone already
+reached; a row is marked sent right after Telegram accepted the message, so a hard kill can
+repeat at most the message in flight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import privacy
+from db.models import (
+    Broadcast,
+    Consent,
+    ConsentPurpose,
+    OutboxMessage,
+    Subscription,
+    Topic,
+    User,
+)
+from db.repositories import audit
+from db.repositories import users as users_repo
+
+QUIET_START, QUIET_END = time(21, 0), time(8, 0)
+
+
+class NoCampaignConsentError(Exception):
+    """Subscriptions need consent (c), receiving campaign messages."""
+
+
+async def subscription(session: AsyncSession, user: User) -> Subscription | None:
+    """A person's subscription, if any."""
+    return await session.get(Subscription, user.id)
+
+
+async def toggle_topic(session: AsyncSession, user: User, topic: Topic, now: datetime) -> bool:
+    """Follow or stop following a topic; True if now followed. Needs consent (c)."""
+    if not privacy.has_consent(user, ConsentPurpose.CAMPAIGNS):
+        raise NoCampaignConsentError
+    current = await subscription(session, user)
+    if current is None:
+        current = Subscription(user_id=user.id, topics=[], created_at=now, updated_at=now)
+        session.add(current)
+    topics = set(current.topics or [])
+    topics ^= {topic.value}
+    current.topics = sorted(topics)
+    current.updated_at = now
+    await session.flush()
+    return topic.value in topics
+
+
+async def set_municipality(
+    session: AsyncSession, user: User, municipality_id: int | None, now: datetime
+) -> None:
+    """The municipality whose news the person wants."""
+    if not privacy.has_consent(user, ConsentPurpose.CAMPAIGNS):
+        raise NoCampaignConsentError
+    current = await subscription(session, user)
+    if current is None:
+        current = Subscription(user_id=user.id, topics=[], created_at=now, updated_at=now)
+        session.add(current)
+    current.municipality_id = municipality_id
+    current.updated_at = now
+    await session.flush()
+
+
+async def unsubscribe_topic(session: AsyncSession, user: User, topic: Topic, now: datetime) -> bool:
+    """One-tap opt-out from a message: drop that topic. True if it was followed."""
+    current = await subscription(session, user)
+    if current is None or topic.value not in (current.topics or []):
+        return False
+    current.topics = [t for t in current.topics if t != topic.value]
+    current.updated_at = now
+    return True
+
+
+async def stop_all(session: AsyncSession, telegram_id: int, now: datetime) -> bool:
+    """/stop: forget every subscription and withdraw consent (c). True if anything changed."""
+    user = await users_repo.by_telegram_id(session, telegram_id)
+    if user is None:
+        return False
+    current = await subscription(session, user)
+    changed = current is not None
+    if current is not None:
+        await session.delete(current)
+    if privacy.withdraw(user, ConsentPurpose.CAMPAIGNS, now) is not None:
+        changed = True
+        await audit.record(
+            session,
+            at=now,
+            actor_kind="user",
+            actor_user_id=user.id,
+            action="consent.withdrawn",
+            subject_type="user",
+            subject_id=user.id,
+            after={"purpose": ConsentPurpose.CAMPAIGNS},
+        )
+    return changed
+
+
+async def audience(
+    session: AsyncSession, topic: str, municipality_ids: list[int] | None
+) -> list[int]:
+    """Who a broadcast reaches: consent (c), follows the topic (and place), not blocked."""
+    consented = select(Consent.user_id).where(
+        Consent.purpose == ConsentPurpose.CAMPAIGNS, Consent.withdrawn_at.is_(None)
+    )
+    query = (
+        select(User.id, Subscription.topics)
+        .join(Subscription, Subscription.user_id == User.id)
+        .where(User.blocked_at.is_(None), User.id.in_(consented))
+    )
+    if municipality_ids:
+        query = query.where(Subscription.municipality_id.in_(municipality_ids))
+    rows = await session.execute(query)
+    return [user_id for user_id, topics in rows.all() if topic in (topics or [])]
+
+
+async def create_broadcast(
+    session: AsyncSession,
+    *,
+    title: str,
+    text_sq: str,
+    text_en: str | None,
+    topic: Topic,
+    municipality_ids: list[int] | None,
+    send_at: datetime,
+    by_user_id: int | None,
+    now: datetime,
+) -> Broadcast:
+    """Store a scheduled broadcast (audited)."""
+    broadcast = Broadcast(
+        title=title[:100],
+        text_sq=text_sq,
+        text_en=text_en,
+        topic=topic,
+        municipality_ids=municipality_ids,
+        status="scheduled",
+        send_at=send_at,
+        created_by_user_id=by_user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(broadcast)
+    await session.flush()
+    await audit.record(
+        session,
+        at=now,
+        actor_kind="staff",
+        actor_user_id=by_user_id,
+        action="broadcast.created",
+        subject_type="broadcast",
+        subject_id=broadcast.id,
+        after={"title": broadcast.title, "topic": topic, "municipality_ids": municipality_ids},
+    )
+    return broadcast
+
+
+async def start_due(session: AsyncSession, now: datetime) -> list[Broadcast]:
+    """Scheduled broadcasts whose moment came: fill their outbox once and mark them sending."""
+    due = (
+        (
+            await session.execute(
+                select(Broadcast)
+                .where(Broadcast.status == "scheduled", Broadcast.send_at <= now)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for broadcast in due:
+        present = set(
+            (
+                await session.execute(
+                    select(OutboxMessage.user_id).where(OutboxMessage.broadcast_id == broadcast.id)
+                )
+            ).scalars()
+        )
+        for user_id in await audience(session, broadcast.topic, broadcast.municipality_ids):
+            if user_id not in present:
+                session.add(
+                    OutboxMessage(
+                        broadcast_id=broadcast.id, user_id=user_id, status="pending", created_at=now
+                    )
+                )
+        broadcast.status = "sending"
+        broadcast.updated_at = now
+    await session.flush()
+    return list(due)
+
+
+def quiet(now: datetime, tz: ZoneInfo) -> bool:
+    """21:00–08:00 Tirana time: nothing is delivered; due messages wait until morning."""
+    local = now.astimezone(tz).time()
+    return local >= QUIET_START or local < QUIET_END
+
+
+async def next_pending(session: AsyncSession) -> tuple[OutboxMessage, Broadcast, User] | None:
+    """The oldest unsent outbox row of a sending broadcast, locked for this worker."""
+    row = (
+        await session.execute(
+            select(OutboxMessage, Broadcast, User)
+            .join(Broadcast, Broadcast.id == OutboxMessage.broadcast_id)
+            .join(User, User.id == OutboxMessage.user_id)
+            .where(OutboxMessage.status == "pending", Broadcast.status == "sending")
+            .order_by(OutboxMessage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def sent_this_week(session: AsyncSession, user_id: int, now: datetime) -> int:
+    """Campaign messages a person received in the last 7 days (the weekly cap)."""
+    result = await session.execute(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at >= now - timedelta(days=7),
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def finish_done(session: AsyncSession, now: datetime) -> list[Broadcast]:
+    """Sending broadcasts with no pending rows left become done."""
+    sending = (
+        (await session.execute(select(Broadcast).where(Broadcast.status == "sending")))
+        .scalars()
+        .all()
+    )
+    done = []
+    for broadcast in sending:
+        left = await session.execute(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.broadcast_id == broadcast.id, OutboxMessage.status == "pending")
+        )
+        if int(left.scalar_one()) == 0:
+            broadcast.status = "done"
+            broadcast.updated_at = now
+            done.append(broadcast)
+    return done
+
+
+async def counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    """Outbox rows of a broadcast by status."""
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.broadcast_id == broadcast_id)
+        .group_by(OutboxMessage.status)
+    )
+    return {status: int(n) for status, n in rows.all()}
