@@ -27,6 +27,8 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     i18n: I18n
     clock: Clock
+    cache: dict[str, object] = field(default_factory=dict)
+    """Facts learnt from Telegram at run time (e.g. whether the staff group is a forum)."""
 
 
 @dataclass

@@ -109,6 +109,7 @@ class Authority(Base):
     postal_address: Mapped[str | None] = mapped_column(String(300))
     transparency_url: Mapped[str | None] = mapped_column(String(300))
     website: Mapped[str | None] = mapped_column(String(300))
+    staff_thread_id: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

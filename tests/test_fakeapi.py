@@ -581,3 +581,14 @@ async def _raw_post(
         session.post(url, data=form if json_body is None else None, json=json_body) as resp,
     ):
         return resp.status, await resp.json()
+
+
+async def test_forum_topics_only_in_forums(fake: FakeTelegram, bot: Bot) -> None:
+    fake.group(chat_id=-100900, title="Forum", is_forum=True)
+    fake.group(chat_id=-100901, title="Plain")
+    topic = await bot.create_forum_topic(-100900, "Bashkia Pukë")
+    sent = await bot.send_message(-100900, "card", message_thread_id=topic.message_thread_id)
+    assert sent.message_thread_id == topic.message_thread_id
+    assert fake.forum_topics[-100900] == {topic.message_thread_id: "Bashkia Pukë"}
+    with pytest.raises(BadRequest, match="not a forum"):
+        await bot.create_forum_topic(-100901, "X")

@@ -345,3 +345,28 @@ async def test_admin_previews_a_municipality_scorecard(fake, database_url) -> No
         assert citizen.seen("I don't know that command.")
     finally:
         await bot.stop()
+
+
+async def test_forum_staff_group_gets_one_topic_per_municipality(fake, database_url) -> None:
+    fake.group(chat_id=STAFF, title="PACT staff", is_forum=True)
+    bot = BotHarness(fake, database_url, staff_chat_id=STAFF, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _report(arta, "🕶 Anonymous")
+        await _report(arta, "🕶 Anonymous")
+        await arta.press("It is a different problem")
+        await _report(arta, "🕶 Anonymous", region="Dibër", town="Municipality of Mat")
+        topics = fake.forum_topics[STAFF]
+        assert sorted(topics.values()) == ["Bashkia Mat", "Bashkia Shkodër"]
+        cards = [m for m in fake.chat_messages(STAFF) if (m.text or "").startswith("PACT-")]
+        by_thread = {}
+        for card in cards:
+            by_thread.setdefault(topics[card.message_thread_id], []).append(card.text[:15])
+        assert by_thread == {
+            "Bashkia Shkodër": ["PACT-2026-00001", "PACT-2026-00002"],
+            "Bashkia Mat": ["PACT-2026-00003"],
+        }
+    finally:
+        await bot.stop()

@@ -49,6 +49,8 @@ class FakeTelegram:
         self.queue = UpdateQueue()
         self.webhook_deliverer = WebhookDeliverer(self.queue)
         self.flood = FloodInjector()
+        self.forum_topics: dict[int, dict[int, str]] = {}
+        """Topics created in forum groups: chat id → thread id → name."""
         self.latency = 0.0
         """Seconds every method but getUpdates waits before answering (a far-away server)."""
         self.calls: list[ApiCall] = []

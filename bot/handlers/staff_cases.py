@@ -77,18 +77,34 @@ async def post_card(bot, services: Services, session, case: Case) -> None:
         return
     t = services.i18n.translator(None)
     files = await case_rules.attachments(session, case)
+    thread = await _thread(bot, services, case)
     await bot.send_message(
         chat_id,
         views.card(t, case, files, None, services.clock.now()),
         reply_markup=keyboard(*views.buttons(t, case)),
+        message_thread_id=thread,
     )
     if case.latitude is not None and case.longitude is not None:
-        await bot.send_location(chat_id, case.latitude, case.longitude)
+        await bot.send_location(chat_id, case.latitude, case.longitude, message_thread_id=thread)
     photos = [InputMediaPhoto(item.file_id) for item in files if item.kind == "photo"]
     if len(photos) == 1:
-        await bot.send_photo(chat_id, photos[0].media)
+        await bot.send_photo(chat_id, photos[0].media, message_thread_id=thread)
     elif photos:
-        await bot.send_media_group(chat_id, photos)
+        await bot.send_media_group(chat_id, photos, message_thread_id=thread)
+
+
+async def _thread(bot, services: Services, case: Case) -> int | None:
+    """The municipality's topic when the staff group is a forum (created on first use)."""
+    chat_id = services.settings.staff_chat_id
+    if "staff_forum" not in services.cache:
+        services.cache["staff_forum"] = bool((await bot.get_chat(chat_id)).is_forum)
+    town = case.municipality
+    if not services.cache["staff_forum"] or town is None:
+        return None
+    if town.staff_thread_id is None:
+        topic = await bot.create_forum_topic(chat_id, f"Bashkia {town.name}"[:128])
+        town.staff_thread_id = topic.message_thread_id
+    return town.staff_thread_id
 
 
 async def open_card(update: Update, context: PactContext) -> None:

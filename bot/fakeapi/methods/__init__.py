@@ -1,5 +1,5 @@
 """Bot API method handlers; importing this package registers all of them."""
 
-from . import account, editing, files, polling, sending
+from . import account, editing, files, forum, polling, sending
 
-__all__ = ["account", "editing", "files", "polling", "sending"]
+__all__ = ["account", "editing", "files", "forum", "polling", "sending"]
