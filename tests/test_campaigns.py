@@ -3,6 +3,7 @@ blocked users, and a resumed broadcast that reaches nobody twice; the scorecard 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -61,6 +62,12 @@ async def test_subscribe_receive_and_unsubscribe_in_one_tap(bot: BotHarness) -> 
         [subscription] = (await session.execute(select(Subscription))).scalars().all()
         consents = (await session.execute(select(Consent.purpose))).scalars().all()
     assert subscription.topics == ["services"] and "campaigns" in consents
+    await arta.command("/privacy")
+    await arta.press("⬇️ Download my data")
+    exported = json.loads(
+        next(m for m in reversed(arta.messages) if m.document).document["content"]
+    )
+    assert exported["campaign_subscription"]["topics"] == ["services"]
 
     _at(bot, "2026-11-23T10:00")
     await _broadcast(bot, "Hearing on the 2027 budget")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import privacy
-from db.models import AgeBand, Case, ConsentPurpose, Role, RtiRequest, User
+from db.models import AgeBand, Case, ConsentPurpose, Role, RtiRequest, Subscription, User
 from db.repositories import audit
 from db.repositories import users as users_repo
 
@@ -188,7 +188,10 @@ async def set_blocked(session: AsyncSession, actor: Actor, blocked: bool) -> Non
 
 
 def export(
-    user: User, requests: list[RtiRequest], cases: list[tuple[Case, bool]] = ()
+    user: User,
+    requests: list[RtiRequest],
+    cases: list[tuple[Case, bool]] = (),
+    subscription: Subscription | None = None,
 ) -> dict[str, Any]:
     """Everything held about a person, as plain data for the download (privacy.md 6)."""
     return {
@@ -212,6 +215,11 @@ def export(
         ],
         "information_requests": [_request_data(request) for request in requests],
         "cases": [_case_data(case, reporter) for case, reporter in cases],
+        "campaign_subscription": (
+            {"topics": subscription.topics, "municipality_id": subscription.municipality_id}
+            if subscription
+            else None
+        ),
     }
 
 

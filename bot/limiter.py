@@ -1,0 +1,246 @@
+"""A strict sliding-window rate limiter for PTB, so broadcasts never trip Telegram's flood control.
+
+PTB's ``AIORateLimiter`` averages 30 calls per second but lets about twice that through in its
+busiest second and, by default, drops a call answered with 429. ``StrictRateLimiter`` keeps the
+start times of recent calls instead, so no sliding 1-second window ever holds more than
+``overall_per_second`` starts, and it retries a call Telegram refused after pausing every call
+for the ``retry_after`` Telegram asked for.
+
+Which calls count follows ``AIORateLimiter``: a call counts when its parameters name a
+``chat_id`` (everything that sends or edits into a chat); calls without one (``getMe``,
+``answerCallbackQuery``, ``answerInlineQuery``, ...) only honour a 429 pause. ``getUpdates``
+never reaches a rate limiter at all. Unlike ``AIORateLimiter``, read-only chat look-ups
+(``getChat``, ``getChatMember``, ...) are not counted, because they post nothing, and
+``allow_paid_broadcast`` gets no higher limit: such calls count like any other send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+Result = bool | dict[str, Any] | list[dict[str, Any]]
+Callback = Callable[..., Coroutine[Any, Any, Result]]
+ChatKey = int | str
+
+OVERALL_PERIOD = 1.0
+GROUP_PERIOD = 60.0
+LOOKUPS = frozenset(
+    {
+        "getChat",
+        "getChatAdministrators",
+        "getChatMember",
+        "getChatMemberCount",
+        "getUserChatBoosts",
+    }
+)
+"""Read-only methods that take a chat_id but post nothing, so they use no chat's budget."""
+PRUNE_FLOOR = 512
+"""Chat gates kept before idle ones are dropped, so a long-running bot's memory stays bounded."""
+
+
+class SlidingWindow:
+    """Start times of the last ``limit`` calls, so at most ``limit`` start in any ``period``."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self._limit = limit
+        self._period = period
+        self._starts: deque[float] = deque(maxlen=limit)
+
+    def free_at(self) -> float:
+        """The earliest time another call may start; -inf while the window has room."""
+        if len(self._starts) < self._limit:
+            return -math.inf
+        return self._starts[0] + self._period
+
+    def record(self, start: float) -> None:
+        """Remember a call that starts now, forgetting the one that no longer matters."""
+        self._starts.append(start)
+
+
+@dataclass
+class ChatGate:
+    """One chat's window plus a lock, so that chat's calls start in order and apart."""
+
+    window: SlidingWindow
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class StrictRateLimiter(BaseRateLimiter[int]):
+    """Never more than ``overall_per_second`` starts in any sliding second; 429s pause and retry.
+
+    ``rate_limit_args`` (an int) overrides ``max_retries`` for one call. ``clock`` and ``sleep``
+    are injectable so tests can run on virtual time.
+    """
+
+    def __init__(
+        self,
+        overall_per_second: int = 30,
+        private_per_second: float = 1.0,
+        group_per_minute: int = 20,
+        max_retries: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        _require(overall_per_second >= 1, "overall_per_second must be at least 1")
+        _require(private_per_second > 0, "private_per_second must be positive")
+        _require(group_per_minute >= 1, "group_per_minute must be at least 1")
+        _require(max_retries >= 0, "max_retries must not be negative")
+        self._overall_limit = overall_per_second
+        self._private_period = 1.0 / private_per_second
+        self._group_limit = group_per_minute
+        self._max_retries = max_retries
+        self._clock = clock
+        self._sleep = sleep
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget every start, pause and chat, with locks for whichever loop runs next."""
+        self._overall = SlidingWindow(self._overall_limit, OVERALL_PERIOD)
+        self._overall_lock = asyncio.Lock()
+        self._paused_until = -math.inf
+        self._chats: dict[ChatKey, ChatGate] = {}
+        self._prune_at = PRUNE_FLOOR
+
+    async def initialize(self) -> None:
+        """Start from a clean slate, so a limiter reused by a new event loop has fresh locks."""
+        self._reset()
+
+    async def shutdown(self) -> None:
+        """Drop the per-chat state; nothing else holds resources."""
+        self._chats.clear()
+
+    async def process_request(
+        self,
+        callback: Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        """Start the call when the limits allow; on 429 pause everyone, then retry the same call."""
+        retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        chat = chat_key(endpoint, data)
+        attempt = 0
+        while True:
+            await self._admit(chat)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self._pause(endpoint, retry_seconds(exc), attempt, retries)
+                if attempt >= retries:
+                    raise
+                attempt += 1
+
+    def _pause(self, endpoint: str, seconds: float, attempt: int, retries: int) -> None:
+        """Hold every new call until Telegram's deadline; log without chat ids or content."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        if attempt >= retries:
+            log.warning("flood control on %s: giving up after %d retries", endpoint, retries)
+        else:
+            log.warning(
+                "flood control on %s: pausing all calls for %.1f s (retry %d of %d)",
+                endpoint,
+                seconds,
+                attempt + 1,
+                retries,
+            )
+
+    async def _admit(self, chat: ChatKey | None) -> None:
+        """Return at the moment the call may start, after recording that start."""
+        if chat is None:
+            await self._wait_until(lambda: self._paused_until)
+            return
+        async with self._gate(chat) as gate:
+            await self._wait_until(gate.window.free_at)
+            async with self._overall_lock:
+                await self._wait_until(self._overall_free_at)
+                start = self._clock()
+                self._overall.record(start)
+                gate.window.record(start)
+
+    def _overall_free_at(self) -> float:
+        """When the next counted call may start: after any pause and once the window has room."""
+        return max(self._paused_until, self._overall.free_at())
+
+    async def _wait_until(self, deadline: Callable[[], float]) -> None:
+        """Sleep until ``deadline()`` has passed, re-reading it since a 429 can move it."""
+        while (delay := deadline() - self._clock()) > 0:
+            await self._sleep(delay)
+
+    @contextlib.asynccontextmanager
+    async def _gate(self, chat: ChatKey) -> AsyncIterator[ChatGate]:
+        """Hold the chat's lock, so its calls queue in order without blocking other chats."""
+        gate = self._gate_for(chat)
+        gate.users += 1
+        try:
+            async with gate.lock:
+                yield gate
+        finally:
+            gate.users -= 1
+
+    def _gate_for(self, chat: ChatKey) -> ChatGate:
+        """The chat's gate, created on first use with the private or the group window."""
+        gate = self._chats.get(chat)
+        if gate is None:
+            self._prune()
+            gate = self._chats[chat] = ChatGate(self._chat_window(chat))
+        return gate
+
+    def _chat_window(self, chat: ChatKey) -> SlidingWindow:
+        """Groups, supergroups and channels (negative ids, @names) get the per-minute window."""
+        if isinstance(chat, str) or chat < 0:
+            return SlidingWindow(self._group_limit, GROUP_PERIOD)
+        return SlidingWindow(1, self._private_period)
+
+    def _prune(self) -> None:
+        """Drop unused gates whose window is already free; amortised by doubling the threshold."""
+        if len(self._chats) < self._prune_at:
+            return
+        now = self._clock()
+        self._chats = {
+            chat: gate
+            for chat, gate in self._chats.items()
+            if gate.users or gate.window.free_at() > now
+        }
+        self._prune_at = max(PRUNE_FLOOR, 2 * len(self._chats))
+
+
+def chat_key(endpoint: str, data: dict[str, Any]) -> ChatKey | None:
+    """The chat a call posts into (int id or @name), or None when it counts against no limit."""
+    chat_id = data.get("chat_id")
+    if chat_id is None or endpoint in LOOKUPS:
+        return None
+    try:
+        return int(chat_id)
+    except (TypeError, ValueError):
+        return str(chat_id)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Seconds Telegram asked to wait, read like PTB's own limiter to avoid its v22 int warning."""
+    value = getattr(exc, "_retry_after", None)
+    if value is None:
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _require(condition: bool, message: str) -> None:
+    """Reject a nonsensical setting at construction instead of misbehaving later."""
+    if not condition:
+        raise ValueError(message)
