@@ -26,6 +26,7 @@ STAFF_COMMANDS = {
     "staff": Permission.ADMIN,
     "templates": Permission.ADMIN,
     "scorecard": Permission.ADMIN,
+    "broadcast": Permission.ADMIN,
     "inbox": Permission.CASES,
     "stats": Permission.STATS,
     "export": Permission.EXPORT,

@@ -25,6 +25,7 @@ from bot.application import PactApplication, PactContext
 from bot.clock import Clock, SystemClock
 from bot.handlers import (
     admin_directory,
+    broadcast_composer,
     campaigns,
     cancel,
     case_views,
@@ -106,6 +107,7 @@ def register_handlers(app: PactApplication) -> None:
     for conversation in my_cases.conversations():
         app.add_handler(conversation)
     app.add_handler(staff_cases.conversation())
+    app.add_handler(broadcast_composer.conversation())
     app.add_handler(rti_sent.conversation())
     for conversation in admin_directory.conversations():
         app.add_handler(conversation)

@@ -156,3 +156,48 @@ async def test_admin_publishes_the_scorecard_to_subscribers(fake, database_url) 
         assert "Scorecard: Municipality of Shkodër" in arta.last.text
     finally:
         await bot.stop()
+
+
+async def test_admin_composes_sends_now_and_schedules(fake, database_url) -> None:
+    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    try:
+        drita = bot.person(language_code="en")
+        await onboard_english(drita)
+        await drita.command("/menu")
+        await drita.press("📣 Campaigns & events")
+        await drita.press("✅ Yes, send me campaign messages")
+        await drita.press("⬜ Public hearings and events")
+        admin = Person(bot, fake.user(user_id=ADMIN, first_name="Ledi", language_code="en"))
+        await admin.command("/broadcast")
+        await admin.text("Dëgjesë publike për buxhetin 2027, e hënë ora 10:00.")
+        assert admin.messages[-2].text == "Dëgjesë publike për buxhetin 2027, e hënë ora 10:00."
+        await admin.press("Skip")
+        await admin.press("Public hearings and events")
+        await admin.press("All municipalities")
+        assert "It reaches 1 person now" in admin.last.text
+        await admin.press("📣 Send now")
+        _at(bot, "2026-11-23T10:00")
+        assert await send_broadcasts(bot.app) == 1
+        assert drita.last.text == "Dëgjesë publike për buxhetin 2027, e hënë ora 10:00."
+
+        await admin.command("/broadcast")
+        await admin.text("Kujtesë: dëgjesa është nesër.")
+        await admin.text("Reminder: the hearing is tomorrow.")
+        await admin.press("Public hearings and events")
+        await admin.press("All municipalities")
+        await admin.press("🕒 Schedule")
+        await admin.text("yesterday")
+        assert admin.seen("Type a future date and time")
+        await admin.text("2026-11-29 18:00")
+        assert admin.seen("Scheduled for 29 November 2026, 18:00.")
+        _at(bot, "2026-11-29T17:59")
+        assert await send_broadcasts(bot.app) == 0
+        _at(bot, "2026-11-29T18:00")
+        assert await send_broadcasts(bot.app) == 1
+        assert drita.last.text == "Reminder: the hearing is tomorrow."
+
+        await drita.command("/broadcast")
+        assert drita.seen("I don't know that command.")
+    finally:
+        await bot.stop()
