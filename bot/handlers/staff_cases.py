@@ -108,12 +108,22 @@ async def _thread(bot, services: Services, case: Case) -> int | None:
 
 
 async def open_card(update: Update, context: PactContext) -> None:
-    """Show (or redraw) a case card with its actions."""
+    """Show (or redraw) a case card with its actions; staff access is logged (privacy.md 7)."""
     found = await _case(update, context, views.OPEN)
     if found is None:
         return
     await answer(update)
     case = found[0]
+    member = current_member(context)
+    await audit.record(
+        context.scope.session,
+        at=context.services.clock.now(),
+        actor_kind="staff",
+        actor_user_id=member.user_id if member else None,
+        action="case.viewed",
+        subject_type="case",
+        subject_id=case.id,
+    )
     await _redraw(update, context, case)
 
 
