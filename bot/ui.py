@@ -12,6 +12,11 @@ Button = tuple[str, str]
 """(label, callback_data); an https URL as data makes a link button."""
 
 
+def rows_of(buttons: Sequence[Button], per_row: int = 2) -> list[list[Button]]:
+    """Buttons laid out `per_row` to a row, so long lists stay readable on a phone."""
+    return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
 def keyboard(*rows: Sequence[Button]) -> InlineKeyboardMarkup:
     """An inline keyboard from rows of (label, data) pairs."""
     return InlineKeyboardMarkup(

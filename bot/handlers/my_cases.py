@@ -119,9 +119,7 @@ async def withdraw_confirmed(update: Update, context: PactContext) -> None:
         return
     case = found[0]
     session = context.scope.session
-    if case.status not in case_rules.OPEN or not await case_rules.is_reporter(
-        session, case, context.user_row
-    ):
+    if not await case_rules.reporter_may_change(session, case, context.user_row):
         await stale_button(update, context)
         return
     await answer(update)
@@ -177,9 +175,7 @@ async def add_start(update: Update, context: PactContext) -> int:
     if found is None:
         return ConversationHandler.END
     case = found[0]
-    if case.status not in case_rules.OPEN or not await case_rules.is_reporter(
-        context.scope.session, case, context.user_row
-    ):
+    if not await case_rules.reporter_may_change(context.scope.session, case, context.user_row):
         await stale_button(update, context)
         return ConversationHandler.END
     await answer(update)

@@ -6,7 +6,7 @@ from bot.application import PactContext
 from bot.handlers import rti_views
 from bot.i18n import Translator
 from bot.services import directory
-from bot.ui import Button
+from bot.ui import Button, rows_of
 from db.models import Authority
 from db.repositories import authorities as authorities_repo
 
@@ -50,4 +50,4 @@ def region_rows(region_prefix: str) -> list[list[Button]]:
 def choice_rows(t: Translator, found: list[Authority], pick_prefix: str) -> list[list[Button]]:
     """Authorities as buttons, two per row."""
     buttons = [(rti_views.authority_label(t, a), f"{pick_prefix}{a.id}") for a in found]
-    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return rows_of(buttons)

@@ -26,7 +26,7 @@ from bot.handlers.report_texts import identity_text, safety_text, sent_text
 from bot.services import cases as case_rules
 from bot.services import images
 from bot.services.privacy import has_consent, is_minor
-from bot.ui import Button, answer, close_buttons, keyboard, send
+from bot.ui import Button, answer, close_buttons, keyboard, rows_of, send
 from db.models import Case, CaseKind, Identification
 from db.repositories import authorities as authorities_repo
 
@@ -255,7 +255,7 @@ async def ask_unit(update: Update, context: PactContext) -> int:
     )
     units = (authority.units or "").split(";") if authority and authority.units else []
     buttons = [(unit, f"{UNIT_CB}{index}") for index, unit in enumerate(units)]
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    rows = rows_of(buttons, 3)
     await send(
         update,
         context,
@@ -314,7 +314,7 @@ async def ask_category(update: Update, context: PactContext) -> int:
     """The service category (categories.md)."""
     t = context.t
     buttons = [(c.label(t.locale), f"{CATEGORY_CB}{c.key}") for c in case_rules.categories()]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows = rows_of(buttons)
     await send(
         update,
         context,

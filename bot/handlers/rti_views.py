@@ -7,7 +7,7 @@ from html import escape
 from bot.i18n import N_, Translator
 from bot.services import directory
 from bot.services.rti import COMPLAINABLE, WAITING, Outcome, ReminderKind
-from bot.ui import Button
+from bot.ui import Button, rows_of
 from db.models import Authority, RequestStatus, RtiRequest
 
 OPEN, OUTCOME, COMPLAINT, FILED, DECIDED, SENT, LETTER = (
@@ -159,7 +159,7 @@ def outcome_rows(t: Translator, request: RtiRequest) -> list[list[Button]]:
         for outcome, label in OUTCOMES
         if not (outcome is Outcome.EXTENDED and request.extended)
     ]
-    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return rows_of(buttons)
 
 
 def reminder_text(t: Translator, request: RtiRequest, kind: ReminderKind) -> str:

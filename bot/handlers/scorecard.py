@@ -14,7 +14,7 @@ from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
 from bot.services import campaigns, stats
 from bot.services.filters import Scope
-from bot.ui import answer, edit_or_send, keyboard, send
+from bot.ui import answer, edit_or_send, keyboard, rows_of, send
 from db.models import Authority, CaseStatus, Topic
 
 P = "adm:sc:"
@@ -83,7 +83,7 @@ async def scorecard_command(update: Update, context: PactContext) -> None:
         a for a in await pickers.all_sorted(context) if a.kind == "municipality" and a.in_programme
     ]
     buttons = [(a.name, f"{P}{a.id}:last") for a in towns]
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    rows = rows_of(buttons, 3)
     await send(
         update, context, context.t.gettext("Scorecard of which municipality?"), keyboard(*rows)
     )

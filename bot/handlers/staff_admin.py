@@ -12,7 +12,7 @@ from bot.handlers import pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
 from bot.services import staff, templates
-from bot.ui import Button, answer, edit_or_send, keyboard, send
+from bot.ui import Button, answer, edit_or_send, keyboard, rows_of, send
 from db.models import StaffMember, StaffRole, User
 
 P = "adm:staff:"
@@ -99,7 +99,7 @@ async def _show(update: Update, context: PactContext, member: StaffMember) -> No
         (("✅ " if a.id in chosen else "") + a.name, f"{P}{member.user_id}:m:{a.id}")
         for a in programme
     ]
-    rows = [toggles[i : i + 3] for i in range(0, len(toggles), 3)]
+    rows = rows_of(toggles, 3)
     await edit_or_send(
         update,
         context,

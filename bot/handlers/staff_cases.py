@@ -29,7 +29,7 @@ from bot.i18n import N_
 from bot.runtime import Services
 from bot.services import cases as case_rules
 from bot.services import casework, staff, templates
-from bot.ui import answer, edit_or_send, keyboard, send
+from bot.ui import answer, edit_or_send, keyboard, rows_of, send
 from db.models import Case, CaseKind, CaseStatus, ResponseTemplate, User
 from db.repositories import audit
 
@@ -158,7 +158,7 @@ async def assign_menu(update: Update, context: PactContext) -> None:
         for m, _user in await staff.everyone(context.scope.session)
         if staff.sees(m, case)
     ]
-    rows = [people[i : i + 2] for i in range(0, len(people), 2)]
+    rows = rows_of(people)
     await edit_or_send(
         update,
         context,

@@ -7,7 +7,7 @@ from html import escape
 
 from bot.handlers import case_views
 from bot.i18n import N_, Translator
-from bot.ui import Button
+from bot.ui import Button, rows_of
 from db.models import Case, CaseAttachment, CaseStatus, Identification, StaffMember
 
 P = "stf:"
@@ -121,6 +121,4 @@ def status_buttons(t: Translator, case: Case) -> list[list[Button]]:
         for s in STAFF_STATUSES
         if s != case.status
     ]
-    return [items[i : i + 2] for i in range(0, len(items), 2)] + [
-        [(t.gettext("⬅️ Back"), f"{OPEN}{case.id}")]
-    ]
+    return [*rows_of(items), [(t.gettext("⬅️ Back"), f"{OPEN}{case.id}")]]

@@ -38,14 +38,20 @@ async def subscription(session: AsyncSession, user: User) -> Subscription | None
     return await session.get(Subscription, user.id)
 
 
-async def toggle_topic(session: AsyncSession, user: User, topic: Topic, now: datetime) -> bool:
-    """Follow or stop following a topic; True if now followed. Needs consent (c)."""
+async def _own(session: AsyncSession, user: User, now: datetime) -> Subscription:
+    """The person's subscription, created empty; only with consent (c)."""
     if not privacy.has_consent(user, ConsentPurpose.CAMPAIGNS):
         raise NoCampaignConsentError
     current = await subscription(session, user)
     if current is None:
         current = Subscription(user_id=user.id, topics=[], created_at=now, updated_at=now)
         session.add(current)
+    return current
+
+
+async def toggle_topic(session: AsyncSession, user: User, topic: Topic, now: datetime) -> bool:
+    """Follow or stop following a topic; True if now followed. Needs consent (c)."""
+    current = await _own(session, user, now)
     topics = set(current.topics or [])
     topics ^= {topic.value}
     current.topics = sorted(topics)
@@ -58,12 +64,7 @@ async def set_municipality(
     session: AsyncSession, user: User, municipality_id: int | None, now: datetime
 ) -> None:
     """The municipality whose news the person wants."""
-    if not privacy.has_consent(user, ConsentPurpose.CAMPAIGNS):
-        raise NoCampaignConsentError
-    current = await subscription(session, user)
-    if current is None:
-        current = Subscription(user_id=user.id, topics=[], created_at=now, updated_at=now)
-        session.add(current)
+    current = await _own(session, user, now)
     current.municipality_id = municipality_id
     current.updated_at = now
     await session.flush()

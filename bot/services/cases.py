@@ -316,6 +316,11 @@ async def is_reporter(session: AsyncSession, case: Case, user: User | None) -> b
     return reporter is not None and user is not None and reporter.id == user.id
 
 
+async def reporter_may_change(session: AsyncSession, case: Case, user: User | None) -> bool:
+    """Only the reporter adds to or withdraws a case, and only while it is open."""
+    return case.status in OPEN and await is_reporter(session, case, user)
+
+
 async def can_see(session: AsyncSession, case: Case, user: User | None) -> bool:
     """Reporter or follower."""
     if user is None:
