@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
     case_review_days: int = Field(default=5, ge=1)
     staff_idle_days: int = Field(default=3, ge=1)
     campaign_weekly_cap: int = Field(default=3, ge=1)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    broadcast_rate: float = Field(default=30.0, ge=0)
+    broadcast_concurrency: int = Field(default=64, ge=1)
+    progress_edit_seconds: float = Field(default=3.0, ge=0)
     idp_postal_address: str = 'Rr. "Abdi Toptani", Nd. 5, 1001 Tiranë'
     commissioner_decision_days: int = Field(default=15, ge=1)
     max_concurrent_updates: int = Field(default=32, ge=1)

@@ -171,6 +171,7 @@ class Reminder(Base):
         ForeignKey("rti_requests.id", ondelete="CASCADE")
     )
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))
     due_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -399,20 +400,60 @@ class Subscription(Base):
     updated_at: Mapped[datetime]
 
 
+class BroadcastKind(enum.StrEnum):
+    """What a broadcast is: a campaign message, or one the bot writes itself."""
+
+    CAMPAIGN = "campaign"
+    EVENT_REMINDER = "event_reminder"
+    POLL_RESULTS = "poll_results"
+
+
+class BroadcastStatus(enum.StrEnum):
+    """A broadcast's life: recurring templates spawn scheduled copies; sending can pause."""
+
+    SCHEDULED = "scheduled"
+    RECURRING = "recurring"
+    SENDING = "sending"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
 class Broadcast(Base):
-    """A campaign message to an audience, sent at a moment; the outbox holds one row each."""
+    """A campaign message to an audience, sent at a moment; the outbox holds one row each.
+
+    ``audience`` narrows who it reaches beyond ``topic`` and ``municipality_ids``: lists under
+    "topics" (any of), "roles", "languages", "age_bands", or "event_id" (people attending) and
+    "poll_id" (people who voted). ``buttons`` is a list of {"kind": "link", "label", "url"},
+    {"kind": "event", "event_id"} or {"kind": "poll", "poll_id"}. A recurring broadcast
+    (``recurrence`` weekly or monthly, on ``recur_day``) stays a template whose ``send_at`` is the
+    next occurrence; each occurrence is a copy pointing back through ``parent_id``.
+    """
 
     __tablename__ = "broadcasts"
     __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default=BroadcastKind.CAMPAIGN.value)
     title: Mapped[str] = mapped_column(String(100))
     text_sq: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str | None] = mapped_column(Text)
+    media_kind: Mapped[str | None] = mapped_column(String(12))
+    media_file_id: Mapped[str | None] = mapped_column(String(255))
+    buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     topic: Mapped[str] = mapped_column(String(24))
     municipality_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    audience: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     send_at: Mapped[datetime]
+    recurrence: Mapped[str | None] = mapped_column(String(16))
+    recur_day: Mapped[int | None]
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None]
+    progress_edited_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
     created_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -437,3 +478,71 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class Poll(Base):
+    """A question with options, voted on with inline buttons (one vote per person, changeable)."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_sq: Mapped[str] = mapped_column(String(300))
+    question_en: Mapped[str | None] = mapped_column(String(300))
+    options: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class PollVote(Base):
+    """One person's answer to a poll; segments come from the person's profile at count time."""
+
+    __tablename__ = "poll_votes"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    option: Mapped[int]
+    voted_at: Mapped[datetime]
+
+
+class Event(Base):
+    """A public hearing, forum or training people can say they will attend."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authorities.id", ondelete="SET NULL")
+    )
+    place: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+
+class EventRsvp(Base):
+    """A person's answer to an event; a name is kept only if they chose named participation."""
+
+    __tablename__ = "event_rsvps"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    attending: Mapped[bool]
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    responded_at: Mapped[datetime]
