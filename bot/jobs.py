@@ -174,7 +174,7 @@ async def send_broadcasts(app: PactApplication, budget: int = 5000) -> int:
     """Start due broadcasts, then deliver pending outbox rows one unit of work each."""
     services = app.services
     async with unit_of_work(services) as scope:
-        await campaigns.start_due(scope.session, services.clock.now())
+        await campaigns.start_due(scope.session, services.clock.now(), services.settings.tz)
     sent = 0
     while sent < budget:
         async with unit_of_work(services) as scope:

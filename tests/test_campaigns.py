@@ -114,7 +114,7 @@ async def test_blocked_users_are_marked_and_a_resumed_broadcast_repeats_nobody(
     _at(bot, "2026-11-23T10:00")
     broadcast_id = await _broadcast(bot, "Resume")
     async with bot.app.services.sessions() as session, session.begin():
-        await campaigns.start_due(session, bot.clock.now())
+        await campaigns.start_due(session, bot.clock.now(), bot.app.services.settings.tz)
         first = (
             await session.execute(select(OutboxMessage).order_by(OutboxMessage.id).limit(1))
         ).scalar_one()

@@ -24,7 +24,7 @@ from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
 from bot.handlers import pickers
 from bot.handlers.campaigns import TOPICS
-from bot.services import campaigns
+from bot.services import audience, campaigns
 from bot.services.staff import member as staff_member
 from bot.ui import answer, close_buttons, keyboard, send
 from db.models import Topic
@@ -148,8 +148,11 @@ async def place(update: Update, context: PactContext) -> int:
     raw = (query.data or "").removeprefix(PICK)
     draft = context.user_data[KEY]
     draft["municipalities"] = [int(raw)] if raw.isdigit() else None
-    reach = len(
-        await campaigns.audience(context.scope.session, draft["topic"], draft["municipalities"])
+    reach = await audience.count(
+        context.scope.session,
+        audience.Audience(
+            topics=(draft["topic"],), municipality_ids=tuple(draft["municipalities"] or ())
+        ),
     )
     t = context.t
     await send(

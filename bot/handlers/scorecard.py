@@ -12,7 +12,7 @@ from bot.application import PactContext
 from bot.handlers import pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
-from bot.services import campaigns, stats
+from bot.services import audience, campaigns, stats
 from bot.services.filters import Scope
 from bot.ui import answer, edit_or_send, keyboard, rows_of, send
 from db.models import Authority, CaseStatus, Topic
@@ -109,7 +109,9 @@ async def scorecard_show(update: Update, context: PactContext) -> None:
     rti_rows = await stats.rti_stats(session, scope, settings.tz)
     other = "this" if which != "this" else "last"
     label = t.gettext("This month so far") if other == "this" else t.gettext("Last month")
-    reach = len(await campaigns.audience(session, Topic.SERVICES, [town.id]))
+    reach = await audience.count(
+        session, audience.Audience(topics=(Topic.SERVICES,), municipality_ids=(town.id,))
+    )
     await edit_or_send(
         update,
         context,

@@ -8,15 +8,18 @@ repeat at most the message in flight.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import privacy
+from bot.services import privacy, recurrence
+from bot.services.audience import fill_outbox
 from db.models import (
     Broadcast,
-    Consent,
+    BroadcastKind,
+    BroadcastStatus,
     ConsentPurpose,
     OutboxMessage,
     Subscription,
@@ -104,24 +107,6 @@ async def stop_all(session: AsyncSession, telegram_id: int, now: datetime) -> bo
     return changed
 
 
-async def audience(
-    session: AsyncSession, topic: str, municipality_ids: list[int] | None
-) -> list[int]:
-    """Who a broadcast reaches: consent (c), follows the topic (and place), not blocked."""
-    consented = select(Consent.user_id).where(
-        Consent.purpose == ConsentPurpose.CAMPAIGNS, Consent.withdrawn_at.is_(None)
-    )
-    query = (
-        select(User.id, Subscription.topics)
-        .join(Subscription, Subscription.user_id == User.id)
-        .where(User.blocked_at.is_(None), User.id.in_(consented))
-    )
-    if municipality_ids:
-        query = query.where(Subscription.municipality_id.in_(municipality_ids))
-    rows = await session.execute(query)
-    return [user_id for user_id, topics in rows.all() if topic in (topics or [])]
-
-
 async def create_broadcast(
     session: AsyncSession,
     *,
@@ -133,16 +118,32 @@ async def create_broadcast(
     send_at: datetime,
     by_user_id: int | None,
     now: datetime,
+    kind: BroadcastKind = BroadcastKind.CAMPAIGN,
+    audience: dict[str, Any] | None = None,
+    buttons: list[dict[str, Any]] | None = None,
+    media_kind: str | None = None,
+    media_file_id: str | None = None,
+    recurrence: str | None = None,
+    recur_day: int | None = None,
+    progress_chat_id: int | None = None,
 ) -> Broadcast:
-    """Store a scheduled broadcast (audited)."""
+    """Store a scheduled (or recurring) broadcast, audited."""
     broadcast = Broadcast(
+        kind=kind,
         title=title[:100],
         text_sq=text_sq,
         text_en=text_en,
         topic=topic,
         municipality_ids=municipality_ids,
-        status="scheduled",
+        audience=audience or None,
+        buttons=buttons or None,
+        media_kind=media_kind,
+        media_file_id=media_file_id,
+        status=BroadcastStatus.RECURRING if recurrence else BroadcastStatus.SCHEDULED,
         send_at=send_at,
+        recurrence=recurrence,
+        recur_day=recur_day,
+        progress_chat_id=progress_chat_id,
         created_by_user_id=by_user_id,
         created_at=now,
         updated_at=now,
@@ -152,48 +153,91 @@ async def create_broadcast(
     await audit.record(
         session,
         at=now,
-        actor_kind="staff",
+        actor_kind="staff" if by_user_id else "system",
         actor_user_id=by_user_id,
         action="broadcast.created",
         subject_type="broadcast",
         subject_id=broadcast.id,
-        after={"title": broadcast.title, "topic": topic, "municipality_ids": municipality_ids},
+        after={
+            "title": broadcast.title,
+            "kind": kind,
+            "topic": topic,
+            "municipality_ids": municipality_ids,
+            "audience": audience,
+            "recurrence": recurrence,
+        },
     )
     return broadcast
 
 
-async def start_due(session: AsyncSession, now: datetime) -> list[Broadcast]:
-    """Scheduled broadcasts whose moment came: fill their outbox once and mark them sending."""
+COPIED = (
+    "kind",
+    "title",
+    "text_sq",
+    "text_en",
+    "media_kind",
+    "media_file_id",
+    "buttons",
+    "topic",
+    "municipality_ids",
+    "audience",
+    "progress_chat_id",
+    "created_by_user_id",
+)
+"""What an occurrence of a recurring broadcast takes from its template."""
+
+
+async def start_due(session: AsyncSession, now: datetime, tz: ZoneInfo) -> list[Broadcast]:
+    """Broadcasts whose moment came: fill their outbox once and mark them sending.
+
+    A recurring template spawns a copy and moves its own ``send_at`` to the next occurrence in
+    the same transaction, so a restart or a second worker never fires one occurrence twice.
+    """
     due = (
         (
             await session.execute(
                 select(Broadcast)
-                .where(Broadcast.status == "scheduled", Broadcast.send_at <= now)
+                .where(
+                    Broadcast.status.in_([BroadcastStatus.SCHEDULED, BroadcastStatus.RECURRING]),
+                    Broadcast.send_at <= now,
+                )
+                .order_by(Broadcast.send_at, Broadcast.id)
                 .with_for_update(skip_locked=True)
             )
         )
         .scalars()
         .all()
     )
+    started = []
     for broadcast in due:
-        present = set(
-            (
-                await session.execute(
-                    select(OutboxMessage.user_id).where(OutboxMessage.broadcast_id == broadcast.id)
-                )
-            ).scalars()
-        )
-        for user_id in await audience(session, broadcast.topic, broadcast.municipality_ids):
-            if user_id not in present:
-                session.add(
-                    OutboxMessage(
-                        broadcast_id=broadcast.id, user_id=user_id, status="pending", created_at=now
-                    )
-                )
-        broadcast.status = "sending"
+        if broadcast.status == BroadcastStatus.RECURRING:
+            occurrence = Broadcast(
+                **{name: getattr(broadcast, name) for name in COPIED},
+                status=BroadcastStatus.SCHEDULED,
+                send_at=broadcast.send_at,
+                parent_id=broadcast.id,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(occurrence)
+            assert broadcast.recurrence is not None and broadcast.recur_day is not None
+            broadcast.send_at = recurrence.next_after(
+                broadcast.send_at,
+                now,
+                recurrence.Recurrence(broadcast.recurrence),
+                broadcast.recur_day,
+                tz,
+            )
+            broadcast.updated_at = now
+            await session.flush()
+            broadcast = occurrence
+        await fill_outbox(session, broadcast, now)
+        broadcast.status = BroadcastStatus.SENDING
+        broadcast.started_at = now
         broadcast.updated_at = now
+        started.append(broadcast)
     await session.flush()
-    return list(due)
+    return started
 
 
 def quiet(now: datetime, tz: ZoneInfo) -> bool:

@@ -21,10 +21,17 @@ class Permission(enum.StrEnum):
     CASES = "cases"
     STATS = "stats"
     EXPORT = "export"
+    BROADCAST = "broadcast"
 
 
 ALLOWED = {
-    StaffRole.ADMIN: {Permission.ADMIN, Permission.CASES, Permission.STATS, Permission.EXPORT},
+    StaffRole.ADMIN: {
+        Permission.ADMIN,
+        Permission.CASES,
+        Permission.STATS,
+        Permission.EXPORT,
+        Permission.BROADCAST,
+    },
     StaffRole.CASEWORKER: {Permission.CASES, Permission.STATS, Permission.EXPORT},
     StaffRole.VIEWER: {Permission.STATS},
 }
