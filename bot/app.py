@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import access, jobs
+from bot import access, broadcast_message
 from bot.application import PactApplication, PactContext
 from bot.clock import Clock, SystemClock
 from bot.handlers import (
@@ -196,7 +196,9 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(CallbackQueryHandler(campaigns.choose_place, pattern=f"^{campaigns.PLACE}$"))
     app.add_handler(CallbackQueryHandler(campaigns.region, pattern=f"^{campaigns.REGION}"))
     app.add_handler(CallbackQueryHandler(campaigns.pick, pattern=f"^{campaigns.PICK}"))
-    app.add_handler(CallbackQueryHandler(campaigns.unsubscribe, pattern=f"^{jobs.UNSUBSCRIBE}"))
+    app.add_handler(
+        CallbackQueryHandler(campaigns.unsubscribe, pattern=f"^{broadcast_message.UNSUBSCRIBE}")
+    )
     app.add_handler(CallbackQueryHandler(campaigns.stop_command, pattern=f"^{campaigns.STOP}$"))
 
     # 8. My cases: a case's card, withdrawal, the follow-up answer.

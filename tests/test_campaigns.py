@@ -173,10 +173,15 @@ async def test_admin_composes_sends_now_and_schedules(fake, database_url) -> Non
         await admin.text("Dëgjesë publike për buxhetin 2027, e hënë ora 10:00.")
         assert admin.messages[-2].text == "Dëgjesë publike për buxhetin 2027, e hënë ora 10:00."
         await admin.press("Skip")
-        await admin.press("Public hearings and events")
+        await admin.press("No buttons ➡️")
+        await admin.press("⬜ Public hearings and events")
+        await admin.press("Continue ➡️")
         await admin.press("All municipalities")
         assert "It reaches 1 person now" in admin.last.text
+        await admin.press("Continue ➡️")
         await admin.press("📣 Send now")
+        assert admin.seen("Reaches now: 1 person")
+        await admin.press("✅ Confirm")
         _at(bot, "2026-11-23T10:00")
         assert await send_broadcasts(bot.app) == 1
         assert drita.last.text == "Dëgjesë publike për buxhetin 2027, e hënë ora 10:00."
@@ -184,13 +189,17 @@ async def test_admin_composes_sends_now_and_schedules(fake, database_url) -> Non
         await admin.command("/broadcast")
         await admin.text("Kujtesë: dëgjesa është nesër.")
         await admin.text("Reminder: the hearing is tomorrow.")
-        await admin.press("Public hearings and events")
+        await admin.press("No buttons ➡️")
+        await admin.press("⬜ Public hearings and events")
+        await admin.press("Continue ➡️")
         await admin.press("All municipalities")
-        await admin.press("🕒 Schedule")
+        await admin.press("Continue ➡️")
+        await admin.press("🕒 At a date and time")
         await admin.text("yesterday")
         assert admin.seen("Type a future date and time")
         await admin.text("2026-11-29 18:00")
-        assert admin.seen("Scheduled for 29 November 2026, 18:00.")
+        await admin.press("✅ Confirm")
+        assert admin.seen("Scheduled: 29 November 2026, 18:00.")
         _at(bot, "2026-11-29T17:59")
         assert await send_broadcasts(bot.app) == 0
         _at(bot, "2026-11-29T18:00")

@@ -1,17 +1,20 @@
-"""/broadcast (admins): compose a campaign message, see who it reaches, send now or schedule.
+"""/broadcast (staff with the broadcast permission): compose, target, schedule a campaign message.
 
-Albanian text → (English text or skip) → topic → municipality → confirm (audience count) →
-now or at a typed Tirana time. Each text is first sent back to the composer as a test, which
-is also how Telegram validates its HTML (see broadcast_composer.mmd).
+Albanian text or photo/document with caption → English (or skip) → buttons (link, event, poll)
+→ topics → municipality or region → role, language, age band (the audience count updates) →
+now, at a moment, weekly or monthly → confirm. Each text is first sent back to the composer as
+a test, which is also how Telegram validates its HTML (see broadcast_composer.mmd).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -21,43 +24,95 @@ from telegram.ext import (
 
 from bot.access import current_member
 from bot.application import PactContext
-from bot.handlers import cancel as cancel_handlers
-from bot.handlers import pickers
+from bot.broadcast_message import DOCUMENT, PHOTO
+from bot.handlers import flow, pickers
 from bot.handlers.campaigns import TOPICS
-from bot.services import audience, campaigns
-from bot.services.staff import member as staff_member
-from bot.ui import answer, close_buttons, keyboard, send
-from db.models import Topic
+from bot.i18n import N_, Translator
+from bot.services import audience, broadcast_drafts, campaigns
+from bot.services.recurrence import Recurrence
+from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
+from db.models import AgeBand, Authority, Role, Topic
 
 # States
-TEXT_SQ, TEXT_EN, TOPIC, PLACE, CONFIRM, WHEN = range(6)
+TEXT_SQ, TEXT_EN, BUTTONS, LINK, TOPIC, PLACE, REFINE, WHEN, MOMENT, CONFIRM = range(10)
 
 P = "adm:bc:"
-SKIP, ALL, NOW, LATER = "adm:bc:skip", "adm:bc:all", "adm:bc:now", "adm:bc:later"
-TOPIC_CB, REGION, PICK = "adm:bc:t:", "adm:bc:r:", "adm:bc:m:"
+SKIP = f"{P}skip"
+ADD_LINK, ADD_EVENT, ADD_POLL, BUTTONS_DONE, BUTTONS_CLEAR = (
+    f"{P}b:link",
+    f"{P}b:event",
+    f"{P}b:poll",
+    f"{P}b:done",
+    f"{P}b:clear",
+)
+EVENT, POLL = f"{P}ev:", f"{P}pl:"
+TOPIC_CB, TOPICS_DONE = f"{P}t:", f"{P}tok"
+ALL, REGION, WHOLE_REGION, PICK = f"{P}all", f"{P}r:", f"{P}wr:", f"{P}m:"
+FILTER, REFINE_DONE = f"{P}f:", f"{P}fok"
+NOW, AT, WEEKLY, MONTHLY = f"{P}w:now", f"{P}w:at", f"{P}w:weekly", f"{P}w:monthly"
+GO, DROP, BACK = f"{P}go", f"{P}no", f"{P}b:back"
 KEY = "broadcast_draft"
-MAX_TEXT = 4000
+EXAMPLE = "2026-12-01 10:00"
+
+CHOICES: dict[str, list[tuple[str | None, str]]] = {
+    "roles": [
+        (None, N_("everyone")),
+        (Role.CITIZEN, N_("citizens")),
+        (Role.ACTIVIST, N_("activists")),
+    ],
+    "languages": [(None, N_("everyone")), ("sq", N_("Albanian")), ("en", N_("English"))],
+    "age_bands": [
+        (None, N_("everyone")),
+        (AgeBand.AGE_16_17, "16–17"),
+        (AgeBand.AGE_18_29, "18–29"),
+        (AgeBand.AGE_30_PLUS, "30+"),
+    ],
+}
+FILTER_NAMES = {"roles": N_("Role"), "languages": N_("Language"), "age_bands": N_("Age")}
+
+
+def _draft(context: PactContext) -> dict[str, Any]:
+    """The draft being composed (kept across restarts by the persistence)."""
+    return context.user_data.setdefault(KEY, {})
 
 
 async def start(update: Update, context: PactContext) -> int:
-    """/broadcast."""
-    context.user_data[KEY] = {}
+    """/broadcast: a fresh draft."""
+    context.user_data[KEY] = {"buttons": [], "topics": [], "filters": {}}
     await send(
         update,
         context,
         context.t.gettext(
-            "Send the Albanian text of the message. Formatting: <b>bold</b>, <i>italic</i>, "
-            "links. I will send it back to you as a test first."
+            "Send the Albanian text of the message, or a photo or document with the Albanian "
+            "text as its caption. Formatting: <b>bold</b>, <i>italic</i>, links. I will send "
+            "it back to you as a test first."
         ),
     )
     return TEXT_SQ
 
 
-async def _test_send(update: Update, context: PactContext, text: str) -> bool:
-    """Send the text back as it will look; Telegram refuses broken formatting here."""
+def _media(message: Message) -> tuple[str, str] | None:
+    """The photo or document a message carries, as (kind, file_id)."""
+    if message.photo:
+        return PHOTO, message.photo[-1].file_id
+    if message.document:
+        return DOCUMENT, message.document.file_id
+    return None
+
+
+async def _test_send(
+    update: Update, context: PactContext, text: str, media: tuple[str, str] | None
+) -> bool:
+    """Send the message back as it will look; Telegram refuses broken formatting here."""
     assert update.effective_chat is not None
+    chat = update.effective_chat.id
     try:
-        await context.bot.send_message(update.effective_chat.id, text)
+        if media is None:
+            await context.bot.send_message(chat, text)
+        elif media[0] == PHOTO:
+            await context.bot.send_photo(chat, media[1], caption=text)
+        else:
+            await context.bot.send_document(chat, media[1], caption=text)
     except BadRequest as error:
         await send(
             update,
@@ -70,12 +125,50 @@ async def _test_send(update: Update, context: PactContext, text: str) -> bool:
     return True
 
 
+async def _take_text(update: Update, context: PactContext, allow_media: bool) -> str | None:
+    """The formatted text of a step, tested; None (with the reason said) if unusable."""
+    message = update.effective_message
+    assert message is not None
+    t = context.t
+    draft = _draft(context)
+    media = _media(message) if allow_media else None
+    if media is None and (message.photo or message.document):
+        await send(update, context, t.gettext("Please send text only here: the caption."))
+        return None
+    if media is not None:
+        draft["media"] = list(media)
+    kept = tuple(draft["media"]) if draft.get("media") else None
+    text = (message.caption_html if media else message.text_html) or ""
+    if not text.strip():
+        await send(
+            update,
+            context,
+            t.gettext("Please send the text of the message (or a photo with a caption)."),
+        )
+        return None
+    limit = broadcast_drafts.text_limit(kept is not None)
+    if len(text) > limit:
+        await send(
+            update,
+            context,
+            t.gettext(
+                "That is {length} characters; Telegram allows {limit} here. Please shorten it.",
+                length=len(text),
+                limit=limit,
+            ),
+        )
+        return None
+    if not await _test_send(update, context, text, kept):  # type: ignore[arg-type]
+        return None
+    return text
+
+
 async def text_sq(update: Update, context: PactContext) -> int:
-    """The Albanian text (required)."""
-    text = update.effective_message.text_html if update.effective_message else ""
-    if not text or len(text) > MAX_TEXT or not await _test_send(update, context, text):
+    """The Albanian text, or media with an Albanian caption (required)."""
+    text = await _take_text(update, context, allow_media=True)
+    if text is None:
         return TEXT_SQ
-    context.user_data[KEY]["sq"] = text
+    _draft(context)["sq"] = text
     t = context.t
     await send(
         update,
@@ -88,38 +181,194 @@ async def text_sq(update: Update, context: PactContext) -> int:
 
 async def text_en(update: Update, context: PactContext) -> int:
     """The English text (optional)."""
-    text = update.effective_message.text_html if update.effective_message else ""
-    if not text or len(text) > MAX_TEXT or not await _test_send(update, context, text):
+    text = await _take_text(update, context, allow_media=False)
+    if text is None:
         return TEXT_EN
-    context.user_data[KEY]["en"] = text
-    return await _ask_topic(update, context)
+    _draft(context)["en"] = text
+    return await _buttons_screen(update, context)
 
 
 async def skip_en(update: Update, context: PactContext) -> int:
     """No English text: English users get the Albanian one."""
     await answer(update)
     await close_buttons(update)
-    return await _ask_topic(update, context)
+    return await _buttons_screen(update, context)
 
 
-async def _ask_topic(update: Update, context: PactContext) -> int:
-    """Which topic's subscribers."""
+def _button_line(t: Translator, button: dict[str, Any]) -> str:
+    """One attached button, described for the composer."""
+    if button["kind"] == "link":
+        return t.gettext("🔗 {label} → {url}", label=button["label_sq"], url=button["url"])
+    if button["kind"] == "event":
+        return t.gettext("🗓 Event: {title}", title=button.get("title", ""))
+    return t.gettext("📊 Poll: {question}", question=button.get("title", ""))
+
+
+async def _buttons_screen(update: Update, context: PactContext) -> int:
+    """Which buttons go under the message (up to three)."""
     t = context.t
-    rows = [[(t.gettext(label), f"{TOPIC_CB}{topic}")] for topic, label in TOPICS.items()]
-    await send(update, context, t.gettext("Which topic is it about?"), keyboard(*rows))
+    buttons = _draft(context)["buttons"]
+    lines = [t.gettext("Add a button under the message?")]
+    lines += [_button_line(t, b) for b in buttons]
+    rows: list[list[Button]] = []
+    if len(buttons) < broadcast_drafts.MAX_BUTTONS:
+        rows.append([(t.gettext("🔗 Link"), ADD_LINK), (t.gettext("🗓 Join event"), ADD_EVENT)])
+        rows.append([(t.gettext("📊 Poll"), ADD_POLL)])
+    if buttons:
+        rows.append([(t.gettext("🗑 Remove the buttons"), BUTTONS_CLEAR)])
+    rows.append([(t.gettext("Continue ➡️") if buttons else t.gettext("No buttons ➡️"), BUTTONS_DONE)])
+    await edit_or_send(update, context, "\n".join(lines), keyboard(*rows))
+    return BUTTONS
+
+
+async def buttons_clear(update: Update, context: PactContext) -> int:
+    """Start the buttons over."""
+    await answer(update)
+    _draft(context)["buttons"] = []
+    return await _buttons_screen(update, context)
+
+
+async def ask_link(update: Update, context: PactContext) -> int:
+    """A link button: its label and address, typed on one line."""
+    await answer(update)
+    await close_buttons(update)
+    await send(
+        update,
+        context,
+        context.t.gettext(
+            "Send the button's label and the web address on one line, for example: {example}",
+            example="Lexo më shumë https://example.org",
+        ),
+    )
+    return LINK
+
+
+async def link(update: Update, context: PactContext) -> int:
+    """A typed link button."""
+    typed = update.effective_message.text if update.effective_message else ""
+    found = broadcast_drafts.parse_link(typed or "")
+    if found is None:
+        await send(
+            update,
+            context,
+            context.t.gettext(
+                "I need a label of up to {limit} characters, a space, then an address "
+                "starting with https://. Please try again.",
+                limit=broadcast_drafts.LABEL_LIMIT,
+            ),
+        )
+        return LINK
+    _draft(context)["buttons"].append({"kind": "link", "label_sq": found.label, "url": found.url})
+    return await _buttons_screen(update, context)
+
+
+async def ask_event(update: Update, context: PactContext) -> int:
+    """Attach an upcoming event: people answer "I will attend" or "Not this time"."""
+    await answer(update)
+    t = context.t
+    found = await broadcast_drafts.attachable_events(
+        context.scope.session, context.services.clock.now()
+    )
+    if not found:
+        await edit_or_send(
+            update,
+            context,
+            t.gettext("There is no upcoming event. Create one with /event first."),
+            keyboard([(t.gettext("⬅️ Back"), BACK)]),
+        )
+        return BUTTONS
+    rows = [[(f"{e.title[:40]} · {t.date(e.starts_at)}", f"{EVENT}{e.id}")] for e in found]
+    rows.append([(t.gettext("⬅️ Back"), BACK)])
+    await edit_or_send(update, context, t.gettext("Which event?"), keyboard(*rows))
+    return BUTTONS
+
+
+async def ask_poll(update: Update, context: PactContext) -> int:
+    """Attach an open poll: its options become the buttons."""
+    await answer(update)
+    t = context.t
+    found = await broadcast_drafts.attachable_polls(context.scope.session)
+    if not found:
+        await edit_or_send(
+            update,
+            context,
+            t.gettext("There is no open poll. Create one with /poll first."),
+            keyboard([(t.gettext("⬅️ Back"), BACK)]),
+        )
+        return BUTTONS
+    rows = [[(p.question_sq[:50], f"{POLL}{p.id}")] for p in found]
+    rows.append([(t.gettext("⬅️ Back"), BACK)])
+    await edit_or_send(update, context, t.gettext("Which poll?"), keyboard(*rows))
+    return BUTTONS
+
+
+async def attach(update: Update, context: PactContext) -> int:
+    """An event or poll chosen from the list."""
+    query = await answer(update)
+    data = query.data or ""
+    session = context.scope.session
+    buttons = _draft(context)["buttons"]
+    if data.startswith(EVENT) and data.removeprefix(EVENT).isdigit():
+        found = await broadcast_drafts.attachable_events(session, context.services.clock.now())
+        event = next((e for e in found if e.id == int(data.removeprefix(EVENT))), None)
+        if event is not None and len(buttons) < broadcast_drafts.MAX_BUTTONS:
+            buttons.append({"kind": "event", "event_id": event.id, "title": event.title[:60]})
+    elif data.startswith(POLL) and data.removeprefix(POLL).isdigit():
+        polls = await broadcast_drafts.attachable_polls(session)
+        poll = next((p for p in polls if p.id == int(data.removeprefix(POLL))), None)
+        if poll is not None and len(buttons) < broadcast_drafts.MAX_BUTTONS:
+            buttons.append({"kind": "poll", "poll_id": poll.id, "title": poll.question_sq[:60]})
+    return await _buttons_screen(update, context)
+
+
+async def back_to_buttons(update: Update, context: PactContext) -> int:
+    """Back from the event or poll list."""
+    await answer(update)
+    return await _buttons_screen(update, context)
+
+
+async def buttons_done(update: Update, context: PactContext) -> int:
+    """Buttons settled: which topics' subscribers?"""
+    await answer(update)
+    await close_buttons(update)
+    return await _topics_screen(update, context, fresh=True)
+
+
+async def _topics_screen(update: Update, context: PactContext, fresh: bool = False) -> int:
+    """Topics as toggles; people following any of them are reached."""
+    t = context.t
+    chosen = set(_draft(context)["topics"])
+    rows: list[list[Button]] = [
+        [(("✅ " if topic.value in chosen else "⬜ ") + t.gettext(label), f"{TOPIC_CB}{topic}")]
+        for topic, label in TOPICS.items()
+    ]
+    if chosen:
+        rows.append([(t.gettext("Continue ➡️"), TOPICS_DONE)])
+    text = t.gettext("Which topics is it about? People following any of them receive it.")
+    if fresh:
+        await send(update, context, text, keyboard(*rows))
+    else:
+        await edit_or_send(update, context, text, keyboard(*rows))
     return TOPIC
 
 
 async def topic(update: Update, context: PactContext) -> int:
-    """Topic chosen: where?"""
+    """Toggle one topic."""
     query = await answer(update)
     raw = (query.data or "").removeprefix(TOPIC_CB)
-    if raw not in set(Topic):
-        return TOPIC
-    await close_buttons(update)
-    context.user_data[KEY]["topic"] = raw
+    if raw in set(Topic):
+        chosen = set(_draft(context)["topics"]) ^ {raw}
+        _draft(context)["topics"] = sorted(chosen)
+    return await _topics_screen(update, context)
+
+
+async def topics_done(update: Update, context: PactContext) -> int:
+    """Topics chosen: where?"""
+    await answer(update)
+    if not _draft(context)["topics"]:
+        return await _topics_screen(update, context)
     t = context.t
-    await send(
+    await edit_or_send(
         update,
         context,
         t.gettext("For which municipality's subscribers?"),
@@ -129,134 +378,324 @@ async def topic(update: Update, context: PactContext) -> int:
 
 
 async def region(update: Update, context: PactContext) -> int:
-    """A region's programme municipalities."""
+    """A region: all of it, or one of its programme municipalities."""
     query = await answer(update)
-    found = await pickers.in_region(context, (query.data or "").removeprefix(REGION))
-    await send(
+    name = (query.data or "").removeprefix(REGION)
+    found = await pickers.in_region(context, name)
+    t = context.t
+    await edit_or_send(
         update,
         context,
-        context.t.gettext("Choose the municipality:"),
-        keyboard(*pickers.choice_rows(context.t, found, PICK)),
+        t.gettext("Choose the municipality:"),
+        keyboard(
+            [(t.gettext("The whole region of {region}", region=name), f"{WHOLE_REGION}{name}")],
+            *pickers.choice_rows(t, found, PICK),
+        ),
     )
     return PLACE
 
 
 async def place(update: Update, context: PactContext) -> int:
-    """Municipality (or all) chosen: show the audience and the choices."""
+    """All, a whole region, or one municipality."""
     query = await answer(update)
-    await close_buttons(update)
-    raw = (query.data or "").removeprefix(PICK)
-    draft = context.user_data[KEY]
-    draft["municipalities"] = [int(raw)] if raw.isdigit() else None
-    reach = await audience.count(
-        context.scope.session,
-        audience.Audience(
-            topics=(draft["topic"],), municipality_ids=tuple(draft["municipalities"] or ())
-        ),
+    data = query.data or ""
+    draft = _draft(context)
+    if data.startswith(WHOLE_REGION):
+        name = data.removeprefix(WHOLE_REGION)
+        towns = await pickers.in_region(context, name)
+        draft["municipalities"] = [town.id for town in towns]
+        draft["place"] = name
+    elif data.startswith(PICK) and data.removeprefix(PICK).isdigit():
+        town = await context.scope.session.get(Authority, int(data.removeprefix(PICK)))
+        draft["municipalities"] = [town.id] if town else None
+        draft["place"] = town.name if town else None
+    else:
+        draft["municipalities"], draft["place"] = None, None
+    return await _refine_screen(update, context)
+
+
+def _audience(draft: dict[str, Any], default_language: str) -> audience.Audience:
+    """The draft's audience."""
+    chosen = draft.get("filters", {})
+    return audience.Audience(
+        topics=tuple(draft["topics"]),
+        municipality_ids=tuple(draft.get("municipalities") or ()),
+        roles=tuple(chosen.get("roles") or ()),
+        languages=tuple(chosen.get("languages") or ()),
+        age_bands=tuple(chosen.get("age_bands") or ()),
+        default_language=default_language,
     )
+
+
+def _choice_label(t: Translator, name: str, value: list[str] | None) -> str:
+    """The current choice of one filter, as a word."""
+    current = value[0] if value else None
+    label = next(label for key, label in CHOICES[name] if key == current)
+    return t.gettext(label) if label[0].isalpha() else label
+
+
+async def _reach(context: PactContext) -> int:
+    """How many people the draft reaches right now."""
+    draft = _draft(context)
+    return await audience.count(
+        context.scope.session, _audience(draft, context.services.settings.default_locale)
+    )
+
+
+async def _refine_screen(update: Update, context: PactContext) -> int:
+    """Narrow by role, language and age band; tapping a button moves to its next choice."""
     t = context.t
-    await send(
-        update,
-        context,
-        t.ngettext(
-            "It reaches {count} person now (weekly limits and quiet hours apply).",
-            "It reaches {count} people now (weekly limits and quiet hours apply).",
-            reach,
-        ),
-        keyboard([(t.gettext("📣 Send now"), NOW), (t.gettext("🕒 Schedule"), LATER)]),
+    chosen = _draft(context).get("filters", {})
+    reach = await _reach(context)
+    rows = [
+        [
+            (
+                t.gettext(
+                    "{filter}: {choice}",
+                    filter=t.gettext(FILTER_NAMES[name]),
+                    choice=_choice_label(t, name, chosen.get(name)),
+                ),
+                f"{FILTER}{name}",
+            )
+        ]
+        for name in CHOICES
+    ]
+    rows.append([(t.gettext("Continue ➡️"), REFINE_DONE)])
+    text = t.ngettext(
+        "It reaches {count} person now (weekly limits and quiet hours apply). "
+        "Narrow it down, or continue.",
+        "It reaches {count} people now (weekly limits and quiet hours apply). "
+        "Narrow it down, or continue.",
+        reach,
     )
-    return CONFIRM
+    await edit_or_send(update, context, text, keyboard(*rows))
+    return REFINE
 
 
-async def now(update: Update, context: PactContext) -> int:
-    """Send as soon as the next delivery run comes."""
+async def refine(update: Update, context: PactContext) -> int:
+    """Move one filter to its next choice."""
+    query = await answer(update)
+    name = (query.data or "").removeprefix(FILTER)
+    if name in CHOICES:
+        filters_ = _draft(context).setdefault("filters", {})
+        keys = [key for key, _ in CHOICES[name]]
+        current = (filters_.get(name) or [None])[0]
+        following = keys[(keys.index(current) + 1) % len(keys)] if current in keys else None
+        filters_[name] = [following] if following else []
+    return await _refine_screen(update, context)
+
+
+async def refine_done(update: Update, context: PactContext) -> int:
+    """When should it go?"""
     await answer(update)
-    await close_buttons(update)
-    return await _create(update, context, context.services.clock.now())
-
-
-async def later(update: Update, context: PactContext) -> int:
-    """Ask for the moment."""
-    await answer(update)
-    await close_buttons(update)
-    await send(
+    t = context.t
+    await edit_or_send(
         update,
         context,
-        context.t.gettext(
-            "Type the date and time in Tirana, for example {example}.", example="2026-12-01 10:00"
+        t.gettext("When should it be sent?"),
+        keyboard(
+            [(t.gettext("📣 Send now"), NOW), (t.gettext("🕒 At a date and time"), AT)],
+            [(t.gettext("🔁 Every week"), WEEKLY), (t.gettext("🔁 Every month"), MONTHLY)],
         ),
     )
     return WHEN
 
 
-async def when(update: Update, context: PactContext) -> int:
+async def when_now(update: Update, context: PactContext) -> int:
+    """Send as soon as the next delivery run comes."""
+    await answer(update)
+    draft = _draft(context)
+    draft["send_at"] = context.services.clock.now().isoformat()
+    draft["recurrence"] = None
+    return await _confirm_screen(update, context)
+
+
+async def ask_moment(update: Update, context: PactContext) -> int:
+    """Ask for the moment (for a repeat: the first one, which sets the weekday or day)."""
+    query = await answer(update)
+    data = query.data or ""
+    draft = _draft(context)
+    draft["recurrence"] = {WEEKLY: Recurrence.WEEKLY.value, MONTHLY: Recurrence.MONTHLY.value}.get(
+        data
+    )
+    t = context.t
+    if draft["recurrence"] == Recurrence.WEEKLY:
+        text = t.gettext(
+            "Type the first date and time in Tirana, for example {example}. "
+            "It repeats every week on that weekday at that time.",
+            example=EXAMPLE,
+        )
+    elif draft["recurrence"] == Recurrence.MONTHLY:
+        text = t.gettext(
+            "Type the first date and time in Tirana, for example {example}. "
+            "It repeats every month on that day at that time.",
+            example=EXAMPLE,
+        )
+    else:
+        text = t.gettext(
+            "Type the date and time in Tirana, for example {example}.", example=EXAMPLE
+        )
+    await close_buttons(update)
+    await send(update, context, text)
+    return MOMENT
+
+
+async def moment(update: Update, context: PactContext) -> int:
     """A typed moment in the future."""
-    text = (update.effective_message.text or "").strip() if update.effective_message else ""
-    tz = context.services.settings.tz
-    try:
-        moment = datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
-    except ValueError:
-        moment = None
-    if moment is None or moment <= context.services.clock.now():
+    typed = update.effective_message.text if update.effective_message else ""
+    found = broadcast_drafts.parse_moment(typed or "", context.services.settings.tz)
+    if found is None or found <= context.services.clock.now():
         await send(
             update,
             context,
-            context.t.gettext(
-                "Type a future date and time like {example}.", example="2026-12-01 10:00"
-            ),
+            context.t.gettext("Type a future date and time like {example}.", example=EXAMPLE),
         )
-        return WHEN
-    return await _create(update, context, moment)
+        return MOMENT
+    _draft(context)["send_at"] = found.isoformat()
+    return await _confirm_screen(update, context)
 
 
-async def _create(update: Update, context: PactContext, send_at: datetime) -> int:
-    """Store the broadcast; the delivery job does the rest."""
-    draft = context.user_data.pop(KEY, {})
-    member = current_member(context) or (
-        await staff_member(context.scope.session, update.effective_user.id)
-        if update.effective_user
-        else None
+def _when_text(t: Translator, draft: dict[str, Any]) -> str:
+    """The schedule, in words."""
+    moment_ = datetime.fromisoformat(draft["send_at"])
+    if draft.get("recurrence") == Recurrence.WEEKLY:
+        return t.gettext("every week, first on {time}", time=t.datetime(moment_))
+    if draft.get("recurrence") == Recurrence.MONTHLY:
+        return t.gettext("every month, first on {time}", time=t.datetime(moment_))
+    return t.datetime(moment_)
+
+
+async def _confirm_screen(update: Update, context: PactContext) -> int:
+    """The summary, and the last chance to stop."""
+    t = context.t
+    draft = _draft(context)
+    reach = await _reach(context)
+    topics = ", ".join(t.gettext(TOPICS[Topic(x)]) for x in draft["topics"])
+    lines = [
+        t.gettext("<b>Ready to schedule</b>"),
+        t.gettext("Topics: {topics}", topics=topics),
+        t.gettext("Place: {place}", place=draft.get("place") or t.gettext("all municipalities")),
+        t.ngettext("Reaches now: {count} person", "Reaches now: {count} people", reach),
+        t.gettext("When: {when}", when=_when_text(t, draft)),
+    ]
+    lines += [_button_line(t, b) for b in draft["buttons"]]
+    await send(
+        update,
+        context,
+        "\n".join(lines),
+        keyboard([(t.gettext("✅ Confirm"), GO), (t.gettext("✖️ Cancel"), DROP)]),
     )
+    return CONFIRM
+
+
+async def confirm(update: Update, context: PactContext) -> int:
+    """Store the broadcast; the delivery job does the rest and reports progress here."""
+    await answer(update)
+    await close_buttons(update)
+    draft = context.user_data.pop(KEY, {})
+    member = current_member(context)
+    settings = context.services.settings
+    send_at = datetime.fromisoformat(draft["send_at"])
+    recurrence = Recurrence(draft["recurrence"]) if draft.get("recurrence") else None
+    media = draft.get("media")
+    chat = update.effective_chat.id if update.effective_chat else None
     await campaigns.create_broadcast(
         context.scope.session,
         title=draft["sq"][:60],
         text_sq=draft["sq"],
         text_en=draft.get("en"),
-        topic=Topic(draft["topic"]),
+        topic=Topic(draft["topics"][0]),
         municipality_ids=draft.get("municipalities"),
+        audience=_audience(draft, settings.default_locale).stored(),
+        buttons=[{k: v for k, v in b.items() if k != "title"} for b in draft["buttons"]],
+        media_kind=media[0] if media else None,
+        media_file_id=media[1] if media else None,
+        recurrence=recurrence,
+        recur_day=broadcast_drafts.recur_day(send_at, recurrence, settings.tz)
+        if recurrence
+        else None,
         send_at=send_at,
         by_user_id=member.user_id if member else None,
+        progress_chat_id=chat,
         now=context.services.clock.now(),
     )
     t = context.t
-    await send(update, context, t.gettext("Scheduled for {time}.", time=t.datetime(send_at)))
+    await send(
+        update,
+        context,
+        t.gettext(
+            "Scheduled: {when}. I will report the progress here.",
+            when=_when_text(t, draft),
+        ),
+    )
     return ConversationHandler.END
+
+
+async def drop(update: Update, context: PactContext) -> int:
+    """Cancel at the summary: nothing is stored."""
+    return await flow.cancel_button(update, context)
+
+
+async def wrong_input(update: Update, context: PactContext) -> int | None:
+    """A message where a button is expected: say so, keep the draft and the step."""
+    await send(update, context, context.t.gettext("Please use the buttons above, or /cancel."))
+    return None
 
 
 def conversation() -> ConversationHandler:
     """The composer, persistent like the other flows."""
     text = filters.TEXT & ~filters.COMMAND
+    anything = ~filters.COMMAND
     return ConversationHandler(
         name="broadcast_composer",
         persistent=True,
         allow_reentry=True,
         entry_points=[CommandHandler("broadcast", start, filters=filters.ChatType.PRIVATE)],
         states={
-            TEXT_SQ: [MessageHandler(text, text_sq)],
+            TEXT_SQ: [MessageHandler(anything, text_sq)],
             TEXT_EN: [
-                MessageHandler(text, text_en),
+                MessageHandler(anything, text_en),
                 CallbackQueryHandler(skip_en, pattern=f"^{SKIP}$"),
             ],
-            TOPIC: [CallbackQueryHandler(topic, pattern=f"^{TOPIC_CB}")],
+            BUTTONS: _buttons_handlers(),
+            LINK: [MessageHandler(text, link)],
+            TOPIC: [
+                CallbackQueryHandler(topics_done, pattern=f"^{TOPICS_DONE}$"),
+                CallbackQueryHandler(topic, pattern=f"^{TOPIC_CB}"),
+            ],
             PLACE: [
                 CallbackQueryHandler(region, pattern=f"^{REGION}"),
-                CallbackQueryHandler(place, pattern=f"^({PICK}|{ALL}$)"),
+                CallbackQueryHandler(place, pattern=f"^({PICK}|{WHOLE_REGION}|{ALL}$)"),
             ],
+            REFINE: [
+                CallbackQueryHandler(refine, pattern=f"^{FILTER}"),
+                CallbackQueryHandler(refine_done, pattern=f"^{REFINE_DONE}$"),
+            ],
+            WHEN: [
+                CallbackQueryHandler(when_now, pattern=f"^{NOW}$"),
+                CallbackQueryHandler(ask_moment, pattern=f"^({AT}|{WEEKLY}|{MONTHLY})$"),
+            ],
+            MOMENT: [MessageHandler(text, moment)],
             CONFIRM: [
-                CallbackQueryHandler(now, pattern=f"^{NOW}$"),
-                CallbackQueryHandler(later, pattern=f"^{LATER}$"),
+                CallbackQueryHandler(confirm, pattern=f"^{GO}$"),
+                CallbackQueryHandler(drop, pattern=f"^{DROP}$"),
             ],
-            WHEN: [MessageHandler(text, when)],
         },
-        fallbacks=[CommandHandler("cancel", cancel_handlers.cancel)],
+        fallbacks=[
+            *flow.exits(),
+            MessageHandler(anything, wrong_input),
+        ],
     )
+
+
+def _buttons_handlers() -> list[BaseHandler]:
+    """The buttons step: add a link, an event or a poll, clear, go on."""
+    return [
+        CallbackQueryHandler(ask_link, pattern=f"^{ADD_LINK}$"),
+        CallbackQueryHandler(ask_event, pattern=f"^{ADD_EVENT}$"),
+        CallbackQueryHandler(ask_poll, pattern=f"^{ADD_POLL}$"),
+        CallbackQueryHandler(attach, pattern=f"^({EVENT}|{POLL})"),
+        CallbackQueryHandler(back_to_buttons, pattern=f"^{P}b:back$"),
+        CallbackQueryHandler(buttons_clear, pattern=f"^{BUTTONS_CLEAR}$"),
+        CallbackQueryHandler(buttons_done, pattern=f"^{BUTTONS_DONE}$"),
+    ]

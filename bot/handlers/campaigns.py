@@ -5,14 +5,14 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.application import PactContext
+from bot.broadcast_message import UNSUBSCRIBE
 from bot.handlers import menu, onboarding, pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
-from bot.jobs import UNSUBSCRIBE
-from bot.services import accounts, campaigns
+from bot.services import accounts, audience, campaigns
 from bot.services.privacy import has_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
-from db.models import Authority, ConsentPurpose, Subscription, Topic
+from db.models import Authority, Broadcast, ConsentPurpose, Subscription, Topic
 
 OPEN = "menu:campaigns"
 OPT_IN, TOPIC, PLACE, REGION, PICK, STOP = (
@@ -166,22 +166,37 @@ async def unsubscribe(update: Update, context: PactContext) -> None:
     query = await answer(update)
     raw = (query.data or "").removeprefix(UNSUBSCRIBE)
     user = context.user_row
-    if raw not in set(Topic) or user is None:
+    topics = await _message_topics(context, raw)
+    if not topics or user is None:
         await stale_button(update, context)
         return
     t = context.t
-    await campaigns.unsubscribe_topic(
-        context.scope.session, user, Topic(raw), context.services.clock.now()
-    )
+    now = context.services.clock.now()
+    for topic in topics:
+        await campaigns.unsubscribe_topic(context.scope.session, user, topic, now)
+    names = ", ".join(f"“{t.gettext(TOPICS[topic])}”" for topic in topics)
     await send(
         update,
         context,
         t.gettext(
-            "Done: you will no longer receive messages about “{topic}”. /stop stops all campaign "
+            "Done: you will no longer receive messages about {topics}. /stop stops all campaign "
             "messages.",
-            topic=t.gettext(TOPICS[Topic(raw)]),
+            topics=names,
         ),
     )
+
+
+async def _message_topics(context: PactContext, raw: str) -> list[Topic]:
+    """The topics a campaign message was sent for (older buttons carry the topic itself)."""
+    if raw in set(Topic):
+        return [Topic(raw)]
+    if not raw.isdigit():
+        return []
+    broadcast = await context.scope.session.get(Broadcast, int(raw))
+    if broadcast is None:
+        return []
+    found = audience.Audience.of(broadcast).topics
+    return [Topic(topic) for topic in found if topic in set(Topic)]
 
 
 async def stop_command(update: Update, context: PactContext) -> None:
