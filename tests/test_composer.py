@@ -1,0 +1,143 @@
+"""The /broadcast composer end to end: media, buttons, region, filters, repeats, bad input."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.services.recurrence import Recurrence
+from db.models import Authority, Broadcast, BroadcastStatus
+from tests.harness import BotHarness, Person
+
+ADMIN = 9400
+
+
+async def _activist(person: Person, age: str, region: str, town: str) -> None:
+    """Onboard with an age band and the activist role, follow youth activism in a town."""
+    await person.command("/start")
+    await person.press("✅ I agree")
+    await person.press(age)
+    await person.press("Youth activist")
+    await person.command("/menu")
+    await person.press("📣 Campaigns & events")
+    await person.press("✅ Yes, send me campaign messages")
+    await person.press("⬜ Youth activism")
+    await person.press("📍 Municipality: all")
+    await person.press(region)
+    await person.press(town)
+
+
+async def test_photo_link_region_filters_and_a_weekly_repeat(fake, database_url) -> None:
+    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    try:
+        arta = bot.person(language_code="en")
+        await _activist(arta, "18–29", "Shkodër", "Municipality of Shkodër")
+        besa = bot.person(language_code="en", first_name="Besa")
+        await _activist(besa, "30 or older", "Shkodër", "Municipality of Pukë")
+        drin = bot.person(language_code="en", first_name="Drin")
+        await _activist(drin, "18–29", "Kukës", "Municipality of Kukës")
+
+        admin = Person(bot, fake.user(user_id=ADMIN, first_name="Ledi", language_code="en"))
+        await admin.command("/broadcast")
+        await admin.act("send_sticker")
+        assert admin.seen("Please send the text of the message (or a photo with a caption).")
+        await admin.act("send_photo", caption="Fushata «Bashkia e hapur» fillon sot!")
+        test_copy = admin.messages[-2]
+        assert test_copy.photo and test_copy.text == "Fushata «Bashkia e hapur» fillon sot!"
+        await admin.act("send_photo", caption="Again")
+        assert admin.seen("Please send text only here: the caption.")
+        await admin.text("The “Open municipality” campaign starts today!")
+        assert admin.messages[-2].photo, "the English caption is tested on the same photo"
+
+        await admin.text("hello")
+        assert admin.seen("Please use the buttons above, or /cancel.")
+        await admin.press("🔗 Link")
+        await admin.text("no address here")
+        assert admin.seen("an address starting with https://")
+        await admin.text("Lexo më shumë https://pact.al/bashkia-e-hapur")
+        assert "🔗 Lexo më shumë → https://pact.al/bashkia-e-hapur" in admin.last.text
+        await admin.press("🗓 Join event")
+        assert admin.seen("There is no upcoming event. Create one with /event first.")
+        await admin.press("⬅️ Back")
+        await admin.press("Continue ➡️")
+
+        await admin.press("⬜ Youth activism")
+        await admin.press("Continue ➡️")
+        await admin.press("Shkodër")
+        await admin.press("The whole region of Shkodër")
+        assert "It reaches 2 people now" in admin.last.text
+        await admin.press("Age: everyone")
+        await admin.press("Age: 16–17")
+        assert "Age: 18–29" in admin.last.labels
+        assert "It reaches 1 person now" in admin.last.text
+        await admin.press("Language: everyone")
+        assert "It reaches 0 people now" in admin.last.text
+        await admin.press("Language: Albanian")
+        assert "It reaches 1 person now" in admin.last.text
+        await admin.press("Continue ➡️")
+        await admin.press("🔁 Every week")
+        await admin.text("2026-11-30 10:00")
+        summary = admin.last.text
+        assert "Reaches now: 1 person" in summary
+        assert "every week, first on 30 November 2026, 10:00" in summary
+        await admin.press("✅ Confirm")
+        assert admin.seen("Scheduled: every week, first on 30 November 2026, 10:00.")
+
+        async with bot.app.services.sessions() as session:
+            [row] = (await session.execute(select(Broadcast))).scalars().all()
+            region = (
+                (
+                    await session.execute(
+                        select(Authority.id).where(
+                            Authority.qark == "Shkodër",
+                            Authority.kind == "municipality",
+                            Authority.in_programme.is_(True),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert row.status == BroadcastStatus.RECURRING and row.recurrence == Recurrence.WEEKLY
+        assert row.recur_day == 0 and row.media_kind == "photo" and row.media_file_id
+        assert row.text_en == "The “Open municipality” campaign starts today!"
+        assert row.buttons == [
+            {"kind": "link", "label_sq": "Lexo më shumë", "url": "https://pact.al/bashkia-e-hapur"}
+        ]
+        assert sorted(row.municipality_ids or []) == sorted(region)
+        assert row.audience == {
+            "topics": ["youth"],
+            "languages": ["en"],
+            "age_bands": ["18_29"],
+        }
+        assert row.progress_chat_id == ADMIN
+    finally:
+        await bot.stop()
+
+
+async def test_cancel_at_the_summary_stores_nothing_and_citizens_cannot_compose(
+    bot: BotHarness,
+) -> None:
+    await bot.stop()
+    bot.settings = bot.settings.model_copy(update={"admin_ids": frozenset({ADMIN})})
+    await bot.start()
+    admin = Person(bot, bot.fake.user(user_id=ADMIN, first_name="Ledi", language_code="en"))
+    await admin.command("/broadcast")
+    await admin.text("<b>Lajm</b>")
+    await admin.press("Skip")
+    await admin.press("No buttons ➡️")
+    await admin.press("⬜ Anti-corruption")
+    await admin.press("Continue ➡️")
+    await admin.press("All municipalities")
+    await admin.press("Continue ➡️")
+    await admin.press("🕒 At a date and time")
+    await admin.text("2026-11-20 10:00")
+    assert admin.seen("Type a future date and time like 2026-12-01 10:00.")
+    await admin.text("2026-12-20 10:00")
+    await admin.press("✖️ Cancel")
+    assert admin.seen("Cancelled. Nothing from that step was saved.")
+    async with bot.app.services.sessions() as session:
+        assert (await session.execute(select(Broadcast))).first() is None
+    citizen = bot.person(language_code="en")
+    await citizen.command("/broadcast")
+    assert citizen.seen("I don't know that command.")
