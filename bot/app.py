@@ -26,6 +26,7 @@ from bot.clock import Clock, SystemClock
 from bot.handlers import (
     admin_directory,
     broadcast_composer,
+    broadcast_list,
     campaigns,
     cancel,
     case_views,
@@ -225,6 +226,8 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(
         CallbackQueryHandler(staff_reports.stats_period, pattern=f"^{staff_reports.STATS}")
     )
+    for handler in broadcast_list.handlers():  # /broadcasts and its Stop buttons
+        app.add_handler(handler)
 
     # 10. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
     app.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from bot.services import campaigns
 from bot.services.recurrence import Recurrence
-from db.models import Authority, Broadcast, BroadcastStatus
+from db.models import AuditEntry, Authority, Broadcast, BroadcastStatus, Topic
 from tests.harness import BotHarness, Person
 
 ADMIN = 9400
@@ -141,3 +144,43 @@ async def test_cancel_at_the_summary_stores_nothing_and_citizens_cannot_compose(
     citizen = bot.person(language_code="en")
     await citizen.command("/broadcast")
     assert citizen.seen("I don't know that command.")
+
+
+async def test_broadcasts_list_and_stopping_a_repeat(fake, database_url) -> None:
+    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    try:
+        async with bot.app.services.sessions() as session, session.begin():
+            repeat = await campaigns.create_broadcast(
+                session,
+                title="Këshilla e javës",
+                text_sq="Këshilla e javës",
+                text_en=None,
+                topic=Topic.RTI,
+                municipality_ids=None,
+                send_at=bot.clock.now() + timedelta(days=1),
+                recurrence="weekly",
+                recur_day=1,
+                by_user_id=None,
+                now=bot.clock.now(),
+            )
+            repeat_id = repeat.id
+        admin = Person(bot, fake.user(user_id=ADMIN, first_name="Ledi", language_code="en"))
+        await admin.command("/broadcasts")
+        assert f"#{repeat_id} · 🔁 repeating · weekly, next 24 November 2026, 10:00" in (
+            admin.last.text
+        )
+        await admin.press(f"✖️ Stop #{repeat_id}")
+        await admin.press("✖️ Yes, stop it")
+        assert f"Broadcast #{repeat_id} stopped." in admin.last.text
+        assert "Nothing waiting or running." in admin.last.text
+        async with bot.app.services.sessions() as session:
+            row = await session.get(Broadcast, repeat_id)
+            actions = (await session.execute(select(AuditEntry.action))).scalars().all()
+        assert row is not None and row.status == BroadcastStatus.CANCELLED
+        assert "broadcast.cancelled" in actions
+        citizen = bot.person(language_code="en")
+        await citizen.command("/broadcasts")
+        assert citizen.seen("I don't know that command.")
+    finally:
+        await bot.stop()
