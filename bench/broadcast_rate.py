@@ -1,6 +1,6 @@
 """Broadcast rate: one message to each of N private chats through StrictRateLimiter.
 
-Run: python benchmarks/broadcast_rate.py [--count 3000] [--latency 0.05] [--flood-share 0.05]
+Run: python bench/broadcast_rate.py [--count 3000] [--latency 0.05] [--flood-share 0.05]
      [--compare]
 The fake Bot API answers on loopback; this script times each call when it reaches the server
 (by wrapping the fake's flood check, the first thing every method call goes through) and reports

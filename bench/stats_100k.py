@@ -1,6 +1,6 @@
 """Statistics over 100,000 cases on PostgreSQL: how long case_stats and rti_stats take.
 
-Run: python benchmarks/stats_100k.py [--server postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
+Run: python bench/stats_100k.py [--server postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
 It creates the database pact_bench_stats on that server (dropping any old one), migrates it,
 seeds 100,000 cases over the 15 programme municipalities and 24 months (about 2.3 timeline
 entries each) and 20,000 information requests with COPY, then times each call: one warm-up

@@ -1,6 +1,6 @@
 """Updates handled per second with a 50 ms Bot API round trip: sequential vs. chat-ordered.
 
-Run: python benchmarks/update_throughput.py [--chats 50] [--per-chat 4] [--latency 0.05]
+Run: python bench/update_throughput.py [--chats 50] [--per-chat 4] [--latency 0.05]
 Each update is a /help command (one database read, one sendMessage). The figures go in
 docs/benchmarks.md; this is a measurement, not a test.
 """
