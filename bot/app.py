@@ -196,7 +196,11 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(CallbackQueryHandler(campaigns.toggle, pattern=f"^{campaigns.TOPIC}"))
     app.add_handler(CallbackQueryHandler(campaigns.choose_place, pattern=f"^{campaigns.PLACE}$"))
     app.add_handler(CallbackQueryHandler(campaigns.region, pattern=f"^{campaigns.REGION}"))
-    app.add_handler(CallbackQueryHandler(campaigns.pick, pattern=f"^{campaigns.PICK}"))
+    app.add_handler(
+        CallbackQueryHandler(
+            campaigns.pick, pattern=f"^({campaigns.PICK}|{campaigns.WHOLE_REGION})"
+        )
+    )
     app.add_handler(
         CallbackQueryHandler(campaigns.unsubscribe, pattern=f"^{broadcast_message.UNSUBSCRIBE}")
     )

@@ -385,7 +385,7 @@ class Topic(enum.StrEnum):
 
 
 class Subscription(Base):
-    """What campaign messages a person wants, and for which municipality."""
+    """What campaign messages a person wants, for one municipality, one region (qark) or all."""
 
     __tablename__ = "subscriptions"
 
@@ -396,6 +396,7 @@ class Subscription(Base):
     municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("authorities.id", ondelete="SET NULL")
     )
+    region: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

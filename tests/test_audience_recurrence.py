@@ -199,3 +199,16 @@ async def test_event_and_poll_audiences_and_outbox_filled_once(sessions) -> None
         assert await audience.fill_outbox(session, broadcast, NOW) == 0, "nobody twice"
         rows = (await session.execute(OutboxMessage.__table__.select())).all()
         assert sorted(row.user_id for row in rows) == sorted([ids[1], ids[3]])
+
+
+async def test_a_region_follower_hears_about_each_of_its_municipalities(sessions) -> None:
+    ids, towns = await _people(sessions)
+    async with sessions() as session, session.begin():
+        user = await session.get(User, ids[1])
+        assert user is not None
+        subscription = await session.get(Subscription, user.id)
+        assert subscription is not None
+        subscription.municipality_id, subscription.region = None, "Shkodër"
+    reach = lambda **kw: _reached(sessions, ids, audience.Audience(**kw))  # noqa: E731
+    assert await reach(topics=("youth",), municipality_ids=(towns[1],)) == {1, 3}, "Pukë"
+    assert await reach(topics=("youth",), municipality_ids=(towns[2],)) == {3, 6}, "Kukës"

@@ -210,3 +210,22 @@ async def test_admin_composes_sends_now_and_schedules(fake, database_url) -> Non
         assert drita.seen("I don't know that command.")
     finally:
         await bot.stop()
+
+
+async def test_following_a_whole_region(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await arta.command("/menu")
+    await arta.press("📣 Campaigns & events")
+    await arta.press("✅ Yes, send me campaign messages")
+    await arta.press("⬜ Municipal services monitoring")
+    await arta.press("📍 Municipality: all")
+    await arta.press("Shkodër")
+    await arta.press("The whole region of Shkodër")
+    assert "📍 Municipality: region of Shkodër" in arta.last.labels
+    async with bot.app.services.sessions() as session:
+        [subscription] = (await session.execute(select(Subscription))).scalars().all()
+    assert (subscription.region, subscription.municipality_id) == ("Shkodër", None)
+    _at(bot, "2026-11-23T10:00")
+    await _broadcast(bot, "Shkodër news")
+    assert await send_broadcasts(bot.app) == 1

@@ -9,17 +9,18 @@ from bot.broadcast_message import UNSUBSCRIBE
 from bot.handlers import menu, onboarding, pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
-from bot.services import accounts, audience, campaigns
+from bot.services import accounts, audience, campaigns, directory
 from bot.services.privacy import has_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
 from db.models import Authority, Broadcast, ConsentPurpose, Subscription, Topic
 
 OPEN = "menu:campaigns"
-OPT_IN, TOPIC, PLACE, REGION, PICK, STOP = (
+OPT_IN, TOPIC, PLACE, REGION, WHOLE_REGION, PICK, STOP = (
     "cmp:optin",
     "cmp:t:",
     "cmp:place",
     "cmp:reg:",
+    "cmp:wr:",
     "cmp:m:",
     "cmp:stop",
 )
@@ -76,7 +77,9 @@ async def _screen(update: Update, context: PactContext, note: str = "") -> None:
 
 
 async def _place(context: PactContext, current: Subscription | None) -> str:
-    """The chosen municipality's name, or "all"."""
+    """The chosen municipality's or region's name, or "all"."""
+    if current is not None and current.municipality_id is None and current.region:
+        return context.t.gettext("region of {region}", region=current.region)
     if current is None or current.municipality_id is None:
         return context.t.gettext("all")
     town = await context.scope.session.get(Authority, current.municipality_id)
@@ -130,31 +133,40 @@ async def choose_place(update: Update, context: PactContext) -> None:
 
 
 async def region(update: Update, context: PactContext) -> None:
-    """The programme municipalities of a region."""
+    """The whole region, or one of its programme municipalities."""
     query = await answer(update)
-    found = await pickers.in_region(context, (query.data or "").removeprefix(REGION))
+    name = (query.data or "").removeprefix(REGION)
+    found = await pickers.in_region(context, name)
+    t = context.t
     await edit_or_send(
         update,
         context,
-        context.t.gettext("Choose the municipality:"),
-        keyboard(*pickers.choice_rows(context.t, found, PICK)),
+        t.gettext("Choose the municipality:"),
+        keyboard(
+            [(t.gettext("The whole region of {region}", region=name), f"{WHOLE_REGION}{name}")],
+            *pickers.choice_rows(t, found, PICK),
+        ),
     )
 
 
 async def pick(update: Update, context: PactContext) -> None:
-    """Municipality chosen (or all)."""
+    """A municipality, a whole region, or all chosen."""
     query = await answer(update)
-    raw = (query.data or "").removeprefix(PICK)
+    data = query.data or ""
+    raw = data.removeprefix(PICK)
     user = context.user_row
-    if user is None or not (raw == "all" or raw.isdigit()):
+    region_name = data.removeprefix(WHOLE_REGION) if data.startswith(WHOLE_REGION) else None
+    known = region_name in directory.REGION_ORDER or raw == "all" or raw.isdigit()
+    if user is None or not known:
         await stale_button(update, context)
         return
     try:
-        await campaigns.set_municipality(
+        await campaigns.set_place(
             context.scope.session,
             user,
-            None if raw == "all" else int(raw),
             context.services.clock.now(),
+            municipality_id=int(raw) if raw.isdigit() else None,
+            region=region_name,
         )
     except campaigns.NoCampaignConsentError:
         pass

@@ -1,8 +1,9 @@
 """Who a broadcast reaches, as one SQL query: consent (c), not blocked, and its filters.
 
-Filters combine with AND; values inside one filter with OR. A person who follows "all
-municipalities" is in every municipality's audience. An event audience is the people attending
-it, a poll audience the people who voted in it; both still need consent (c).
+Filters combine with AND; values inside one filter with OR. A person who follows a region
+(qark) is in the audience of each of its municipalities, one who follows "all" in every one.
+An event audience is the people attending it, a poll audience the people who voted in it;
+both still need consent (c).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, insert, literal, or_, select
+from sqlalchemy import Select, String, and_, cast, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
+    Authority,
     Broadcast,
     Consent,
     ConsentPurpose,
@@ -91,10 +93,12 @@ def recipients(audience: Audience) -> Select[tuple[int]]:
         if audience.topics:
             query = query.where(or_(*(_follows(topic) for topic in audience.topics)))
         if audience.municipality_ids:
+            regions = select(Authority.qark).where(Authority.id.in_(audience.municipality_ids))
             query = query.where(
                 or_(
                     Subscription.municipality_id.in_(audience.municipality_ids),
-                    Subscription.municipality_id.is_(None),
+                    Subscription.region.in_(regions),
+                    and_(Subscription.municipality_id.is_(None), Subscription.region.is_(None)),
                 )
             )
     if audience.roles:

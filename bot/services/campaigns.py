@@ -63,12 +63,17 @@ async def toggle_topic(session: AsyncSession, user: User, topic: Topic, now: dat
     return topic.value in topics
 
 
-async def set_municipality(
-    session: AsyncSession, user: User, municipality_id: int | None, now: datetime
+async def set_place(
+    session: AsyncSession,
+    user: User,
+    now: datetime,
+    municipality_id: int | None = None,
+    region: str | None = None,
 ) -> None:
-    """The municipality whose news the person wants."""
+    """The municipality or the region (qark) whose news the person wants; neither means all."""
     current = await _own(session, user, now)
     current.municipality_id = municipality_id
+    current.region = None if municipality_id is not None else region
     current.updated_at = now
     await session.flush()
 
