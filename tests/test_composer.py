@@ -182,5 +182,10 @@ async def test_broadcasts_list_and_stopping_a_repeat(fake, database_url) -> None
         citizen = bot.person(language_code="en")
         await citizen.command("/broadcasts")
         assert citizen.seen("I don't know that command.")
+        await citizen.command("/help")
+        assert "Staff commands" not in citizen.last.text
+        await admin.command("/help")
+        assert "/broadcasts – waiting, repeating and running broadcasts" in admin.last.text
+        assert "/inbox – cases to work on" in admin.last.text
     finally:
         await bot.stop()

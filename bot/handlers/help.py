@@ -4,20 +4,60 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.access import STAFF_COMMANDS
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.handlers.texts import help_text
+from bot.i18n import N_
+from bot.services import staff
 from bot.ui import answer, edit_or_send, keyboard, send
+
+STAFF_HELP = {
+    "inbox": N_("cases to work on"),
+    "stats": N_("statistics with charts"),
+    "export": N_("cases as a CSV file"),
+    "staff": N_("staff roles and permissions"),
+    "templates": N_("reply templates"),
+    "scorecard": N_("a municipality's monthly scorecard"),
+    "broadcast": N_("write a campaign message"),
+    "broadcasts": N_("waiting, repeating and running broadcasts"),
+    "poll": N_("create a poll"),
+    "polls": N_("polls and their results"),
+    "event": N_("create an event"),
+    "events": N_("events and who attends"),
+    "authority": N_("correct a contact in the directory"),
+    "import_authorities": N_("import the directory from CSV"),
+    "closed_day": N_("add an official day off"),
+}
+
+
+async def _text(update: Update, context: PactContext) -> str:
+    """The help, plus the staff commands this person may use."""
+    t = context.t
+    text = help_text(t)
+    if update.effective_user is None:
+        return text
+    member = await staff.member(context.scope.session, update.effective_user.id)
+    allowed = [
+        f"/{name} – {t.gettext(STAFF_HELP[name])}"
+        for name, permission in STAFF_COMMANDS.items()
+        if name in STAFF_HELP and staff.can(member, permission)
+    ]
+    if allowed:
+        text += "\n\n" + t.gettext("<b>Staff commands</b>") + "\n" + "\n".join(allowed)
+    return text
 
 
 async def help_command(update: Update, context: PactContext) -> None:
     """/help."""
-    await send(update, context, help_text(context.t), keyboard([menu.menu_button(context.t)]))
+    await send(
+        update, context, await _text(update, context), keyboard([menu.menu_button(context.t)])
+    )
 
 
 async def help_button(update: Update, context: PactContext) -> None:
     """Help from the menu."""
     await answer(update)
     await edit_or_send(
-        update, context, help_text(context.t), keyboard([menu.menu_button(context.t)])
+        update, context, await _text(update, context), keyboard([menu.menu_button(context.t)])
     )
