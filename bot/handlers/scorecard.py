@@ -163,6 +163,7 @@ async def publish(update: Update, context: PactContext) -> None:
         municipality_ids=[town.id],
         send_at=now,
         by_user_id=member.user_id,
+        progress_chat_id=update.effective_chat.id if update.effective_chat else None,
         now=now,
     )
     await send(
