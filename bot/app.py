@@ -27,10 +27,12 @@ from bot.handlers import (
     admin_directory,
     broadcast_composer,
     broadcast_list,
+    broadcast_progress,
     campaigns,
     cancel,
     case_views,
     errors,
+    events,
     fallback,
     help,
     language,
@@ -38,6 +40,7 @@ from bot.handlers import (
     menu,
     my_cases,
     onboarding,
+    polls,
     report,
     rti_builder,
     rti_guide,
@@ -110,6 +113,8 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(staff_cases.conversation())
     app.add_handler(broadcast_composer.conversation())
     app.add_handler(rti_sent.conversation())
+    app.add_handler(polls.conversation())
+    app.add_handler(events.conversation())
     for conversation in admin_directory.conversations():
         app.add_handler(conversation)
 
@@ -206,6 +211,10 @@ def register_handlers(app: PactApplication) -> None:
     )
     app.add_handler(CallbackQueryHandler(campaigns.stop_command, pattern=f"^{campaigns.STOP}$"))
 
+    # 8b. Polls and events: voting, RSVP, and the staff commands /poll, /polls, /event, /events.
+    for handler in [*polls.handlers(), *events.handlers()]:
+        app.add_handler(handler)
+
     # 8. My cases: a case's card, withdrawal, the follow-up answer.
     app.add_handler(CallbackQueryHandler(my_cases.my_cases, pattern=f"^{menu.CASES}$"))
     app.add_handler(CallbackQueryHandler(my_cases.open_case, pattern=f"^{case_views.OPEN_CASE}"))
@@ -231,6 +240,8 @@ def register_handlers(app: PactApplication) -> None:
         CallbackQueryHandler(staff_reports.stats_period, pattern=f"^{staff_reports.STATS}")
     )
     for handler in broadcast_list.handlers():  # /broadcasts and its Stop buttons
+        app.add_handler(handler)
+    for handler in broadcast_progress.handlers():  # pause, resume, cancel a running broadcast
         app.add_handler(handler)
 
     # 10. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.

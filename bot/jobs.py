@@ -13,11 +13,12 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackContext
 
+from bot import delivery
 from bot.application import PactApplication
 from bot.handlers import case_views, staff_views
 from bot.handlers import rti_views as views
 from bot.runtime import Services, unit_of_work
-from bot.services import accounts, campaigns, casework, rti, staff
+from bot.services import accounts, casework, rti, staff
 from bot.services import cases as case_rules
 from bot.ui import keyboard
 from db.models import CaseStatus, Reminder, User
@@ -166,60 +167,18 @@ async def send_staff_digests(app: PactApplication) -> int:
         return sent
 
 
-UNSUBSCRIBE = "cmp:unsub:"
-MAX_ATTEMPTS = 3
-
-
-async def send_broadcasts(app: PactApplication, budget: int = 5000) -> int:
-    """Start due broadcasts, then deliver pending outbox rows one unit of work each."""
-    services = app.services
-    async with unit_of_work(services) as scope:
-        await campaigns.start_due(scope.session, services.clock.now(), services.settings.tz)
-    sent = 0
-    while sent < budget:
-        async with unit_of_work(services) as scope:
-            now = services.clock.now()
-            if campaigns.quiet(now, services.settings.tz):
-                return sent
-            item = await campaigns.next_pending(scope.session)
-            if item is None:
-                await campaigns.finish_done(scope.session, now)
-                return sent
-            row, broadcast, user = item
-            cap = services.settings.campaign_weekly_cap
-            if await campaigns.sent_this_week(scope.session, user.id, now) >= cap:
-                row.status, row.error = "skipped", "weekly cap"
-                continue
-            t = services.i18n.translator(user.language)
-            text = (
-                broadcast.text_en if t.locale == "en" and broadcast.text_en else broadcast.text_sq
-            )
-            unsubscribe = keyboard(
-                [(t.gettext("🔕 Unsubscribe"), f"{UNSUBSCRIBE}{broadcast.topic}")]
-            )
-            try:
-                await app.bot.send_message(user.telegram_id, text, reply_markup=unsubscribe)
-            except Forbidden:
-                row.status, row.error = "failed", "blocked"
-                user.blocked_at = now
-                continue
-            except TelegramError as error:
-                row.attempts += 1
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.status, row.error = "failed", type(error).__name__[:100]
-                continue
-            row.status, row.sent_at = "sent", now
-            sent += 1
-    return sent
+async def send_broadcasts(app: PactApplication, budget: int | None = None) -> int:
+    """Start due broadcasts and deliver their outbox (``bot/delivery.py``); how many were sent."""
+    return await delivery.sender_of(app).run(budget)
 
 
 async def reminders_job(context: CallbackContext) -> None:
-    """The JobQueue callback: every kind of due row."""
+    """The JobQueue callback: every kind of due row; broadcasts go on in the background."""
     app: PactApplication = context.application  # type: ignore[assignment]
     await send_due_reminders(app)
     await send_due_followups(app)
     await send_staff_digests(app)
-    await send_broadcasts(app)
+    delivery.kick(app)
 
 
 def schedule(app: PactApplication) -> None:

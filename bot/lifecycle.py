@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 
-from bot import commands, jobs
+from bot import commands, delivery, jobs
 from bot.application import PactApplication
 from bot.runtime import unit_of_work
 from bot.services import directory, rti, staff
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 async def startup(app: PactApplication) -> None:
-    """Migrate, seed shipped data, initialise, schedule jobs, publish commands, start."""
+    """Migrate, seed shipped data, initialise, schedule jobs, publish commands, send, start."""
     await migrate.upgrade(app.services.engine)
     async with unit_of_work(app.services) as scope:
         now = app.services.clock.now()
@@ -27,6 +27,7 @@ async def startup(app: PactApplication) -> None:
     await app.initialize()
     jobs.schedule(app)
     await commands.register(app.bot, app.services.i18n)
+    await delivery.start(app)
     await app.start()
     log.info("bot started as @%s", app.bot.username)
 
@@ -40,9 +41,10 @@ async def start_polling(app: PactApplication, timeout: int = 30) -> None:
 
 
 async def shutdown(app: PactApplication) -> None:
-    """Stop fetching, finish what is in hand, close the database."""
+    """Stop fetching, finish what is in hand (broadcast sends in flight too), close the database."""
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
+    await delivery.stop(app)
     if app.running:
         await app.stop()
     await app.shutdown()

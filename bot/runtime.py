@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -40,6 +40,8 @@ class Scope:
     user: User | None = None
     failed: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    """Called once the work has committed, e.g. to wake the sender for rows just stored."""
 
     def fail(self) -> None:
         """Roll back instead of committing when the work ends (set by the error handler)."""
@@ -73,5 +75,7 @@ async def unit_of_work(services: Services, locale: str | None = None) -> AsyncIt
                 await session.rollback()
             else:
                 await session.commit()
+                for callback in scope.after_commit:
+                    callback()
         finally:
             _current.reset(token)

@@ -71,7 +71,10 @@ class Person:
 
 
 class BotHarness:
-    """The fake server, the bot built by build_application, a manual clock, and the database."""
+    """The fake server, the bot built by build_application, a manual clock, and the database.
+
+    The broadcast sender runs without its rate limiter unless a test asks for BROADCAST_RATE.
+    """
 
     def __init__(self, fake: FakeTelegram, database_url: str, **overrides: Any) -> None:
         self.fake = fake
@@ -82,7 +85,7 @@ class BotHarness:
             database_url=database_url,
             telegram_base_url=fake.base_url,
             telegram_base_file_url=fake.base_file_url,
-            **{"reminder_poll_seconds": 0, **overrides},
+            **{"reminder_poll_seconds": 0, "broadcast_rate": 0, **overrides},
         )
         self.app: PactApplication
         self._next_user = 5000

@@ -159,7 +159,7 @@ async def test_admin_publishes_the_scorecard_to_subscribers(fake, database_url) 
 
 
 async def test_admin_composes_sends_now_and_schedules(fake, database_url) -> None:
-    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
+    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}), broadcast_rate=30)
     await bot.start()
     try:
         drita = bot.person(language_code="en")

@@ -1,4 +1,4 @@
-"""One chat's updates run in order while other chats go on (ChatOrderedProcessor)."""
+"""One chat's updates run in order while other chats go on; the unit of work's after-commit hook."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 from telegram import Chat, Message, Update
 
 from bot.processor import ChatOrderedProcessor, chat_key
+from bot.runtime import unit_of_work
 
 
 def _update(update_id: int, chat_id: int) -> Update:
@@ -65,3 +66,14 @@ async def test_concurrency_limit_is_respected() -> None:
 def test_chat_key_falls_back_to_none_for_non_updates() -> None:
     assert chat_key(object()) is None
     assert chat_key(_update(1, 42)) == 42
+
+
+async def test_after_commit_callbacks_run_only_once_committed(bot) -> None:
+    seen: list[str] = []
+    async with unit_of_work(bot.app.services) as scope:
+        scope.after_commit.append(lambda: seen.append("committed"))
+        assert seen == []
+    async with unit_of_work(bot.app.services) as scope:
+        scope.after_commit.append(lambda: seen.append("rolled back"))
+        scope.fail()
+    assert seen == ["committed"]

@@ -22,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import delivery
 from bot.access import current_member
 from bot.application import PactContext
 from bot.broadcast_message import DOCUMENT, PHOTO
@@ -619,6 +620,7 @@ async def confirm(update: Update, context: PactContext) -> int:
         progress_chat_id=chat,
         now=context.services.clock.now(),
     )
+    delivery.kick_when_committed(context.application)
     t = context.t
     await send(
         update,

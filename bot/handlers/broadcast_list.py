@@ -81,9 +81,7 @@ async def ask_stop(update: Update, context: PactContext) -> None:
         update,
         context,
         t.gettext("Stop broadcast #{number}? It will not be sent (or repeated) again.", number=raw),
-        keyboard(
-            [(t.gettext("✖️ Yes, stop it"), f"{STOP_SURE}{raw}"), (t.gettext("⬅️ Back"), LIST)]
-        ),
+        keyboard([(t.gettext("✖️ Yes, stop it"), f"{STOP_SURE}{raw}"), (t.gettext("⬅️ Back"), LIST)]),
     )
 
 

@@ -13,7 +13,7 @@ from bot.handlers.fallback import stale_button
 from bot.handlers.onboarding import ACCEPT
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
-from bot.services import accounts, campaigns, rti
+from bot.services import accounts, campaigns, events, polls, rti
 from bot.services import cases as case_rules
 from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
@@ -155,7 +155,14 @@ async def export(update: Update, context: PactContext) -> None:
         for case in await case_rules.for_user(session, user)
     ]
     payload = json.dumps(
-        accounts.export(user, requests, held, await campaigns.subscription(session, user)),
+        accounts.export(
+            user,
+            requests,
+            held,
+            await campaigns.subscription(session, user),
+            poll_votes=await polls.votes_of(session, user),
+            event_rsvps=await events.rsvps_of(session, user),
+        ),
         ensure_ascii=False,
         indent=2,
     ).encode("utf-8")

@@ -7,6 +7,7 @@ from html import escape
 
 from telegram import Update
 
+from bot import delivery
 from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import pickers
@@ -166,6 +167,7 @@ async def publish(update: Update, context: PactContext) -> None:
         progress_chat_id=update.effective_chat.id if update.effective_chat else None,
         now=now,
     )
+    delivery.kick_when_committed(context.application)
     await send(
         update,
         context,

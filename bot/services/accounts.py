@@ -192,6 +192,8 @@ def export(
     requests: list[RtiRequest],
     cases: list[tuple[Case, bool]] = (),
     subscription: Subscription | None = None,
+    poll_votes: list[dict[str, Any]] | None = None,
+    event_rsvps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything held about a person, as plain data for the download (privacy.md 6)."""
     return {
@@ -220,6 +222,8 @@ def export(
             if subscription
             else None
         ),
+        "poll_votes": poll_votes or [],
+        "event_rsvps": event_rsvps or [],
     }
 
 

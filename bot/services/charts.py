@@ -122,3 +122,74 @@ def line_chart(title: str, items: list[tuple[str, int]], *, empty_label: str = "
         axes.grid(axis="y", alpha=0.3)
         axes.spines[["top", "right"]].set_visible(False)
         return _png(figure)
+
+
+PALETTE = ("#1f5fa8", "#e07b39", "#3a9a5b", "#c0392b", "#8e5ea2", "#7f8c8d", "#d4a017", "#17a2b8")
+"""One colour per poll option (a poll has at most eight)."""
+
+
+def _stacked(axes, title: str, options: list[str], rows: list[tuple[str, list[int]]]) -> None:
+    """One horizontal bar per segment value, split by option (colours as in the first panel)."""
+    positions = list(range(len(rows)))
+    left = [0] * len(rows)
+    for index in range(len(options)):
+        values = [counts[index] for _label, counts in rows]
+        axes.barh(
+            positions,
+            values,
+            left=left,
+            color=PALETTE[index % len(PALETTE)],
+        )
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    for position, total in zip(positions, left, strict=True):
+        axes.text(total, position, f" {total}", va="center", fontfamily=FONT)
+    axes.set_yticks(positions, [label for label, _counts in rows], **_TEXT)
+    axes.invert_yaxis()
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlim(0, max(left) * 1.12)
+    axes.set_title(title, loc="left", **_TEXT)
+    axes.spines[["top", "right"]].set_visible(False)
+
+
+def _capped_rows(
+    rows: list[tuple[str, list[int]]], other_label: str
+) -> list[tuple[str, list[int]]]:
+    """At most MAX_BARS segment rows; the rest summed per option under `other_label`."""
+    if len(rows) <= MAX_BARS:
+        return list(rows)
+    rest = rows[MAX_BARS - 1 :]
+    summed = [sum(counts[i] for _label, counts in rest) for i in range(len(rest[0][1]))]
+    return [*rows[: MAX_BARS - 1], (other_label, summed)]
+
+
+def poll_chart(
+    title: str,
+    options: list[str],
+    totals: list[int],
+    panels: list[tuple[str, list[tuple[str, list[int]]]]],
+    *,
+    other_label: str = "…",
+    empty_label: str = "No data",
+) -> bytes:
+    """A poll's results as one PNG: votes per option, then one stacked panel per segment."""
+    with _DRAWING:
+        if not sum(totals):
+            return _empty(title, empty_label)
+        shown = [(name, _capped_rows(rows, other_label)) for name, rows in panels if rows]
+        heights = [1.0 + 0.38 * len(options)] + [1.0 + 0.38 * len(rows) for _n, rows in shown]
+        figure = _figure(1.0 + sum(heights))
+        figure.suptitle(title, **_TEXT)
+        grid = figure.add_gridspec(len(heights), 1, height_ratios=heights)
+        first = figure.add_subplot(grid[0])
+        positions = list(range(len(options)))
+        colours = [PALETTE[i % len(PALETTE)] for i in positions]
+        bars = first.barh(positions, totals, color=colours)
+        first.set_yticks(positions, options, **_TEXT)
+        first.invert_yaxis()
+        first.xaxis.set_major_locator(MaxNLocator(integer=True))
+        first.margins(x=0.12)
+        first.bar_label(bars, padding=3, fontfamily=FONT)
+        first.spines[["top", "right"]].set_visible(False)
+        for number, (name, rows) in enumerate(shown, start=1):
+            _stacked(figure.add_subplot(grid[number]), name, options, rows)
+        return _png(figure)
