@@ -226,6 +226,12 @@ async def test_following_a_whole_region(bot: BotHarness) -> None:
     async with bot.app.services.sessions() as session:
         [subscription] = (await session.execute(select(Subscription))).scalars().all()
     assert (subscription.region, subscription.municipality_id) == ("Shkodër", None)
+    await arta.command("/privacy")
+    await arta.press("⬇️ Download my data")
+    exported = json.loads(
+        next(m for m in reversed(arta.messages) if m.document).document["content"]
+    )
+    assert exported["campaign_subscription"]["region"] == "Shkodër"
     _at(bot, "2026-11-23T10:00")
     await _broadcast(bot, "Shkodër news")
     assert await send_broadcasts(bot.app) == 1

@@ -218,7 +218,11 @@ def export(
         "information_requests": [_request_data(request) for request in requests],
         "cases": [_case_data(case, reporter) for case, reporter in cases],
         "campaign_subscription": (
-            {"topics": subscription.topics, "municipality_id": subscription.municipality_id}
+            {
+                "topics": subscription.topics,
+                "municipality_id": subscription.municipality_id,
+                "region": subscription.region,
+            }
             if subscription
             else None
         ),
