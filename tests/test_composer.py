@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services import campaigns
+from bot.jobs import send_broadcasts
+from bot.services import campaigns, events, polls
 from bot.services.recurrence import Recurrence
-from db.models import AuditEntry, Authority, Broadcast, BroadcastStatus, Topic
+from db.models import AuditEntry, Authority, Broadcast, BroadcastStatus, PollVote, Topic
 from tests.harness import BotHarness, Person
 
 ADMIN = 9400
@@ -187,5 +188,73 @@ async def test_broadcasts_list_and_stopping_a_repeat(fake, database_url) -> None
         await admin.command("/help")
         assert "/broadcasts – waiting, repeating and running broadcasts" in admin.last.text
         assert "/inbox – cases to work on" in admin.last.text
+    finally:
+        await bot.stop()
+
+
+async def test_attaching_a_poll_and_an_event_in_the_composer(fake, database_url) -> None:
+    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    try:
+        arta = bot.person(language_code="en")
+        await _activist(arta, "18–29", "Shkodër", "Municipality of Shkodër")
+        async with bot.app.services.sessions() as session, session.begin():
+            poll = await polls.create(
+                session,
+                question_sq="Çfarë ju shqetëson më shumë?",
+                question_en="What worries you most?",
+                options=[{"sq": "Rrugët", "en": "Roads"}, {"sq": "Uji", "en": "Water"}],
+                by_user_id=None,
+                now=bot.clock.now(),
+            )
+            event = await events.create(
+                session,
+                title="Forumi rinor",
+                municipality_id=None,
+                place="Shkodër",
+                starts_at=bot.clock.now() + timedelta(days=3),
+                description="",
+                by_user_id=None,
+                now=bot.clock.now(),
+            )
+            poll_id, event_id = poll.id, event.id
+        admin = Person(bot, fake.user(user_id=ADMIN, first_name="Ledi", language_code="en"))
+        await admin.command("/broadcast")
+        await admin.text("Dy pyetje për ju.")
+        await admin.text("Two questions for you.")
+        await admin.press("📊 Poll")
+        await admin.press("Çfarë ju shqetëson më shumë?")
+        await admin.press("🗓 Join event")
+        await admin.press(next(label for label in admin.last.labels if "Forumi rinor" in label))
+        screen = admin.last.text
+        assert "📊 Poll: Çfarë ju shqetëson më shumë?" in screen
+        assert "🗓 Event: Forumi rinor" in screen
+        await admin.press("Continue ➡️")
+        await admin.press("⬜ Youth activism")
+        await admin.press("Continue ➡️")
+        await admin.press("All municipalities")
+        await admin.press("Continue ➡️")
+        await admin.press("📣 Send now")
+        await admin.press("✅ Confirm")
+        async with bot.app.services.sessions() as session:
+            [row] = (await session.execute(select(Broadcast))).scalars().all()
+        assert row.buttons == [
+            {"kind": "poll", "poll_id": poll_id},
+            {"kind": "event", "event_id": event_id},
+        ]
+        bot.clock.set(bot.clock.now().replace(hour=10))
+        assert await send_broadcasts(bot.app) == 1
+        assert arta.last.text == "Two questions for you."
+        assert arta.last.labels == [
+            "Roads",
+            "Water",
+            "✅ I will attend",
+            "Not this time",
+            "🔕 Unsubscribe",
+        ]
+        await arta.press("Water")
+        async with bot.app.services.sessions() as session:
+            [vote] = (await session.execute(select(PollVote))).scalars().all()
+        assert vote.option == 1
     finally:
         await bot.stop()
