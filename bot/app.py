@@ -148,7 +148,7 @@ def register_handlers(app: PactApplication) -> None:
         CallbackQueryHandler(onboarding.choose_role, pattern=f"^{onboarding.ROLE_PREFIX}")
     )
 
-    # 5. Main menu buttons; items of features still being built answer so.
+    # 5. Main menu buttons; every item leads to a working feature.
     app.add_handler(CallbackQueryHandler(menu.menu_open, pattern=f"^{menu.OPEN}$"))
     app.add_handler(CallbackQueryHandler(help.help_button, pattern=f"^{menu.HELP}$"))
     app.add_handler(CallbackQueryHandler(language.language_button, pattern=f"^{menu.LANGUAGE}$"))
@@ -195,7 +195,7 @@ def register_handlers(app: PactApplication) -> None:
         CallbackQueryHandler(rti_requests.wrong_contact, pattern=f"^{rti.WRONG_CONTACT}")
     )
 
-    # 8a. Campaigns & events: opt in, topics, municipality, one-tap opt-out.
+    # 8. Campaigns & events: opt in, topics, municipality or region, one-tap opt-out.
     app.add_handler(CallbackQueryHandler(campaigns.open_campaigns, pattern=f"^{campaigns.OPEN}$"))
     app.add_handler(CallbackQueryHandler(campaigns.opt_in, pattern=f"^{campaigns.OPT_IN}$"))
     app.add_handler(CallbackQueryHandler(campaigns.toggle, pattern=f"^{campaigns.TOPIC}"))
@@ -211,11 +211,11 @@ def register_handlers(app: PactApplication) -> None:
     )
     app.add_handler(CallbackQueryHandler(campaigns.stop_command, pattern=f"^{campaigns.STOP}$"))
 
-    # 8b. Polls and events: voting, RSVP, and the staff commands /poll, /polls, /event, /events.
+    # 9. Polls and events: voting, RSVP, and the staff commands /poll, /polls, /event, /events.
     for handler in [*polls.handlers(), *events.handlers()]:
         app.add_handler(handler)
 
-    # 8. My cases: a case's card, withdrawal, the follow-up answer.
+    # 10. My cases: a case's card, withdrawal, the follow-up answer.
     app.add_handler(CallbackQueryHandler(my_cases.my_cases, pattern=f"^{menu.CASES}$"))
     app.add_handler(CallbackQueryHandler(my_cases.open_case, pattern=f"^{case_views.OPEN_CASE}"))
     app.add_handler(CallbackQueryHandler(my_cases.withdraw, pattern=f"^{case_views.WITHDRAW}"))
@@ -224,7 +224,7 @@ def register_handlers(app: PactApplication) -> None:
     )
     app.add_handler(CallbackQueryHandler(my_cases.followup, pattern=f"^{case_views.FOLLOWUP}"))
 
-    # 9. Staff buttons (behind the gate): inbox, case cards and their actions.
+    # 11. Staff buttons (behind the gate): cases, admin, reports, broadcasts and their progress.
     for handler in staff_cases.buttons():
         app.add_handler(handler)
     app.add_handler(CallbackQueryHandler(staff_admin.staff_button, pattern=f"^{staff_admin.P}"))
@@ -244,12 +244,12 @@ def register_handlers(app: PactApplication) -> None:
     for handler in broadcast_progress.handlers():  # pause, resume, cancel a running broadcast
         app.add_handler(handler)
 
-    # 10. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
+    # 12. Catch-alls, last: unknown commands, stray messages of any type, stale buttons.
     app.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))
     app.add_handler(
         MessageHandler(private & ~filters.StatusUpdate.ALL, fallback.unexpected_message)
     )
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
 
-    # 11. One error handler for everything.
+    # 13. One error handler for everything.
     app.add_error_handler(errors.on_error)
