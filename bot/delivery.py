@@ -356,7 +356,7 @@ def _report(t: Translator, s: Snapshot) -> list[str]:
 
 
 def progress_view(
-    t: Translator, s: Snapshot, confirming: bool = False
+    t: Translator, s: Snapshot, confirming: bool = False, waiting_until: datetime | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The progress message: bar, counts, time left and buttons; the final report once ended."""
     if s.status in FINAL:
@@ -373,6 +373,10 @@ def progress_view(
     ]
     if paused:
         lines.append(t.gettext("Nothing more is sent until you resume."))
+    elif waiting_until is not None and left:
+        lines.append(
+            t.gettext("🌙 Quiet hours: sending goes on at {time}.", time=t.datetime(waiting_until))
+        )
     elif s.rate and left:
         lines.append(t.gettext("About {time} left.", time=_duration(t, left / s.rate)))
     number = s.broadcast_id
@@ -456,12 +460,14 @@ class Progress:
                 else None
             )
             state = await snapshot(session, broadcast, None)
-            broadcast.progress_edited_at = self._edited_at = services.clock.now()
+            now = services.clock.now()
+            broadcast.progress_edited_at = self._edited_at = now
+            waiting = self._sender.held_until(broadcast.kind, now)
         rate = self._sender.rate(state.broadcast_id, state.count(campaigns.SENT))
         state = replace(state, rate=rate)
         self.ended = state.status in FINAL
         t = services.i18n.translator(staff.language if staff else None)
-        text, markup = progress_view(t, state)
+        text, markup = progress_view(t, state, waiting_until=waiting)
         if text == self._last_text:
             return
         try:
@@ -568,6 +574,22 @@ class Sender:
         """Whether quiet hours hold this broadcast back (event reminders go out anyway)."""
         return job.kind not in campaigns.QUIET_EXEMPT and self._quiet(now)
 
+    def held_until(self, kind: str, now: datetime) -> datetime | None:
+        """When quiet hours stop holding back a broadcast of this kind, if they do now."""
+        if kind in campaigns.QUIET_EXEMPT or not self._quiet(now):
+            return None
+        settings = self.services.settings
+        return campaigns.quiet_ends(now, settings.tz, settings.quiet_end)
+
+    async def _show_waiting(self, skip: Collection[int]) -> None:
+        """In quiet hours: each held broadcast's progress message says when it goes on."""
+        async with unit_of_work(self.services) as scope:
+            held = await campaigns.held_in_quiet_hours(scope.session, skip)
+        for broadcast in held:
+            progress = self._progress_of(broadcast)
+            if progress is not None and not progress.gone:
+                await progress.show()
+
     async def run(self, budget: int | None = None) -> int:
         """One pass, one try per recipient, until none is left, quiet hours or budget; the sent."""
         async with self._lock:
@@ -584,11 +606,13 @@ class Sender:
                     broadcast = await campaigns.next_sending(
                         scope.session, over, quiet_now=self._quiet(now)
                     )
-                    if broadcast is None:
-                        break
-                    job = jobs.get(broadcast.id)
-                    if job is None:
-                        job = jobs[broadcast.id] = await _job(scope.session, broadcast)
+                    if broadcast is not None and broadcast.id not in jobs:
+                        jobs[broadcast.id] = await _job(scope.session, broadcast)
+                if broadcast is None:
+                    if self._quiet(now):
+                        await self._show_waiting(over)
+                    break
+                job = jobs[broadcast.id]
                 progress = self._progress_of(broadcast)
                 if progress is not None and progress.message_id is None and not progress.gone:
                     await progress.show()

@@ -172,6 +172,25 @@ async def test_progress_is_edited_in_place_throttled_then_becomes_the_final_repo
     assert await status(bot, number) == BroadcastStatus.DONE
 
 
+async def test_in_quiet_hours_the_progress_message_says_when_sending_goes_on(
+    bot: BotHarness,
+) -> None:
+    people = await subscribers(bot, 2)
+    at(bot, "2026-11-23T22:15")
+    await broadcast(bot, "Late news")
+    admin = admin_of(bot)
+    assert await send_broadcasts(bot.app) == 0
+    [progress] = admin.messages
+    assert "Sending “Late news”" in progress.text and "left: 2" in progress.text
+    assert "🌙 Quiet hours: sending goes on at 24 November 2026, 08:00." in progress.text
+    assert await send_broadcasts(bot.app) == 0
+    assert admin.messages == [progress] and progress.edits == 0, "unchanged: not edited again"
+    at(bot, "2026-11-24T08:00")
+    assert await send_broadcasts(bot.app) == 2
+    assert "Finished: “Late news”" in progress.text
+    assert received(people, "Late news") == [1, 1]
+
+
 async def test_pause_then_resume(bot: BotHarness) -> None:
     people = await subscribers(bot, 5)
     at(bot, "2026-11-23T10:00")

@@ -255,6 +255,13 @@ def quiet(now: datetime, tz: ZoneInfo, start: time, end: time) -> bool:
     return local >= start or local < end
 
 
+def quiet_ends(now: datetime, tz: ZoneInfo, end: time) -> datetime:
+    """The next moment quiet hours end (``end`` local time) after ``now``."""
+    local = now.astimezone(tz)
+    moment = datetime.combine(local.date(), end, tzinfo=tz)
+    return moment if moment > local else moment + timedelta(days=1)
+
+
 PENDING, SENT, FAILED, SKIPPED, CANCELLED = "pending", "sent", "failed", "skipped", "cancelled"
 """Outbox row statuses."""
 CAP_REASON, BLOCKED_REASON = "weekly cap", "blocked"
@@ -290,6 +297,18 @@ async def next_sending(
     campaign_last = case((Broadcast.kind == BroadcastKind.CAMPAIGN, 1), else_=0)
     found = await session.execute(query.order_by(campaign_last, Broadcast.id).limit(1))
     return found.scalar_one_or_none()
+
+
+async def held_in_quiet_hours(session: AsyncSession, skip: Collection[int] = ()) -> list[Broadcast]:
+    """Sending broadcasts that quiet hours hold back and whose sender follows the progress."""
+    query = select(Broadcast).where(
+        Broadcast.status == BroadcastStatus.SENDING,
+        Broadcast.kind.not_in(QUIET_EXEMPT),
+        Broadcast.progress_chat_id.is_not(None),
+    )
+    if skip:
+        query = query.where(Broadcast.id.not_in(list(skip)))
+    return list((await session.execute(query.order_by(Broadcast.id))).scalars())
 
 
 async def status_of(session: AsyncSession, broadcast_id: int) -> str | None:
