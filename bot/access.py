@@ -68,6 +68,14 @@ def current_member(context: PactContext) -> StaffMember | None:
     return context.scope.extra.get(MEMBER)  # type: ignore[return-value]
 
 
+async def acting_user_id(update: Update, context: PactContext) -> int | None:
+    """The acting staff member's user id: the gate's finding, or a look-up inside a flow."""
+    member = current_member(context)
+    if member is None and update.effective_user is not None:
+        member = await staff.member(context.scope.session, update.effective_user.id)
+    return member.user_id if member else None
+
+
 async def gate(update: object, context: PactContext) -> None:
     """Let permitted staff through; answer anyone else as if the action did not exist."""
     if not isinstance(update, Update) or update.effective_user is None:

@@ -19,7 +19,6 @@ from db.models import Broadcast, BroadcastKind, Event, Poll
 VOTE, RSVP_YES, RSVP_NO = "pv:", "ev:y:", "ev:n:"
 UNSUBSCRIBE = "cmp:unsub:"
 PHOTO, DOCUMENT = "photo", "document"
-CAPTION_LIMIT = 1024
 
 
 @dataclass(frozen=True)

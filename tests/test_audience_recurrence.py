@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services import audience, broadcast_drafts, recurrence
+from bot.services import audience, broadcast_drafts, moments, recurrence
 from bot.services.recurrence import Recurrence
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
@@ -67,8 +67,8 @@ def test_link_and_moment_parsing() -> None:
     assert broadcast_drafts.parse_link("https://pact.al") is None
     assert broadcast_drafts.parse_link("Read ftp://x") is None
     assert broadcast_drafts.parse_link("x" * 41 + " https://pact.al") is None
-    assert broadcast_drafts.parse_moment("2026-12-01 10:00", TIRANA) == local("2026-12-01 10:00")
-    assert broadcast_drafts.parse_moment("tomorrow", TIRANA) is None
+    assert moments.parse_local("2026-12-01 10:00", TIRANA) == local("2026-12-01 10:00")
+    assert moments.parse_local("tomorrow", TIRANA) is None
     assert broadcast_drafts.recur_day(local("2026-12-01 10:00"), Recurrence.WEEKLY, TIRANA) == 1
     assert broadcast_drafts.recur_day(local("2026-12-01 10:00"), Recurrence.MONTHLY, TIRANA) == 1
 

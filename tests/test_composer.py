@@ -10,24 +10,10 @@ from bot.jobs import send_broadcasts
 from bot.services import campaigns, events, polls
 from bot.services.recurrence import Recurrence
 from db.models import AuditEntry, Authority, Broadcast, BroadcastStatus, PollVote, Topic
+from tests.campaign_steps import follow
 from tests.harness import BotHarness, Person
 
 ADMIN = 9400
-
-
-async def _activist(person: Person, age: str, region: str, town: str) -> None:
-    """Onboard with an age band and the activist role, follow youth activism in a town."""
-    await person.command("/start")
-    await person.press("✅ I agree")
-    await person.press(age)
-    await person.press("Youth activist")
-    await person.command("/menu")
-    await person.press("📣 Campaigns & events")
-    await person.press("✅ Yes, send me campaign messages")
-    await person.press("⬜ Youth activism")
-    await person.press("📍 Municipality: all")
-    await person.press(region)
-    await person.press(town)
 
 
 async def test_photo_link_region_filters_and_a_weekly_repeat(fake, database_url) -> None:
@@ -35,11 +21,25 @@ async def test_photo_link_region_filters_and_a_weekly_repeat(fake, database_url)
     await bot.start()
     try:
         arta = bot.person(language_code="en")
-        await _activist(arta, "18–29", "Shkodër", "Municipality of Shkodër")
+        await follow(
+            arta,
+            "⬜ Youth activism",
+            ("Shkodër", "Municipality of Shkodër"),
+            "18–29",
+            "Youth activist",
+        )
         besa = bot.person(language_code="en", first_name="Besa")
-        await _activist(besa, "30 or older", "Shkodër", "Municipality of Pukë")
+        await follow(
+            besa,
+            "⬜ Youth activism",
+            ("Shkodër", "Municipality of Pukë"),
+            "30 or older",
+            "Youth activist",
+        )
         drin = bot.person(language_code="en", first_name="Drin")
-        await _activist(drin, "18–29", "Kukës", "Municipality of Kukës")
+        await follow(
+            drin, "⬜ Youth activism", ("Kukës", "Municipality of Kukës"), "18–29", "Youth activist"
+        )
 
         admin = Person(bot, fake.user(user_id=ADMIN, first_name="Ledi", language_code="en"))
         await admin.command("/broadcast")
@@ -197,7 +197,13 @@ async def test_attaching_a_poll_and_an_event_in_the_composer(fake, database_url)
     await bot.start()
     try:
         arta = bot.person(language_code="en")
-        await _activist(arta, "18–29", "Shkodër", "Municipality of Shkodër")
+        await follow(
+            arta,
+            "⬜ Youth activism",
+            ("Shkodër", "Municipality of Shkodër"),
+            "18–29",
+            "Youth activist",
+        )
         async with bot.app.services.sessions() as session, session.begin():
             poll = await polls.create(
                 session,

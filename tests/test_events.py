@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.jobs import send_broadcasts
 from bot.services import campaigns, events
 from db.models import Broadcast, BroadcastKind, Event, EventRsvp, Reminder, Topic
+from tests.campaign_steps import follower
 from tests.harness import BotHarness, Person
 
 TIRANA = ZoneInfo("Europe/Tirane")
@@ -22,27 +23,10 @@ SHKODER, LEZHE = ("Shkodër", "Municipality of Shkodër"), ("Lezhë", "Municipal
 
 
 async def _citizen(
-    bot: BotHarness,
-    name: str,
-    place: tuple[str, str] | None,
-    last_name: str | None = None,
-    topic: str = "⬜ Public hearings and events",
+    bot: BotHarness, name: str, place: tuple[str, str] | None, last_name: str | None = None
 ) -> Person:
-    """An English-speaking person following one topic, in one municipality or all."""
-    person = bot.person(language_code="en", first_name=name, last_name=last_name)
-    await person.command("/start")
-    await person.press("✅ I agree")
-    await person.press("Skip")
-    await person.press("Skip")
-    await person.command("/menu")
-    await person.press("📣 Campaigns & events")
-    await person.press("✅ Yes, send me campaign messages")
-    await person.press(topic)
-    if place is not None:
-        await person.press("📍 Municipality: all")
-        await person.press(place[0])
-        await person.press(place[1])
-    return person
+    """An English-speaking person following public hearings, in one municipality or all."""
+    return await follower(bot, name, "⬜ Public hearings and events", place, last_name)
 
 
 def _admin(bot: BotHarness) -> Person:

@@ -16,6 +16,7 @@ from bot.i18n import I18n
 from bot.jobs import send_broadcasts
 from bot.services import polls
 from db.models import Broadcast, BroadcastKind, PollVote
+from tests.campaign_steps import follower
 from tests.harness import BotHarness, Person
 
 TIRANA = ZoneInfo("Europe/Tirane")
@@ -34,20 +35,7 @@ async def _citizen(
     topic: str = "⬜ Polls and surveys",
 ) -> Person:
     """An English-speaking person with a profile, following one topic in one municipality."""
-    person = bot.person(language_code="en", first_name=name)
-    await person.command("/start")
-    await person.press("✅ I agree")
-    await person.press(age)
-    await person.press(role)
-    await person.command("/menu")
-    await person.press("📣 Campaigns & events")
-    await person.press("✅ Yes, send me campaign messages")
-    await person.press(topic)
-    if place is not None:
-        await person.press("📍 Municipality: all")
-        await person.press(place[0])
-        await person.press(place[1])
-    return person
+    return await follower(bot, name, topic, place, age=age, role=role)
 
 
 def _admin(bot: BotHarness) -> Person:

@@ -29,7 +29,7 @@ from bot.broadcast_message import DOCUMENT, PHOTO
 from bot.handlers import flow, pickers
 from bot.handlers.campaigns import TOPICS
 from bot.i18n import N_, Translator
-from bot.services import audience, broadcast_drafts, campaigns
+from bot.services import audience, broadcast_drafts, campaigns, moments
 from bot.services.recurrence import Recurrence
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
 from db.models import AgeBand, Authority, Role, Topic
@@ -544,7 +544,7 @@ async def ask_moment(update: Update, context: PactContext) -> int:
 async def moment(update: Update, context: PactContext) -> int:
     """A typed moment in the future."""
     typed = update.effective_message.text if update.effective_message else ""
-    found = broadcast_drafts.parse_moment(typed or "", context.services.settings.tz)
+    found = moments.parse_local(typed or "", context.services.settings.tz)
     if found is None or found <= context.services.clock.now():
         await send(
             update,

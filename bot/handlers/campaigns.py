@@ -233,3 +233,30 @@ async def stop_command(update: Update, context: PactContext) -> None:
 def topic_label(t: Translator, topic: str) -> str:
     """A topic's name in a language."""
     return t.gettext(TOPICS[Topic(topic)]) if topic in set(Topic) else topic
+
+
+async def require_campaign_consent(update: Update, context: PactContext) -> bool:
+    """Votes and RSVPs need consent (c); without it, say how to give it and answer the button."""
+    user = context.user_row
+    if has_consent(user, ConsentPurpose.CAMPAIGNS):
+        return True
+    t = context.t
+    await answer(update)
+    if not has_consent(user):
+        await send(
+            update,
+            context,
+            t.gettext("To take part, first agree to the privacy notice."),
+            keyboard([(t.gettext("✅ I agree"), onboarding.ACCEPT)]),
+        )
+        return False
+    await send(
+        update,
+        context,
+        t.gettext(
+            "Polls and event answers are part of Campaigns &amp; events. Turn them on, then tap "
+            "your answer again."
+        ),
+        keyboard([(t.gettext("✅ Yes, send me campaign messages"), OPT_IN)]),
+    )
+    return False

@@ -22,11 +22,12 @@ from telegram.ext import (
 )
 
 from bot import delivery
+from bot.access import acting_user_id
 from bot.application import PactContext
 from bot.broadcast_message import RSVP_NO, RSVP_YES
+from bot.handlers import campaigns as campaign_handlers
 from bot.handlers import flow, pickers
 from bot.handlers.fallback import stale_button
-from bot.handlers.polls import campaign_consent, member_user_id, type_text, use_buttons
 from bot.i18n import Translator
 from bot.services import audience, events
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
@@ -43,12 +44,6 @@ NAMED = "ev:nm:"
 KEY = "event_draft"
 
 
-def _text(update: Update) -> str:
-    """The typed text, trimmed."""
-    message = update.effective_message
-    return (message.text or "").strip() if message else ""
-
-
 async def _ask_again(update: Update, context: PactContext, limit: int) -> None:
     """An empty answer or one over the limit."""
     t = context.t
@@ -56,7 +51,7 @@ async def _ask_again(update: Update, context: PactContext, limit: int) -> None:
         update,
         context,
         t.gettext("That is longer than {limit} characters. Please shorten it.", limit=limit)
-        if _text(update)
+        if flow.typed_text(update)
         else t.gettext("Please type your answer as text."),
     )
 
@@ -76,7 +71,7 @@ async def start(update: Update, context: PactContext) -> int:
 
 async def title(update: Update, context: PactContext) -> int:
     """The title."""
-    text = _text(update)
+    text = flow.typed_text(update)
     if not text or len(text) > events.MAX_TITLE:
         await _ask_again(update, context, events.MAX_TITLE)
         return TITLE
@@ -141,7 +136,7 @@ async def town(update: Update, context: PactContext) -> int:
 
 async def place(update: Update, context: PactContext) -> int:
     """The place: then the moment."""
-    text = _text(update)
+    text = flow.typed_text(update)
     if not text or len(text) > events.MAX_PLACE:
         await _ask_again(update, context, events.MAX_PLACE)
         return PLACE
@@ -160,7 +155,7 @@ async def place(update: Update, context: PactContext) -> int:
 async def when(update: Update, context: PactContext) -> int:
     """A future local date and time: then the description."""
     t = context.t
-    text = _text(update)
+    text = flow.typed_text(update)
     now = context.services.clock.now()
     tz = context.services.settings.tz
     moment = events.parse_start(text, tz, now)
@@ -189,7 +184,7 @@ async def when(update: Update, context: PactContext) -> int:
 
 async def description(update: Update, context: PactContext) -> int:
     """The description: then the preview."""
-    text = _text(update)
+    text = flow.typed_text(update)
     if not text or len(text) > events.MAX_DESCRIPTION:
         await _ask_again(update, context, events.MAX_DESCRIPTION)
         return DESCRIPTION
@@ -267,7 +262,7 @@ async def save(update: Update, context: PactContext) -> int:
         place=draft["place"],
         starts_at=starts_at,
         description=draft.get("description", ""),
-        by_user_id=await member_user_id(update, context),
+        by_user_id=await acting_user_id(update, context),
         now=now,
     )
     await send(
@@ -290,7 +285,7 @@ def conversation() -> ConversationHandler:
     """The /event composer, persistent like the other flows."""
     text = filters.TEXT & ~filters.COMMAND
     anything = ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    not_text: list[BaseHandler] = [MessageHandler(anything & ~filters.TEXT, type_text)]
+    not_text: list[BaseHandler] = [MessageHandler(anything & ~filters.TEXT, flow.type_text)]
     return ConversationHandler(
         name="event_composer",
         persistent=True,
@@ -302,7 +297,7 @@ def conversation() -> ConversationHandler:
                 CallbackQueryHandler(region, pattern=f"^{REGION}"),
                 CallbackQueryHandler(town, pattern=f"^({PICK}|{NO_TOWN}$)"),
                 CallbackQueryHandler(towns_again, pattern=f"^{TOWNS}$"),
-                MessageHandler(anything, use_buttons),
+                MessageHandler(anything, flow.use_buttons),
             ],
             PLACE: [MessageHandler(text, place), *not_text],
             WHEN: [MessageHandler(text, when), *not_text],
@@ -314,24 +309,18 @@ def conversation() -> ConversationHandler:
             PREVIEW: [
                 CallbackQueryHandler(save, pattern=f"^{SAVE}$"),
                 CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$"),
-                MessageHandler(anything, use_buttons),
+                MessageHandler(anything, flow.use_buttons),
             ],
         },
         fallbacks=flow.exits(),
     )
 
 
-def _number(data: str | None, prefix: str) -> int | None:
-    """The event id after a button prefix."""
-    raw = (data or "").removeprefix(prefix)
-    return int(raw) if raw.isdigit() else None
-
-
 async def _loaded(update: Update, context: PactContext, prefix: str) -> Event | None:
     """The event a button points at; the stale-button answer if it is gone."""
     query = update.callback_query
     assert query is not None
-    event_id = _number(query.data, prefix)
+    event_id = flow.number_after(query.data, prefix)
     event = await events.get(context.scope.session, event_id) if event_id else None
     if event is None:
         await stale_button(update, context)
@@ -369,7 +358,7 @@ async def announce(update: Update, context: PactContext) -> None:
         event,
         context.services.i18n,
         now,
-        await member_user_id(update, context),
+        await acting_user_id(update, context),
         progress_chat_id=update.effective_chat.id if update.effective_chat else None,
     )
     delivery.kick_when_committed(context.application)
@@ -517,7 +506,7 @@ async def cancel_confirmed(update: Update, context: PactContext) -> None:
         event,
         context.services.i18n,
         context.services.clock.now(),
-        await member_user_id(update, context),
+        await acting_user_id(update, context),
     )
     delivery.kick_when_committed(context.application)
     text, markup = await _card(context, event)
@@ -549,7 +538,7 @@ async def _event_for_answer(update: Update, context: PactContext, prefix: str) -
     if refused is not None:
         await answer(update, _refusal(context.t, refused), alert=True)
         return None
-    if not await campaign_consent(update, context):
+    if not await campaign_handlers.require_campaign_consent(update, context):
         return None
     return event
 

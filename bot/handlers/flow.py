@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
 from bot.handlers import menu, onboarding
-from bot.ui import answer, close_buttons
+from bot.ui import answer, close_buttons, send
 
 
 async def cancel_button(update: Update, context: PactContext) -> int:
@@ -37,3 +37,27 @@ def exits() -> list[BaseHandler]:
         CommandHandler("menu", leave_to_menu),
         CommandHandler("start", leave_to_start),
     ]
+
+
+def typed_text(update: Update) -> str:
+    """The typed text of a step, trimmed ("" for other kinds of message)."""
+    message = update.effective_message
+    return (message.text or "").strip() if message else ""
+
+
+def number_after(data: str | None, prefix: str) -> int | None:
+    """The number a button's data carries after its prefix, if it is one."""
+    raw = (data or "").removeprefix(prefix)
+    return int(raw) if raw.isdigit() else None
+
+
+async def use_buttons(update: Update, context: PactContext) -> int | None:
+    """Input where a button is expected: say so and stay in the step."""
+    await send(update, context, context.t.gettext("Please use the buttons."))
+    return None
+
+
+async def type_text(update: Update, context: PactContext) -> int | None:
+    """A sticker, photo or file where text is expected: say so and stay in the step."""
+    await send(update, context, context.t.gettext("Please type your answer as text."))
+    return None

@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 
 from bot import delivery
-from bot.access import current_member
+from bot.access import acting_user_id
 from bot.application import PactContext
 from bot.broadcast_message import VOTE
 from bot.handlers import campaigns as campaign_handlers
@@ -30,10 +30,8 @@ from bot.handlers import flow, onboarding
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
 from bot.services import audience, campaigns, charts, polls
-from bot.services.privacy import has_consent
-from bot.services.staff import member as staff_member
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
-from db.models import AgeBand, BroadcastKind, ConsentPurpose, Poll, Role, Topic
+from db.models import AgeBand, BroadcastKind, Poll, Role, Topic
 
 # States
 QUESTION_SQ, QUESTION_EN, OPTIONS, PREVIEW = range(4)
@@ -48,20 +46,6 @@ SEGMENTS = (
     ("by_age_band", N_("By age")),
     ("by_role", N_("By role")),
 )
-
-
-def _text(update: Update) -> str:
-    """The typed text, trimmed."""
-    message = update.effective_message
-    return (message.text or "").strip() if message else ""
-
-
-async def member_user_id(update: Update, context: PactContext) -> int | None:
-    """The acting staff member's user id (the gate found it for commands and buttons)."""
-    member = current_member(context)
-    if member is None and update.effective_user is not None:
-        member = await staff_member(context.scope.session, update.effective_user.id)
-    return member.user_id if member else None
 
 
 async def start(update: Update, context: PactContext) -> int:
@@ -87,14 +71,14 @@ async def _too_long(update: Update, context: PactContext) -> None:
         t.gettext(
             "That is longer than {limit} characters. Please shorten it.", limit=polls.MAX_QUESTION
         )
-        if _text(update)
+        if flow.typed_text(update)
         else t.gettext("Please type your answer as text."),
     )
 
 
 async def question_sq(update: Update, context: PactContext) -> int:
     """The Albanian question."""
-    text = _text(update)
+    text = flow.typed_text(update)
     if not text or len(text) > polls.MAX_QUESTION:
         await _too_long(update, context)
         return QUESTION_SQ
@@ -111,7 +95,7 @@ async def question_sq(update: Update, context: PactContext) -> int:
 
 async def question_en(update: Update, context: PactContext) -> int:
     """The English question."""
-    text = _text(update)
+    text = flow.typed_text(update)
     if not text or len(text) > polls.MAX_QUESTION:
         await _too_long(update, context)
         return QUESTION_EN
@@ -172,7 +156,7 @@ async def options(update: Update, context: PactContext) -> int:
     """The options; a mistake is explained and the question is kept."""
     t = context.t
     try:
-        parsed = polls.parse_options(_text(update))
+        parsed = polls.parse_options(flow.typed_text(update))
     except polls.OptionsError as error:
         await send(
             update,
@@ -243,7 +227,7 @@ async def save(update: Update, context: PactContext) -> int:
         question_sq=draft["sq"],
         question_en=draft.get("en"),
         options=draft["options"],
-        by_user_id=await member_user_id(update, context),
+        by_user_id=await acting_user_id(update, context),
         now=context.services.clock.now(),
     )
     t = context.t
@@ -256,23 +240,11 @@ async def save(update: Update, context: PactContext) -> int:
     return ConversationHandler.END
 
 
-async def type_text(update: Update, context: PactContext) -> int | None:
-    """A sticker, photo or file where text is expected."""
-    await send(update, context, context.t.gettext("Please type your answer as text."))
-    return None
-
-
-async def use_buttons(update: Update, context: PactContext) -> int | None:
-    """Input where a button is expected."""
-    await send(update, context, context.t.gettext("Please use the buttons."))
-    return None
-
-
 def conversation() -> ConversationHandler:
     """The /poll composer, persistent like the other flows."""
     text = filters.TEXT & ~filters.COMMAND
     anything = ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    not_text: list[BaseHandler] = [MessageHandler(anything & ~filters.TEXT, type_text)]
+    not_text: list[BaseHandler] = [MessageHandler(anything & ~filters.TEXT, flow.type_text)]
     cancel = CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$")
     return ConversationHandler(
         name="poll_composer",
@@ -291,17 +263,11 @@ def conversation() -> ConversationHandler:
                 CallbackQueryHandler(save, pattern=f"^{SAVE}$"),
                 CallbackQueryHandler(edit_options, pattern=f"^{EDIT}$"),
                 cancel,
-                MessageHandler(anything, use_buttons),
+                MessageHandler(anything, flow.use_buttons),
             ],
         },
         fallbacks=flow.exits(),
     )
-
-
-def _poll_id(data: str | None, prefix: str) -> int | None:
-    """The number after a button prefix."""
-    raw = (data or "").removeprefix(prefix)
-    return int(raw) if raw.isdigit() else None
 
 
 def invitation(t: Translator, poll: Poll) -> str:
@@ -319,7 +285,7 @@ async def send_poll(update: Update, context: PactContext) -> None:
     query = update.callback_query
     assert query is not None
     session = context.scope.session
-    poll_id = _poll_id(query.data, SEND)
+    poll_id = flow.number_after(query.data, SEND)
     poll = await polls.get(session, poll_id) if poll_id else None
     if poll is None:
         await stale_button(update, context)
@@ -340,7 +306,7 @@ async def send_poll(update: Update, context: PactContext) -> None:
         topic=Topic.POLLS,
         municipality_ids=None,
         send_at=now,
-        by_user_id=await member_user_id(update, context),
+        by_user_id=await acting_user_id(update, context),
         now=now,
         buttons=[{"kind": "poll", "poll_id": poll.id}],
         progress_chat_id=update.effective_chat.id if update.effective_chat else None,
@@ -386,7 +352,7 @@ async def vote(update: Update, context: PactContext) -> None:
     if poll.closed_at is not None:
         await answer(update, t.gettext("This poll is closed."), alert=True)
         return
-    if not await campaign_consent(update, context):
+    if not await campaign_handlers.require_campaign_consent(update, context):
         return
     assert context.user_row is not None
     outcome, _poll = await polls.vote(
@@ -403,33 +369,6 @@ async def vote(update: Update, context: PactContext) -> None:
         await answer(update, t.gettext("This poll is closed."), alert=True)
     else:
         await stale_button(update, context)
-
-
-async def campaign_consent(update: Update, context: PactContext) -> bool:
-    """Votes and RSVPs need consent (c); without it, say how to give it and answer the button."""
-    user = context.user_row
-    if has_consent(user, ConsentPurpose.CAMPAIGNS):
-        return True
-    t = context.t
-    await answer(update)
-    if not has_consent(user):
-        await send(
-            update,
-            context,
-            t.gettext("To take part, first agree to the privacy notice."),
-            keyboard([(t.gettext("✅ I agree"), onboarding.ACCEPT)]),
-        )
-        return False
-    await send(
-        update,
-        context,
-        t.gettext(
-            "Polls and event answers are part of Campaigns &amp; events. Turn them on, then tap "
-            "your answer again."
-        ),
-        keyboard([(t.gettext("✅ Yes, send me campaign messages"), campaign_handlers.OPT_IN)]),
-    )
-    return False
 
 
 async def list_command(update: Update, context: PactContext) -> None:
@@ -540,7 +479,7 @@ async def _loaded(update: Update, context: PactContext, prefix: str) -> Poll | N
     """The poll a staff button points at; the stale-button answer if it is gone."""
     query = update.callback_query
     assert query is not None
-    poll_id = _poll_id(query.data, prefix)
+    poll_id = flow.number_after(query.data, prefix)
     poll = await polls.get(context.scope.session, poll_id) if poll_id else None
     if poll is None:
         await stale_button(update, context)
@@ -593,7 +532,7 @@ async def close(update: Update, context: PactContext) -> None:
     await answer(update)
     session = context.scope.session
     await polls.close(
-        session, poll, context.services.clock.now(), await member_user_id(update, context)
+        session, poll, context.services.clock.now(), await acting_user_id(update, context)
     )
     t = context.t
     results = await polls.results(session, poll)
@@ -648,7 +587,7 @@ async def send_results(update: Update, context: PactContext) -> None:
         topic=Topic.POLLS,
         municipality_ids=None,
         send_at=now,
-        by_user_id=await member_user_id(update, context),
+        by_user_id=await acting_user_id(update, context),
         now=now,
         kind=BroadcastKind.POLL_RESULTS,
         audience={"poll_id": poll.id},

@@ -77,12 +77,6 @@ def _nav(context: PactContext) -> list[Button]:
     return [(t.gettext("⬅️ Back"), BACK), (t.gettext("✖️ Cancel"), CANCEL)]
 
 
-def _text(update: Update) -> str:
-    """The message text, trimmed."""
-    message = update.effective_message
-    return (message.text or "").strip() if message else ""
-
-
 async def start_service(update: Update, context: PactContext) -> int:
     """Menu → Report a service problem."""
     return await _start(update, context, CaseKind.SERVICE)
@@ -211,14 +205,14 @@ async def other_municipality(update: Update, context: PactContext) -> int:
 async def search_municipality(update: Update, context: PactContext) -> int:
     """Typed name: matching municipalities."""
     t = context.t
-    found = await pickers.search(context, _text(update), municipalities_only=True)
+    found = await pickers.search(context, flow.typed_text(update), municipalities_only=True)
     if not found:
         await send(
             update,
             context,
             t.gettext(
                 "I found no municipality for “{text}”. Try another part of the name.",
-                text=escape(_text(update)[:50]),
+                text=escape(flow.typed_text(update)[:50]),
             ),
             keyboard(_nav(context)),
         )
@@ -284,7 +278,7 @@ async def pick_unit(update: Update, context: PactContext) -> int:
 
 async def typed_unit(update: Update, context: PactContext) -> int:
     """A typed village or unit."""
-    text = _text(update)
+    text = flow.typed_text(update)
     if len(text) > 100:
         await send(
             update, context, context.t.gettext("Please use at most {limit} characters.", limit=100)
@@ -388,7 +382,7 @@ async def when(update: Update, context: PactContext) -> int:
 
 async def _short(update: Update, context: PactContext, key: str, step: int) -> int:
     """A short free-text answer of at most 200 characters."""
-    text = _text(update)
+    text = flow.typed_text(update)
     if not text or len(text) > MAX_SHORT:
         await send(
             update,
@@ -423,7 +417,7 @@ async def ask_description(update: Update, context: PactContext) -> int:
 async def description(update: Update, context: PactContext) -> int:
     """Text description, with a clear message when too long."""
     t = context.t
-    text = _text(update)
+    text = flow.typed_text(update)
     if len(text) > case_rules.MAX_TEXT:
         await send(
             update,
@@ -489,7 +483,7 @@ async def shared_location(update: Update, context: PactContext) -> int:
 
 async def typed_location(update: Update, context: PactContext) -> int:
     """An address or landmark."""
-    text = _text(update)
+    text = flow.typed_text(update)
     if len(text) > 300:
         await send(
             update,
@@ -630,7 +624,7 @@ async def files_done(update: Update, context: PactContext) -> int:
     if update.callback_query:
         await answer(update)
         await close_buttons(update)
-    elif _text(update).lower() not in DONE_WORDS:
+    elif flow.typed_text(update).lower() not in DONE_WORDS:
         await send(update, context, context.t.gettext("Send photos, or tap Done."))
         return FILES
     return await _next(update, context, FILES)

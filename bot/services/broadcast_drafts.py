@@ -19,7 +19,6 @@ CAPTION_LIMIT = 1024
 LABEL_LIMIT = 40
 MAX_BUTTONS = 3
 LINK = re.compile(r"^(?P<label>.+?)\s+(?P<url>https?://\S+)$", re.DOTALL)
-MOMENT = "%Y-%m-%d %H:%M"
 
 
 def text_limit(has_media: bool) -> int:
@@ -44,14 +43,6 @@ def parse_link(typed: str) -> Link | None:
     if not label or len(label) > LABEL_LIMIT:
         return None
     return Link(label, found["url"])
-
-
-def parse_moment(typed: str, tz: ZoneInfo) -> datetime | None:
-    """A typed "YYYY-MM-DD HH:MM" in Tirana, or None."""
-    try:
-        return datetime.strptime(typed.strip(), MOMENT).replace(tzinfo=tz)
-    except ValueError:
-        return None
 
 
 def recur_day(moment: datetime, recurrence: Recurrence, tz: ZoneInfo) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import I18n, Translator
-from bot.services import campaigns
+from bot.services import campaigns, moments
 from db.models import (
     Authority,
     Broadcast,
@@ -33,7 +33,7 @@ from db.repositories import audit
 from db.repositories import reminders as reminders_repo
 
 MAX_TITLE, MAX_PLACE, MAX_DESCRIPTION, MAX_NAME = 200, 200, 1000, 100
-TIME_FORMAT, TIME_EXAMPLE = "%Y-%m-%d %H:%M", "2026-12-05 17:00"
+TIME_EXAMPLE = "2026-12-05 17:00"
 LOCALES = ("sq", "en")
 
 
@@ -54,11 +54,8 @@ LATE = {ReminderKind.DAY_BEFORE: timedelta(hours=12), ReminderKind.HOUR_BEFORE: 
 
 def parse_start(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     """A typed local "YYYY-MM-DD HH:MM" in the future, or None."""
-    try:
-        moment = datetime.strptime(" ".join(text.split()), TIME_FORMAT).replace(tzinfo=tz)
-    except ValueError:
-        return None
-    return moment if moment > now else None
+    moment = moments.parse_local(text, tz)
+    return moment if moment is not None and moment > now else None
 
 
 def reminder_moments(starts_at: datetime, now: datetime) -> list[tuple[ReminderKind, datetime]]:
