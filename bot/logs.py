@@ -1,8 +1,12 @@
-"""Logging set-up: levels from settings, and libraries that could leak secrets kept quiet."""
+"""Logging set-up: levels from settings, libraries that could leak secrets kept quiet, and
+PTB's start-up warning about our deliberate per-chat conversations silenced."""
 
 from __future__ import annotations
 
 import logging
+import warnings
+
+from telegram.warnings import PTBUserWarning
 
 QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio", "alembic.runtime.plugins")
 """httpx logs every request URL, and Telegram URLs contain the bot token."""
@@ -18,3 +22,5 @@ def configure(level: str) -> None:
     chosen = logging.getLevelName(level.upper())
     logging.getLogger("telegram").setLevel(max(logging.INFO, chosen))
     logging.getLogger("alembic").setLevel(max(logging.INFO, chosen))
+    # Our conversations track per chat and user on purpose; PTB warns about each one at start.
+    warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
