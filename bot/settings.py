@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     reminder_poll_seconds: int = Field(default=60, ge=0)
     telegram_rate_limit: bool = True
 
+    updates_per_minute: int = Field(default=30, ge=1)
+    cases_per_day: int = Field(default=3, ge=1)
+    files_per_case: int = Field(default=10, ge=1)
+    draft_expiry_days: int = Field(default=7, ge=1)
+    image_max_pixels: int = Field(default=12_000_000, ge=1_000_000)
+    cleanings_at_once: int = Field(default=2, ge=1)
+
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
 
