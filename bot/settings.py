@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,26 @@ class MissingTokenError(RuntimeError):
             "gives you and put it in the BOT_TOKEN environment variable or in .env "
             "(see .env.example). Without a token, try the bot with `pact-bot playground`."
         )
+
+
+WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,256}")
+"""At least 32 characters (guessing is hopeless) of the alphabet Telegram allows, at most 256."""
+
+
+def check_webhook_secret(secret: str, error: type[Exception]) -> None:
+    """Raise `error` with how to make a good WEBHOOK_SECRET when this one is missing or weak."""
+    if WEBHOOK_SECRET_SHAPE.fullmatch(secret):
+        return
+    problem = "contains characters other than A-Z, a-z, 0-9, _ and -"
+    if not secret:
+        problem = "is not set"
+    elif not 32 <= len(secret) <= 256:
+        problem = f"has {len(secret)} characters"
+    raise error(
+        f"WEBHOOK_SECRET {problem}. Webhook mode needs a secret of 32-256 characters, only "
+        "A-Z, a-z, 0-9, _ and -. Make one with `python -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'` and put it in WEBHOOK_SECRET (environment or .env)."
+    )
 
 
 class Settings(BaseSettings):
@@ -116,15 +137,18 @@ class Settings(BaseSettings):
             raise MissingTokenError
         return self.bot_token.get_secret_value().strip()
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        """A set WEBHOOK_SECRET must be long enough to be unguessable; checked at start."""
+        if value is not None and value.get_secret_value():
+            check_webhook_secret(value.get_secret_value(), ValueError)
+        return value
+
     def require_webhook_secret(self) -> str:
-        """The secret Telegram must send back; webhook mode refuses to run without it."""
+        """The secret Telegram must send back; webhook mode refuses to run without a strong one."""
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
-        if not secret:
-            raise RuntimeError(
-                "WEBHOOK_SECRET is not set. Webhook mode needs a secret of 1-256 characters "
-                "(A-Z, a-z, 0-9, _ and -), e.g. from `python -c 'import secrets; "
-                "print(secrets.token_urlsafe(32))'`."
-            )
+        check_webhook_secret(secret, RuntimeError)
         return secret
 
     def sqlite_path(self) -> Path | None:

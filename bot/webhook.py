@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -16,6 +17,8 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WARNING_EVERY = timedelta(minutes=1)
+"""Wrong-secret calls are warned about at most this often, so a prober cannot flood the log."""
 
 
 def webhook_path(settings: Settings) -> str:
@@ -23,21 +26,56 @@ def webhook_path(settings: Settings) -> str:
     return urlparse(settings.webhook_url or "").path or "/"
 
 
+class WrongSecretWarnings:
+    """At most one wrong-secret warning a minute, saying how many were held back meanwhile."""
+
+    def __init__(self, app: PactApplication) -> None:
+        self.app = app
+        self.last: datetime | None = None
+        self.held_back = 0
+
+    def note(self) -> None:
+        """Count a call with a missing or wrong secret; warn if the last warning is old enough."""
+        now = self.app.services.clock.now()
+        if self.last is not None and now - self.last < WARNING_EVERY:
+            self.held_back += 1
+            return
+        more = f" ({self.held_back} more since the last warning)" if self.held_back else ""
+        log.warning("webhook call with a missing or wrong secret token%s", more)
+        self.last, self.held_back = now, 0
+
+
+def parse_update(body: bytes, app: PactApplication) -> Update | None:
+    """The update in a UTF-8 JSON object with an integer update_id, or None for anything else."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        return None
+    try:
+        return Update.de_json(data, app.bot)
+    except Exception:
+        return None
+
+
 def make_web_app(app: PactApplication, settings: Settings) -> web.Application:
     """GET /healthz always; POST <webhook path> for updates in webhook mode."""
 
+    warnings = WrongSecretWarnings(app)
+
     async def receive(request: web.Request) -> web.Response:
-        """Accept an update only with the right secret; queue it for processing."""
+        """Accept an update only with the right secret and a well-formed body; queue it."""
         secret = settings.require_webhook_secret()
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("webhook call with a missing or wrong secret token")
+            warnings.note()
             return web.Response(status=403)
-        try:
-            data = await request.json()
-        except json.JSONDecodeError:
+        update = parse_update(await request.read(), app)
+        if update is None:
+            log.warning("webhook call with a body that is not a Telegram update: refused")
             return web.Response(status=400)
-        await app.update_queue.put(Update.de_json(data, app.bot))
+        await app.update_queue.put(update)
         return web.Response(status=200)
 
     async def healthz(_request: web.Request) -> web.Response:
