@@ -264,8 +264,6 @@ class Case(Base):
     )
     forward_consent: Mapped[bool] = mapped_column(default=False)
     secret_hash: Mapped[str | None] = mapped_column(String(200))
-    code_failures: Mapped[int] = mapped_column(default=0)
-    code_locked_until: Mapped[datetime | None]
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
     reporter_display: Mapped[str | None] = mapped_column(String(200))
     assignee_user_id: Mapped[int | None] = mapped_column(
@@ -303,6 +301,18 @@ class CaseFollower(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime]
+
+
+class CodeAttempt(Base):
+    """One wrong secret-code try by a person (on a case, or on an unknown number): the limits."""
+
+    __tablename__ = "code_attempts"
+    __table_args__ = (Index("ix_code_attempts_user_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
 
 
 class CaseAttachment(Base):
