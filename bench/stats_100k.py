@@ -106,7 +106,6 @@ def case_rows(
                 None if corruption else rng.choice(categories),
                 "Përshkrim i shkurtër i problemit.",
                 False,
-                0,
                 created,
                 created,
             )
@@ -205,7 +204,6 @@ CASE_COLUMNS = [
     "category",
     "description",
     "forward_consent",
-    "code_failures",
     "created_at",
     "updated_at",
 ]
