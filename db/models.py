@@ -371,6 +371,20 @@ class StaffMember(Base):
     granted_at: Mapped[datetime]
 
 
+class StaffRevocation(Base):
+    """A revoked staff grant, kept after the grant row is gone so ADMIN_IDS cannot restore it."""
+
+    __tablename__ = "staff_revocations"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    revoked_at: Mapped[datetime]
+    revoked_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
 class ResponseTemplate(Base):
     """A reply text staff can reuse, in both languages."""
 
