@@ -137,7 +137,8 @@ class RtiRequest(Base):
     __table_args__ = (Index("ix_rti_requests_user_status", "user_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    """None once anonymised (retention): the request stays for statistics, nobody's any more."""
     authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id", ondelete="RESTRICT"))
     information: Mapped[str] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(16))
@@ -154,6 +155,8 @@ class RtiRequest(Base):
     complaint_due_on: Mapped[date | None]
     complaint_filed_on: Mapped[date | None]
     commissioner_outcome: Mapped[str | None] = mapped_column(String(20))
+    anonymised_at: Mapped[datetime | None]
+    """Name, address and information cleared after the retention period (privacy.md 7)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -228,6 +231,13 @@ class CaseStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ErasedBy(enum.StrEnum):
+    """Why a case's personal data is gone: the reporter erased it, or the retention period."""
+
+    REPORTER = "reporter"
+    RETENTION = "retention"
+
+
 class CaseCounter(Base):
     """The last case number given out in a year (references are sequential per year)."""
 
@@ -270,6 +280,9 @@ class Case(Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     original_description: Mapped[str | None] = mapped_column(Text)
+    erased_by: Mapped[str | None] = mapped_column(String(16))
+    """ErasedBy: the reporter erased their data, or the retention period anonymised the case."""
+    erased_at: Mapped[datetime | None]
     last_staff_action_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -343,6 +356,8 @@ class CaseEvent(Base):
     public_text: Mapped[str | None] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    erased_by: Mapped[str | None] = mapped_column(String(16))
+    """ErasedBy, when public_text was cleared (the reporter's own words, or retention)."""
 
 
 class StaffRole(enum.StrEnum):
