@@ -202,6 +202,16 @@ class BotState(Base):
     updated_at: Mapped[datetime]
 
 
+class ReportQuota(Base):
+    """Reports sent by one person on one day, under a keyed hash: no case id, no user id."""
+
+    __tablename__ = "report_quota"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(index=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
 class CaseKind(enum.StrEnum):
     """A complaint about a municipal service, or a corruption report."""
 
