@@ -1,10 +1,12 @@
-"""CSV exports on both backends: columns, order, scope, encoding, and no protected identities."""
+"""CSV and .xlsx exports on both backends: columns, order, scope, encoding, formulas that never
+run, and no protected identities."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -12,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -337,3 +340,130 @@ def test_file_names() -> None:
     assert export.filename("rti", both, today) == "pact-rti-2026-03-01_2026-03-31.csv"
     until = Scope(end=date(2026, 6, 30))
     assert export.filename("cases", until, today) == "pact-cases-until-2026-06-30.csv"
+    assert export.filename("cases", until, today, "xlsx") == "pact-cases-until-2026-06-30.xlsx"
+    assert export.filename("rti", Scope(), today, "xlsx") == "pact-rti-all.xlsx"
+
+
+ATTACK = "x;=cmd|' /C calc'!A0"
+"""Harmless in one cell; a spreadsheet that splits on ; would run the second half."""
+MORE_ATTACKS = ("Rruga 5, +1+cmd|' /C calc'!A0", "ok\n@SUM(1+1)", "a,\t-2+3", "b; =1+1")
+FORMULA_CHARACTERS = ("=", "+", "-", "@")
+
+
+async def add_attack_case(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A named service case whose typed texts try to run formulas after separators."""
+    async with sessions() as session, session.begin():
+        shkoder = await authority_id(session, directory.MUNICIPALITY, "Shkodër")
+        new = service(
+            Identification.NAMED,
+            shkoder,
+            reporter_display="=1+2;@x",
+            location_text=MORE_ATTACKS[0],
+        )
+        new.description = ATTACK + " | " + " | ".join(MORE_ATTACKS[1:])
+        reporter = User(id=990001, telegram_id=990001001, created_at=NOW, updated_at=NOW)
+        reporter.consents = []
+        session.add(reporter)
+        await session.flush()
+        await cases.create(session, new, reporter, tirana(2026, 3, 1, 10))
+
+
+def pieces(text: str) -> list[str]:
+    """Every piece a spreadsheet could make of the file, splitting on any separator it uses."""
+    result = [text]
+    for separator in (";", ",", "\t", "\r", "\n"):
+        result = [piece for part in result for piece in part.split(separator)]
+    return [piece.strip().strip('"').strip() for piece in result]
+
+
+async def test_csv_quotes_every_cell_and_no_formula_runs_after_a_separator(sessions) -> None:
+    await add_attack_case(sessions)
+    async with sessions() as session:
+        data = await export.cases_csv(session, Scope(), TZ)
+    assert data.startswith(codecs.BOM_UTF8)
+    text = data[len(codecs.BOM_UTF8) :].decode("utf-8")
+    header, row = list(csv.reader(io.StringIO(text, newline="")))
+    requoted = io.StringIO()
+    csv.writer(requoted, quoting=csv.QUOTE_ALL).writerows([header, row])
+    assert text == requoted.getvalue(), "every cell quoted"
+    fields = dict(zip(header, row, strict=True))
+    assert fields["description"].startswith("x;'=cmd|")
+    assert "\n'@SUM" in fields["description"] and "a,\t'-2+3" in fields["description"]
+    assert fields["location_text"] == "Rruga 5, '+1+cmd|' /C calc'!A0"
+    assert fields["reporter"] == "'=1+2;'@x"
+    for piece in pieces(text):
+        assert not piece.startswith(FORMULA_CHARACTERS), f"a split there would run {piece!r}"
+
+
+def workbook_cells(data: bytes) -> tuple[Any, list[list[Any]]]:
+    """The only sheet of an .xlsx file and its cells row by row, after checking it is one."""
+    assert data.startswith(b"PK")
+    book = load_workbook(io.BytesIO(data))
+    [sheet] = book.worksheets
+    return sheet, [list(row) for row in sheet.iter_rows()]
+
+
+def workbook_text(data: bytes) -> str:
+    """Every XML part of the .xlsx file as one text, to look for values anywhere in it."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return "".join(archive.read(name).decode("utf-8") for name in archive.namelist())
+
+
+async def test_xlsx_cells_are_strings_dates_and_numbers_with_a_bold_frozen_header(
+    sessions, seeded
+) -> None:
+    ids, refs = seeded
+    await add_attack_case(sessions)
+    async with sessions() as session:
+        data = await export.cases_xlsx(session, Scope(include_corruption=True), TZ)
+    sheet, rows = workbook_cells(data)
+    assert sheet.title == "cases" and sheet.freeze_panes == "A2"
+    assert tuple(c.value for c in rows[0]) == export.CASE_COLUMNS
+    assert all(c.font.bold for c in rows[0])
+    by_reference = {
+        row[0].value: dict(zip(export.CASE_COLUMNS, row, strict=False)) for row in rows[1:]
+    }
+    assert next(iter(by_reference)) == refs["named"] and refs["anonymous"] in by_reference
+    named = by_reference[refs["named"]]
+    assert named["location_text"].value == '=HYPERLINK("http://evil")'
+    assert named["location_text"].data_type == "s", "a string, never a formula"
+    attack = next(r for r in by_reference.values() if str(r["description"].value).startswith("x;"))
+    assert attack["description"].value.startswith(ATTACK) and attack["description"].data_type == "s"
+    assert attack["reporter"].value == "=1+2;@x" and attack["reporter"].data_type == "s"
+    formulas = [c.coordinate for row in rows for c in row if c.data_type == "f"]
+    assert formulas == [] and "<f>" not in workbook_text(data)
+    assert named["created_at"].value == datetime(2026, 1, 1, 0, 30), "Tirana time, a date"
+    assert named["created_at"].is_date
+    assert named["latitude"].value == pytest.approx(42.0683) and named["photos"].value == 2
+    assert named["reporter"].value == "Arta K."
+    assert named["category"].value == "Furnizimi me ujë të pijshëm"
+    confidential = by_reference[refs["confidential"]]
+    assert confidential["reporter"].value is None
+    assert confidential["last_public_note"].value == "Iu përcoll bashkisë."
+    everything = workbook_text(data)
+    values = [str(c.value) for row in rows for c in row if c.value is not None]
+    assert_no_identities(everything, [dict(enumerate(values))], ids.secrets)
+
+
+async def test_rti_xlsx_has_dates_and_no_requester(sessions, seeded) -> None:
+    ids, _refs = seeded
+    async with sessions() as session:
+        data = await export.rti_xlsx(session, Scope(), TZ)
+    sheet, rows = workbook_cells(data)
+    assert tuple(c.value for c in rows[0]) == export.RTI_COLUMNS and sheet.freeze_panes == "A2"
+    first = dict(zip(export.RTI_COLUMNS, rows[1], strict=True))
+    assert first["authority"].value == "Bashkia Shkodër" and first["extended"].value == "no"
+    assert first["sent_on"].is_date and first["sent_on"].value.date() == date(2026, 2, 2)
+    assert first["created_at"].value == datetime(2026, 2, 1, 0, 15)
+    assert len(rows) == 3
+    everything = workbook_text(data)
+    assert "Kontratat" not in everything
+    values = [str(c.value) for row in rows for c in row if c.value is not None]
+    assert_no_identities(everything, [dict(enumerate(values))], ids.secrets)
+
+
+async def test_an_empty_xlsx_still_has_its_header(sessions) -> None:
+    async with sessions() as session:
+        data = await export.rti_xlsx(session, Scope(), TZ)
+    _sheet, rows = workbook_cells(data)
+    assert [[c.value for c in row] for row in rows] == [list(export.RTI_COLUMNS)]

@@ -239,7 +239,12 @@ async def test_export_is_scoped_audited_and_hides_identities(fake, database_url)
         await worker.command("/export")
         await worker.press("Everything")
         documents = [m.document for m in worker.messages if m.document]
-        assert [d["file_name"] for d in documents] == ["pact-cases-all.csv", "pact-rti-all.csv"]
+        assert [d["file_name"] for d in documents] == [
+            "pact-cases-all.csv",
+            "pact-cases-all.xlsx",
+            "pact-rti-all.csv",
+            "pact-rti-all.xlsx",
+        ]
         text = documents[0]["content"].decode("utf-8-sig")
         [row] = list(csv.DictReader(io.StringIO(text)))
         assert row["reference"] == "PACT-2026-00001" and row["reporter"] == ""

@@ -65,7 +65,7 @@ async def export_command(update: Update, context: PactContext) -> None:
 
 
 async def export_period(update: Update, context: PactContext) -> None:
-    """Send the two CSV files and audit the export."""
+    """Send cases and requests, each as CSV and as .xlsx, and audit the export."""
     query = await answer(update)
     member = current_member(context)
     assert member is not None
@@ -77,14 +77,23 @@ async def export_period(update: Update, context: PactContext) -> None:
     scope = scope_for(member, *period(key, today))
     session = context.scope.session
     assert update.effective_chat is not None
-    for kind, content in (
-        ("cases", await exports.cases_csv(session, scope, settings.tz, context.t.locale)),
-        ("rti", await exports.rti_csv(session, scope, settings.tz)),
+    tz = settings.tz
+    for kind, header, rows in (
+        (
+            "cases",
+            exports.CASE_COLUMNS,
+            await exports.case_rows(session, scope, tz, context.t.locale),
+        ),
+        ("rti", exports.RTI_COLUMNS, await exports.rti_rows(session, scope, tz)),
     ):
-        await context.bot.send_document(
-            update.effective_chat.id,
-            InputFile(io.BytesIO(content), filename=exports.filename(kind, scope, today)),
-        )
+        for extension, content in (
+            ("csv", exports.to_csv(header, rows, tz)),
+            ("xlsx", exports.to_xlsx(kind, header, rows, tz)),
+        ):
+            name = exports.filename(kind, scope, today, extension)
+            await context.bot.send_document(
+                update.effective_chat.id, InputFile(io.BytesIO(content), filename=name)
+            )
     await audit.record(
         session,
         at=now,

@@ -1,19 +1,27 @@
-"""Staff CSV exports of cases and information requests, within a Scope, without identities.
+"""Staff exports (CSV and .xlsx) of cases and information requests, within a Scope, without
+identities.
 
 Only the columns listed here are ever selected, so Telegram ids, user ids, relay codes, secret
 hashes, internal notes and original descriptions never leave the database. The reporter's name
-is read only for named cases. Files are UTF-8 with a BOM so Excel shows ë and ç.
+is read only for named cases. CSV files are UTF-8 with a BOM so Excel shows ë and ç, every cell
+quoted, and text that a spreadsheet could run as a formula (at the start or after a separator)
+neutralised with a leading apostrophe. The .xlsx files, which Excel opens in any locale without
+asking for a separator, hold every text as a string cell (never a formula) and times as dates.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -70,6 +78,14 @@ RTI_COLUMNS = (
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """Leading characters that make spreadsheets treat a text cell as a formula."""
+FORMULA_AFTER_SEPARATOR = re.compile(r"([;,\t\r\n]\s*)([=+\-@])")
+"""A formula character after a separator: a spreadsheet that splits on it would run the rest."""
+
+
+def neutral(text: str) -> str:
+    """Text that no spreadsheet runs as a formula, however it splits the cell: `'` before each."""
+    text = FORMULA_AFTER_SEPARATOR.sub(r"\1'\2", text)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def cell(value: Any, tz: ZoneInfo) -> Any:
@@ -82,19 +98,62 @@ def cell(value: Any, tz: ZoneInfo) -> Any:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return f"'{value}"
+    if isinstance(value, str):
+        return neutral(value)
     return value
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], tz: ZoneInfo) -> bytes:
-    """A header and rows as CSV bytes, UTF-8 with a BOM, lines ending in CRLF."""
+    """A header and rows as CSV bytes, UTF-8 with a BOM, every cell quoted, lines ending in CRLF."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     for row in rows:
         writer.writerow([cell(value, tz) for value in row])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def write_xlsx_cell(sheet: Any, row: int, column: int, value: Any, tz: ZoneInfo) -> None:
+    """One spreadsheet cell: text always as a string (never a formula), times as local dates."""
+    if value is None:
+        return
+    target = sheet.cell(row=row, column=column)
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    if isinstance(value, datetime):
+        target.value = value.astimezone(tz).replace(tzinfo=None)
+        target.number_format = DATETIME_FORMAT
+    elif isinstance(value, date):
+        target.value = value
+        target.number_format = DATE_FORMAT
+    elif isinstance(value, int | float):
+        target.value = value
+    else:
+        target.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+        target.data_type = "s"
+
+
+def to_xlsx(
+    title: str, header: Sequence[str], rows: Iterable[Sequence[Any]], tz: ZoneInfo
+) -> bytes:
+    """A header (bold, frozen) and rows as an .xlsx workbook of one sheet."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    bold = Font(bold=True)
+    for column, name in enumerate(header, start=1):
+        sheet.cell(row=1, column=column, value=name).font = bold
+    for row_number, row in enumerate(rows, start=2):
+        for column, value in enumerate(row, start=1):
+            write_xlsx_cell(sheet, row_number, column, value, tz)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def attachment_counts() -> Any:
@@ -177,12 +236,25 @@ def category_label(kind: str, key: str | None, labels: dict[str, str]) -> str | 
     return labels.get(key, key) if key else None
 
 
-async def cases_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo, locale: str = "sq") -> bytes:
-    """The cases in scope as CSV, oldest first, for staff who analyse them in a spreadsheet."""
+async def case_rows(
+    session: AsyncSession, scope: Scope, tz: ZoneInfo, locale: str = "sq"
+) -> list[tuple[Any, ...]]:
+    """The cases in scope as rows of CASE_COLUMNS, oldest first, categories in the locale."""
     labels = {c.key: c.label(locale) for c in cases.categories()}
     result = await session.execute(cases_query(scope, tz))
-    rows = ((*row[:6], category_label(row[1], row[6], labels), *row[7:]) for row in result)
-    return to_csv(CASE_COLUMNS, rows, tz)
+    return [(*row[:6], category_label(row[1], row[6], labels), *row[7:]) for row in result]
+
+
+async def cases_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo, locale: str = "sq") -> bytes:
+    """The cases in scope as CSV, oldest first, for staff who analyse them in a spreadsheet."""
+    return to_csv(CASE_COLUMNS, await case_rows(session, scope, tz, locale), tz)
+
+
+async def cases_xlsx(
+    session: AsyncSession, scope: Scope, tz: ZoneInfo, locale: str = "sq"
+) -> bytes:
+    """The cases in scope as an .xlsx workbook, the same columns and rows as the CSV."""
+    return to_xlsx("cases", CASE_COLUMNS, await case_rows(session, scope, tz, locale), tz)
 
 
 def authority_name(kind: str, name: str) -> str:
@@ -219,17 +291,26 @@ def rti_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
     )
 
 
+async def rti_rows(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> list[tuple[Any, ...]]:
+    """The information requests in scope as rows of RTI_COLUMNS, oldest first."""
+    result = await session.execute(rti_query(scope, tz))
+    return [(row[0], authority_name(row[1], row[2]), *row[3:]) for row in result]
+
+
 async def rti_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> bytes:
     """The information requests in scope as CSV, oldest first, without who asked."""
-    result = await session.execute(rti_query(scope, tz))
-    rows = ((row[0], authority_name(row[1], row[2]), *row[3:]) for row in result)
-    return to_csv(RTI_COLUMNS, rows, tz)
+    return to_csv(RTI_COLUMNS, await rti_rows(session, scope, tz), tz)
 
 
-def filename(kind: str, scope: Scope, today: date) -> str:
+async def rti_xlsx(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> bytes:
+    """The information requests in scope as an .xlsx workbook, the same as the CSV."""
+    return to_xlsx("requests", RTI_COLUMNS, await rti_rows(session, scope, tz), tz)
+
+
+def filename(kind: str, scope: Scope, today: date, extension: str = "csv") -> str:
     """A download name that says what and which period: "pact-cases-2026-01-01_2026-11-23.csv"."""
     if scope.start is None and scope.end is None:
-        return f"pact-{kind}-all.csv"
+        return f"pact-{kind}-all.{extension}"
     if scope.start is None:
-        return f"pact-{kind}-until-{scope.end}.csv"
-    return f"pact-{kind}-{scope.start}_{scope.end or today}.csv"
+        return f"pact-{kind}-until-{scope.end}.{extension}"
+    return f"pact-{kind}-{scope.start}_{scope.end or today}.{extension}"
