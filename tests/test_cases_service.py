@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.services import cases
+from bot.services import case_codes, cases
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import Case, CaseContact, CaseKind, Identification, User
@@ -80,43 +80,54 @@ async def test_identification_modes_store_the_link_only_where_they_should(sessio
 
 
 async def test_secret_code_lookup_with_a_limit_on_wrong_tries(sessions) -> None:
+    besa = await _user(sessions, 2)
     async with sessions() as session, session.begin():
         created = await cases.create(session, _new(Identification.ANONYMOUS), None, NOW)
     reference, code = created.case.reference, created.secret_code
     assert code is not None
     async with sessions() as session, session.begin():
-        found = await cases.lookup(session, reference.lower(), code.lower().replace("-", " "), NOW)
+        found = await cases.lookup(
+            session, reference.lower(), code.lower().replace("-", " "), besa, NOW
+        )
         assert found.id == created.case.id
-    for attempt in range(cases.MAX_CODE_FAILURES):
+    for _ in range(case_codes.MAX_CODE_FAILURES):
         async with sessions() as session, session.begin():
-            with pytest.raises(cases.LookupRefusedError) as refused:
-                await cases.lookup(session, reference, "AAAA-AAAA", NOW)
-        expected = "locked" if attempt == cases.MAX_CODE_FAILURES - 1 else "wrong"
-        assert refused.value.reason == expected
+            with pytest.raises(cases.LookupRefusedError):
+                await cases.lookup(session, reference, "AAAA-AAAA", besa, NOW)
     async with sessions() as session, session.begin():
-        with pytest.raises(cases.LookupRefusedError) as refused:
-            await cases.lookup(session, reference, code, NOW + timedelta(minutes=5))
-        assert refused.value.reason == "locked", "even the right code waits out the lock"
+        with pytest.raises(cases.LookupRefusedError):
+            await cases.lookup(session, reference, code, besa, NOW + timedelta(minutes=5))
     async with sessions() as session, session.begin():
-        assert (await cases.lookup(session, reference, code, NOW + timedelta(hours=2))).id
+        assert (await cases.lookup(session, reference, code, besa, NOW + timedelta(hours=2))).id
 
 
 async def test_similar_open_cases_for_the_duplicate_offer(sessions) -> None:
+    arta = await _user(sessions, 1)
     async with sessions() as session, session.begin():
         from db.models import Authority
 
         town = Authority(kind="municipality", name="Pukë", created_at=NOW, updated_at=NOW)
         session.add(town)
         await session.flush()
-        first = _new(Identification.ANONYMOUS)
-        first.municipality_id = town.id
-        await cases.create(session, first, None, NOW - timedelta(days=40))
-        second = _new(Identification.ANONYMOUS)
-        second.municipality_id = town.id
-        recent = (await cases.create(session, second, None, NOW - timedelta(days=3))).case
+        made = {}
+        for name, mode, age in (
+            ("old", Identification.NAMED, 40),
+            ("recent", Identification.NAMED, 3),
+            ("anonymous", Identification.ANONYMOUS, 2),
+            ("confidential", Identification.CONFIDENTIAL, 1),
+        ):
+            new = _new(mode)
+            new.municipality_id = town.id
+            reporter = None if mode is Identification.ANONYMOUS else arta
+            made[name] = (
+                await cases.create(session, new, reporter, NOW - timedelta(days=age))
+            ).case
         town_id = town.id
     async with sessions() as session:
         found = await cases.similar_open(session, town_id, "lighting", NOW)
-        assert [c.id for c in found] == [recent.id]
+        assert [c.id for c in found] == [made["recent"].id], "named service cases only"
+        assert await cases.similar_open(session, town_id, "lighting", NOW, arta) == [], (
+            "never one's own case"
+        )
         assert await cases.similar_open(session, town_id, "water", NOW) == []
         assert (await session.execute(select(Case))).scalars().all()

@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.handlers import case_notify
+from bot.services import case_codes
 from bot.services import cases as case_rules
 from db.models import AuditEntry, Case, CaseAttachment, CaseContact, CaseStatus
 from tests.harness import BotHarness, Person
@@ -116,12 +117,15 @@ async def test_anonymous_report_is_linked_to_no_account(bot: BotHarness) -> None
     await besa.text(code)
     assert "Corruption report" in besa.last.text and "received" in besa.last.text
 
-    for _ in range(case_rules.MAX_CODE_FAILURES):
+    for _ in range(case_codes.MAX_CODE_FAILURES):
         await besa.press("🔎 Check a case")
         await besa.text(case.reference)
         await besa.text("AAAA-AAAA")
-    assert besa.seen("Too many wrong codes for this case.")
-    assert besa.seen("The case number or the code is not right.")
+    assert besa.seen("The case number or the code is not right, or there were too many tries.")
+    await besa.press("🔎 Check a case")
+    await besa.text(case.reference)
+    await besa.text(code)
+    assert "Corruption report" not in besa.last.text, "her own wrong tries lock her out too"
 
 
 async def test_confidential_report_relays_without_revealing(bot: BotHarness) -> None:

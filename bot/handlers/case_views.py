@@ -83,8 +83,8 @@ def event_line(t: Translator, event: CaseEvent) -> str:
     return line
 
 
-def card(t: Translator, case: Case, events: list[CaseEvent]) -> str:
-    """A case with its timeline."""
+def card(t: Translator, case: Case, events: list[CaseEvent], *, reporter: bool = False) -> str:
+    """A case with its timeline; a follower's card says it shows status changes only."""
     lines = [
         f"<b>{case.reference}</b> · {escape(what(t, case))}",
         place(t, case),
@@ -92,7 +92,9 @@ def card(t: Translator, case: Case, events: list[CaseEvent]) -> str:
         t.gettext(
             "Identification: {mode}",
             mode=t.gettext(IDENTIFICATION[Identification(case.identification)]),
-        ),
+        )
+        if reporter
+        else t.gettext("You follow this case: you see its status changes and the team's notes."),
         "",
         *(event_line(t, e) for e in events),
     ]
@@ -100,7 +102,7 @@ def card(t: Translator, case: Case, events: list[CaseEvent]) -> str:
 
 
 def card_buttons(t: Translator, case: Case, reporter: bool) -> list[list[Button]]:
-    """Add information and withdraw, for the reporter of an open case."""
+    """Add information and withdraw for the reporter of an open case; a follower gets neither."""
     rows: list[list[Button]] = []
     if reporter and case.status in case_rules.OPEN:
         rows.append([(t.gettext("➕ Add information"), f"{ADD_INFO}{case.id}")])

@@ -66,10 +66,10 @@ async def _case(update: Update, context: PactContext, prefix: str) -> tuple[Case
 async def _show(
     update: Update, context: PactContext, case: Case, reporter: bool, note: str = ""
 ) -> None:
-    """A case card with its timeline."""
+    """A case card: the whole public timeline for its reporter, status lines for a follower."""
     t = context.t
-    events = await case_rules.timeline(context.scope.session, case)
-    text = case_views.card(t, case, events)
+    events = await case_rules.timeline(context.scope.session, case, reporter=reporter)
+    text = case_views.card(t, case, events, reporter=reporter)
     await edit_or_send(
         update,
         context,
@@ -90,9 +90,12 @@ async def open_case(update: Update, context: PactContext) -> None:
 
 
 async def withdraw(update: Update, context: PactContext) -> None:
-    """Ask before withdrawing."""
+    """Ask before withdrawing (reporter only, open cases only)."""
     found = await _case(update, context, case_views.WITHDRAW)
     if found is None:
+        return
+    if not await case_rules.reporter_may_change(context.scope.session, found[0], context.user_row):
+        await stale_button(update, context)
         return
     await answer(update)
     t = context.t
@@ -136,12 +139,15 @@ async def withdraw_confirmed(update: Update, context: PactContext) -> None:
 
 
 async def followup(update: Update, context: PactContext) -> None:
-    """Yes / partly / no; "no" reopens and tells the team."""
+    """Yes / partly / no, from the reporter only, never a follower; "no" reopens the case."""
     found = await _case(update, context, case_views.FOLLOWUP)
     if found is None:
         return
     case, raw = found
-    if raw not in ("yes", "partly", "no"):
+    session = context.scope.session
+    if raw not in ("yes", "partly", "no") or not await case_rules.is_reporter(
+        session, case, context.user_row
+    ):
         await stale_button(update, context)
         return
     await answer(update)
@@ -162,8 +168,7 @@ async def followup(update: Update, context: PactContext) -> None:
         note = t.gettext("Thank you. The case is reopened and the team is told.")
     else:
         note = t.gettext("Thank you for telling us.")
-    reporter = await case_rules.is_reporter(context.scope.session, case, context.user_row)
-    await _show(update, context, case, reporter, note)
+    await _show(update, context, case, True, note)
 
 
 # --- adding information ----------------------------------------------------------------------
@@ -235,11 +240,11 @@ async def add_received(update: Update, context: PactContext) -> int:
 async def _show_new(update: Update, context: PactContext, case: Case, note: str) -> None:
     """A fresh card message (after typed input there is no message to edit)."""
     t = context.t
-    events = await case_rules.timeline(context.scope.session, case)
+    events = await case_rules.timeline(context.scope.session, case, reporter=True)
     await send(
         update,
         context,
-        f"{note}\n\n{case_views.card(t, case, events)}",
+        f"{note}\n\n{case_views.card(t, case, events, reporter=True)}",
         keyboard(*case_views.card_buttons(t, case, reporter=True)),
     )
 
@@ -329,36 +334,41 @@ async def check_reference(update: Update, context: PactContext) -> int:
 
 
 async def check_code(update: Update, context: PactContext) -> int:
-    """Check the code; wrong tries are limited per case."""
+    """Check the code; wrong tries are limited per person (per case and across cases)."""
     t = context.t
     code = (update.effective_message.text or "").strip() if update.effective_message else ""
     reference = context.user_data.pop(KEY, {}).get("reference", "")
+    user = context.user_row
     try:
+        if user is None:
+            raise case_rules.LookupRefusedError
         case = await case_rules.lookup(
-            context.scope.session, reference, code, context.services.clock.now()
+            context.scope.session, reference, code, user, context.services.clock.now()
         )
-    except case_rules.LookupRefusedError as refused:
-        text = _refusal(t, refused)
+    except case_rules.LookupRefusedError:
         await send(
             update,
             context,
-            text,
+            _refusal(t),
             keyboard([(t.gettext("🔎 Check a case"), case_views.CHECK)], [menu.menu_button(t)]),
         )
         return ConversationHandler.END
-    events = await case_rules.timeline(context.scope.session, case)
-    await send(update, context, case_views.card(t, case, events), keyboard([menu.menu_button(t)]))
+    events = await case_rules.timeline(context.scope.session, case, reporter=True)
+    await send(
+        update,
+        context,
+        case_views.card(t, case, events, reporter=True),
+        keyboard([menu.menu_button(t)]),
+    )
     return ConversationHandler.END
 
 
-def _refusal(t: Translator, refused: case_rules.LookupRefusedError) -> str:
-    """Why a check failed, without saying whether the number exists."""
-    if refused.reason == "locked" and refused.until is not None:
-        return t.gettext(
-            "Too many wrong codes for this case. Try again after {time}.",
-            time=t.datetime(refused.until),
-        )
-    return t.gettext("The case number or the code is not right.")
+def _refusal(t: Translator) -> str:
+    """The one answer to every failed check: unknown number, wrong code and too many tries alike."""
+    return t.gettext(
+        "The case number or the code is not right, or there were too many tries. "
+        "Check them and try again later."
+    )
 
 
 async def cancel_step(update: Update, context: PactContext) -> int:

@@ -768,25 +768,34 @@ async def edit(update: Update, context: PactContext) -> int:
 
 
 async def send_report(update: Update, context: PactContext) -> int:
-    """Before storing a service report, offer to follow a similar open case."""
+    """Before storing a service report, offer to follow a similar open case of someone else.
+
+    Only named service cases are offered, shown by category, place and date (never anyone's
+    words), and the offered ids are kept in the draft: `follow_existing` accepts only those.
+    """
     query = await answer(update)
     await close_buttons(update)
     draft = _draft(context)
     draft["forward"] = query.data == SEND_FORWARD
+    draft.pop("offered", None)
     if draft["kind"] == CaseKind.SERVICE and has_consent(context.user_row):
         similar = await case_rules.similar_open(
             context.scope.session,
             draft.get("municipality_id"),
             draft.get("category"),
             context.services.clock.now(),
+            context.user_row,
         )
         if similar:
             t = context.t
+            draft["offered"] = [case.id for case in similar]
             lines = [t.gettext("Similar open cases were reported here in the last 30 days:")]
             rows: list[list[Button]] = []
             for case in similar:
-                summary = (case.description or "")[:80]
-                lines.append(f"• {case.reference} ({t.date(case.created_at)}): {escape(summary)}")
+                lines.append(
+                    f"• {case.reference} · {escape(case_views.what(t, case))} · "
+                    f"{case_views.place(t, case)} · {t.date(case.created_at)}"
+                )
                 rows.append(
                     [
                         (
@@ -804,16 +813,24 @@ async def send_report(update: Update, context: PactContext) -> int:
 
 
 async def follow_existing(update: Update, context: PactContext) -> int:
-    """Same problem: follow the existing case instead of opening a new one."""
-    query = await answer(update)
-    await close_buttons(update)
+    """Same problem: follow an offered case instead of opening a new one; any other id is stale."""
+    query = update.callback_query
+    assert query is not None
     raw = (query.data or "").removeprefix(FOLLOW)
-    case = await context.scope.session.get(Case, int(raw)) if raw.isdigit() else None
-    if case is None or context.user_row is None:
-        return await _store(update, context)
-    await case_rules.follow(
-        context.scope.session, case, context.user_row, context.services.clock.now()
-    )
+    offered = _draft(context).get("offered") or []
+    session, user = context.scope.session, context.user_row
+    case = await session.get(Case, int(raw)) if raw.isdigit() and int(raw) in offered else None
+    if (
+        case is None
+        or user is None
+        or not case_rules.followable(case)
+        or await case_rules.is_reporter(session, case, user)
+    ):
+        await query.answer(context.t.gettext("This button is no longer active."))
+        return SIMILAR
+    await answer(update)
+    await close_buttons(update)
+    await case_rules.follow(session, case, user, context.services.clock.now())
     context.user_data.pop(DRAFT, None)
     t = context.t
     await send(
@@ -829,9 +846,10 @@ async def follow_existing(update: Update, context: PactContext) -> int:
 
 
 async def different(update: Update, context: PactContext) -> int:
-    """A different problem: store the new case."""
+    """A different problem: forget the offered cases and store the new case."""
     await answer(update)
     await close_buttons(update)
+    _draft(context).pop("offered", None)
     return await _store(update, context)
 
 

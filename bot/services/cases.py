@@ -7,8 +7,6 @@ case_contacts, apart from the case data, reached only through its relay code.
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import privacy
+from bot.services import case_codes, privacy
 from db.models import (
     Case,
     CaseAttachment,
@@ -41,9 +39,6 @@ MAX_TEXT = 3000
 MAX_PHOTOS = 5
 DUPLICATE_WINDOW = timedelta(days=30)
 FOLLOWUP_AFTER = timedelta(days=21)
-MAX_CODE_FAILURES = 5
-CODE_LOCK = timedelta(hours=1)
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 OPEN = (
     CaseStatus.RECEIVED,
     CaseStatus.UNDER_REVIEW,
@@ -158,39 +153,14 @@ async def next_reference(session: AsyncSession, year: int) -> str:
     return f"PACT-{year}-{number:05d}"
 
 
-def new_secret_code() -> str:
-    """Eight characters people can read back without confusing 0/O or 1/I: "K7MZ-Q2RA"."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-    return f"{raw[:4]}-{raw[4:]}"
-
-
-def _normalise_code(code: str) -> str:
-    return "".join(ch for ch in code.upper() if ch in CODE_ALPHABET)
-
-
-def hash_code(code: str, salt: bytes | None = None) -> str:
-    """scrypt hash of a secret code, with its salt."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(_normalise_code(code).encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def check_code(code: str, stored: str) -> bool:
-    """Whether a typed code matches the stored hash."""
-    try:
-        _scheme, salt, _digest = stored.split("$")
-    except ValueError:
-        return False
-    return hmac.compare_digest(hash_code(code, bytes.fromhex(salt)), stored)
-
-
 async def create(
     session: AsyncSession, new: NewCase, reporter: User | None, now: datetime
 ) -> Created:
     """Store the case, its files, the first timeline entry and the identification link."""
     if new.identification is not Identification.ANONYMOUS and reporter is None:
         raise ValueError("named and confidential cases need a reporter")
-    code = new_secret_code() if new.identification is Identification.ANONYMOUS else None
+    code = case_codes.new_secret_code() if new.identification is Identification.ANONYMOUS else None
+    secret_hash = await case_codes.hash_off_loop(code) if code else None
     case = Case(
         reference=await next_reference(session, now.year),
         kind=new.kind,
@@ -214,7 +184,7 @@ async def create(
             if new.reporter_display and new.identification is Identification.NAMED
             else None
         ),
-        secret_hash=hash_code(code) if code else None,
+        secret_hash=secret_hash,
         created_at=now,
         updated_at=now,
     )
@@ -254,16 +224,35 @@ async def create(
     return Created(case=case, secret_code=code)
 
 
+def followable(case: Case) -> bool:
+    """Only named service cases can be followed: never corruption, confidential or anonymous."""
+    return case.kind == CaseKind.SERVICE and case.identification == Identification.NAMED
+
+
 async def similar_open(
-    session: AsyncSession, municipality_id: int | None, category_key: str | None, now: datetime
+    session: AsyncSession,
+    municipality_id: int | None,
+    category_key: str | None,
+    now: datetime,
+    user: User | None = None,
 ) -> list[Case]:
-    """Open service cases in the same municipality and category from the last 30 days."""
+    """Open named service cases of others in the same place and category from the last 30 days.
+
+    These are the only cases a person may be offered to follow (see `followable`).
+    """
     if municipality_id is None or category_key is None:
         return []
+    not_mine = (
+        or_(Case.reporter_user_id.is_(None), Case.reporter_user_id != user.id)
+        if user is not None
+        else Case.id.is_not(None)
+    )
     result = await session.execute(
         select(Case)
         .where(
             Case.kind == CaseKind.SERVICE,
+            Case.identification == Identification.NAMED,
+            not_mine,
             Case.municipality_id == municipality_id,
             Case.category == category_key,
             Case.status.in_([s.value for s in OPEN]),
@@ -276,7 +265,9 @@ async def similar_open(
 
 
 async def follow(session: AsyncSession, case: Case, user: User, now: datetime) -> bool:
-    """Add a follower; False when already following."""
+    """Add a follower; False when already following, when it is their own or not followable."""
+    if not followable(case) or await is_reporter(session, case, user):
+        return False
     if await session.get(CaseFollower, (case.id, user.id)) is not None:
         return False
     session.add(CaseFollower(case_id=case.id, user_id=user.id, created_at=now))
@@ -287,7 +278,15 @@ async def follow(session: AsyncSession, case: Case, user: User, now: datetime) -
 async def for_user(session: AsyncSession, user: User) -> list[Case]:
     """Cases the person filed (named or confidential) or follows, newest first."""
     confidential = select(CaseContact.case_id).where(CaseContact.user_id == user.id)
-    followed = select(CaseFollower.case_id).where(CaseFollower.user_id == user.id)
+    followed = (
+        select(CaseFollower.case_id)
+        .join(Case, Case.id == CaseFollower.case_id)
+        .where(
+            CaseFollower.user_id == user.id,
+            Case.kind == CaseKind.SERVICE,
+            Case.identification == Identification.NAMED,
+        )
+    )
     result = await session.execute(
         select(Case)
         .where(
@@ -321,21 +320,30 @@ async def reporter_may_change(session: AsyncSession, case: Case, user: User | No
     return case.status in OPEN and await is_reporter(session, case, user)
 
 
+async def is_follower(session: AsyncSession, case: Case, user: User | None) -> bool:
+    """Whether this person follows a followable case (a row on any other case grants nothing)."""
+    return (
+        user is not None
+        and followable(case)
+        and await session.get(CaseFollower, (case.id, user.id)) is not None
+    )
+
+
 async def can_see(session: AsyncSession, case: Case, user: User | None) -> bool:
-    """Reporter or follower."""
+    """Reporter (everything) or follower (status changes and public notes only: `timeline`)."""
     if user is None:
         return False
-    if await is_reporter(session, case, user):
-        return True
-    return await session.get(CaseFollower, (case.id, user.id)) is not None
+    return await is_reporter(session, case, user) or await is_follower(session, case, user)
 
 
 async def recipients(session: AsyncSession, case: Case) -> list[User]:
-    """Who hears of a change: the reachable reporter and the followers, once each."""
+    """Who hears of a status change: the reachable reporter and the followers, once each."""
     people: dict[int, User] = {}
     reporter = await reporter_of(session, case)
     if reporter is not None:
         people[reporter.id] = reporter
+    if not followable(case):
+        return [u for u in people.values() if u.blocked_at is None]
     result = await session.execute(
         select(User)
         .join(CaseFollower, CaseFollower.user_id == User.id)
@@ -347,12 +355,7 @@ async def recipients(session: AsyncSession, case: Case) -> list[User]:
 
 
 class LookupRefusedError(Exception):
-    """A reference/code check that cannot succeed now (unknown, wrong or locked)."""
-
-    def __init__(self, reason: str, until: datetime | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.until = until
+    """A failed reference/code check: one kind only, so unknown, wrong and locked look alike."""
 
 
 async def by_reference(session: AsyncSession, reference: str) -> Case | None:
@@ -366,32 +369,39 @@ async def by_reference(session: AsyncSession, reference: str) -> Case | None:
     ).scalar_one_or_none()
 
 
-async def lookup(session: AsyncSession, reference: str, code: str, now: datetime) -> Case:
-    """An anonymous case by reference and secret code; wrong codes lock the case for an hour."""
+async def lookup(
+    session: AsyncSession, reference: str, code: str, user: User, now: datetime
+) -> Case:
+    """An anonymous case by reference and secret code, for this person.
+
+    Wrong tries count against the person who typed them (per case and across cases, see
+    `case_codes`), never against the case, and every refusal is the same: an unknown number,
+    a wrong code and a lock cannot be told apart, not even by the time the answer takes.
+    """
     case = await by_reference(session, reference)
-    if case is None or case.secret_hash is None:
-        raise LookupRefusedError("wrong")
-    if case.code_locked_until is not None and case.code_locked_until > now:
-        raise LookupRefusedError("locked", case.code_locked_until)
-    if not check_code(code, case.secret_hash):
-        case.code_failures += 1
-        if case.code_failures >= MAX_CODE_FAILURES:
-            case.code_failures = 0
-            case.code_locked_until = now + CODE_LOCK
-            raise LookupRefusedError("locked", case.code_locked_until)
-        raise LookupRefusedError("wrong")
-    case.code_failures = 0
-    case.code_locked_until = None
-    return case
+    anonymous = case if case is not None and case.secret_hash is not None else None
+    case_id = anonymous.id if anonymous is not None else None
+    waiting = await case_codes.refused(session, user.id, case_id, now)
+    right = await case_codes.check_off_loop(code, anonymous.secret_hash if anonymous else None)
+    if waiting:
+        raise LookupRefusedError
+    if anonymous is None or not right:
+        await case_codes.record_failure(session, user.id, case_id, now)
+        raise LookupRefusedError
+    await case_codes.forget(session, user.id, anonymous.id, now)
+    return anonymous
 
 
-async def timeline(session: AsyncSession, case: Case) -> list[CaseEvent]:
-    """The public lines of a case's history, oldest first."""
-    result = await session.execute(
-        select(CaseEvent)
-        .where(CaseEvent.case_id == case.id, CaseEvent.internal.is_(False))
-        .order_by(CaseEvent.id)
-    )
+FOLLOWER_EVENTS = ("status", "reopened")
+"""What a follower sees of a case: status changes with their public notes, nothing else."""
+
+
+async def timeline(session: AsyncSession, case: Case, *, reporter: bool = False) -> list[CaseEvent]:
+    """A case's public history, oldest first; followers (the default) get status lines only."""
+    query = select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.internal.is_(False))
+    if not reporter:
+        query = query.where(CaseEvent.kind.in_(FOLLOWER_EVENTS))
+    result = await session.execute(query.order_by(CaseEvent.id))
     return list(result.scalars())
 
 
