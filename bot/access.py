@@ -1,18 +1,23 @@
 """The one gate for staff-only actions: checked once, before any handler runs.
 
 Each staff command and button prefix needs a permission (bot.services.staff.ALLOWED). Anyone
-without it is answered as if the action did not exist, and the attempt is logged.
+without it is answered as if the action did not exist, and the attempt is logged. Steps inside a
+staff conversation (typed text, files, buttons) are checked again on every update by
+`guard_staff_flows`, so a grant revoked mid-flow stops the flow at its next step.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import Application, ApplicationHandlerStop, ConversationHandler
 
 from bot.application import PactContext
 from bot.handlers.fallback import stale_button, unknown_command
+from bot.i18n import N_
 from bot.services import staff
 from bot.services.staff import Permission
 from db.models import StaffMember
@@ -45,6 +50,17 @@ STAFF_BUTTONS = {
     "vw:": Permission.STATS,
 }
 MEMBER = "staff_member"
+STAFF_FLOWS = {
+    # conversation name: (the permission every step needs, the user_data key of its draft)
+    "admin_authority": (Permission.ADMIN, "admin"),
+    "admin_import": (Permission.ADMIN, "admin"),
+    "staff_input": (Permission.CASES, "staff_input"),
+    "broadcast_composer": (Permission.BROADCAST, "broadcast_draft"),
+    "poll_composer": (Permission.BROADCAST, "poll_draft"),
+    "event_composer": (Permission.BROADCAST, "event_draft"),
+}
+NO_LONGER = N_("This action is no longer available to you.")
+Step = Callable[[Update, PactContext], Awaitable[Any]]
 
 
 def required(update: Update) -> tuple[str, Permission] | None:
@@ -94,3 +110,47 @@ async def gate(update: object, context: PactContext) -> None:
     else:
         await unknown_command(update, context)
     raise ApplicationHandlerStop
+
+
+def _checked(callback: Step, name: str, permission: Permission, key: str) -> Step:
+    """A conversation step that runs only while the member still holds the permission."""
+
+    async def step(update: Update, context: PactContext) -> Any:
+        """Re-check the grant in the database; on refusal drop the draft and end the flow."""
+        user = update.effective_user
+        member = await staff.member(context.scope.session, user.id) if user else None
+        if staff.can(member, permission):
+            context.scope.extra[MEMBER] = member
+            return await callback(update, context)
+        log.warning("refused a step of the staff flow %s (needs %s)", name, permission)
+        context.user_data.pop(key, None)
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        chat = update.effective_chat
+        if chat is not None:
+            await context.bot.send_message(chat.id, context.t.gettext(NO_LONGER))
+        return ConversationHandler.END
+
+    step.__doc__ = callback.__doc__
+    return step
+
+
+def guard_staff_flows(app: Application) -> None:
+    """Wrap every step of each staff conversation (STAFF_FLOWS) in a fresh permission check.
+
+    Entry points are commands and buttons the gate already checks; the states are what the gate
+    cannot recognise (typed text, files), so each of their handlers re-checks on every update.
+    """
+    found = set()
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if not isinstance(handler, ConversationHandler) or handler.name not in STAFF_FLOWS:
+                continue
+            permission, key = STAFF_FLOWS[handler.name]
+            for steps in handler.states.values():
+                for inner in steps:
+                    inner.callback = _checked(inner.callback, handler.name, permission, key)
+            found.add(handler.name)
+    missing = set(STAFF_FLOWS) - found
+    if missing:
+        raise RuntimeError(f"staff conversations not registered: {sorted(missing)}")

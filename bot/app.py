@@ -92,6 +92,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Pact
     app = builder.build()
     app.services = services
     register_handlers(app)
+    access.guard_staff_flows(app)  # every step of a staff flow re-checks the grant
     return app
 
 

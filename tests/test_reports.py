@@ -68,9 +68,9 @@ async def test_named_report_with_photos_and_location(fake, database_url) -> None
             files = (await session.execute(select(CaseAttachment))).scalars().all()
         assert [f.kind for f in files] == ["photo", "photo"]
         card = next(m for m in fake.chat_messages(STAFF) if "PACT-2026-00001" in (m.text or ""))
-        assert "Arta" in card.text, "named: staff may see the Telegram name"
-        assert "🙋" in card.labels[0]
-        assert any(m.location for m in fake.chat_messages(STAFF)), "the place as a map pin"
+        assert "Arta" not in card.text, "the group card is short: the name is on the private card"
+        assert card.button_data(card.labels[0]).startswith("stf:priv:")
+        assert not any(m.location or m.photo for m in fake.chat_messages(STAFF)), "no pin, photos"
 
         assert await _change(bot, case.id, CaseStatus.UNDER_REVIEW, "We asked the utility.") == 1
         assert "is now: under review" in arta.last.text

@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ExtBot
 
-from bot.handlers import case_views
+from bot.handlers import case_views, staff_views
 from bot.runtime import Services
 from bot.services import accounts
 from bot.services import cases as case_rules
+from bot.services import staff as staff_rules
 from bot.ui import keyboard
 from db.models import Case, CaseKind, User
 
@@ -46,38 +47,64 @@ async def status_changed(
 async def reporter_answered(
     bot: ExtBot[None], services: Services, session: AsyncSession, case: Case, text: str
 ) -> None:
-    """Pass a reporter's answer to the assignee privately, or to the staff chat (service cases)."""
-    message = lambda t: t.gettext(  # noqa: E731 - rendered per recipient language
-        "↩️ The reporter of {reference} answered: “{text}”",
-        reference=case.reference,
-        text=escape(text),
-    )
-    if case.assignee_user_id is not None:
+    """Pass a reporter's answer to the assignee privately, if their grant still sees the case.
+
+    Otherwise the answer is held in the case (the private staff card shows it to whoever opens
+    it next) and the staff chat hears only that there is one, never its words.
+    """
+    if case.assignee_user_id is not None and await staff_rules.sees_now(
+        session, case.assignee_user_id, case
+    ):
         assignee = await session.get(User, case.assignee_user_id)
         if assignee is not None:
+            t = services.i18n.translator(assignee.language)
             try:
                 await bot.send_message(
-                    assignee.telegram_id, message(services.i18n.translator(assignee.language))
+                    assignee.telegram_id,
+                    t.gettext(
+                        "↩️ The reporter of {reference} answered: “{text}”",
+                        reference=case.reference,
+                        text=escape(text),
+                    ),
                 )
                 return
             except TelegramError as error:
                 log.warning("answer not passed to the assignee: %s", type(error).__name__)
-    await staff(bot, services, message, case)
+    await staff(
+        bot,
+        services,
+        lambda t: t.gettext(
+            "↩️ The reporter of {reference} answered. Open the case in your private chat to "
+            "read it.",
+            reference=case.reference,
+        ),
+        case,
+        open_button=True,
+    )
 
 
 async def staff(
-    bot: ExtBot[None], services: Services, text_for: object, case: Case | None = None
+    bot: ExtBot[None],
+    services: Services,
+    text_for: object,
+    case: Case | None = None,
+    *,
+    open_button: bool = False,
 ) -> None:
     """A line to the staff chat in the default language; never about corruption reports there.
 
     The staff group may hold people without the corruption permission, so corruption cases are
-    only ever shown in the staff workspace to those allowed to see them.
+    only ever shown in the staff workspace to those allowed to see them. The line never carries
+    what the reporter wrote; `open_button` adds the button that opens the case privately.
     """
     chat_id = services.settings.staff_chat_id
     if chat_id is None or (case is not None and case.kind == CaseKind.CORRUPTION):
         return
     t = services.i18n.translator(None)
+    markup = (
+        keyboard(*staff_views.group_buttons(t, case)) if open_button and case is not None else None
+    )
     try:
-        await bot.send_message(chat_id, text_for(t))  # type: ignore[operator]
+        await bot.send_message(chat_id, text_for(t), reply_markup=markup)  # type: ignore[operator]
     except TelegramError as error:
         log.warning("staff chat notice not sent: %s", type(error).__name__)

@@ -1,16 +1,20 @@
-"""The staff workspace: case cards in the staff group and /inbox, and every action on a case.
+"""The staff workspace: short case cards in the staff group, full cards privately, /inbox, and
+every action on a case.
 
-Typed input (replies, notes, status notes, merges, redactions) happens in the staff member's
-private chat with the bot, keyed by user, so a button pressed in the group leads there
-(see staff_cases.mmd). All of it sits behind bot.access.gate.
+The group card shows reference, category, municipality and age only; its one button sends the
+full card (scope-checked) to the member's private chat, where every action and all typed input
+(replies, notes, status notes, merges, redactions) happen, keyed by user (see staff_cases.mmd).
+All of it sits behind bot.access.gate.
 """
 
 from __future__ import annotations
 
+import logging
 from html import escape
 
-from telegram import InputMediaPhoto, Update
-from telegram.error import Forbidden
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -33,6 +37,8 @@ from bot.ui import answer, edit_or_send, keyboard, rows_of, send
 from db.models import Case, CaseKind, CaseStatus, ResponseTemplate, User
 from db.repositories import audit
 
+log = logging.getLogger(__name__)
+
 # States
 INPUT = 0
 
@@ -49,6 +55,10 @@ async def _case(update: Update, context: PactContext, prefix: str) -> tuple[Case
     if case is None or not staff.sees(current_member(context), case):
         await stale_button(update, context)
         return None
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        await _open_privately(update, context, case)
+        return None
     return case, rest
 
 
@@ -60,7 +70,8 @@ async def _card_text(context: PactContext, case: Case) -> str:
     if case.assignee_user_id is not None:
         member = await session.get(staff.StaffMember, case.assignee_user_id)
         assignee = member.display_name if member else None
-    return views.card(context.t, case, files, assignee, context.services.clock.now())
+    events = await casework.exchanges(session, case)
+    return views.card(context.t, case, files, assignee, context.services.clock.now(), events)
 
 
 async def _redraw(update: Update, context: PactContext, case: Case) -> None:
@@ -71,26 +82,21 @@ async def _redraw(update: Update, context: PactContext, case: Case) -> None:
 
 
 async def post_card(bot, services: Services, session, case: Case) -> None:
-    """A new service case in the staff group: card, map pin, photos. Never corruption reports."""
+    """A new service case in the staff group: reference, category, municipality, age, one button.
+
+    No description, photos, map pin or name: the group may hold staff of other municipalities.
+    Never corruption reports.
+    """
     chat_id = services.settings.staff_chat_id
     if chat_id is None or case.kind == CaseKind.CORRUPTION:
         return
     t = services.i18n.translator(None)
-    files = await case_rules.attachments(session, case)
-    thread = await _thread(bot, services, case)
     await bot.send_message(
         chat_id,
-        views.card(t, case, files, None, services.clock.now()),
-        reply_markup=keyboard(*views.buttons(t, case)),
-        message_thread_id=thread,
+        views.group_card(t, case, services.clock.now()),
+        reply_markup=keyboard(*views.group_buttons(t, case)),
+        message_thread_id=await _thread(bot, services, case),
     )
-    if case.latitude is not None and case.longitude is not None:
-        await bot.send_location(chat_id, case.latitude, case.longitude, message_thread_id=thread)
-    photos = [InputMediaPhoto(item.file_id) for item in files if item.kind == "photo"]
-    if len(photos) == 1:
-        await bot.send_photo(chat_id, photos[0].media, message_thread_id=thread)
-    elif photos:
-        await bot.send_media_group(chat_id, photos, message_thread_id=thread)
 
 
 async def _thread(bot, services: Services, case: Case) -> int | None:
@@ -107,13 +113,8 @@ async def _thread(bot, services: Services, case: Case) -> int | None:
     return town.staff_thread_id
 
 
-async def open_card(update: Update, context: PactContext) -> None:
-    """Show (or redraw) a case card with its actions; staff access is logged (privacy.md 7)."""
-    found = await _case(update, context, views.OPEN)
-    if found is None:
-        return
-    await answer(update)
-    case = found[0]
+async def _viewed(context: PactContext, case: Case) -> None:
+    """Staff access to a full card is logged (privacy.md 7)."""
     member = current_member(context)
     await audit.record(
         context.scope.session,
@@ -124,6 +125,56 @@ async def open_card(update: Update, context: PactContext) -> None:
         subject_type="case",
         subject_id=case.id,
     )
+
+
+async def _open_privately(update: Update, context: PactContext, case: Case) -> None:
+    """Send the full card with its actions to the staff member's private chat, never the group."""
+    assert update.effective_user is not None
+    t = context.t
+    try:
+        await context.bot.send_message(
+            update.effective_user.id,
+            await _card_text(context, case),
+            reply_markup=keyboard(*views.buttons(t, case)),
+        )
+    except Forbidden:
+        await answer(update, t.gettext("Start a private chat with the bot first."), alert=True)
+        return
+    await _viewed(context, case)
+    await answer(update, t.gettext("Sent to your private chat."))
+    await _refresh_group_card(update, context, case)
+
+
+async def _refresh_group_card(update: Update, context: PactContext, case: Case) -> None:
+    """Redraw the pressed group message as the short card (fresh age; old full cards shrink)."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    t = context.services.i18n.translator(None)
+    try:
+        await query.message.edit_text(
+            views.group_card(t, case, context.services.clock.now()),
+            reply_markup=keyboard(*views.group_buttons(t, case)),
+        )
+    except BadRequest as error:
+        log.info("group card not redrawn: %s", type(error).__name__)
+
+
+async def open_privately(update: Update, context: PactContext) -> None:
+    """The group card's button: the full card privately, if this member may see the case."""
+    found = await _case(update, context, views.PRIVATE)
+    if found is not None:
+        await _open_privately(update, context, found[0])
+
+
+async def open_card(update: Update, context: PactContext) -> None:
+    """Show (or redraw) a case card with its actions; staff access is logged (privacy.md 7)."""
+    found = await _case(update, context, views.OPEN)
+    if found is None:
+        return
+    await answer(update)
+    case = found[0]
+    await _viewed(context, case)
     await _redraw(update, context, case)
 
 
@@ -599,6 +650,7 @@ def buttons() -> list[CallbackQueryHandler]:
     return [
         CallbackQueryHandler(inbox, pattern=f"^{views.INBOX}"),
         CallbackQueryHandler(open_card, pattern=f"^{views.OPEN}"),
+        CallbackQueryHandler(open_privately, pattern=f"^{views.PRIVATE}"),
         CallbackQueryHandler(take, pattern=f"^{views.TAKE}"),
         CallbackQueryHandler(assign_to, pattern=f"^{views.ASSIGN_TO}"),
         CallbackQueryHandler(assign_menu, pattern=f"^{views.ASSIGN}"),

@@ -8,7 +8,7 @@ from html import escape
 from bot.handlers import case_views
 from bot.i18n import N_, Translator
 from bot.ui import Button, rows_of
-from db.models import Case, CaseAttachment, CaseStatus, Identification, StaffMember
+from db.models import Case, CaseAttachment, CaseEvent, CaseStatus, Identification, StaffMember
 
 P = "stf:"
 TAKE, STATUS, SET_STATUS, REPLY, NOTE, ASSIGN, ASSIGN_TO = (
@@ -20,6 +20,7 @@ TAKE, STATUS, SET_STATUS, REPLY, NOTE, ASSIGN, ASSIGN_TO = (
     "stf:asg:",
     "stf:asgto:",
 )
+PRIVATE = "stf:priv:"
 FILES, MORE, MERGE, REOPEN, REDACT, AUDIT, OPEN, INBOX = (
     "stf:files:",
     "stf:more:",
@@ -49,14 +50,56 @@ def identity(t: Translator, case: Case) -> str:
     return mode
 
 
+def received(t: Translator, case: Case, now: datetime) -> str:
+    """How long ago the case came in: hours on the first day, then days."""
+    age = now - case.created_at
+    hours = int(age.total_seconds() // 3600)
+    if hours < 1:
+        return t.gettext("received less than an hour ago")
+    if hours < 24:
+        return t.ngettext("received {count} hour ago", "received {count} hours ago", hours)
+    return t.ngettext("received {count} day ago", "received {count} days ago", age.days)
+
+
+def group_card(t: Translator, case: Case, now: datetime) -> str:
+    """The staff group's card: reference, category, municipality, age; nothing the reporter said.
+
+    The group may hold members of other municipalities; the full card opens privately, scoped.
+    """
+    lines = [f"<b>{case.reference}</b> · {escape(case_views.what(t, case))}"]
+    if case.municipality is not None:
+        lines.append(escape(t.gettext("Municipality of {name}", name=case.municipality.name)))
+    lines.append(received(t, case, now))
+    return "\n".join(lines)
+
+
+def group_buttons(t: Translator, case: Case) -> list[list[Button]]:
+    """The one button of a group card: the full card in the staff member's private chat."""
+    return [[(t.gettext("🔓 Open in my private chat"), f"{PRIVATE}{case.id}")]]
+
+
+def exchange_lines(t: Translator, events: list[CaseEvent]) -> list[str]:
+    """The latest staff messages and reporter answers, shortened, for the private card."""
+    labels = {
+        "staff_reply": t.gettext("Team"),
+        "reporter_reply": t.gettext("Reporter"),
+    }
+    return [
+        f"{t.date(event.at)} · {labels[event.kind]}: “{escape((event.public_text or '')[:300])}”"
+        for event in events
+        if event.kind in labels
+    ]
+
+
 def card(
     t: Translator,
     case: Case,
     files: list[CaseAttachment],
     assignee: str | None,
     now: datetime,
+    events: list[CaseEvent] | None = None,
 ) -> str:
-    """The staff card of a case."""
+    """The full staff card of a case (private chat only), with the latest exchanges."""
     counts: dict[str, int] = {}
     for item in files:
         counts[item.kind] = counts.get(item.kind, 0) + 1
@@ -84,6 +127,9 @@ def card(
         lines.append("📎 " + ", ".join(parts))
     if case.description:
         lines.append(f"“{escape(case.description[:1500])}”")
+    if events:
+        lines.append(t.gettext("<b>Messages</b>"))
+        lines.extend(exchange_lines(t, events))
     return "\n".join(lines)
 
 

@@ -62,6 +62,42 @@ async def assign(
     )
 
 
+async def release(
+    session: AsyncSession, case: Case, *, actor_user_id: int | None, now: datetime
+) -> None:
+    """Back to the queue: the assignee lost the right to see the case (revoked or rescoped)."""
+    before = {"assignee": case.assignee_user_id}
+    case.assignee_user_id = None
+    case.updated_at = now
+    session.add(
+        CaseEvent(
+            case_id=case.id, at=now, kind="unassigned", internal=True, staff_user_id=actor_user_id
+        )
+    )
+    await audit.record(
+        session,
+        at=now,
+        actor_kind="staff" if actor_user_id else "system",
+        actor_user_id=actor_user_id,
+        action="case.unassigned",
+        subject_type="case",
+        subject_id=case.id,
+        before=before,
+        after={"assignee": None, "reason": "access_revoked"},
+    )
+
+
+async def exchanges(session: AsyncSession, case: Case, limit: int = 6) -> list[CaseEvent]:
+    """The latest staff messages and reporter answers of a case, oldest first (for staff)."""
+    result = await session.execute(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(("staff_reply", "reporter_reply")))
+        .order_by(CaseEvent.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(result.scalars().all()))
+
+
 async def set_status(
     session: AsyncSession,
     case: Case,

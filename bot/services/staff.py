@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Case, CaseKind, StaffMember, StaffRole, User
+from bot.services import casework
+from db.models import Case, CaseKind, StaffMember, StaffRevocation, StaffRole, User
 from db.repositories import audit
 from db.repositories import users as users_repo
+
+log = logging.getLogger(__name__)
 
 
 class Permission(enum.StrEnum):
@@ -63,6 +67,11 @@ async def member(session: AsyncSession, telegram_id: int) -> StaffMember | None:
     return result.scalar_one_or_none()
 
 
+async def sees_now(session: AsyncSession, user_id: int, case: Case) -> bool:
+    """Whether the user may see the case by their grant as stored now (not as remembered)."""
+    return sees(await session.get(StaffMember, user_id), case)
+
+
 async def everyone(session: AsyncSession) -> list[tuple[StaffMember, User]]:
     """All staff with their user rows."""
     result = await session.execute(
@@ -94,10 +103,17 @@ async def grant(
     by_user_id: int | None,
     now: datetime,
 ) -> StaffMember:
-    """Give or change a role; audited with before/after."""
+    """Give or change a role; audited with before/after; cases it no longer sees are released.
+
+    A grant by an admin also clears a recorded revocation (ADMIN_IDS never does: by_user_id None).
+    """
     user = await _user_for(session, telegram_id, now)
     current = await session.get(StaffMember, user.id)
     before = _describe(current)
+    revocation = await session.get(StaffRevocation, user.id)
+    if revocation is not None and by_user_id is not None:
+        await session.delete(revocation)
+        before = {**(before or {}), "revoked_at": revocation.revoked_at.isoformat()}
     if current is None:
         current = StaffMember(user_id=user.id, granted_at=now, display_name=display_name)
         session.add(current)
@@ -119,19 +135,28 @@ async def grant(
         before=before,
         after=_describe(current),
     )
+    await release_unseen(session, user.id, current, by_user_id=by_user_id, now=now)
     return current
 
 
 async def revoke(
     session: AsyncSession, telegram_id: int, *, by_user_id: int | None, now: datetime
 ) -> bool:
-    """Remove a staff grant; audited."""
+    """Remove a staff grant, record the revocation, return their cases to the queue; audited."""
     user = await users_repo.by_telegram_id(session, telegram_id)
     current = await session.get(StaffMember, user.id) if user else None
     if current is None or user is None:
         return False
     before = _describe(current)
     await session.delete(current)
+    revocation = await session.get(StaffRevocation, user.id)
+    if revocation is None:
+        revocation = StaffRevocation(user_id=user.id, revoked_at=now)
+        session.add(revocation)
+    revocation.revoked_at = now
+    revocation.revoked_by_user_id = by_user_id
+    await session.flush()
+    await release_unseen(session, user.id, None, by_user_id=by_user_id, now=now)
     await audit.record(
         session,
         at=now,
@@ -145,10 +170,37 @@ async def revoke(
     return True
 
 
+async def release_unseen(
+    session: AsyncSession,
+    user_id: int,
+    grant_now: StaffMember | None,
+    *,
+    by_user_id: int | None,
+    now: datetime,
+) -> int:
+    """Return to the queue every case assigned to the user that their grant no longer sees."""
+    assigned = await session.execute(select(Case).where(Case.assignee_user_id == user_id))
+    released = 0
+    for case in assigned.scalars().all():
+        if not sees(grant_now, case):
+            await casework.release(session, case, actor_user_id=by_user_id, now=now)
+            released += 1
+    return released
+
+
+async def revoked(session: AsyncSession, telegram_id: int) -> bool:
+    """Whether the account's staff grant was revoked (and not granted again by an admin)."""
+    user = await users_repo.by_telegram_id(session, telegram_id)
+    return user is not None and await session.get(StaffRevocation, user.id) is not None
+
+
 async def bootstrap_admins(session: AsyncSession, admin_ids: Iterable[int], now: datetime) -> int:
-    """ADMIN_IDS become admins (with the corruption permission) unless already staff."""
+    """ADMIN_IDS become admins (with the corruption permission) unless staff or ever revoked."""
     added = 0
     for telegram_id in admin_ids:
+        if await revoked(session, telegram_id):
+            log.warning("an ADMIN_IDS entry was revoked before; it is not made admin again")
+            continue
         if await member(session, telegram_id) is None:
             await grant(
                 session,
