@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import access, broadcast_message
+from bot import access, broadcast_message, drafts, flood
 from bot.application import PactApplication, PactContext
 from bot.clock import Clock, SystemClock
 from bot.handlers import (
@@ -100,7 +100,10 @@ def register_handlers(app: PactApplication) -> None:
     """All handlers, in order of precedence (first match wins within group 0)."""
     private = filters.ChatType.PRIVATE
 
-    # 0. The staff gate (group -1): staff-only commands and buttons stop here for anyone else.
+    # 0. Flood control (group -3), then draft expiry (group -2), then the staff gate (group -1).
+    app.add_handler(flood.handler(), group=-3)
+    app.add_handler(TypeHandler(Update, drafts.on_update), group=-2)
+    # The staff gate (group -1): staff-only commands and buttons stop here for anyone else.
     app.add_handler(TypeHandler(Update, access.gate), group=-1)
 
     # 1. Telegram's notices that the person blocked or unblocked the bot.

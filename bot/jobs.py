@@ -13,12 +13,12 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackContext
 
-from bot import delivery
+from bot import delivery, drafts
 from bot.application import PactApplication
 from bot.handlers import case_views, staff_views
 from bot.handlers import rti_views as views
 from bot.runtime import Services, unit_of_work
-from bot.services import accounts, casework, rti, staff
+from bot.services import accounts, casework, quota, rti, staff
 from bot.services import cases as case_rules
 from bot.ui import keyboard
 from db.models import CaseStatus, Reminder, User
@@ -167,6 +167,46 @@ async def send_staff_digests(app: PactApplication) -> int:
         return sent
 
 
+DRAFT_PURGE = "draft_purge"
+DRAFT_PURGE_HOUR = time(3, 30)
+
+
+async def purge_stale_drafts(app: PactApplication) -> int:
+    """Once a day (a stored row says when): drop drafts untouched for DRAFT_EXPIRY_DAYS and
+    yesterday's report counts; how many people's drafts went."""
+    services = app.services
+    async with unit_of_work(services) as scope:
+        now = services.clock.now()
+        pending = await scope.session.execute(
+            select(Reminder).where(
+                Reminder.kind == DRAFT_PURGE,
+                Reminder.sent_at.is_(None),
+                Reminder.cancelled_at.is_(None),
+            )
+        )
+        tomorrow = datetime.combine(
+            now.astimezone(services.settings.tz).date() + timedelta(days=1),
+            DRAFT_PURGE_HOUR,
+            tzinfo=services.settings.tz,
+        )
+        if pending.first() is None:  # the first run ever: purge now, then daily at 03:30
+            scope.session.add(Reminder(kind=DRAFT_PURGE, due_at=now))
+            await scope.session.flush()
+        due = await scope.session.execute(
+            select(Reminder)
+            .where(Reminder.kind == DRAFT_PURGE, *reminders_repo.due(now))
+            .with_for_update(skip_locked=True)
+        )
+        ready = list(due.scalars())
+        if not ready:
+            return 0
+        for row in ready:
+            row.sent_at = now
+        scope.session.add(Reminder(kind=DRAFT_PURGE, due_at=tomorrow))
+        await quota.prune(scope.session, now, services.settings.tz)
+    return await drafts.purge(app)
+
+
 async def send_broadcasts(app: PactApplication, budget: int | None = None) -> int:
     """Start due broadcasts and deliver their outbox (``bot/delivery.py``); how many were sent."""
     return await delivery.sender_of(app).run(budget)
@@ -178,6 +218,7 @@ async def reminders_job(context: CallbackContext) -> None:
     await send_due_reminders(app)
     await send_due_followups(app)
     await send_staff_digests(app)
+    await purge_stale_drafts(app)
     delivery.kick(app)
 
 

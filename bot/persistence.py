@@ -1,7 +1,11 @@
 """PTB persistence in our database: conversation states and flow drafts survive a restart.
 
-Only user_data (drafts of flows that already have the person's consent) and conversation states
-are kept; chat_data, bot_data and callback data are not used. Values must be JSON-friendly.
+Only user_data (flow drafts) and conversation states are kept, and only for people who may be
+stored: an active consent to the privacy notice (cases), or a staff grant. For everyone else
+(refused, withdrawn, never asked, under 16) drafts and states live in memory only and are lost
+on restart; a flush for them deletes any row they had. Keys in NOT_STORED are never written,
+and a draft holding nothing but its "last touched" stamp is no row at all (bot/drafts.py).
+chat_data, bot_data and callback data are not used. Values must be JSON-friendly.
 """
 
 from __future__ import annotations
@@ -11,15 +15,31 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
-from db.models import BotState
+from db.models import BotState, Consent, ConsentPurpose, StaffMember, User
 
 USER_DATA = "user_data"
 CONVERSATION = "conv"
+TOUCHED = "touched_at"
+"""The user_data key with the moment the person last did something (set by bot/drafts.py)."""
+NOT_STORED = frozenset({"case_step"})
+"""user_data keys kept in memory only: my_cases keeps the typed reference of an anonymous case
+it is checking there, which must never be written next to the Telegram id."""
+
+
+def _storable(data: dict[Any, Any]) -> dict[Any, Any] | None:
+    """What of a user's data may go to the table; None when nothing but the stamp is left."""
+    kept = {key: value for key, value in data.items() if key not in NOT_STORED}
+    return kept if set(kept) - {TOUCHED} else None
+
+
+def user_of_key(key: ConversationKey) -> int:
+    """The Telegram user of a conversation key: (chat, user[, message]) or a private chat alone."""
+    return int(key[1] if len(key) >= 2 else key[0])
 
 
 def _conversation_key(name: str, key: ConversationKey) -> str:
@@ -61,13 +81,30 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
             if data is not None:
                 session.add(BotState(kind=kind, key=key, data=data, updated_at=self._now()))
 
+    async def may_store(self, user_id: int) -> bool:
+        """Whether this Telegram user's drafts may be written: consent in force, or staff."""
+        consented = exists().where(
+            Consent.user_id == User.id,
+            Consent.purpose == ConsentPurpose.CASES,
+            Consent.withdrawn_at.is_(None),
+        )
+        staff = exists().where(StaffMember.user_id == User.id)
+        async with self._sessions() as session:
+            found = await session.execute(
+                select(User.id).where(and_(User.telegram_id == user_id, or_(consented, staff)))
+            )
+            return found.first() is not None
+
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         """All stored drafts by user id."""
         return {int(row.key): dict(row.data) for row in await self._rows(USER_DATA)}
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
-        """Store a user's drafts; an empty dict removes the row."""
-        await self._put(USER_DATA, str(user_id), dict(data) or None)
+        """Store a user's drafts if they may be stored; otherwise (or when empty) remove the row."""
+        kept = _storable(dict(data))
+        if kept is not None and not await self.may_store(user_id):
+            kept = None
+        await self._put(USER_DATA, str(user_id), kept)
 
     async def drop_user_data(self, user_id: int) -> None:
         """Forget a user's drafts (erasure)."""
@@ -83,8 +120,10 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        """Store or clear one conversation's state."""
+        """Store or clear one conversation's state (cleared for someone who may not be stored)."""
         data = None if new_state is None else {"state": new_state}
+        if data is not None and not await self.may_store(user_of_key(key)):
+            data = None
         await self._put(CONVERSATION, _conversation_key(name, key), data)
 
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
@@ -122,3 +161,20 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
 
     async def flush(self) -> None:
         """Every write already went to the database."""
+
+    async def purge_stale(self, cutoff: datetime) -> int:
+        """Delete drafts untouched since `cutoff` and the conversation states of their owners."""
+        async with self._sessions() as session, session.begin():
+            stale = await session.execute(
+                select(BotState.key).where(BotState.kind == USER_DATA, BotState.updated_at < cutoff)
+            )
+            owners = {int(key) for key in stale.scalars()}
+            states = await session.execute(select(BotState).where(BotState.kind == CONVERSATION))
+            for row in states.scalars():
+                key = tuple(json.loads(row.key.partition(":")[2]))
+                if user_of_key(key) in owners or row.updated_at < cutoff:
+                    await session.delete(row)
+            await session.execute(
+                delete(BotState).where(BotState.kind == USER_DATA, BotState.updated_at < cutoff)
+            )
+            return len(owners)

@@ -73,7 +73,8 @@ class Person:
 class BotHarness:
     """The fake server, the bot built by build_application, a manual clock, and the database.
 
-    The broadcast sender runs without its rate limiter unless a test asks for BROADCAST_RATE.
+    The broadcast sender runs without its rate limiter unless a test asks for BROADCAST_RATE, and
+    flood control is off (the manual clock stands still) unless a test sets UPDATES_PER_MINUTE.
     """
 
     def __init__(self, fake: FakeTelegram, database_url: str, **overrides: Any) -> None:
@@ -85,7 +86,12 @@ class BotHarness:
             database_url=database_url,
             telegram_base_url=fake.base_url,
             telegram_base_file_url=fake.base_file_url,
-            **{"reminder_poll_seconds": 0, "broadcast_rate": 0, **overrides},
+            **{
+                "reminder_poll_seconds": 0,
+                "broadcast_rate": 0,
+                "updates_per_minute": 10_000,  # the clock stands still: flood tests set their own
+                **overrides,
+            },
         )
         self.app: PactApplication
         self._next_user = 5000

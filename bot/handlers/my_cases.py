@@ -19,7 +19,7 @@ from bot.handlers import case_notify, case_views, menu
 from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
 from bot.services import cases as case_rules
-from bot.services import casework
+from bot.services import casework, quota
 from bot.ui import answer, close_buttons, edit_or_send, keyboard, send
 from db.models import Case
 
@@ -220,6 +220,11 @@ async def add_received(update: Update, context: PactContext) -> int:
         if message.photo
         else []
     )
+    limit = context.services.settings.files_per_case
+    if files and await quota.files_of(context.scope.session, case.id) + len(files) > limit:
+        context.user_data[KEY] = state
+        await send(update, context, _files_full(t, limit))
+        return ADD
     await case_rules.add_information(
         context.scope.session, case, text, files, context.services.clock.now()
     )
@@ -235,6 +240,15 @@ async def add_received(update: Update, context: PactContext) -> int:
         update, context, case, t.gettext("Added to {reference}.", reference=case.reference)
     )
     return ConversationHandler.END
+
+
+def _files_full(t: Translator, limit: int) -> str:
+    """Why a file is not added: the case holds FILES_PER_CASE files already."""
+    return t.ngettext(
+        "This case already has {count} file, the most one case can take. You can still add text.",
+        "This case already has {count} files, the most one case can take. You can still add text.",
+        limit,
+    )
 
 
 async def _show_new(update: Update, context: PactContext, case: Case, note: str) -> None:

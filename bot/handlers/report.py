@@ -23,8 +23,9 @@ from telegram.ext import (
 from bot.application import PactContext
 from bot.handlers import case_views, flow, menu, pickers, staff_cases
 from bot.handlers.report_texts import identity_text, safety_text, sent_text
+from bot.i18n import Translator
 from bot.services import cases as case_rules
-from bot.services import images
+from bot.services import images, quota
 from bot.services.privacy import has_consent, is_minor
 from bot.ui import Button, answer, close_buttons, keyboard, rows_of, send
 from db.models import Case, CaseKind, Identification
@@ -102,7 +103,9 @@ async def _start(update: Update, context: PactContext, kind: CaseKind) -> int:
             ),
         )
         return RESUME
-    context.user_data[DRAFT] = {"kind": kind, "files": []}
+    context.user_data[DRAFT] = {"kind": kind, "files": [], "received": 0}
+    if not has_consent(context.user_row):
+        await send(update, context, _memory_only_note(t))
     if kind == CaseKind.CORRUPTION:
         await send(
             update,
@@ -112,6 +115,14 @@ async def _start(update: Update, context: PactContext, kind: CaseKind) -> int:
         )
         return RESUME
     return await ask(update, context, MUNICIPALITY)
+
+
+def _memory_only_note(t: Translator) -> str:
+    """Why the draft of someone without consent is not kept through a restart."""
+    return t.gettext(
+        "Because you have not agreed to the privacy notice, I keep your answers only in memory "
+        "until you send the report: nothing is stored, and a restart of the bot loses them."
+    )
 
 
 async def resume(update: Update, context: PactContext) -> int:
@@ -527,6 +538,30 @@ def _files(context: PactContext) -> list[dict]:
     return _draft(context).setdefault("files", [])
 
 
+async def _refuse_file(update: Update, context: PactContext) -> int | None:
+    """Count an upload against FILES_PER_CASE (across edits); a state when it is not taken."""
+    draft = _draft(context)
+    t = context.t
+    limit = context.services.settings.files_per_case
+    if draft.get("received", 0) >= limit:
+        await send(
+            update,
+            context,
+            t.ngettext(
+                "You have already sent {count} file for this report, the most one report can "
+                "take. No more files can be added.",
+                "You have already sent {count} files for this report, the most one report can "
+                "take. No more files can be added.",
+                limit,
+            ),
+        )
+        return await _next(update, context, FILES)
+    if len(_files(context)) >= case_rules.MAX_PHOTOS:
+        return await _added(update, context)
+    draft["received"] = draft.get("received", 0) + 1
+    return None
+
+
 async def _added(update: Update, context: PactContext) -> int:
     """Count files; move on automatically at the limit."""
     count = len(_files(context))
@@ -556,8 +591,8 @@ async def photo(update: Update, context: PactContext) -> int:
     message = update.effective_message
     if message is None or not message.photo:
         return FILES
-    if len(_files(context)) >= case_rules.MAX_PHOTOS:
-        return await _added(update, context)
+    if (refused := await _refuse_file(update, context)) is not None:
+        return refused
     _files(context).append({"kind": "photo", "file_id": message.photo[-1].file_id})
     return await _added(update, context)
 
@@ -568,8 +603,8 @@ async def document(update: Update, context: PactContext) -> int:
     doc = message.document if message else None
     if doc is None:
         return FILES
-    if len(_files(context)) >= case_rules.MAX_PHOTOS:
-        return await _added(update, context)
+    if (refused := await _refuse_file(update, context)) is not None:
+        return refused
     t = context.t
     corruption = _draft(context).get("kind") == CaseKind.CORRUPTION
     if images.is_image(doc.mime_type, doc.file_name):
@@ -761,8 +796,8 @@ async def edit(update: Update, context: PactContext) -> int:
     raw = (query.data or "").removeprefix(EDIT)
     step = int(raw) if raw.isdigit() and int(raw) in _steps(context) else PREVIEW
     draft = _draft(context)
-    if step == FILES:
-        draft["files"] = []
+    if step == FILES and draft.get("received", 0) < context.services.settings.files_per_case:
+        draft["files"] = []  # replaced; "received" still counts every upload (FILES_PER_CASE)
     draft["editing"] = True
     return await ask(update, context, step)
 
@@ -853,6 +888,31 @@ async def different(update: Update, context: PactContext) -> int:
     return await _store(update, context)
 
 
+async def _over_daily_quota(update: Update, context: PactContext) -> bool:
+    """Refuse a report beyond CASES_PER_DAY (the draft stays); else count this one (no case id)."""
+    assert update.effective_user is not None
+    settings = context.services.settings
+    secret = quota.secret_from(settings.require_token())
+    args = (secret, update.effective_user.id, context.services.clock.now(), settings.tz)
+    if await quota.used_today(context.scope.session, *args) < settings.cases_per_day:
+        await quota.count_report(context.scope.session, *args)
+        return False
+    t = context.t
+    await send(
+        update,
+        context,
+        t.ngettext(
+            "You have already sent {count} report today, the most one person can send in a day. "
+            "Your report is kept as a draft: send it tomorrow from the menu (Continue).",
+            "You have already sent {count} reports today, the most one person can send in a day. "
+            "Your report is kept as a draft: send it tomorrow from the menu (Continue).",
+            settings.cases_per_day,
+        ),
+        menu.menu_markup(t),
+    )
+    return True
+
+
 async def _store(update: Update, context: PactContext) -> int:
     """Store the case in this update's single transaction and tell the reporter what happens."""
     draft = _draft(context)
@@ -877,6 +937,8 @@ async def _store(update: Update, context: PactContext) -> int:
     )
     if draft.get("voice"):
         new.attachments.insert(0, case_rules.Attachment(kind="voice", file_id=draft["voice"]))
+    if await _over_daily_quota(update, context):
+        return ConversationHandler.END
     reporter = None if mode is Identification.ANONYMOUS else context.user_row
     created = await case_rules.create(
         context.scope.session, new, reporter, context.services.clock.now()

@@ -1,0 +1,79 @@
+"""Abandoned drafts expire: each person's drafts carry when they last did something.
+
+A TypeHandler (group -2, before the staff gate) stamps ``user_data[TOUCHED]`` on every update of
+a private user. When someone comes back more than DRAFT_EXPIRY_DAYS after their last step with an
+unfinished draft (a report, an RTI request, any flow), the draft and their open conversations are
+dropped and they are told so plainly; the update then goes on as usual. The daily purge
+(``purge``, run by bot/jobs.py) does the same for people who never come back: in memory and in
+the ``bot_state`` table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ConversationHandler
+
+from bot.application import PactApplication, PactContext
+from bot.persistence import TOUCHED, DbPersistence, user_of_key
+
+
+def is_stale(data: dict[Any, Any], now: datetime, days: int) -> bool:
+    """A draft with content whose last step is more than `days` days old."""
+    raw = data.get(TOUCHED)
+    if not raw or not set(data) - {TOUCHED}:
+        return False
+    return datetime.fromisoformat(raw) < now - timedelta(days=days)
+
+
+def end_conversations(app: Application, user_id: int) -> None:
+    """End every conversation this person is in, so no step runs on a dropped draft."""
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler):
+                # PTB has no public API to end a conversation from outside; its states live here.
+                states = handler._conversations
+                for key in [key for key in states if user_of_key(key) == user_id]:
+                    del states[key]
+
+
+async def on_update(update: Update, context: PactContext) -> None:
+    """Drop a stale draft (and say so), then stamp this moment as the person's last step."""
+    user = update.effective_user
+    if user is None or context.user_data is None:
+        return
+    now = context.services.clock.now()
+    days = context.services.settings.draft_expiry_days
+    if is_stale(context.user_data, now, days):
+        context.user_data.clear()
+        end_conversations(context.application, user.id)
+        chat = update.effective_chat
+        if chat is not None and chat.type == chat.PRIVATE:
+            await context.bot.send_message(
+                chat.id,
+                context.t.ngettext(
+                    "Your unfinished draft was discarded: it was left untouched for more than "
+                    "{count} day.",
+                    "Your unfinished draft was discarded: it was left untouched for more than "
+                    "{count} days.",
+                    days,
+                ),
+            )
+    context.user_data[TOUCHED] = now.isoformat()
+
+
+async def purge(app: PactApplication) -> int:
+    """Drop every stale draft, in memory and in storage; how many people's drafts went."""
+    now = app.services.clock.now()
+    days = app.services.settings.draft_expiry_days
+    stale = [uid for uid, data in app.user_data.items() if is_stale(data, now, days)]
+    for user_id in stale:
+        end_conversations(app, user_id)
+        app.drop_user_data(user_id)
+    stored = 0
+    if isinstance(app.persistence, DbPersistence):
+        await app.update_persistence()
+        stored = await app.persistence.purge_stale(now - timedelta(days=days))
+    return len(stale) + stored
