@@ -9,8 +9,8 @@ from bot.broadcast_message import UNSUBSCRIBE
 from bot.handlers import menu, onboarding, pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
-from bot.services import accounts, audience, campaigns, directory
-from bot.services.privacy import has_consent
+from bot.services import accounts, audience, campaigns, directory, received
+from bot.services.privacy import BaseConsentMissingError, MinorConsentError, has_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
 from db.models import Authority, Broadcast, ConsentPurpose, Subscription, Topic
 
@@ -93,11 +93,27 @@ async def open_campaigns(update: Update, context: PactContext) -> None:
 
 
 async def opt_in(update: Update, context: PactContext) -> None:
-    """Consent (c), then the topics."""
+    """Consent (c), then the topics; refused without the notice or under 16 (a replayed button)."""
     await answer(update)
-    user = await accounts.change_consent(
-        context.scope.session, context.actor(update), ConsentPurpose.CAMPAIGNS, give=True
-    )
+    try:
+        user = await accounts.change_consent(
+            context.scope.session, context.actor(update), ConsentPurpose.CAMPAIGNS, give=True
+        )
+    except BaseConsentMissingError:
+        await _screen(update, context)
+        return
+    except MinorConsentError:
+        t = context.t
+        await send(
+            update,
+            context,
+            t.gettext(
+                "Under 16, a parent's or guardian's consent is needed. You can still use the "
+                "guides and anonymous reports."
+            ),
+            menu.menu_markup(t),
+        )
+        return
     context.scope.user = user
     await _screen(update, context)
 
@@ -178,7 +194,10 @@ async def unsubscribe(update: Update, context: PactContext) -> None:
     query = await answer(update)
     raw = (query.data or "").removeprefix(UNSUBSCRIBE)
     user = context.user_row
-    topics = await _message_topics(context, raw)
+    topics = await _message_topics(context, raw) if user is not None else []
+    if raw.isdigit() and user is not None:
+        if not await received.was_sent_broadcast(context.scope.session, user.id, int(raw)):
+            topics = []
     if not topics or user is None:
         await stale_button(update, context)
         return

@@ -29,7 +29,7 @@ from bot.handlers import campaigns as campaign_handlers
 from bot.handlers import flow, pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
-from bot.services import audience, events
+from bot.services import audience, events, received
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
 from db.models import Authority, Event, Topic
 
@@ -526,12 +526,19 @@ def _refusal(t: Translator, outcome: events.Rsvp) -> str:
 
 
 async def _event_for_answer(update: Update, context: PactContext, prefix: str) -> Event | None:
-    """The event an RSVP button points at, once consent and its state allow an answer."""
+    """The event an RSVP button points at, if it was sent to this person and consent and its
+    state allow an answer."""
     query = update.callback_query
     assert query is not None
     raw = (query.data or "").removeprefix(prefix).split(":", 1)[0]
-    event = await events.get(context.scope.session, int(raw)) if raw.isdigit() else None
-    if event is None:
+    session = context.scope.session
+    event = await events.get(session, int(raw)) if raw.isdigit() else None
+    user = context.user_row
+    if (
+        event is None
+        or user is None
+        or not await received.was_sent_button(session, user.id, "event", event.id)
+    ):
         await stale_button(update, context)
         return None
     refused = events.closed(event, context.services.clock.now())

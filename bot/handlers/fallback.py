@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.application import PactContext
 from bot.handlers import menu
@@ -29,7 +30,13 @@ async def stale_button(update: Update, context: PactContext) -> None:
     """A button from an old message whose action no longer exists or no longer applies."""
     query = update.callback_query
     if query is not None:
-        await query.answer(context.t.gettext("This button is no longer active."))
+        try:
+            await query.answer(context.t.gettext("This button is no longer active."))
+        except BadRequest:
+            pass  # the handler had already answered this query before finding it stale
+    chat = update.effective_chat
+    if chat is not None and chat.type != chat.PRIVATE:
+        return  # a group (the staff group) does not get the menu for one member's old button
     await send(
         update,
         context,

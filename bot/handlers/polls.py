@@ -29,7 +29,7 @@ from bot.handlers import campaigns as campaign_handlers
 from bot.handlers import flow, onboarding
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
-from bot.services import audience, campaigns, charts, polls
+from bot.services import audience, campaigns, charts, polls, received
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
 from db.models import AgeBand, BroadcastKind, Poll, Role, Topic
 
@@ -339,13 +339,20 @@ async def later(update: Update, context: PactContext) -> None:
 
 
 async def vote(update: Update, context: PactContext) -> None:
-    """A tap on a poll option: store or change the answer and say so."""
+    """A tap on a poll option (of a poll sent to this person): store or change the answer."""
     query = update.callback_query
     assert query is not None
     raw_poll, _, raw_option = (query.data or "").removeprefix(VOTE).partition(":")
     session = context.scope.session
     poll = await polls.get(session, int(raw_poll)) if raw_poll.isdigit() else None
-    if poll is None or not raw_option.isdigit() or int(raw_option) >= len(poll.options):
+    user = context.user_row
+    if (
+        poll is None
+        or not raw_option.isdigit()
+        or int(raw_option) >= len(poll.options)
+        or user is None
+        or not await received.was_sent_button(session, user.id, "poll", poll.id)
+    ):
         await stale_button(update, context)
         return
     t = context.t

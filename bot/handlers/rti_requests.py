@@ -7,7 +7,7 @@ from html import escape
 from telegram import Update
 
 from bot.application import PactContext
-from bot.handlers import menu
+from bot.handlers import menu, rti_builder
 from bot.handlers import rti_views as views
 from bot.handlers.fallback import stale_button
 from bot.handlers.rti_delivery import send_complaint, send_prepared_request
@@ -261,6 +261,19 @@ async def decided(update: Update, context: PactContext) -> None:
     )
 
 
+async def _contact_shown(context: PactContext, authority_id: int) -> bool:
+    """Whether this person was shown the authority's card: in the request they are building or
+    in one of their requests (the button carries only an id, which anyone can send)."""
+    user = context.user_row
+    if user is None or not has_consent(user):
+        return False
+    draft = context.user_data.get(rti_builder.DRAFT) or {}
+    if draft.get("authority_id") == authority_id:
+        return True
+    mine = await rti.for_user(context.scope.session, user)
+    return any(request.authority_id == authority_id for request in mine)
+
+
 async def wrong_contact(update: Update, context: PactContext) -> None:
     """A citizen says an authority's contact is wrong: audited, and staff are told."""
     query = update.callback_query
@@ -269,7 +282,7 @@ async def wrong_contact(update: Update, context: PactContext) -> None:
     authority = (
         await authorities_repo.get(context.scope.session, int(raw)) if raw.isdigit() else None
     )
-    if authority is None:
+    if authority is None or not await _contact_shown(context, authority.id):
         await stale_button(update, context)
         return
     await directory.report_wrong_contact(
