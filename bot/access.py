@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, ConversationHandler
 
 from bot.application import PactContext
@@ -92,6 +93,15 @@ async def acting_user_id(update: Update, context: PactContext) -> int | None:
     return member.user_id if member else None
 
 
+async def refuse_button(update: Update, context: PactContext) -> None:
+    """The stale-button answer; in a group only the toast, so nothing is posted for everyone."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await stale_button(update, context)
+    elif update.callback_query is not None:
+        await update.callback_query.answer(context.t.gettext("This button is no longer active."))
+
+
 async def gate(update: object, context: PactContext) -> None:
     """Let permitted staff through; answer anyone else as if the action did not exist."""
     if not isinstance(update, Update) or update.effective_user is None:
@@ -106,7 +116,7 @@ async def gate(update: object, context: PactContext) -> None:
         return
     log.warning("refused staff action %s (needs %s)", action, permission)
     if update.callback_query is not None:
-        await stale_button(update, context)
+        await refuse_button(update, context)
     else:
         await unknown_command(update, context)
     raise ApplicationHandlerStop

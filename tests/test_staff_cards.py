@@ -78,11 +78,12 @@ async def test_open_privately_in_scope_and_refused_out_of_scope(fake, database_u
         await steps.press_in_group(bot, outsider, steps.OPEN_PRIVATELY, "PACT-2026-00001")
         assert outsider.fake.callback_answers[-1]["text"] == "This button is no longer active."
         assert not any(DESCRIPTION in t for t in outsider.texts()[seen:])
-        assert not any(DESCRIPTION in (m.text or "") for m in group.messages)
+        assert len(group.messages) == before, "a refusal posts nothing in the group"
 
         await steps.press_in_group(bot, citizen, steps.OPEN_PRIVATELY, "PACT-2026-00001")
         assert citizen.fake.callback_answers[-1]["text"] == "This button is no longer active."
         assert not any(DESCRIPTION in t for t in citizen.texts())
+        assert len(group.messages) == before
         assert len(await steps.audit_rows(bot, "case.viewed")) == 1
     finally:
         await bot.stop()

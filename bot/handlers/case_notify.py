@@ -102,7 +102,9 @@ async def staff(
         return
     t = services.i18n.translator(None)
     markup = (
-        keyboard(*staff_views.group_buttons(t, case)) if open_button and case is not None else None
+        keyboard(*staff_views.group_buttons(t, case, notice=True))
+        if open_button and case is not None
+        else None
     )
     try:
         await bot.send_message(chat_id, text_for(t), reply_markup=markup)  # type: ignore[operator]

@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.access import current_member
+from bot.access import current_member, refuse_button
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
 from bot.handlers import case_notify, case_views
@@ -48,16 +48,19 @@ KEY = "staff_input"
 
 
 async def _case(update: Update, context: PactContext, prefix: str) -> tuple[Case, str] | None:
-    """The case a staff button names, if this staff member may see it."""
+    """The case a staff button names, if this staff member may see it (checked in the database).
+
+    Pressed in the group, any case button only sends the full card to the private chat.
+    """
     data = (update.callback_query.data or "") if update.callback_query else ""
     raw, _, rest = data.removeprefix(prefix).partition(":")
     case = await context.scope.session.get(Case, int(raw)) if raw.isdigit() else None
     if case is None or not staff.sees(current_member(context), case):
-        await stale_button(update, context)
+        await refuse_button(update, context)
         return None
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
-        await _open_privately(update, context, case)
+        await _open_privately(update, context, case, redraw=rest != views.KEEP[1:])
         return None
     return case, rest
 
@@ -127,7 +130,9 @@ async def _viewed(context: PactContext, case: Case) -> None:
     )
 
 
-async def _open_privately(update: Update, context: PactContext, case: Case) -> None:
+async def _open_privately(
+    update: Update, context: PactContext, case: Case, *, redraw: bool = True
+) -> None:
     """Send the full card with its actions to the staff member's private chat, never the group."""
     assert update.effective_user is not None
     t = context.t
@@ -142,7 +147,8 @@ async def _open_privately(update: Update, context: PactContext, case: Case) -> N
         return
     await _viewed(context, case)
     await answer(update, t.gettext("Sent to your private chat."))
-    await _refresh_group_card(update, context, case)
+    if redraw:
+        await _refresh_group_card(update, context, case)
 
 
 async def _refresh_group_card(update: Update, context: PactContext, case: Case) -> None:
@@ -162,9 +168,9 @@ async def _refresh_group_card(update: Update, context: PactContext, case: Case) 
 
 async def open_privately(update: Update, context: PactContext) -> None:
     """The group card's button: the full card privately, if this member may see the case."""
-    found = await _case(update, context, views.PRIVATE)
+    found = await _case(update, context, views.PRIVATE)  # in the group, _case opens privately
     if found is not None:
-        await _open_privately(update, context, found[0])
+        await _open_privately(update, context, found[0], redraw=False)
 
 
 async def open_card(update: Update, context: PactContext) -> None:

@@ -8,7 +8,15 @@ from html import escape
 from bot.handlers import case_views
 from bot.i18n import N_, Translator
 from bot.ui import Button, rows_of
-from db.models import Case, CaseAttachment, CaseEvent, CaseStatus, Identification, StaffMember
+from db.models import (
+    Case,
+    CaseAttachment,
+    CaseEvent,
+    CaseStatus,
+    ErasedBy,
+    Identification,
+    StaffMember,
+)
 
 P = "stf:"
 TAKE, STATUS, SET_STATUS, REPLY, NOTE, ASSIGN, ASSIGN_TO = (
@@ -20,7 +28,7 @@ TAKE, STATUS, SET_STATUS, REPLY, NOTE, ASSIGN, ASSIGN_TO = (
     "stf:asg:",
     "stf:asgto:",
 )
-PRIVATE = "stf:priv:"
+PRIVATE, KEEP = "stf:priv:", ":keep"
 FILES, MORE, MERGE, REOPEN, REDACT, AUDIT, OPEN, INBOX = (
     "stf:files:",
     "stf:more:",
@@ -42,9 +50,18 @@ STAFF_STATUSES = (
 KINDS = {"photo": N_("photos"), "voice": N_("voice notes"), "document": N_("documents")}
 
 
+def erased_label(t: Translator, case: Case) -> str:
+    """Why a case's personal data is gone: erased by the reporter, or the retention period."""
+    if case.erased_by == ErasedBy.REPORTER:
+        return t.gettext("erased by the reporter")
+    return t.gettext("anonymised after the retention period")
+
+
 def identity(t: Translator, case: Case) -> str:
     """The identification mode; the Telegram name only for named reports."""
     mode = t.gettext(case_views.IDENTIFICATION[Identification(case.identification)])
+    if case.erased_by:
+        return f"{mode} ({erased_label(t, case)})"
     if case.identification == Identification.NAMED and case.reporter_display:
         return f"{mode} ({escape(case.reporter_display)})"
     return mode
@@ -73,9 +90,13 @@ def group_card(t: Translator, case: Case, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def group_buttons(t: Translator, case: Case) -> list[list[Button]]:
-    """The one button of a group card: the full card in the staff member's private chat."""
-    return [[(t.gettext("🔓 Open in my private chat"), f"{PRIVATE}{case.id}")]]
+def group_buttons(t: Translator, case: Case, *, notice: bool = False) -> list[list[Button]]:
+    """The one button of a group card (or notice): the full card in the member's private chat.
+
+    On a card the press also redraws the card (fresh age); a notice keeps its text (`:keep`).
+    """
+    data = f"{PRIVATE}{case.id}{KEEP if notice else ''}"
+    return [[(t.gettext("🔓 Open in my private chat"), data)]]
 
 
 def exchange_lines(t: Translator, events: list[CaseEvent]) -> list[str]:
@@ -127,6 +148,8 @@ def card(
         lines.append("📎 " + ", ".join(parts))
     if case.description:
         lines.append(f"“{escape(case.description[:1500])}”")
+    elif case.erased_by:
+        lines.append(f"“{erased_label(t, case)}”")
     if events:
         lines.append(t.gettext("<b>Messages</b>"))
         lines.extend(exchange_lines(t, events))
