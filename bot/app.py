@@ -128,6 +128,7 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(CommandHandler("help", help.help_command, filters=private))
     app.add_handler(CommandHandler("language", language.language_command, filters=private))
     app.add_handler(CommandHandler("privacy", privacy_handlers.privacy_command, filters=private))
+    app.add_handler(CommandHandler("mydata", privacy_handlers.my_data_command, filters=private))
     app.add_handler(CommandHandler("cancel", cancel.cancel, filters=private))
     app.add_handler(CommandHandler("stop", campaigns.stop_command, filters=private))
     app.add_handler(CommandHandler("closed_day", admin_directory.closed_day, filters=private))
@@ -176,6 +177,11 @@ def register_handlers(app: PactApplication) -> None:
     app.add_handler(
         CallbackQueryHandler(
             privacy_handlers.erase_confirmed, pattern=f"^{privacy_handlers.ERASE_YES}$"
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            privacy_handlers.erase_everything, pattern=f"^{privacy_handlers.ERASE_ALL}$"
         )
     )
     app.add_handler(

@@ -13,15 +13,16 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackContext
 
-from bot import delivery, drafts
+from bot import delivery, drafts, state_memory
 from bot.application import PactApplication
 from bot.handlers import case_views, staff_views
 from bot.handlers import rti_views as views
+from bot.i18n import Translator
 from bot.runtime import Services, unit_of_work
-from bot.services import accounts, casework, quota, rti, staff
+from bot.services import accounts, casework, quota, retention, rti, staff
 from bot.services import cases as case_rules
 from bot.ui import keyboard
-from db.models import CaseStatus, Reminder, User
+from db.models import CaseStatus, Reminder, StaffRole, User
 from db.repositories import reminders as reminders_repo
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,109 @@ async def purge_stale_drafts(app: PactApplication) -> int:
     return await drafts.purge(app)
 
 
+RETENTION = "retention"
+RETENTION_HOUR = time(3, 0)
+
+
+def retention_report(t: Translator, counts: retention.Counts, months: int) -> str:
+    """What a retention run did, for the admins, in their language."""
+    lines = [t.gettext("🗄 Retention ({months} months after closing):", months=months)]
+    lines += [
+        "• " + line
+        for line, count in (
+            (
+                t.ngettext("{count} case anonymised", "{count} cases anonymised", counts.cases),
+                counts.cases,
+            ),
+            (
+                t.ngettext(
+                    "{count} request for information anonymised",
+                    "{count} requests for information anonymised",
+                    counts.requests,
+                ),
+                counts.requests,
+            ),
+            (
+                t.ngettext(
+                    "{count} saved conversation state deleted",
+                    "{count} saved conversation states deleted",
+                    counts.states,
+                ),
+                counts.states,
+            ),
+            (
+                t.ngettext(
+                    "{count} delivery record deleted",
+                    "{count} delivery records deleted",
+                    counts.deliveries,
+                ),
+                counts.deliveries,
+            ),
+            (
+                t.ngettext(
+                    "{count} audit entry emptied of its details",
+                    "{count} audit entries emptied of their details",
+                    counts.audit_details,
+                ),
+                counts.audit_details,
+            ),
+        )
+        if count
+    ]
+    return "\n".join(lines)
+
+
+async def run_retention(app: PactApplication) -> retention.Counts | None:
+    """Once a day (a stored row says when; the first run ever is at once): anonymise and prune
+    what is older than CASE_RETENTION_MONTHS (bot/services/retention.py), forget the pruned
+    states in memory too, then tell each admin the counts when anything changed."""
+    services = app.services
+    months = services.settings.case_retention_months
+    async with unit_of_work(services) as scope:
+        session = scope.session
+        now = services.clock.now()
+        pending = await session.execute(
+            select(Reminder.id).where(
+                Reminder.kind == RETENTION,
+                Reminder.sent_at.is_(None),
+                Reminder.cancelled_at.is_(None),
+            )
+        )
+        if pending.first() is None:
+            session.add(Reminder(kind=RETENTION, due_at=now))
+            await session.flush()
+        due = await session.execute(
+            select(Reminder)
+            .where(Reminder.kind == RETENTION, *reminders_repo.due(now))
+            .with_for_update(skip_locked=True)
+        )
+        ready = list(due.scalars())
+        if not ready:
+            return None
+        for row in ready:
+            row.sent_at = now
+        local = now.astimezone(services.settings.tz)
+        next_run = datetime.combine(
+            local.date() + timedelta(days=1), RETENTION_HOUR, tzinfo=services.settings.tz
+        )
+        session.add(Reminder(kind=RETENTION, due_at=next_run))
+        counts = await retention.run(session, now, months)
+        admins = [
+            (user.telegram_id, user.language)
+            for member, user in await staff.everyone(session)
+            if member.role == StaffRole.ADMIN and user.blocked_at is None
+        ]
+    state_memory.forget_rows(app, counts.pruned_states)
+    if counts.any():
+        for telegram_id, language in admins:
+            text = retention_report(services.i18n.translator(language), counts, months)
+            try:
+                await app.bot.send_message(telegram_id, text)
+            except TelegramError as error:
+                log.warning("retention report not sent: %s", type(error).__name__)
+    return counts
+
+
 async def send_broadcasts(app: PactApplication, budget: int | None = None) -> int:
     """Start due broadcasts and deliver their outbox (``bot/delivery.py``); how many were sent."""
     return await delivery.sender_of(app).run(budget)
@@ -219,6 +323,7 @@ async def reminders_job(context: CallbackContext) -> None:
     await send_due_followups(app)
     await send_staff_digests(app)
     await purge_stale_drafts(app)
+    await run_retention(app)
     delivery.kick(app)
 
 

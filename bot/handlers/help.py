@@ -34,7 +34,7 @@ STAFF_HELP = {
 async def _text(update: Update, context: PactContext) -> str:
     """The help, plus the staff commands this person may use."""
     t = context.t
-    text = help_text(t)
+    text = help_text(t) + "\n" + t.gettext("/mydata – everything we hold about you, as a file")
     if update.effective_user is None:
         return text
     member = await staff.member(context.scope.session, update.effective_user.id)

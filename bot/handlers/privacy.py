@@ -1,33 +1,38 @@
-"""/privacy: the notice, each consent with give/withdraw, download of one's data, erasure."""
+"""/privacy and /mydata: the notice, each consent, download of one's data, erasure."""
 
 from __future__ import annotations
 
 import io
 import json
+from html import escape
+from typing import Any
 
 from telegram import InputFile, Update
 
+from bot import state_memory
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.handlers.fallback import stale_button
 from bot.handlers.onboarding import ACCEPT
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
-from bot.services import accounts, campaigns, events, polls, rti
-from bot.services import cases as case_rules
+from bot.services import accounts, my_data
 from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
-from db.models import ConsentPurpose, User
+from db.models import ConsentPurpose, StaffMember, User
+from db.repositories import users as users_repo
 
 PREFIX = "prv:"
 GIVE, WITHDRAW = "prv:give:", "prv:withdraw:"
-NOTICE, EXPORT, ERASE, ERASE_YES, SHOW = (
+NOTICE, EXPORT, ERASE, ERASE_YES, ERASE_ALL, SHOW = (
     "prv:notice",
     "prv:export",
     "prv:erase",
     "prv:erase:yes",
+    "prv:erase:all",
     "prv:show",
 )
+FILE_NAME = "pact-my-data.json"
 
 PURPOSES = {
     ConsentPurpose.CASES: N_("Storing and handling your requests and reports"),
@@ -140,69 +145,177 @@ async def change(update: Update, context: PactContext) -> None:
     await edit_or_send(update, context, f"{done}\n\n{text}", keyboard(*rows, [menu.menu_button(t)]))
 
 
-async def export(update: Update, context: PactContext) -> None:
-    """Send everything held about the person as a JSON file, at once."""
-    await answer(update)
+def _counted(t: Translator, counts: dict[str, int]) -> list[str]:
+    """One counted line per kind of data held (literal msgids, so the catalogs find them)."""
+    lines = [
+        t.ngettext("{count} case you reported", "{count} cases you reported", counts["reported"]),
+        t.ngettext("{count} case you follow", "{count} cases you follow", counts["followed"]),
+        t.ngettext(
+            "{count} request for information",
+            "{count} requests for information",
+            counts["requests"],
+        ),
+        t.ngettext("{count} poll vote", "{count} poll votes", counts["votes"]),
+        t.ngettext("{count} answer to an event", "{count} answers to events", counts["rsvps"]),
+        t.ngettext(
+            "{count} campaign message sent to you",
+            "{count} campaign messages sent to you",
+            counts["deliveries"],
+        ),
+        t.ngettext(
+            "campaign subscription: {count} topic",
+            "campaign subscription: {count} topics",
+            counts["topics"],
+        ),
+        t.ngettext("{count} consent record", "{count} consent records", counts["consents"]),
+        t.ngettext(
+            "{count} unfinished draft or step",
+            "{count} unfinished drafts or steps",
+            counts["drafts"],
+        ),
+    ]
+    names = ("reported", "followed", "requests", "votes", "rsvps", "deliveries", "topics")
+    names += ("consents", "drafts")
+    return ["• " + line for name, line in zip(names, lines, strict=True) if counts[name]]
+
+
+def _summary(t: Translator, data: dict[str, Any]) -> str:
+    """The short text beside the file: how much of each kind we hold, in the person's language."""
+    lines = [t.gettext("<b>What we hold about you</b>")]
+    lines += _counted(t, my_data.summary_counts(data))
+    role = data.get("staff_role")
+    if role:
+        lines.append("• " + t.gettext("staff role: {role}", role=escape(role["role"])))
+    if len(lines) == 1:
+        lines.append(t.gettext("Only your settings (language and answers to the first questions)."))
+    lines.append(t.gettext("Everything is in the file below, as readable text (JSON)."))
+    return "\n".join(lines)
+
+
+async def _send_my_data(update: Update, context: PactContext) -> None:
+    """Send everything held about the person: a short summary, then the JSON file."""
     t = context.t
-    user = context.user_row
-    if user is None:
+    assert update.effective_user is not None and update.effective_chat is not None
+    telegram_id = update.effective_user.id
+    drafts = dict(context.application.user_data.get(telegram_id, {}))
+    data = await my_data.collect(context.scope.session, telegram_id, context.user_row, drafts)
+    if context.user_row is None and not drafts and not data["conversations_in_progress"]:
         await send(update, context, t.gettext("We hold no data about you."))
         return
-    session = context.scope.session
-    requests = await rti.for_user(session, user)
-    held = [
-        (case, await case_rules.is_reporter(session, case, user))
-        for case in await case_rules.for_user(session, user)
-    ]
-    payload = json.dumps(
-        accounts.export(
-            user,
-            requests,
-            held,
-            await campaigns.subscription(session, user),
-            poll_votes=await polls.votes_of(session, user),
-            event_rsvps=await events.rsvps_of(session, user),
-        ),
-        ensure_ascii=False,
-        indent=2,
-    ).encode("utf-8")
-    assert update.effective_chat is not None
+    payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    await send(update, context, _summary(t, data))
     await context.bot.send_document(
         update.effective_chat.id,
-        InputFile(io.BytesIO(payload), filename="pact-my-data.json"),
+        InputFile(io.BytesIO(payload), filename=FILE_NAME),
         caption=t.gettext("All the data we hold about you."),
     )
 
 
-async def erase(update: Update, context: PactContext) -> None:
-    """Ask before deleting."""
+async def export(update: Update, context: PactContext) -> None:
+    """The "Download my data" button: everything held, at once."""
     await answer(update)
-    t = context.t
-    await edit_or_send(
-        update,
-        context,
-        t.gettext(
-            "Delete all your data? Your settings and consents will be erased. "
-            "This cannot be undone."
-        ),
-        keyboard([(t.gettext("Yes, delete everything"), ERASE_YES), (t.gettext("No"), SHOW)]),
+    await _send_my_data(update, context)
+
+
+async def my_data_command(update: Update, context: PactContext) -> None:
+    """/mydata: everything held, at once."""
+    await _send_my_data(update, context)
+
+
+def _erase_question(t: Translator, member: StaffMember | None) -> tuple[str, list[list[Button]]]:
+    """What erasure deletes and keeps, and the buttons; staff choose about their role."""
+    text = t.gettext(
+        "<b>Delete your data?</b>\n"
+        "We delete your settings and consents, your requests for information, the cases you "
+        "follow, your poll votes and answers to events, your campaign subscription, the record "
+        "of campaign messages sent to you, and unfinished drafts.\n\n"
+        "Reports you filed under your name or confidentially stay for the programme's "
+        "statistics, without you: your name, the description and everything else you wrote in "
+        "them, the place details, the files and the link to you are removed, and staff see "
+        "“erased by the reporter”. Category, municipality, dates and status stay.\n"
+        "Anonymous reports were never linked to you and stay as they are.\n"
+        "The log keeps only that an erasure happened, without content. Messages already "
+        "delivered in Telegram chats are not in our database and stay there.\n\n"
+        "This cannot be undone."
     )
+    if member is None:
+        return text, [[(t.gettext("Yes, delete everything"), ERASE_YES), (t.gettext("No"), SHOW)]]
+    text += "\n\n" + t.gettext(
+        "You are a staff member ({role}). If you keep your staff role, we keep your Telegram "
+        "account number, your language and your staff grant so that you can go on working. "
+        "“Delete everything” also ends your staff role.",
+        role=escape(member.role),
+    )
+    return text, [
+        [(t.gettext("Delete, keep my staff role"), ERASE_YES)],
+        [(t.gettext("Delete everything, including my staff role"), ERASE_ALL)],
+        [(t.gettext("No"), SHOW)],
+    ]
+
+
+async def erase(update: Update, context: PactContext) -> None:
+    """Ask before deleting, saying what goes and what stays."""
+    await answer(update)
+    member = None
+    if context.user_row is not None:
+        member = await context.scope.session.get(StaffMember, context.user_row.id)
+    text, rows = _erase_question(context.t, member)
+    await edit_or_send(update, context, text, keyboard(*rows))
+
+
+def _erased_text(t: Translator, erasure: accounts.Erasure | None) -> str:
+    """The confirmation: what was deleted, and exactly what was kept and why."""
+    if erasure is None:
+        return t.gettext("We hold no data about you.")
+    lines = [
+        t.gettext("Done. We deleted your data; your staff role stays.")
+        if erasure.staff_role_kept
+        else t.gettext("Done. We deleted all your data.")
+    ]
+    if erasure.cases_kept:
+        lines.append(
+            t.ngettext(
+                "{count} report you filed stays for statistics (category, municipality, dates, "
+                "status) without your name, your words, the place details, files or any link to "
+                "you; staff see “erased by the reporter”.",
+                "{count} reports you filed stay for statistics (category, municipality, dates, "
+                "status) without your name, your words, the place details, files or any link to "
+                "you; staff see “erased by the reporter”.",
+                erasure.cases_kept,
+            )
+        )
+    if erasure.staff_role_kept:
+        lines.append(
+            t.gettext(
+                "We keep your Telegram account number, your language and your staff grant, so "
+                "that you can go on working as staff, and the work you did on cases."
+            )
+        )
+    lines.append(t.gettext("The log keeps only that an erasure happened, without content."))
+    return "\n\n".join(lines)
+
+
+async def _erase(update: Update, context: PactContext, keep_staff_role: bool) -> None:
+    """Erase now (database rows and the bot's memory of the person) and confirm."""
+    await answer(update)
+    assert update.effective_user is not None
+    session = context.scope.session
+    erasure = await accounts.erase(session, context.actor(update), keep_staff_role=keep_staff_role)
+    state_memory.forget_person(context.application, update.effective_user.id)
+    context.scope.user = (
+        await users_repo.by_telegram_id(session, update.effective_user.id)
+        if erasure is not None and erasure.staff_role_kept
+        else None
+    )
+    await edit_or_send(update, context, _erased_text(context.t, erasure))
+    await menu.show_menu(update, context)
 
 
 async def erase_confirmed(update: Update, context: PactContext) -> None:
-    """Delete now and confirm."""
-    await answer(update)
-    erased = await accounts.erase(context.scope.session, context.actor(update))
-    assert update.effective_user is not None
-    context.application.drop_user_data(update.effective_user.id)
-    context.application.unsaved_languages.pop(update.effective_user.id, None)  # type: ignore[attr-defined]
-    context.scope.user = None
-    t = context.t
-    await edit_or_send(
-        update,
-        context,
-        t.gettext("Done. We deleted all your data.")
-        if erased
-        else t.gettext("We hold no data about you."),
-    )
-    await menu.show_menu(update, context)
+    """Delete now; a staff member keeps the role (the default never removes it silently)."""
+    await _erase(update, context, keep_staff_role=True)
+
+
+async def erase_everything(update: Update, context: PactContext) -> None:
+    """Delete now, including the staff role: only from the button that says so."""
+    await _erase(update, context, keep_staff_role=False)

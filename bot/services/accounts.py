@@ -1,4 +1,4 @@
-"""A user's life cycle: consent or refusal, profile answers, language, blocking, export, erasure."""
+"""A user's life cycle: consent or refusal, profile answers, language, blocking, erasure."""
 
 from __future__ import annotations
 
@@ -7,13 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import privacy
-from db.models import AgeBand, Case, ConsentPurpose, Role, RtiRequest, Subscription, User
-from db.repositories import audit
+from bot.services import privacy, retention, staff
+from db.base import Base
+from db.models import (
+    AgeBand,
+    Case,
+    CaseContact,
+    ConsentPurpose,
+    ErasedBy,
+    Role,
+    StaffMember,
+    StaffRevocation,
+    User,
+)
+from db.repositories import audit, bot_state
 from db.repositories import users as users_repo
 
+STAFF_TABLES = frozenset({StaffMember.__tablename__, StaffRevocation.__tablename__})
+"""Kept when a staff member erases their data but keeps the role."""
 AGE_SKIPPED = "skipped"
 """Stored when someone prefers not to say, so the question is not asked again."""
 
@@ -187,110 +201,81 @@ async def set_blocked(session: AsyncSession, actor: Actor, blocked: bool) -> Non
         user.updated_at = actor.now
 
 
-def export(
-    user: User,
-    requests: list[RtiRequest],
-    cases: list[tuple[Case, bool]] = (),
-    subscription: Subscription | None = None,
-    poll_votes: list[dict[str, Any]] | None = None,
-    event_rsvps: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """Everything held about a person, as plain data for the download (privacy.md 6)."""
-    return {
-        "telegram_id": user.telegram_id,
-        "language": user.language,
-        "age_band": user.age_band,
-        "role": user.role,
-        "created_at": user.created_at.isoformat(),
-        "onboarded_at": user.onboarded_at.isoformat() if user.onboarded_at else None,
-        "privacy_refused_at": (
-            user.privacy_refused_at.isoformat() if user.privacy_refused_at else None
-        ),
-        "consents": [
-            {
-                "purpose": c.purpose,
-                "notice_version": c.notice_version,
-                "given_at": c.given_at.isoformat(),
-                "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
-            }
-            for c in user.consents
-        ],
-        "information_requests": [_request_data(request) for request in requests],
-        "cases": [_case_data(case, reporter) for case, reporter in cases],
-        "campaign_subscription": (
-            {
-                "topics": subscription.topics,
-                "municipality_id": subscription.municipality_id,
-                "region": subscription.region,
-            }
-            if subscription
-            else None
-        ),
-        "poll_votes": poll_votes or [],
-        "event_rsvps": event_rsvps or [],
-    }
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure did, for the confirmation: cases kept without the person, the staff role."""
+
+    cases_kept: int
+    staff_role_kept: bool
+    was_staff: bool
 
 
-def _case_data(case: Case, reporter: bool) -> dict[str, Any]:
-    """A case the person filed (everything) or follows (reference and status only)."""
-    data: dict[str, Any] = {
-        "reference": case.reference,
-        "role": "reporter" if reporter else "follower",
-        "status": case.status,
-    }
-    if reporter:
-        data.update(
-            kind=case.kind,
-            identification=case.identification,
-            municipality=case.municipality.name if case.municipality else None,
-            unit=case.unit,
-            category=case.category,
-            institution=case.institution,
-            happened_when=case.happened_when,
-            description=case.description,
-            location_text=case.location_text,
-            latitude=case.latitude,
-            longitude=case.longitude,
-            created_at=case.created_at.isoformat(),
-        )
-    return data
+async def _delete_owned_rows(session: AsyncSession, user_id: int, keep: frozenset[str]) -> None:
+    """Delete the rows of every table that belongs to the person (a cascading users.id key).
+
+    Read from the schema, so a table added later is covered without a change here; the
+    tables in `keep` (the staff grant, when the person keeps it) stay.
+    """
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name == User.__tablename__ or table.name in keep:
+            continue
+        for key in table.foreign_keys:
+            if key.column.table.name == User.__tablename__ and key.ondelete == "CASCADE":
+                await session.execute(delete(table).where(key.parent == user_id))
 
 
-def _request_data(request: RtiRequest) -> dict[str, Any]:
-    """One request for information as plain data."""
-    dates = ("sent_on", "due_on", "outcome_on", "complaint_due_on", "complaint_filed_on")
-    return {
-        "number": request.id,
-        "authority": request.authority.name,
-        "information": request.information,
-        "format": request.format,
-        "reply_channel": request.reply_channel,
-        "reply_address": request.reply_address,
-        "requester_name": request.requester_name,
-        "status": request.status,
-        "protocol_number": request.protocol_number,
-        "commissioner_outcome": request.commissioner_outcome,
-        "created_at": request.created_at.isoformat(),
-        **{
-            name: getattr(request, name).isoformat() if getattr(request, name) else None
-            for name in dates
-        },
-    }
+async def _own_cases(session: AsyncSession, user: User) -> list[Case]:
+    """Cases the person filed: named (reporter link) or confidential (contact row)."""
+    confidential = select(CaseContact.case_id).where(CaseContact.user_id == user.id)
+    result = await session.execute(
+        select(Case).where(or_(Case.reporter_user_id == user.id, Case.id.in_(confidential)))
+    )
+    return list(result.scalars())
 
 
-async def erase(session: AsyncSession, actor: Actor) -> bool:
-    """Delete everything held about a person; the audit keeps only that an erasure happened."""
+async def erase(
+    session: AsyncSession, actor: Actor, *, keep_staff_role: bool = True
+) -> Erasure | None:
+    """Erase everything held about a person (privacy.md 6); None when nothing was held.
+
+    Filed cases stay for statistics without the person (retention.anonymise_case: name, own
+    texts, place details, files and links go, marked "erased by the reporter"); every row of
+    the person's own is deleted, with their stored conversation states. A staff member keeps
+    the grant unless `keep_staff_role` is False: then only the Telegram id, language and the
+    grant stay. The audit keeps that an erasure happened, with counts and no content.
+    """
+    await bot_state.delete_of_person(session, actor.telegram_id)
     user = await users_repo.by_telegram_id(session, actor.telegram_id)
     if user is None:
-        return False
+        return None
     user_id = user.id
-    await users_repo.delete(session, user)
+    own = await _own_cases(session, user)
+    for case in own:
+        await retention.anonymise_case(session, case, ErasedBy.REPORTER, actor.now)
+    was_staff = await session.get(StaffMember, user_id) is not None
+    keep_role = was_staff and keep_staff_role
+    if was_staff and not keep_role:
+        await staff.revoke(session, actor.telegram_id, by_user_id=user_id, now=actor.now)
+    await _delete_owned_rows(session, user_id, STAFF_TABLES if keep_role else frozenset())
+    if keep_role:
+        session.expire(user, ["consents"])
+        user.age_band = None
+        user.role = None
+        user.onboarded_at = None
+        user.privacy_refused_at = None
+        user.blocked_at = None
+        user.updated_at = actor.now
+    else:
+        session.expunge(user)
+        await session.execute(delete(User).where(User.id == user_id))
     await audit.record(
         session,
         at=actor.now,
         actor_kind="user",
+        actor_user_id=user_id if keep_role else None,
         action="user.erased",
         subject_type="user",
         subject_id=user_id,
+        after={"cases_kept_anonymised": len(own), "staff_role_kept": keep_role},
     )
-    return True
+    return Erasure(cases_kept=len(own), staff_role_kept=keep_role, was_staff=was_staff)
