@@ -84,16 +84,15 @@ async def test_nothing_is_stored_for_someone_without_consent(bot: BotHarness) ->
     await besa.command("/start")
     await besa.press("No, thanks")
     await _corruption_draft(besa)
-    assert besa.seen("I keep your answers only in memory")
     assert _of(await _rows(bot), besa) == [], "no draft, no conversation state"
     assert WHAT not in _dump(await _rows(bot))
+    assert besa.seen("I keep your answers only in memory")
 
     await bot.restart()
     await besa.command("/menu")
     await besa.press("🚨 Report corruption")
     assert "You have a report in progress" not in besa.last.text, "memory only: lost"
 
-    # Consent given later: from then on her drafts are kept; withdrawn: they go again.
     dita = bot.person(language_code="en")
     await onboard_english(dita)
     await _service_draft(dita)
