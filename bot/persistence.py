@@ -95,6 +95,23 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
             )
             return found.first() is not None
 
+    async def _forget(self, user_id: int) -> None:
+        """Delete every row of someone who may not be stored (e.g. after withdrawing consent)."""
+        n = str(int(user_id))
+        keys = (f"%:[{n}]", f"%:[%, {n}]", f"%:[%, {n}, %]")
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                delete(BotState).where(
+                    or_(
+                        and_(BotState.kind == USER_DATA, BotState.key == n),
+                        and_(
+                            BotState.kind == CONVERSATION,
+                            or_(*(BotState.key.like(pattern) for pattern in keys)),
+                        ),
+                    )
+                )
+            )
+
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         """All stored drafts by user id."""
         return {int(row.key): dict(row.data) for row in await self._rows(USER_DATA)}
@@ -102,8 +119,9 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
         """Store a user's drafts if they may be stored; otherwise (or when empty) remove the row."""
         kept = _storable(dict(data))
-        if kept is not None and not await self.may_store(user_id):
-            kept = None
+        if not await self.may_store(user_id):
+            await self._forget(user_id)
+            return
         await self._put(USER_DATA, str(user_id), kept)
 
     async def drop_user_data(self, user_id: int) -> None:

@@ -96,7 +96,11 @@ async def test_nothing_is_stored_for_someone_without_consent(bot: BotHarness) ->
     dita = bot.person(language_code="en")
     await onboard_english(dita)
     await _service_draft(dita)
-    assert _of(await _rows(bot), dita) != []
+    assert _of(await _rows(bot), dita) != [], "with consent her draft is kept"
+    await dita.command("/privacy")
+    await dita.press(next(label for label in dita.last.labels if label.startswith("Withdraw:")))
+    assert dita.seen("Consent withdrawn")
+    assert _of(await _rows(bot), dita) == [], "withdrawn: her rows go at the next write"
 
 
 async def test_a_stale_draft_is_discarded_when_the_person_comes_back(bot: BotHarness) -> None:
