@@ -213,6 +213,7 @@ async def test_bad_input_restart_and_edit_from_preview(bot: BotHarness) -> None:
     assert arta.seen("Please send photos here.")
     await arta.text("done")
     await arta.press("🕶 Anonymous")
+    await arta.press("🎙 Keep the voice note")
     assert "Check your report" in arta.last.text and "voice note" in arta.last.text
     await arta.press("✏️ Problem")
     await arta.press("Local roads and sidewalks")

@@ -15,7 +15,7 @@ from telegram.ext import (
 
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
-from bot.handlers import case_notify, case_views, menu
+from bot.handlers import case_notify, case_views, evidence_intake, menu
 from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
 from bot.services import cases as case_rules
@@ -221,10 +221,18 @@ async def add_received(update: Update, context: PactContext) -> int:
         else []
     )
     limit = context.services.settings.files_per_case
-    if files and await quota.files_of(context.scope.session, case.id) + len(files) > limit:
+    incoming = len(files) + (1 if message.document else 0)
+    if incoming and await quota.files_of(context.scope.session, case.id) + incoming > limit:
         context.user_data[KEY] = state
         await send(update, context, _files_full(t, limit))
         return ADD
+    if message.document:
+        number = len(await case_rules.attachments(context.scope.session, case)) + 1
+        item = await evidence_intake.take_document(update, context, number, case.identification)
+        if item is None:
+            context.user_data[KEY] = state
+            return ADD
+        files = [case_rules.Attachment(**item)]
     await case_rules.add_information(
         context.scope.session, case, text, files, context.services.clock.now()
     )
@@ -430,8 +438,8 @@ def conversations() -> list[ConversationHandler]:
         entry_points=[CallbackQueryHandler(add_start, pattern=f"^{case_views.ADD_INFO}\\d+$")],
         states={
             ADD: [
-                MessageHandler(text | filters.PHOTO, add_received),
-                MessageHandler(other & ~filters.PHOTO, not_text),
+                MessageHandler(text | filters.PHOTO | filters.Document.ALL, add_received),
+                MessageHandler(other & ~filters.PHOTO & ~filters.Document.ALL, not_text),
                 cancel_button,
             ]
         },

@@ -7,11 +7,9 @@ when → evidence → identification → preview → send. Answers are persisted
 
 from __future__ import annotations
 
-import asyncio
-import io
 from html import escape
 
-from telegram import InputFile, Message, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -21,11 +19,12 @@ from telegram.ext import (
 )
 
 from bot.application import PactContext
-from bot.handlers import case_views, flow, menu, pickers, staff_cases
+from bot.handlers import case_views, evidence_intake, flow, menu, pickers, staff_cases
 from bot.handlers.report_texts import identity_text, safety_text, sent_text
 from bot.i18n import Translator
 from bot.services import cases as case_rules
-from bot.services import images, quota
+from bot.services import evidence, quota
+from bot.services.evidence import PRIVATE_MODES
 from bot.services.privacy import has_consent, is_minor
 from bot.ui import Button, answer, close_buttons, keyboard, rows_of, send
 from db.models import Case, CaseKind, Identification
@@ -458,7 +457,11 @@ async def voice_description(update: Update, context: PactContext) -> int:
     draft = _draft(context)
     draft["voice"] = voice.file_id
     draft.pop("description", None)
-    await send(update, context, context.t.gettext("🎙 Voice note received."))
+    if draft.get("identification") in PRIVATE_MODES:
+        return await _ask_about_voice(update, context, draft["identification"])
+    draft["voice_warned"] = True
+    t = context.t
+    await send(update, context, t.gettext("🎙 Voice note received.") + "\n" + _voice_warning(t))
     return await _next(update, context, DESCRIPTION)
 
 
@@ -518,9 +521,11 @@ async def ask_files(update: Update, context: PactContext) -> int:
     corruption = _draft(context).get("kind") == CaseKind.CORRUPTION
     text = (
         t.gettext(
-            "<b>Evidence?</b> Send photos, documents or voice notes (up to {limit}), then tap "
-            "Done. Image files sent as documents can carry the place and the camera: I remove "
-            "that before the team sees them.",
+            "<b>Evidence?</b> Send photos, PDFs, other documents or voice notes (up to "
+            "{limit}), then tap Done. Every file reaches the team under a neutral name "
+            "(evidence-1.jpg). I remove hidden data from images (place, camera, date) and PDFs "
+            "(author, title). Word files and other documents can carry your name inside: they "
+            "are kept only in named reports. A voice can identify you.",
             limit=case_rules.MAX_PHOTOS,
         )
         if corruption
@@ -598,49 +603,24 @@ async def photo(update: Update, context: PactContext) -> int:
 
 
 async def document(update: Update, context: PactContext) -> int:
-    """A document: images are cleaned of metadata and shown back; others (evidence) kept as is."""
+    """A document judged by its content, cleaned and shown back under a neutral name."""
     message = update.effective_message
     doc = message.document if message else None
     if doc is None:
         return FILES
     if (refused := await _refuse_file(update, context)) is not None:
         return refused
-    t = context.t
     corruption = _draft(context).get("kind") == CaseKind.CORRUPTION
-    if images.is_image(doc.mime_type, doc.file_name):
-        try:
-            raw = await (await doc.get_file()).download_as_bytearray()
-            clean = await asyncio.to_thread(images.strip_metadata, bytes(raw), doc.file_name)
-        except images.NotAnImageError:
-            await send(
-                update, context, t.gettext("I could not read this image. Please send another file.")
-            )
-            return FILES
-        assert update.effective_chat is not None
-        extension = ".png" if clean.mime_type == "image/png" else ".jpg"
-        name = f"evidence-{len(_files(context)) + 1}{extension}"
-        copy: Message = await context.bot.send_document(
-            update.effective_chat.id,
-            InputFile(io.BytesIO(clean.content), filename=name),
-            caption=t.gettext(
-                "I removed the hidden data from this image (place, camera, date). This copy is "
-                "what the team will see."
-            ),
-        )
-        assert copy.document is not None
-        _files(context).append(
-            {
-                "kind": "document",
-                "file_id": copy.document.file_id,
-                "file_name": name,
-                "cleaned": True,
-            }
-        )
-        return await _added(update, context)
-    if not corruption:
-        await send(update, context, t.gettext("Please send photos here."))
+    item = await evidence_intake.take_document(
+        update,
+        context,
+        number=len(_files(context)) + 1,
+        mode=_private_or_chosen_mode(context),
+        images_only=not corruption,
+    )
+    if item is None:
         return FILES
-    _files(context).append({"kind": "document", "file_id": doc.file_id, "file_name": doc.file_name})
+    _files(context).append(item)
     return await _added(update, context)
 
 
@@ -651,6 +631,11 @@ async def voice_evidence(update: Update, context: PactContext) -> int:
         await send(update, context, context.t.gettext("Please send photos here."))
         return FILES
     _files(context).append({"kind": "voice", "file_id": voice.file_id})
+    if _draft(context).get("identification") in PRIVATE_MODES:
+        return await _ask_about_voice(update, context, _draft(context)["identification"])
+    if not _draft(context).get("voice_warned"):
+        _draft(context)["voice_warned"] = True
+        await send(update, context, _voice_warning(context.t))
     return await _added(update, context)
 
 
@@ -700,16 +685,121 @@ async def ask_identity(update: Update, context: PactContext) -> int:
 
 
 async def pick_identity(update: Update, context: PactContext) -> int:
-    """Mode chosen."""
+    """Mode chosen; anonymous and confidential drop uncleanable documents and ask about voice."""
     query = await answer(update)
     raw = (query.data or "").removeprefix(IDENTITY_CB)
+    if raw in (KEEP_VOICE, TEXT_INSTEAD):
+        return await _voice_answer(update, context, raw)
     if raw not in set(Identification) or Identification(raw) not in _allowed_modes(context):
         return await ask(update, context, IDENTITY)
+    mode = Identification(raw)
+    await close_buttons(update, "✔️ " + context.t.gettext(case_views.IDENTIFICATION[mode]))
+    if mode in PRIVATE_MODES:
+        await _drop_named_only_files(update, context)
+        if _holds_voice(context):
+            return await _ask_about_voice(update, context, mode)
     _draft(context)["identification"] = raw
-    await close_buttons(
-        update, "✔️ " + context.t.gettext(case_views.IDENTIFICATION[Identification(raw)])
-    )
     return await _next(update, context, IDENTITY)
+
+
+# --- what could identify an anonymous or confidential reporter --------------------------------
+
+KEEP_VOICE, TEXT_INSTEAD = "voice:keep", "voice:text"
+
+
+def _private_or_chosen_mode(context: PactContext) -> Identification | None:
+    """The identification already chosen, anonymous when it is the only choice, else None."""
+    chosen = _draft(context).get("identification")
+    if chosen in set(Identification):
+        return Identification(chosen)
+    only_anonymous = _allowed_modes(context) == [Identification.ANONYMOUS]
+    return Identification.ANONYMOUS if only_anonymous else None
+
+
+def _holds_voice(context: PactContext) -> bool:
+    """Whether the draft has a voice note (as the description or as evidence)."""
+    draft = _draft(context)
+    return bool(draft.get("voice")) or any(item.get("kind") == "voice" for item in _files(context))
+
+
+def _voice_warning(t: Translator) -> str:
+    """Said when a voice note arrives: a voice can identify the person."""
+    return t.gettext(
+        "⚠️ A voice can identify you. If you want to report anonymously or confidentially, "
+        "writing is safer; I will ask you again before the report is sent."
+    )
+
+
+async def _drop_named_only_files(update: Update, context: PactContext) -> None:
+    """Remove documents that were not cleaned (kept in named reports only) and say why."""
+    files = _files(context)
+    kept = [item for item in files if not evidence.named_only(item)]
+    dropped = len(files) - len(kept)
+    if not dropped:
+        return
+    files[:] = kept
+    await send(
+        update,
+        context,
+        context.t.ngettext(
+            "I removed {count} document from this report: Word files and other documents can "
+            "carry the author's name inside, and I cannot remove it. You can add a PDF or a "
+            "photo of the page instead with ✏️ Files.",
+            "I removed {count} documents from this report: Word files and other documents can "
+            "carry the author's name inside, and I cannot remove it. You can add PDFs or "
+            "photos of the pages instead with ✏️ Files.",
+            dropped,
+        ),
+    )
+
+
+async def _ask_about_voice(update: Update, context: PactContext, mode: Identification) -> int:
+    """Before an anonymous or confidential report keeps a voice note: keep it or write instead."""
+    t = context.t
+    draft = _draft(context)
+    draft["pending_identification"] = Identification(mode).value
+    draft["step"] = IDENTITY
+    await send(
+        update,
+        context,
+        t.gettext(
+            "<b>Your report has a voice note.</b> A voice can identify you, even in an "
+            "anonymous or confidential report: people who know you may recognise it. Keep the "
+            "voice note, or write the text instead?"
+        ),
+        keyboard(
+            [(t.gettext("🎙 Keep the voice note"), f"{IDENTITY_CB}{KEEP_VOICE}")],
+            [(t.gettext("✍️ Write text instead"), f"{IDENTITY_CB}{TEXT_INSTEAD}")],
+            _nav(context),
+        ),
+    )
+    return IDENTITY
+
+
+async def _voice_answer(update: Update, context: PactContext, choice: str) -> int:
+    """Keep the voice and go on, or drop every voice note and write the description instead."""
+    draft = _draft(context)
+    pending = draft.pop("pending_identification", None)
+    if pending not in set(Identification) or Identification(pending) not in _allowed_modes(context):
+        return await ask(update, context, IDENTITY)
+    t = context.t
+    draft["identification"] = pending
+    if choice == KEEP_VOICE:
+        await close_buttons(update, "✔️ " + t.gettext("🎙 Keep the voice note"))
+        return await _next(update, context, IDENTITY)
+    await close_buttons(update, "✔️ " + t.gettext("✍️ Write text instead"))
+    draft.pop("voice", None)
+    draft["files"] = [item for item in _files(context) if item.get("kind") != "voice"]
+    draft["editing"] = True
+    await send(
+        update,
+        context,
+        t.gettext(
+            "I removed the voice notes. Please write what happened, including what the voice "
+            "notes said."
+        ),
+    )
+    return await ask(update, context, DESCRIPTION)
 
 
 # --- preview and sending ---------------------------------------------------------------------

@@ -110,6 +110,12 @@ class Attachment:
     file_name: str | None = None
     cleaned: bool = False
 
+    def __post_init__(self) -> None:
+        """Cut the name to fit its column: a long file name must never stop a report."""
+        limit = CaseAttachment.__table__.c.file_name.type.length
+        if self.file_name and len(self.file_name) > limit:
+            self.file_name = self.file_name[: limit - 1] + "…"
+
 
 @dataclass
 class NewCase:

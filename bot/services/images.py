@@ -1,50 +1,39 @@
 """Re-encode image documents without metadata so nothing in them identifies the reporter.
 
 Photos sent as Telegram "photos" are re-compressed by Telegram, but images sent as documents keep
-GPS coordinates, camera make and model, timestamps, XMP and comments. Before staff see such a
-file we decode it, keep only the pixels (upright, in sRGB) and encode a brand-new file. No
-Telegram here.
+GPS coordinates, camera make and model, timestamps, XMP and comments, whatever their name or MIME
+type says. Images are recognised by their content; HEIC/HEIF (iPhone photos) is opened with
+pillow-heif. Before staff see such a file we decode it, keep only the pixels (upright, in sRGB)
+and encode a brand-new JPEG or PNG. Decoding is bounded: the declared size is checked before any
+pixel is decoded, and large JPEGs are decoded at a reduced scale. No Telegram here.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import PurePosixPath
 
+import pillow_heif
 from PIL import Image, ImageCms, ImageOps
 from PIL.ExifTags import GPS, IFD, Base
+
+pillow_heif.register_heif_opener()
+pillow_heif.options.DECODE_THREADS = 1
+"""HEIC/HEIF opens like any other format; one thread per decode, as cleanings are bounded."""
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 """Telegram bots can download at most 20 MB."""
 
-MAX_PIXELS = 40_000_000
-"""Larger pictures are refused: a small file can decode to gigabytes (decompression bomb)."""
+DEFAULT_MAX_PIXELS = 12_000_000
+"""Pixels decoded at most (settings.image_max_pixels): a small file can decode to gigabytes."""
+
+_JPEG_SCALES = (1, 2, 4, 8)
+"""JPEG can be decoded at these reductions directly, without decoding the full picture."""
 
 JPEG_QUALITY = 90
 
-_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
-"""What Pillow opens without plugins; everything else (HEIC, SVG, PDF...) is refused."""
-
-_MIME_TYPES = frozenset(
-    {
-        "image/jpeg",
-        "image/jpg",
-        "image/pjpeg",
-        "image/png",
-        "image/webp",
-        "image/gif",
-        "image/bmp",
-        "image/x-bmp",
-        "image/x-ms-bmp",
-        "image/tiff",
-    }
-)
-_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-)
+_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF")
+"""What we clean; everything else (SVG, PDF, PSD, EPS...) is not treated as an image here."""
 _LOSSLESS_FORMATS = frozenset({"PNG", "GIF"})
 """Usually screenshots or graphics: kept lossless so text stays readable."""
 
@@ -125,33 +114,51 @@ class NotAnImageError(ValueError):
     """Not an image we can clean (wrong type, broken, too large)."""
 
 
+class ImageTooLargeError(NotAnImageError):
+    """More pixels (or bytes) than we decode: refused before decoding."""
+
+
 @dataclass(frozen=True)
 class CleanImage:
     """A freshly encoded image holding only pixels, and what was taken out of the original."""
 
     content: bytes
     mime_type: str
-    file_name: str
+    extension: str
     width: int
     height: int
     removed: tuple[str, ...]
+    source_format: str
 
 
-def is_image(mime_type: str | None, file_name: str | None) -> bool:
-    """Whether a document looks like an image we can clean, by MIME type or by file extension."""
-    mime = (mime_type or "").split(";", 1)[0].strip().lower()
-    extension = PurePosixPath((file_name or "").replace("\\", "/")).suffix.lower()
-    return mime in _MIME_TYPES or extension in _EXTENSIONS
+def recognise(content: bytes) -> str | None:
+    """The image format the bytes hold (JPEG, PNG, HEIF...), from the header alone, or None.
+
+    Names and MIME types are chosen by the sender's app and prove nothing: a phone photo named
+    `x.bin` still carries its GPS position. Opening is lazy, so no pixel is decoded here.
+    Raises ImageTooLargeError for a header Pillow itself calls a decompression bomb: it is an
+    image, and must never pass as an ordinary document.
+    """
+    if not content:
+        return None
+    try:
+        with Image.open(BytesIO(content), formats=_FORMATS) as image:
+            return image.format
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError("image too large") from exc
+    except Exception:
+        return None
 
 
-def strip_metadata(content: bytes, file_name: str | None = None) -> CleanImage:
+def strip_metadata(content: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> CleanImage:
     """Re-encode an image from its pixels alone; raises NotAnImageError when it cannot."""
     if not content:
         raise NotAnImageError("empty file")
     if len(content) > MAX_INPUT_BYTES:
-        raise NotAnImageError("file too large")
+        raise ImageTooLargeError("file too large")
     try:
-        with _open(content) as source:
+        with _open(content, max_pixels) as source:
+            source_format = source.format or ""
             removed = _found_metadata(source)
             clean, as_png = _pixels_only(source)
     except NotAnImageError:
@@ -161,28 +168,43 @@ def strip_metadata(content: bytes, file_name: str | None = None) -> CleanImage:
     return CleanImage(
         content=_encode(clean, as_png),
         mime_type="image/png" if as_png else "image/jpeg",
-        file_name=_safe_stem(file_name) + (".png" if as_png else ".jpg"),
+        extension="png" if as_png else "jpg",
         width=clean.width,
         height=clean.height,
         removed=removed,
+        source_format=source_format,
     )
 
 
-def _open(content: bytes) -> Image.Image:
-    """Open and decode the first frame, refusing decompression bombs before decoding."""
+def _open(content: bytes, max_pixels: int) -> Image.Image:
+    """Open and decode the first frame, refusing decompression bombs before decoding.
+
+    The size in the header is checked first (opening is lazy); a JPEG larger than the limit is
+    decoded at 1/2, 1/4 or 1/8 scale when that fits, every other format is refused.
+    """
     try:
         image = Image.open(BytesIO(content), formats=_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise NotAnImageError("image too large") from exc
-    if image.width * image.height > MAX_PIXELS:
-        image.close()
-        raise NotAnImageError("image too large")
+        raise ImageTooLargeError("image too large") from exc
     try:
+        if image.width * image.height > max_pixels and image.format in ("JPEG", "MPO"):
+            _reduce_while_reading(image, max_pixels)
+        if image.width * image.height > max_pixels:
+            raise ImageTooLargeError("image too large")
         image.load()
     except Exception:
         image.close()
         raise
     return image
+
+
+def _reduce_while_reading(image: Image.Image, max_pixels: int) -> None:
+    """Ask the JPEG decoder for the least reduction that fits the pixel limit (Image.draft)."""
+    for scale in _JPEG_SCALES:
+        decoded = (-(-image.width // scale), -(-image.height // scale))
+        if decoded[0] * decoded[1] <= max_pixels:
+            image.draft(image.mode, (max(1, image.width // scale), max(1, image.height // scale)))
+            return
 
 
 def _pixels_only(source: Image.Image) -> tuple[Image.Image, bool]:
@@ -314,11 +336,3 @@ def _encode(image: Image.Image, as_png: bool) -> bytes:
     else:
         image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return out.getvalue()
-
-
-def _safe_stem(file_name: str | None) -> str:
-    """The original name without folders or extension, in plain ASCII letters, digits and ._-."""
-    stem = PurePosixPath((file_name or "").replace("\\", "/")).stem
-    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_stem).strip("._-")[:64].rstrip("._-")
-    return cleaned or "image"
