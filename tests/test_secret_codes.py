@@ -1,0 +1,179 @@
+"""Secret codes of anonymous cases: one refusal, tries limited per person, hashing off the loop.
+
+Unknown numbers, wrong codes and too many tries all get the same answer; a stranger's wrong
+tries lock out only the stranger, never the reporter; a person who tries many cases is stopped
+across all of them for an hour; scrypt never runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.services import cases as case_rules
+from db import migrate
+from db.engine import create_engine, create_sessionmaker
+from db.models import CaseKind, Identification, User
+from db.repositories import users as users_repo
+from tests.databases import backends, fresh_database
+from tests.harness import BotHarness, Person
+from tests.rti_steps import onboard_english
+
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+PER_CASE = 5
+PER_PERSON = 10
+
+
+async def _anonymous_case(bot: BotHarness) -> tuple[str, str]:
+    """An anonymous corruption report stored as the report flow stores it: reference and code."""
+    async with bot.app.services.sessions() as session, session.begin():
+        created = await case_rules.create(
+            session,
+            case_rules.NewCase(
+                kind=CaseKind.CORRUPTION,
+                identification=Identification.ANONYMOUS,
+                description="An official asked for money.",
+                institution="Urban planning office",
+            ),
+            None,
+            bot.clock.now(),
+        )
+    assert created.secret_code is not None
+    return created.case.reference, created.secret_code
+
+
+async def _check(person: Person, reference: str, code: str) -> str:
+    """My cases → Check a case, type the number and the code; the answer's text."""
+    await person.command("/menu")
+    await person.press("📂 My cases")
+    await person.press("🔎 Check a case")
+    await person.text(reference)
+    await person.text(code)
+    return person.last.text
+
+
+async def _citizen(bot: BotHarness, name: str) -> Person:
+    person = bot.person(language_code="en", first_name=name)
+    await onboard_english(person)
+    return person
+
+
+async def test_unknown_wrong_and_locked_get_one_and_the_same_answer(bot: BotHarness) -> None:
+    reference, code = await _anonymous_case(bot)
+    cira = await _citizen(bot, "Cira")
+    unknown = await _check(cira, "PACT-2026-09999", code)
+    not_anonymous = await _check(cira, "PACT-2025-00001", "AAAA-AAAA")
+    wrong = await _check(cira, reference, "AAAA-AAAA")
+    for _ in range(PER_CASE):
+        locked = await _check(cira, reference, "BBBB-BBBB")
+    right_while_locked = await _check(cira, reference, code)
+    assert "Corruption report" not in right_while_locked, "the lock holds for her"
+    assert unknown == not_anonymous == wrong == locked == right_while_locked
+    assert reference not in unknown and "locked" not in unknown.lower()
+
+
+async def test_a_stranger_cannot_lock_out_the_reporter(bot: BotHarness) -> None:
+    reference, code = await _anonymous_case(bot)
+    cira = await _citizen(bot, "Cira")
+    for _ in range(PER_CASE + 2):
+        refused = await _check(cira, reference, "AAAA-AAAA")
+    assert "Corruption report" not in refused
+    besa = await _citizen(bot, "Besa")
+    shown = await _check(besa, reference.lower(), code.lower())
+    assert reference in shown and "Corruption report" in shown and "received" in shown
+
+
+async def test_many_cases_tried_by_one_person_stop_them_for_an_hour(bot: BotHarness) -> None:
+    first, _ = await _anonymous_case(bot)
+    second, _ = await _anonymous_case(bot)
+    own, own_code = await _anonymous_case(bot)
+    cira = await _citizen(bot, "Cira")
+    tries = [first] * (PER_CASE - 1) + [second] * (PER_CASE - 1) + ["PACT-2026-09999"] * 2
+    assert len(tries) == PER_PERSON
+    for reference in tries:
+        await _check(cira, reference, "AAAA-AAAA")
+    refused = await _check(cira, own, own_code)
+    assert "Corruption report" not in refused, "after ten wrong tries every case refuses"
+    bot.clock.advance(timedelta(minutes=61))
+    assert "Corruption report" in await _check(cira, own, own_code), "an hour later it works"
+
+
+# --- service level: hashing off the event loop, rows keyed by the person ----------------------
+
+
+@pytest.fixture(params=backends())
+async def sessions(request: pytest.FixtureRequest, tmp_path: Path):
+    engine = create_engine(await fresh_database(request.param, tmp_path))
+    await migrate.upgrade(engine)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def test_scrypt_runs_off_the_event_loop(sessions, monkeypatch) -> None:
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    scrypt = hashlib.scrypt
+
+    def watched(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return scrypt(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", watched)
+    async with sessions() as session, session.begin():
+        created = await case_rules.create(
+            session,
+            case_rules.NewCase(
+                kind=CaseKind.SERVICE, identification=Identification.ANONYMOUS, description="x"
+            ),
+            None,
+            NOW,
+        )
+    assert threads and loop_thread not in threads, "hashing the new code left the loop"
+    threads.clear()
+    async with sessions() as session, session.begin():
+        user = User(telegram_id=77, created_at=NOW, updated_at=NOW, consents=[])
+        session.add(user)
+        await session.flush()
+        found = await case_rules.lookup(
+            session, created.case.reference, created.secret_code, user, NOW
+        )
+        assert found.id == created.case.id
+    assert threads and loop_thread not in threads, "checking a code left the loop"
+    assert asyncio.get_running_loop() is not None
+
+
+async def test_wrong_tries_are_kept_by_person_and_go_with_their_erasure(sessions) -> None:
+    from db.models import CodeAttempt
+
+    async with sessions() as session, session.begin():
+        created = await case_rules.create(
+            session,
+            case_rules.NewCase(
+                kind=CaseKind.SERVICE, identification=Identification.ANONYMOUS, description="x"
+            ),
+            None,
+            NOW,
+        )
+        user = User(telegram_id=78, created_at=NOW, updated_at=NOW, consents=[])
+        session.add(user)
+    for reference in (created.case.reference, "PACT-2026-09999"):
+        async with sessions() as session, session.begin():
+            with pytest.raises(case_rules.LookupRefusedError):
+                await case_rules.lookup(session, reference, "AAAA-AAAA", user, NOW)
+    async with sessions() as session:
+        rows = (await session.execute(select(CodeAttempt))).scalars().all()
+        assert {(r.user_id, r.case_id) for r in rows} == {
+            (user.id, created.case.id),
+            (user.id, None),
+        }
+    async with sessions() as session, session.begin():
+        await users_repo.delete(session, await session.get(User, user.id))
+    async with sessions() as session:
+        count = (await session.execute(select(func.count()).select_from(CodeAttempt))).scalar()
+        assert count == 0, "erasing the person erases their tries"
