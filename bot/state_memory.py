@@ -26,7 +26,7 @@ def forget_person(app: Application, telegram_id: int) -> None:
     if telegram_id in app.chat_data:
         app.drop_chat_data(telegram_id)
     for states in _conversations(app).values():
-        for key in [key for key in states if telegram_id in key]:
+        for key in [key for key in states if telegram_id in key[:2]]:
             del states[key]
     unsaved = getattr(app, "unsaved_languages", None)
     if unsaved is not None:

@@ -16,6 +16,7 @@ from bot.handlers.fallback import stale_button
 from bot.handlers.onboarding import ACCEPT
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
+from bot.persistence import TOUCHED
 from bot.services import accounts, my_data
 from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
@@ -182,7 +183,7 @@ def _counted(t: Translator, counts: dict[str, int]) -> list[str]:
 def _summary(t: Translator, data: dict[str, Any]) -> str:
     """The short text beside the file: how much of each kind we hold, in the person's language."""
     lines = [t.gettext("<b>What we hold about you</b>")]
-    lines += _counted(t, my_data.summary_counts(data))
+    lines += _counted(t, my_data.summary_counts(data, frozenset({TOUCHED})))
     role = data.get("staff_role")
     if role:
         lines.append("• " + t.gettext("staff role: {role}", role=escape(role["role"])))
@@ -199,7 +200,7 @@ async def _send_my_data(update: Update, context: PactContext) -> None:
     telegram_id = update.effective_user.id
     drafts = dict(context.application.user_data.get(telegram_id, {}))
     data = await my_data.collect(context.scope.session, telegram_id, context.user_row, drafts)
-    if context.user_row is None and not drafts and not data["conversations_in_progress"]:
+    if context.user_row is None and not set(drafts) - {TOUCHED}:
         await send(update, context, t.gettext("We hold no data about you."))
         return
     payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")

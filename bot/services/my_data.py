@@ -142,7 +142,7 @@ async def _reported_case(session: AsyncSession, case: Case) -> dict[str, Any]:
         "created_at": _iso(case.created_at),
         "timeline": [
             {"at": _iso(e.at), "kind": e.kind, "status": e.status, "text": e.public_text}
-            for e in await case_rules.timeline(session, case)
+            for e in await case_rules.timeline(session, case, reporter=True)
         ],
         "attachments": [
             {
@@ -200,8 +200,8 @@ async def _code_tries(session: AsyncSession, user: User) -> list[dict[str, Any]]
     return [{"case": reference, "at": _iso(row.at)} for row, reference in rows.all()]
 
 
-def summary_counts(data: dict[str, Any]) -> dict[str, int]:
-    """The numbers the short text summary tells, from the collected download."""
+def summary_counts(data: dict[str, Any], meta: frozenset[str] = frozenset()) -> dict[str, int]:
+    """The numbers the short text summary tells; `meta` draft keys (a timestamp) are no draft."""
     cases = data.get("cases", [])
     subscription = data.get("campaign_subscription")
     return {
@@ -213,5 +213,6 @@ def summary_counts(data: dict[str, Any]) -> dict[str, int]:
         "deliveries": len(data.get("deliveries", [])),
         "consents": len(data.get("consents", [])),
         "topics": len(subscription["topics"]) if subscription else 0,
-        "drafts": len(data.get("drafts", {})) + len(data.get("conversations_in_progress", [])),
+        "drafts": len(set(data.get("drafts", {})) - meta)
+        + len(data.get("conversations_in_progress", [])),
     }
