@@ -28,7 +28,11 @@ TOUCHED = "touched_at"
 """The user_data key with the moment the person last did something (set by bot/drafts.py)."""
 NOT_STORED = frozenset({"case_step"})
 """user_data keys kept in memory only: my_cases keeps the typed reference of an anonymous case
-it is checking there, which must never be written next to the Telegram id."""
+it is checking there (and the case being answered), which must never be written next to the
+Telegram id."""
+NOT_STORED_CONVERSATIONS = frozenset({"case_check", "case_add", "case_answer"})
+"""The my_cases steps that live on "case_step": their states are not written either, so after a
+restart the person simply starts the short step again instead of landing in it without data."""
 
 
 def _storable(data: dict[Any, Any]) -> dict[Any, Any] | None:
@@ -139,7 +143,9 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
         """Store or clear one conversation's state (cleared for someone who may not be stored)."""
-        data = None if new_state is None else {"state": new_state}
+        data = (
+            None if new_state is None or name in NOT_STORED_CONVERSATIONS else {"state": new_state}
+        )
         if data is not None and not await self.may_store(user_of_key(key)):
             data = None
         await self._put(CONVERSATION, _conversation_key(name, key), data)
