@@ -174,3 +174,24 @@ async def test_add_information_stops_at_files_per_case(fake, database_url) -> No
         assert len(await _files(bot)) == 6
     finally:
         await bot.stop()
+
+
+async def test_voice_notes_count_as_files(fake, database_url) -> None:
+    bot = BotHarness(fake, database_url, files_per_case=2)
+    await bot.start()
+    try:
+        dita = bot.person(language_code="en")
+        await onboard_english(dita)
+        await dita.command("/menu")
+        await dita.press("🚨 Report corruption")
+        await dita.press("Continue ➡️")
+        await dita.text("Health centre of Kukës")
+        await dita.text("A doctor asked for money before an operation.")
+        await dita.text("In October")
+        for _ in range(3):
+            await dita.act("send_voice", duration=4)
+        assert dita.seen("You have already sent 2 files for this report, the most one report")
+        await dita.press("👤 Named")
+        assert "2 files" in dita.last.text, "the third voice note was not taken"
+    finally:
+        await bot.stop()

@@ -630,6 +630,8 @@ async def voice_evidence(update: Update, context: PactContext) -> int:
     if voice is None or _draft(context).get("kind") != CaseKind.CORRUPTION:
         await send(update, context, context.t.gettext("Please send photos here."))
         return FILES
+    if (refused := await _refuse_file(update, context)) is not None:
+        return refused
     _files(context).append({"kind": "voice", "file_id": voice.file_id})
     if _draft(context).get("identification") in PRIVATE_MODES:
         return await _ask_about_voice(update, context, _draft(context)["identification"])
