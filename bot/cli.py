@@ -21,7 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings()
-    logs.configure(settings.log_level)
+    logs.configure(
+        settings.log_level,
+        secrets=[
+            secret.get_secret_value()
+            for secret in (settings.bot_token, settings.webhook_secret)
+            if secret is not None
+        ],
+    )
     command = args.command
     if command is None:
         command = "run" if settings.bot_token else "playground"

@@ -16,14 +16,16 @@ from sqlalchemy.ext.asyncio import (
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An engine for the URL; SQLite gets its folder created and foreign keys switched on."""
+    """An engine for the URL, SQL parameters kept out of errors; SQLite gets folder and pragmas."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: SQL errors (and their tracebacks in logs) never show the bound values,
+    # which are descriptions, names and file names.
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs = {"connect_args": {"timeout": 30}}
+        kwargs = {"connect_args": {"timeout": 30}, "hide_parameters": True}
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

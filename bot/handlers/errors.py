@@ -8,6 +8,7 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
+from bot import logs
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.runtime import current_scope, unit_of_work
@@ -37,13 +38,14 @@ async def on_error(update: object, context: PactContext) -> None:
     except RuntimeError:
         pass
     if not isinstance(update, Update):
-        log.warning("error outside an update (%s): %s", describe(update), type(error).__name__)
+        log.warning("error outside an update (%s): %s", describe(update), logs.failure(error))
         return
     if isinstance(error, Forbidden):
         await _mark_blocked(update, context)
         log.info("%s: the user blocked the bot", describe(update))
         return
-    log.error("%s failed: %s", describe(update), type(error).__name__, exc_info=error)
+    # Never the message or args of the error: they can hold what the person typed.
+    log.error("%s failed: %s", describe(update), logs.failure(error))
     if update.effective_chat is not None:
         await _apologise(update, context)
     await _tell_staff(update, context)
