@@ -127,6 +127,13 @@ async def _finish(person: Person, identity: str) -> None:
     await person.press("📨 Send")
 
 
+async def _finish_without_sending(person: Person, identity: str) -> None:
+    """Done with files and the identification chosen: the preview is shown."""
+    await person.press("✔️ Done")
+    await person.press(identity)
+    assert "Check your report" in person.last.text
+
+
 async def _attachments(bot: BotHarness) -> list[CaseAttachment]:
     """Every stored attachment, oldest first."""
     async with bot.app.services.sessions() as session:
@@ -257,6 +264,23 @@ async def test_word_file_is_dropped_when_anonymous_is_chosen(bot: BotHarness) ->
     assert await _attachments(bot) == []
 
 
+async def test_word_file_refused_at_once_when_only_anonymous_is_possible(bot: BotHarness) -> None:
+    """Under 16 only anonymous reports exist: an uncleanable document is refused on arrival."""
+    ana = bot.person(language_code="en")
+    await ana.command("/start")
+    await ana.press("✅ I agree")
+    await ana.press("Under 16")
+    await ana.command("/menu")
+    await ana.press("🚨 Report corruption")
+    await ana.press("Continue ➡️")
+    await ana.text("The school canteen")
+    await ana.text("The cook sells the food meant for the pupils.")
+    await ana.text("Every week")
+    await _send_file(ana, "Ankesa.docx", "application/msword", DOCX)
+    assert "I cannot take this file in an anonymous or confidential report" in ana.last.text
+    assert _copies(ana) == []
+
+
 async def test_named_report_keeps_a_word_file_under_a_neutral_name(bot: BotHarness) -> None:
     """In a named report the document is re-uploaded as evidence-1.docx, content unchanged; a
     300-character original name never stops the report (String(200) on PostgreSQL)."""
@@ -372,6 +396,25 @@ async def test_named_report_with_voice_is_not_asked(bot: BotHarness) -> None:
     await dita.press("✔️ Done")
     await dita.press("👤 Named")
     assert "Check your report" in dita.last.text
+
+
+async def test_voice_sent_while_editing_an_anonymous_report_is_asked_about_at_once(
+    bot: BotHarness,
+) -> None:
+    """Anonymous already chosen: a voice note sent from ✏️ What happened is questioned at once."""
+    dita = bot.person(language_code="en")
+    await _corruption_until_files(dita)
+    await _finish_without_sending(dita, "🕶 Anonymous")
+    await dita.press("✏️ What happened")
+    await dita.act("send_voice", duration=3)
+    assert "Your report has a voice note" in dita.last.text
+    await dita.press("✍️ Write text instead")
+    await dita.text("The doctor asked for 200 euros in cash.")
+    assert "Check your report" in dita.last.text
+    await dita.press("📨 Send")
+    [case] = await _cases(bot)
+    assert case.description == "The doctor asked for 200 euros in cash."
+    assert await _attachments(bot) == []
 
 
 def test_safety_text_does_not_promise_that_nobody_will_know() -> None:
