@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import sys
 
+from pydantic import ValidationError
+
 from bot import logs
 from bot.settings import MissingTokenError, Settings
 
@@ -20,7 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="upgrade the database schema to the newest revision")
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():  # never str(error): it repeats the values, secrets too
+            field = ".".join(str(part) for part in problem["loc"]).upper()
+            print(f"{field}: {problem['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
     logs.configure(
         settings.log_level,
         secrets=[

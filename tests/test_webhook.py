@@ -188,3 +188,19 @@ async def test_wrong_secret_warnings_are_rate_limited(
     assert len(warnings()) == 2
     assert "24 more" in warnings()[1]
     assert served.queued == []
+
+
+def test_the_command_line_refuses_a_short_secret_and_says_how_to_make_one(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/tg")
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret-token")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/never.sqlite3")
+    assert cli.main(["migrate"]) == 2
+    said = capsys.readouterr().err
+    assert "WEBHOOK_SECRET has 12 characters" in said and "secrets.token_urlsafe(32)" in said
+    assert "s3cret-token" not in said, "the secret itself is not repeated"
+    assert not (tmp_path / "never.sqlite3").exists(), "nothing started"
