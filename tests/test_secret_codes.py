@@ -177,3 +177,42 @@ async def test_wrong_tries_are_kept_by_person_and_go_with_their_erasure(sessions
     async with sessions() as session:
         count = (await session.execute(select(func.count()).select_from(CodeAttempt))).scalar()
         assert count == 0, "erasing the person erases their tries"
+
+
+async def test_no_try_links_an_account_to_a_case_longer_than_it_counts(sessions) -> None:
+    from db.models import CodeAttempt
+
+    async with sessions() as session, session.begin():
+        created = await case_rules.create(
+            session,
+            case_rules.NewCase(
+                kind=CaseKind.SERVICE, identification=Identification.ANONYMOUS, description="x"
+            ),
+            None,
+            NOW,
+        )
+        besa = User(telegram_id=79, created_at=NOW, updated_at=NOW, consents=[])
+        cira = User(telegram_id=80, created_at=NOW, updated_at=NOW, consents=[])
+        session.add_all([besa, cira])
+    reference, code = created.case.reference, created.secret_code
+
+    async def attempt(user: User, typed: str, at: datetime) -> None:
+        async with sessions() as session, session.begin():
+            try:
+                await case_rules.lookup(session, reference, typed, user, at)
+            except case_rules.LookupRefusedError:
+                pass
+
+    async def links() -> set[tuple[int, int | None]]:
+        async with sessions() as session:
+            rows = (await session.execute(select(CodeAttempt))).scalars().all()
+            return {(r.user_id, r.case_id) for r in rows}
+
+    await attempt(besa, "AAAA-AAAA", NOW)
+    assert await links() == {(besa.id, created.case.id)}
+    await attempt(besa, code, NOW + timedelta(minutes=1))
+    assert await links() == set(), "the right code removes her wrong tries on her case"
+
+    await attempt(cira, "AAAA-AAAA", NOW)
+    await attempt(besa, "BBBB-BBBB", NOW + timedelta(minutes=61))
+    assert await links() == {(besa.id, created.case.id)}, "an hour on, anyone's check prunes"

@@ -24,6 +24,7 @@ MAX_CODE_FAILURES = 5
 MAX_USER_FAILURES = 10
 """Wrong tries by one person on any cases or unknown numbers within the window: all refuse."""
 WINDOW = timedelta(hours=1)
+"""How long a wrong try counts, and so how long it is kept (see `prune`)."""
 _DUMMY_SALT = bytes(16)
 
 
@@ -95,17 +96,14 @@ async def record_failure(
     await session.flush()
 
 
-async def forget(session: AsyncSession, user_id: int, case_id: int, now: datetime) -> None:
-    """After the right code: this person's tries on that case, and any of theirs past the window."""
+async def forget(session: AsyncSession, user_id: int, case_id: int) -> None:
+    """After the right code: this person's wrong tries on that case go (they linked the two)."""
     await session.execute(
-        delete(CodeAttempt).where(
-            CodeAttempt.user_id == user_id,
-            (CodeAttempt.case_id == case_id) | (CodeAttempt.at <= now - WINDOW),
-        )
+        delete(CodeAttempt).where(CodeAttempt.user_id == user_id, CodeAttempt.case_id == case_id)
     )
 
 
 async def prune(session: AsyncSession, now: datetime) -> int:
-    """Delete tries older than the window (they no longer count); for the daily clean-up."""
+    """Drop everyone's tries past the window: a try links an account to a case, keep none longer."""
     result = await session.execute(delete(CodeAttempt).where(CodeAttempt.at <= now - WINDOW))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -387,6 +387,7 @@ async def lookup(
     case = await by_reference(session, reference)
     anonymous = case if case is not None and case.secret_hash is not None else None
     case_id = anonymous.id if anonymous is not None else None
+    await case_codes.prune(session, now)
     waiting = await case_codes.refused(session, user.id, case_id, now)
     right = await case_codes.check_off_loop(code, anonymous.secret_hash if anonymous else None)
     if waiting:
@@ -394,7 +395,7 @@ async def lookup(
     if anonymous is None or not right:
         await case_codes.record_failure(session, user.id, case_id, now)
         raise LookupRefusedError
-    await case_codes.forget(session, user.id, anonymous.id, now)
+    await case_codes.forget(session, user.id, anonymous.id)
     return anonymous
 
 
