@@ -100,9 +100,11 @@ def register_handlers(app: PactApplication) -> None:
     """All handlers, in order of precedence (first match wins within group 0)."""
     private = filters.ChatType.PRIVATE
 
-    # 0. Flood control (group -3), then draft expiry (group -2), then the staff gate (group -1).
+    # 0. Flood control (group -3), then draft expiry (group -2), then the staff gate (group -1);
+    # drafts are stamped with their last step after every other handler (group 100).
     app.add_handler(flood.handler(), group=-3)
-    app.add_handler(TypeHandler(Update, drafts.on_update), group=-2)
+    app.add_handler(TypeHandler(Update, drafts.expire_stale), group=-2)
+    app.add_handler(TypeHandler(Update, drafts.stamp), group=100)
     # The staff gate (group -1): staff-only commands and buttons stop here for anyone else.
     app.add_handler(TypeHandler(Update, access.gate), group=-1)
 

@@ -1,9 +1,11 @@
 """Abandoned drafts expire: each person's drafts carry when they last did something.
 
-A TypeHandler (group -2, before the staff gate) stamps ``user_data[TOUCHED]`` on every update of
-a private user. When someone comes back more than DRAFT_EXPIRY_DAYS after their last step with an
-unfinished draft (a report, an RTI request, any flow), the draft and their open conversations are
-dropped and they are told so plainly; the update then goes on as usual. The daily purge
+``stamp`` runs after every other handler (the last group) and sets ``user_data[TOUCHED]`` while
+the person holds a draft, removing it when they hold none (so an empty user_data stays empty).
+``expire_stale`` runs first (group -2, before the staff gate): when someone comes back more than
+DRAFT_EXPIRY_DAYS after their last step with an unfinished draft (a report, an RTI request, any
+flow), the draft and their open conversations are dropped and they are told so plainly; the
+update then goes on as usual. The daily purge
 (``purge``, run by bot/jobs.py) does the same for people who never come back: in memory and in
 the ``bot_state`` table.
 """
@@ -39,8 +41,8 @@ def end_conversations(app: Application, user_id: int) -> None:
                     del states[key]
 
 
-async def on_update(update: Update, context: PactContext) -> None:
-    """Drop a stale draft (and say so), then stamp this moment as the person's last step."""
+async def expire_stale(update: Update, context: PactContext) -> None:
+    """Before anything else: drop a stale draft and its conversations, and say so."""
     user = update.effective_user
     if user is None or context.user_data is None:
         return
@@ -61,7 +63,17 @@ async def on_update(update: Update, context: PactContext) -> None:
                     days,
                 ),
             )
-    context.user_data[TOUCHED] = now.isoformat()
+
+
+async def stamp(update: Update, context: PactContext) -> None:
+    """After everything else: record this moment as the last step of a draft, if one is held."""
+    data = context.user_data if update.effective_user is not None else None
+    if data is None:
+        return
+    if set(data) - {TOUCHED}:
+        data[TOUCHED] = context.services.clock.now().isoformat()
+    else:
+        data.pop(TOUCHED, None)
 
 
 async def purge(app: PactApplication) -> int:

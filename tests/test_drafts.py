@@ -109,6 +109,9 @@ async def test_a_stale_draft_is_discarded_when_the_person_comes_back(bot: BotHar
     arta, bledi = bot.person(language_code="en"), bot.person(language_code="en")
     await onboard_english(arta)
     await onboard_english(bledi)
+    await arta.command("/cancel")
+    assert arta.seen("There is nothing to cancel."), "no draft, no stamp either"
+    assert bot.app.user_data.get(arta.fake.user_id, {}) == {}
     await _service_draft(arta)
     bot.clock.advance(timedelta(days=2))
     await _service_draft(bledi)
