@@ -14,13 +14,14 @@ from bot.application import PactContext
 from bot.handlers import menu
 from bot.handlers.fallback import stale_button
 from bot.handlers.onboarding import ACCEPT
+from bot.handlers.staff_admin import ROLES
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
 from bot.persistence import TOUCHED
 from bot.services import accounts, my_data
 from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
-from db.models import ConsentPurpose, StaffMember, User
+from db.models import ConsentPurpose, StaffMember, StaffRole, User
 from db.repositories import users as users_repo
 
 PREFIX = "prv:"
@@ -146,6 +147,12 @@ async def change(update: Update, context: PactContext) -> None:
     await edit_or_send(update, context, f"{done}\n\n{text}", keyboard(*rows, [menu.menu_button(t)]))
 
 
+def _role_name(t: Translator, role: str) -> str:
+    """A staff role in the person's language."""
+    label = ROLES.get(StaffRole(role)) if role in set(StaffRole) else None
+    return t.gettext(label) if label else escape(role)
+
+
 def _counted(t: Translator, counts: dict[str, int]) -> list[str]:
     """One counted line per kind of data held (literal msgids, so the catalogs find them)."""
     lines = [
@@ -186,7 +193,7 @@ def _summary(t: Translator, data: dict[str, Any]) -> str:
     lines += _counted(t, my_data.summary_counts(data, frozenset({TOUCHED})))
     role = data.get("staff_role")
     if role:
-        lines.append("• " + t.gettext("staff role: {role}", role=escape(role["role"])))
+        lines.append("• " + t.gettext("staff role: {role}", role=_role_name(t, role["role"])))
     if len(lines) == 1:
         lines.append(t.gettext("Only your settings (language and answers to the first questions)."))
     lines.append(t.gettext("Everything is in the file below, as readable text (JSON)."))
@@ -245,7 +252,7 @@ def _erase_question(t: Translator, member: StaffMember | None) -> tuple[str, lis
         "You are a staff member ({role}). If you keep your staff role, we keep your Telegram "
         "account number, your language and your staff grant so that you can go on working. "
         "“Delete everything” also ends your staff role.",
-        role=escape(member.role),
+        role=_role_name(t, member.role),
     )
     return text, [
         [(t.gettext("Delete, keep my staff role"), ERASE_YES)],
