@@ -467,3 +467,14 @@ async def test_an_empty_xlsx_still_has_its_header(sessions) -> None:
         data = await export.rti_xlsx(session, Scope(), TZ)
     _sheet, rows = workbook_cells(data)
     assert [[c.value for c in row] for row in rows] == [list(export.RTI_COLUMNS)]
+
+
+def test_xlsx_keeps_text_with_control_characters_and_never_makes_formulas() -> None:
+    from bot.services import spreadsheets
+
+    rows = [("=SUM(A1:A9)", "bell\x07 and\x00 nul", "+1", -3, True, None)]
+    data = spreadsheets.to_xlsx("cases", ["a", "b", "c", "d", "e", "f"], rows, TZ)
+    _sheet, [_header, row] = workbook_cells(data)
+    assert [c.value for c in row[:5]] == ["=SUM(A1:A9)", "bell and nul", "+1", -3, "yes"]
+    assert [c.data_type for c in row[:5]] == ["s", "s", "s", "n", "s"]
+    assert row[5].value is None

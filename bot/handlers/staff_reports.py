@@ -13,7 +13,7 @@ from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import case_views
 from bot.i18n import N_, Translator
-from bot.services import charts, stats
+from bot.services import charts, spreadsheets, stats
 from bot.services import export as exports
 from bot.services.filters import Scope
 from bot.ui import answer, keyboard, send
@@ -87,8 +87,8 @@ async def export_period(update: Update, context: PactContext) -> None:
         ("rti", exports.RTI_COLUMNS, await exports.rti_rows(session, scope, tz)),
     ):
         for extension, content in (
-            ("csv", exports.to_csv(header, rows, tz)),
-            ("xlsx", exports.to_xlsx(kind, header, rows, tz)),
+            ("csv", spreadsheets.to_csv(header, rows, tz)),
+            ("xlsx", spreadsheets.to_xlsx(kind, header, rows, tz)),
         ):
             name = exports.filename(kind, scope, today, extension)
             await context.bot.send_document(
