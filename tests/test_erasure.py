@@ -171,6 +171,7 @@ async def test_erasure_leaves_no_personal_data_and_marks_the_case(fake, database
         worker = _person(bot, WORKER, "Besnik")
         await worker.press_data(f"stf:open:{kept.id}", message_id=worker.last.message_id)
         assert "named (erased by the reporter)" in worker.last.text
+        assert "Reporter: “erased by the reporter”" in worker.last.text
         assert NAME not in worker.last.text and "DESC-QX81" not in worker.last.text
     finally:
         await bot.stop()

@@ -105,10 +105,19 @@ def exchange_lines(t: Translator, events: list[CaseEvent]) -> list[str]:
         "staff_reply": t.gettext("Team"),
         "reporter_reply": t.gettext("Reporter"),
     }
+    erased = {
+        ErasedBy.REPORTER: t.gettext("erased by the reporter"),
+        ErasedBy.RETENTION: t.gettext("anonymised after the retention period"),
+    }
     return [
-        f"{t.date(event.at)} · {labels[event.kind]}: “{escape((event.public_text or '')[:300])}”"
+        f"{t.date(event.at)} · {labels[event.kind]}: “{said}”"
         for event in events
         if event.kind in labels
+        for said in [
+            escape(event.public_text[:300])
+            if event.public_text
+            else erased.get(event.erased_by or "", "")
+        ]
     ]
 
 
