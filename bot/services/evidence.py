@@ -258,10 +258,3 @@ def allowed(kind: Kind, mode: Identification | None) -> bool:
 def named_only(item: dict) -> bool:
     """Whether a draft file is a document that was not cleaned (kept in named reports only)."""
     return item.get("kind") == "document" and not item.get("cleaned")
-
-
-def fit(text: str | None, limit: int) -> str | None:
-    """A stored text cut to its column's length, so a long name can never stop a report."""
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
