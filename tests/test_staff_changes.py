@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from db.models import Authority, CaseEvent, StaffMember, StaffRevocation
+from db.models import Authority, CaseEvent, StaffMember
 from tests import staff_steps as steps
 from tests.rti_steps import onboard_english
 
@@ -21,7 +21,8 @@ async def _worker_with_a_case(bot):
     arta = bot.person(language_code="en", first_name="Arta")
     await onboard_english(arta)
     await steps.report(arta, "👤 Named")
-    await steps.press_in_group(bot, worker, steps.OPEN_PRIVATELY, "PACT-2026-00001")
+    await worker.command("/inbox")
+    await worker.press(next(x for x in worker.last.labels if x.startswith("PACT-2026-00001")))
     await worker.press("🙋 Take", message=worker.last)
     await worker.press("✉️ Reply", message=worker.last)
     await worker.text("Which pole number is it?")
@@ -178,6 +179,8 @@ async def test_a_revoked_admin_id_is_not_admin_after_restart(fake, database_url)
         seen = len(mira.messages)
         await mira.command("/staff")
         assert "I don't know that command." in mira.texts()[seen:], "ADMIN_IDS does not restore"
+        from db.models import StaffRevocation  # new table: imported after the behaviour
+
         async with bot.app.services.sessions() as session:
             [row] = (await session.execute(select(StaffRevocation))).scalars().all()
             assert row.revoked_by_user_id is not None
@@ -197,5 +200,24 @@ async def test_a_revoked_admin_id_is_not_admin_after_restart(fake, database_url)
                 .all()
             )
         assert member.role == "caseworker", "an admin's grant clears the revocation"
+    finally:
+        await bot.stop()
+
+
+async def test_revoked_admin_cannot_go_on_composing_a_broadcast(fake, database_url) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        admin = steps.person(bot, steps.ADMIN, "Ledi")
+        await admin.command("/start")
+        await admin.command("/staff", args=f"grant {ADMIN2} admin Mira")
+        mira = steps.person(bot, ADMIN2, "Mira")
+        await mira.command("/start")
+        await mira.command("/broadcast")
+        await admin.command("/staff", args=f"revoke {ADMIN2}")
+        seen = len(mira.messages)
+        await mira.act("send_photo", caption="Vote for my cousin on Sunday!")
+        assert mira.texts()[seen:] == ["This action is no longer available to you."]
+        await mira.text("Vote for my cousin on Sunday!")
+        assert not any("Vote for my cousin" in t for t in mira.texts()), "no test copy, no draft"
     finally:
         await bot.stop()
