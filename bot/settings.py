@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     cases_per_day: int = Field(default=3, ge=1)
     files_per_case: int = Field(default=10, ge=1)
     draft_expiry_days: int = Field(default=7, ge=1)
-    image_max_pixels: int = Field(default=12_000_000, ge=1_000_000)
+    image_max_pixels: int = Field(default=12_600_000, ge=1_000_000)
     cleanings_at_once: int = Field(default=2, ge=1)
 
     telegram_base_url: str = "https://api.telegram.org/bot"
