@@ -8,7 +8,16 @@ from typing import Any
 from sqlalchemy import select
 
 from db.base import Base
-from db.models import BotState, Case, CaseEvent, CaseStatus, StaffMember, User
+from db.models import (
+    BotState,
+    Case,
+    CaseContact,
+    CaseEvent,
+    CaseFollower,
+    CaseStatus,
+    StaffMember,
+    User,
+)
 from tests.harness import BotHarness, Person
 from tests.rti_steps import build_request, onboard_english
 
@@ -22,6 +31,7 @@ ANSWER = "Pole 17, call me on 069 ANSWER-QX83"
 ADDED = "One more lamp is out ADDED-QX84"
 DRAFT = "Water leak by the school DRAFT-QX85"
 INFORMATION = "Budget annexes for 2026 INFO-QX86"
+UNIT = "Lagjja e shtëpisë sime UNIT-QX87"
 
 
 async def _start(fake, database_url) -> BotHarness:
@@ -177,31 +187,67 @@ async def test_erasure_leaves_no_personal_data_and_marks_the_case(fake, database
         await bot.stop()
 
 
-async def test_confidential_reporter_link_and_follows_go(bot: BotHarness) -> None:
+async def _lighting_report(person: Person, unit: str | None, identity: str) -> None:
+    """A street-lighting report in Shkodër, a typed village or none, sent in `identity` mode."""
+    await person.command("/menu")
+    await person.press("🛠 Report a service problem")
+    await person.press("Shkodër")
+    await person.press("Municipality of Shkodër")
+    if unit is None:
+        await person.press("Skip")
+    else:
+        await person.text(unit)
+    await person.press("Street lighting")
+    await person.text(DESCRIPTION if unit else "Dark street by the market.")
+    await person.press("Skip")
+    await person.press("✔️ Done")
+    await person.press(identity)
+    await person.press("📨 Send")
+
+
+async def test_confidential_report_typed_village_and_follows_go(bot: BotHarness) -> None:
+    bledi = bot.person(language_code="en", first_name="Bledi")
+    await onboard_english(bledi)
+    await _lighting_report(bledi, None, "👤 Named")
     arta = bot.person(language_code="en", first_name="Arta", last_name=NAME)
     await onboard_english(arta)
-    await arta.command("/menu")
-    await arta.press("🛠 Report a service problem")
-    await arta.press("Shkodër")
-    await arta.press("Municipality of Shkodër")
-    await arta.press("Skip")
-    await arta.press("Street lighting")
-    await arta.text(DESCRIPTION)
-    await arta.press("Skip")
-    await arta.press("✔️ Done")
-    await arta.press("🔒 Confidential")
-    await arta.press("📨 Send")
+    await _lighting_report(arta, None, "👤 Named")
+    await arta.press("Same problem — add me to PACT-2026-00001")
+    assert arta.seen("You now follow case PACT-2026-00001.")
+    await _lighting_report(arta, UNIT, "🔒 Confidential")
+    await arta.press("It is a different problem")
+    needles = [NAME, DESCRIPTION, UNIT]
+    stored = _traces(await _everything_stored(bot), needles, arta.fake.user_id)
+    assert {table for table, _c, _v in stored} >= {"cases", "users"}
+    user_id = (await bot.user_row(arta)).id
+    assert await _links(bot, user_id) == (1, 1), "a follow and a confidential contact"
+
     await arta.command("/privacy")
     await arta.press("🗑 Delete my data")
     await arta.press("Yes, delete everything")
     assert await bot.user_row(arta) is None
-    hits = _traces(await _everything_stored(bot), [NAME, DESCRIPTION], arta.fake.user_id)
-    assert hits == []
-    kept = await _case(bot)
+    assert _traces(await _everything_stored(bot), needles, arta.fake.user_id) == []
+    assert await _links(bot, user_id) == (0, 0)
+    followed, kept = await _cases_in_order(bot)
+    assert followed.erased_by is None, "the case Arta only followed is Bledi's and stays whole"
     assert kept.erased_by == "reporter" and kept.identification == "confidential"
+    assert kept.unit is None, "a typed village is the reporter's words"
     async with bot.app.services.sessions() as session:
         rows = (await session.execute(select(BotState))).scalars().all()
     assert not [r for r in rows if str(arta.fake.user_id) in r.key]
+
+
+async def _links(bot: BotHarness, user_id: int) -> tuple[int, int]:
+    """How many follows and confidential contacts link cases to this user row."""
+    async with bot.app.services.sessions() as session:
+        follows = await session.execute(select(CaseFollower).where(CaseFollower.user_id == user_id))
+        contacts = await session.execute(select(CaseContact).where(CaseContact.user_id == user_id))
+        return len(follows.all()), len(contacts.all())
+
+
+async def _cases_in_order(bot: BotHarness) -> list[Case]:
+    async with bot.app.services.sessions() as session:
+        return list((await session.execute(select(Case).order_by(Case.id))).scalars())
 
 
 async def test_a_staff_member_keeps_the_role_unless_they_choose_otherwise(
