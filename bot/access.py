@@ -14,7 +14,12 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ApplicationHandlerStop, ConversationHandler
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ConversationHandler,
+)
 
 from bot.application import PactContext
 from bot.handlers.fallback import stale_button, unknown_command
@@ -148,8 +153,9 @@ def _checked(callback: Step, name: str, permission: Permission, key: str) -> Ste
 def guard_staff_flows(app: Application) -> None:
     """Wrap every step of each staff conversation (STAFF_FLOWS) in a fresh permission check.
 
-    Entry points are commands and buttons the gate already checks; the states are what the gate
-    cannot recognise (typed text, files), so each of their handlers re-checks on every update.
+    Entry points are commands and buttons the gate already checks; the states (and fallbacks
+    other than commands) are what the gate cannot recognise (typed text, files), so each of
+    their handlers re-checks on every update.
     """
     found = set()
     for handlers in app.handlers.values():
@@ -157,9 +163,10 @@ def guard_staff_flows(app: Application) -> None:
             if not isinstance(handler, ConversationHandler) or handler.name not in STAFF_FLOWS:
                 continue
             permission, key = STAFF_FLOWS[handler.name]
-            for steps in handler.states.values():
-                for inner in steps:
-                    inner.callback = _checked(inner.callback, handler.name, permission, key)
+            inside = [inner for steps in handler.states.values() for inner in steps]
+            inside += [x for x in handler.fallbacks if not isinstance(x, CommandHandler)]
+            for inner in inside:  # the exits (/cancel, /menu) stay as they are
+                inner.callback = _checked(inner.callback, handler.name, permission, key)
             found.add(handler.name)
     missing = set(STAFF_FLOWS) - found
     if missing:
