@@ -251,7 +251,7 @@ def _erase_question(t: Translator, member: StaffMember | None) -> tuple[str, lis
     text += "\n\n" + t.gettext(
         "You are a staff member ({role}). If you keep your staff role, we keep your Telegram "
         "account number, your language and your staff grant so that you can go on working. "
-        "“Delete everything” also ends your staff role.",
+        "“Delete everything, including my staff role” ends it too.",
         role=_role_name(t, member.role),
     )
     return text, [
