@@ -19,10 +19,12 @@ from typing import Any
 
 from pypdf import PdfReader
 from sqlalchemy import select
+from telegram.ext import ConversationHandler
 
 from bot.broadcast_message import UNSUBSCRIBE
 from bot.fakeapi.state import CallbackQueryRecord
 from bot.jobs import send_broadcasts, send_due_followups
+from bot.persistence import user_of_key
 from db.models import Authority, Base, StaffMember, User
 from tests.harness import BotHarness, Person
 from tests.rti_steps import build_request, sent_on
@@ -35,6 +37,7 @@ CORRUPTION_TEXT = "Inspector asked for 300 euro in cash ZQX2 to close the file."
 ANSWER_TEXT = "My phone is 069 ZQX3 44 55, call after six."
 ADDED_TEXT = "A second pole ZQX4 fell on Friday."
 RTI_TEXT = "Contracts ZQX5 of the street lighting tender of 2026."
+NEIGHBOUR_TEXT = "The lamp at the corner ZQX6 by the mosque is out."
 REQUESTER = f"{FIRST} {LAST}"
 SECRETS = (
     SERVICE_TEXT[:30],
@@ -43,13 +46,19 @@ SECRETS = (
     "ZQX3",
     "ZQX4",
     "ZQX5",
+    "ZQX6",
     CORRUPTION_TEXT[:30],
     FIRST,
     LAST,
     "arta@example.com",
     "77/1",
 )
-REFERENCES = ("PACT-2026-00001", "PACT-2026-00002")
+NEIGHBOUR_CASE = "PACT-2026-00001"
+SHKODER, MAT = ("Shkodër", "Municipality of Shkodër"), ("Dibër", "Municipality of Mat")
+REFERENCES = ("PACT-2026-00002", "PACT-2026-00003")
+"""The reporter's cases: a named service report and a confidential corruption report."""
+CITIZEN_SECRETS = (*SECRETS, *REFERENCES, NEIGHBOUR_CASE)
+"""Nothing of the reporter's, nor the neighbour's case she was offered to follow."""
 SENDING = (
     "sendmessage",
     "sendphoto",
@@ -275,6 +284,23 @@ def _offered_since(bot: BotHarness, start: int, chat_id: int, offered: set[str])
     return len(calls)
 
 
+PROBE = "PROBE-TYPED-ZQX9 after a forged button"
+"""What a presser types when a forged press left them inside a step that waits for text."""
+
+
+def _states(bot: BotHarness, telegram_id: int) -> dict[tuple[str, tuple], object]:
+    """The presser's conversation states in memory (some steps are never written to a table)."""
+    found: dict[tuple[str, tuple], object] = {}
+    for handlers in bot.app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler):
+                # PTB has no public view of the states; bot/drafts.py reads them the same way.
+                for key, state in handler._conversations.items():
+                    if user_of_key(key) == telegram_id:
+                        found[(handler.name or "", tuple(key))] = state
+    return found
+
+
 async def _replay(
     bot: BotHarness,
     presser: Person,
@@ -282,6 +308,7 @@ async def _replay(
     *,
     group_data: Iterable[str] = (),
     secrets: tuple[str, ...],
+    offered_since: int = 0,
 ) -> list[str]:
     """Press each data on the presser's own newest message (and the group ones in the group);
     return every problem found, naming the data that caused it.
@@ -289,35 +316,50 @@ async def _replay(
     Nothing secret may reach the presser, ever. A press in the private chat of data the bot had
     itself offered this presser (a menu, their own onboarding or builder step, reached by an
     earlier press) is their own legitimate action: it may act on their own account. Every other
-    press must change no row (but ``_own_rows``) and make the bot write to no other chat.
+    press must change no row (but ``_own_rows``) and make the bot write to no other chat. Only
+    what was offered after call ``offered_since`` counts (a revoked member's old buttons do
+    not). When a press leaves the presser in a step waiting for text, they type a probe, held to
+    the same rules (so a forged "reply" or "add information" cannot carry typed words into
+    someone's case).
     """
     problems: list[str] = []
     documents: set[int] = {m.message_id for m in presser.messages}
     offered: set[str] = set()
-    seen_calls = _offered_since(bot, 0, presser.fake.user_id, offered)
+    seen_calls = _offered_since(bot, offered_since, presser.fake.user_id, offered)
     before = await _snapshot(bot)
     presses = [("private", data) for data in all_data]
     presses += [("group", data) for data in group_data]
     for where, data in presses:
         seen_calls = _offered_since(bot, seen_calls, presser.fake.user_id, offered)
         own = where == "private" and data in offered
-        start = len(bot.fake.calls)
-        if where == "private":
-            await presser.press_data(data, message_id=presser.last.message_id)
-        else:
-            await _group_press_data(bot, presser, data)
-        texts, elsewhere = _received_since(bot, start, presser.fake.user_id)
-        texts += _document_texts(presser, documents)
-        for secret in secrets:
-            if any(secret in text for text in texts):
-                problems.append(f"{where} {data!r}: the presser saw {secret!r}")
-        after = await _snapshot(bot)
-        if not own:
-            problems.extend(f"{where} {data!r}: {line}" for line in elsewhere)
-            for change in _changes(before, after):
-                if not _own_rows(before, after, presser.fake.user_id, change):
-                    problems.append(f"{where} {data!r}: row {change[2]} in {change[0]} {change[1]}")
-        before = after
+        states = _states(bot, presser.fake.user_id)
+        for step in ("press", "typed"):
+            start = len(bot.fake.calls)
+            if step == "typed":
+                await presser.text(PROBE)
+            elif where == "private":
+                await presser.press_data(data, message_id=presser.last.message_id)
+            else:
+                await _group_press_data(bot, presser, data)
+            label = f"{where} {data!r}" + (" then typed" if step == "typed" else "")
+            texts, elsewhere = _received_since(bot, start, presser.fake.user_id)
+            texts += _document_texts(presser, documents)
+            for secret in secrets:
+                if any(secret in text for text in texts):
+                    problems.append(f"{label}: the presser saw {secret!r}")
+            after = await _snapshot(bot)
+            changes = _changes(before, after)
+            if not own:
+                problems.extend(f"{label}: {line}" for line in elsewhere)
+                for change in changes:
+                    if not _own_rows(before, after, presser.fake.user_id, change):
+                        problems.append(f"{label}: row {change[2]} in {change[0]} {change[1]}")
+            before = after
+            moved = _states(bot, presser.fake.user_id)
+            if step == "typed" or not any(
+                state is not None and states.get(key) != state for key, state in moved.items()
+            ):
+                break
     return problems
 
 
@@ -331,14 +373,16 @@ async def _onboard(person: Person) -> None:
     await person.press("Skip")
 
 
-async def _service_report(person: Person) -> None:
+async def _service_report(
+    person: Person, text: str = SERVICE_TEXT, place: tuple[str, str] = SHKODER
+) -> None:
     await person.command("/menu")
     await person.press("🛠 Report a service problem")
-    await person.press("Shkodër")
-    await person.press("Municipality of Shkodër")
+    await person.press(place[0])
+    await person.press(place[1])
     await person.press("Skip")
     await person.press("Street lighting")
-    await person.text(SERVICE_TEXT)
+    await person.text(text)
     await person.press("Skip")
     await person.press("✔️ Done")
     await person.press("👤 Named")
@@ -395,25 +439,25 @@ async def _admin_works_the_cases(bot: BotHarness, admin: Person, reporter: Perso
         await _group_press_prefix(bot, admin, "stf:priv:")
     except LookupError:
         await _group_press_prefix(bot, admin, "stf:take:")
-    await _open(admin, 1)
+    await _open(admin, 2)
     await _press_prefix(admin, "stf:take:")
-    for case_id in (1, 2):
+    for case_id in (2, 3):
         for prefix in ("stf:st:", "stf:asg:", "stf:files:", "stf:more:", "stf:audit:"):
             await _open(admin, case_id)
             if prefix == "stf:audit:":
                 await _press_prefix(admin, "stf:more:")
             await _press_prefix(admin, prefix)
-    await _open(admin, 1)
+    await _open(admin, 2)
     await _press_prefix(admin, "stf:reply:")
     await admin.text("Which pole number is it?")
     await reporter.press("↩️ Answer")
     await reporter.text(ANSWER_TEXT)
-    await _open(admin, 1)
+    await _open(admin, 2)
     await _press_prefix(admin, "stf:note:")
     await admin.text("Internal: call the utility.")
-    await _open(admin, 1)
+    await _open(admin, 2)
     await _press_prefix(admin, "stf:st:")
-    await _press_prefix(admin, "stf:setst:1:resolved")
+    await _press_prefix(admin, "stf:setst:2:resolved")
     await admin.text("The lamps were repaired.")
 
 
@@ -449,7 +493,12 @@ async def _walk(bot: BotHarness) -> tuple[Person, Person]:
     reporter = bot.person(language_code="en", first_name=FIRST, last_name=LAST)
     await _onboard(reporter)
     await _follow_campaigns(reporter)
+    neighbour = bot.person(language_code="en", first_name="Fatbardha")
+    await _onboard(neighbour)
+    await _service_report(neighbour, NEIGHBOUR_TEXT)
     await _service_report(reporter)
+    assert reporter.seen("Similar open cases"), "the reporter was offered to follow a case"
+    await reporter.press("It is a different problem")
     await _corruption_report(reporter)
     await _admin_works_the_cases(bot, admin, reporter)
     await _my_cases(reporter)
@@ -488,13 +537,13 @@ async def test_another_citizen_replaying_every_button_gets_nothing(fake, databas
         await consenting.press("✅ Yes, send me campaign messages")
         await consenting.press("⬜ Anti-corruption")
         await consenting.command("/menu")
-        problems = await _replay(bot, consenting, data, secrets=SECRETS + REFERENCES)
+        problems = await _replay(bot, consenting, data, secrets=CITIZEN_SECRETS)
 
         stranger = bot.person(language_code="en", first_name="Dritan")
         await stranger.command("/start")
         problems += [
             f"no consent: {line}"
-            for line in await _replay(bot, stranger, data, secrets=SECRETS + REFERENCES)
+            for line in await _replay(bot, stranger, data, secrets=CITIZEN_SECRETS)
         ]
 
         follower = bot.person(language_code="en", first_name="Genta")
@@ -504,10 +553,24 @@ async def test_another_citizen_replaying_every_button_gets_nothing(fake, databas
         await follower.press("✅ Yes, send me campaign messages")
         await follower.press("⬜ Youth activism")
         answers = [d for d in data if d.startswith(("pv:", "ev:", UNSUBSCRIBE))]
+        follows = [d for d in data if d.startswith("rp:follow:")]
+        assert follows, "the reporter was offered the neighbour's case"
         assert len(answers) >= 4, answers
         problems += [
             f"campaign follower: {line}"
-            for line in await _replay(bot, follower, answers, secrets=SECRETS + REFERENCES)
+            for line in await _replay(bot, follower, answers, secrets=CITIZEN_SECRETS)
+        ]
+
+        elsewhere = bot.person(language_code="en", first_name="Ilir")
+        await _onboard(elsewhere)
+        await _service_report(elsewhere, "The lane behind the school is dark.", MAT)
+        parked = bot.person(language_code="en", first_name="Hana")
+        await _onboard(parked)
+        await _service_report(parked, "Our lane is dark as well.", MAT)
+        assert parked.seen("Similar open cases"), "parked at the step where following happens"
+        problems += [
+            f"parked at the similar cases: {line}"
+            for line in await _replay(bot, parked, follows, secrets=CITIZEN_SECRETS)
         ]
         assert not problems, _report(problems)
     finally:
@@ -520,17 +583,23 @@ async def test_revoked_and_out_of_scope_staff_replaying_every_button_get_nothing
     bot = await _start(fake, database_url)
     try:
         _reporter, admin = await _walk(bot)
-        private = _sent_data(bot, [ADMIN])
-        in_group = _sent_data(bot, [STAFF])
-        assert any(d.startswith("stf:setst:") for d in private), private
-
         await admin.command("/staff", args=f"grant {REVOKED} caseworker Vera")
         await admin.command("/staff", args=f"grant {OUTSIDER} caseworker Olti")
         revoked = _staff(bot, REVOKED, "Vera")
         outsider = _staff(bot, OUTSIDER, "Olti")
         await revoked.command("/start")
         await outsider.command("/start")
+        await _open(admin, 2)
+        await _press_prefix(admin, "stf:asg:")
+        await admin.press("Vera")
+        await _open(revoked, 2)
+        assert revoked.seen(SERVICE_TEXT), "she worked the case before her role was revoked"
+        own = _sent_data(bot, [REVOKED])
+        private = _sent_data(bot, [ADMIN])
+        in_group = _sent_data(bot, [STAFF])
+        assert any(d.startswith("stf:setst:") for d in private), private
         await admin.command("/staff", args=f"revoke {REVOKED}")
+        revoked_at = len(bot.fake.calls)
         async with bot.app.services.sessions() as session, session.begin():
             mat = (
                 await session.execute(
@@ -548,11 +617,16 @@ async def test_revoked_and_out_of_scope_staff_replaying_every_button_get_nothing
         await revoked.command("/start")
         await outsider.command("/start")
 
-        secrets = (*SECRETS, *REFERENCES, "Which pole", "Internal: call", "The lamps were")
+        secrets = (*CITIZEN_SECRETS, "Which pole", "Internal: call", "The lamps were")
         problems = [
             f"revoked: {line}"
             for line in await _replay(
-                bot, revoked, private + in_group, group_data=in_group, secrets=secrets
+                bot,
+                revoked,
+                own + [d for d in private + in_group if d not in own],
+                group_data=in_group,
+                secrets=secrets,
+                offered_since=revoked_at,
             )
         ]
         problems += [
