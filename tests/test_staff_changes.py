@@ -221,3 +221,39 @@ async def test_revoked_admin_cannot_go_on_composing_a_broadcast(fake, database_u
         assert not any("Vote for my cousin" in t for t in mira.texts()), "no test copy, no draft"
     finally:
         await bot.stop()
+
+
+async def test_turning_off_the_corruption_permission_returns_corruption_cases(
+    fake, database_url
+) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        admin = steps.person(bot, steps.ADMIN, "Ledi")
+        await admin.command("/start")
+        await admin.command("/staff", args=f"grant {steps.WORKER} caseworker Besnik")
+        await admin.press("Corruption reports: turn on or off")
+        worker = steps.person(bot, steps.WORKER, "Besnik")
+        await worker.command("/start")
+        besa = bot.person(language_code="en", first_name="Besa")
+        await onboard_english(besa)
+        await besa.command("/menu")
+        await besa.press("🚨 Report corruption")
+        await besa.press("Continue ➡️")
+        await besa.text("Tax office")
+        await besa.text("They asked for a bribe.")
+        await besa.text("Yesterday")
+        await besa.press("✔️ Done")
+        await besa.press("🔒 Confidential")
+        await besa.press("📨 Send")
+        await worker.command("/inbox")
+        await worker.press(next(x for x in worker.last.labels if x.startswith("PACT-2026-00001")))
+        await worker.press("🙋 Take", message=worker.last)
+        assert (await steps.case_by_reference(bot, "PACT-2026-00001")).assignee_user_id
+
+        await admin.press("Corruption reports: turn on or off")
+        case = await steps.case_by_reference(bot, "PACT-2026-00001")
+        assert case.kind == "corruption" and case.assignee_user_id is None
+        [entry] = await steps.audit_rows(bot, "case.unassigned")
+        assert entry.subject_id == case.id
+    finally:
+        await bot.stop()
