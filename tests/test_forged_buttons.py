@@ -582,7 +582,7 @@ async def test_revoked_and_out_of_scope_staff_replaying_every_button_get_nothing
 ) -> None:
     bot = await _start(fake, database_url)
     try:
-        _reporter, admin = await _walk(bot)
+        reporter, admin = await _walk(bot)
         await admin.command("/staff", args=f"grant {REVOKED} caseworker Vera")
         await admin.command("/staff", args=f"grant {OUTSIDER} caseworker Olti")
         revoked = _staff(bot, REVOKED, "Vera")
@@ -598,8 +598,21 @@ async def test_revoked_and_out_of_scope_staff_replaying_every_button_get_nothing
         private = _sent_data(bot, [ADMIN])
         in_group = _sent_data(bot, [STAFF])
         assert any(d.startswith("stf:setst:") for d in private), private
+        await _press_prefix(revoked, "stf:reply:")
         await admin.command("/staff", args=f"revoke {REVOKED}")
         revoked_at = len(bot.fake.calls)
+        before = await _snapshot(bot)
+        await revoked.text(PROBE)
+        after = await _snapshot(bot)
+        problems = [
+            f"revoked mid-reply: {line}" for line in _received_since(bot, revoked_at, REVOKED)[1]
+        ]
+        problems += [
+            f"revoked mid-reply: row {what} in {table} {key}"
+            for table, key, what in _changes(before, after)
+            if not _own_rows(before, after, REVOKED, (table, key, what))
+        ]
+        assert not reporter.seen(PROBE), "a revoked member's typed reply reaches nobody"
         async with bot.app.services.sessions() as session, session.begin():
             mat = (
                 await session.execute(
@@ -618,7 +631,7 @@ async def test_revoked_and_out_of_scope_staff_replaying_every_button_get_nothing
         await outsider.command("/start")
 
         secrets = (*CITIZEN_SECRETS, "Which pole", "Internal: call", "The lamps were")
-        problems = [
+        problems += [
             f"revoked: {line}"
             for line in await _replay(
                 bot,
