@@ -33,6 +33,15 @@ def forget_person(app: Application, telegram_id: int) -> None:
         unsaved.pop(telegram_id, None)
 
 
+def conversations_of(app: Application, telegram_id: int) -> list[str]:
+    """Names of the conversations the person is in now (for their data download)."""
+    return [
+        name
+        for name, states in _conversations(app).items()
+        if any(telegram_id in key[:2] for key in states)
+    ]
+
+
 def forget_rows(app: Application, rows: Iterable[tuple[str, str]]) -> None:
     """Drop the in-memory copies of pruned rows given as (kind, key)."""
     conversations = _conversations(app)

@@ -206,7 +206,13 @@ async def _send_my_data(update: Update, context: PactContext) -> None:
     assert update.effective_user is not None and update.effective_chat is not None
     telegram_id = update.effective_user.id
     drafts = dict(context.application.user_data.get(telegram_id, {}))
-    data = await my_data.collect(context.scope.session, telegram_id, context.user_row, drafts)
+    data = await my_data.collect(
+        context.scope.session,
+        telegram_id,
+        context.user_row,
+        drafts,
+        state_memory.conversations_of(context.application, telegram_id),
+    )
     if context.user_row is None and not set(drafts) - {TOUCHED}:
         await send(update, context, t.gettext("We hold no data about you."))
         return

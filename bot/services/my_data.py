@@ -24,7 +24,6 @@ from db.models import (
     StaffMember,
     User,
 )
-from db.repositories import bot_state
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -33,17 +32,19 @@ def _iso(value: datetime | date | None) -> str | None:
 
 
 async def collect(
-    session: AsyncSession, telegram_id: int, user: User | None, drafts: dict[Any, Any]
+    session: AsyncSession,
+    telegram_id: int,
+    user: User | None,
+    drafts: dict[Any, Any],
+    conversations: list[str],
 ) -> dict[str, Any]:
-    """The whole download: account, consents, staff role, cases, requests, campaigns, drafts."""
+    """The whole download: account, consents, staff role, cases, requests, campaigns, and the
+    drafts and conversations in progress (from the running bot, which holds the newest copy)."""
     data: dict[str, Any] = {"telegram_id": telegram_id}
     if user is not None:
         data.update(await _held_rows(session, user))
     data["drafts"] = drafts
-    data["conversations_in_progress"] = sorted(
-        {row.key.split(":", 1)[0] for row in await bot_state.of_person(session, telegram_id)}
-        - {str(telegram_id)}
-    )
+    data["conversations_in_progress"] = sorted(conversations)
     return data
 
 
