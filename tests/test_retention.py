@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.handlers import case_notify
+from bot.handlers.report import DRAFT
 from bot.jobs import run_retention
 from bot.services import cases as case_rules
 from bot.services.retention import months_before
@@ -113,6 +114,7 @@ async def test_daily_retention_on_a_moved_clock(fake, database_url) -> None:
         _at(bot, 2028, 11, 25, 4, 0)
         cutoff = months_before(bot.clock.now(), 24)
         assert await _detailed_audit_before(bot, cutoff) > 0
+        assert DRAFT in bot.app.user_data[arta.fake.user_id], "the report begun long ago"
         counts = await run_retention(bot.app)
         assert counts is not None
         assert (counts.cases, counts.requests) == (1, 1)
@@ -152,9 +154,7 @@ async def test_daily_retention_on_a_moved_clock(fake, database_url) -> None:
         assert all(state.updated_at >= cutoff for state in states)
         assert outbox == []
         assert await _detailed_audit_before(bot, cutoff) == 0
-        assert arta.fake.user_id not in bot.app.user_data or not bot.app.user_data[
-            arta.fake.user_id
-        ].get("report"), "the pruned draft is gone from memory too"
+        assert DRAFT not in bot.app.user_data.get(arta.fake.user_id, {}), "gone from memory too"
 
         report = admin.last.text
         assert "Retention (24 months after closing)" in report
