@@ -261,6 +261,19 @@ async def test_rsvps_are_in_the_data_download_and_go_with_erasure(fake, database
                 by_user_id=None,
                 now=bot.clock.now(),
             )
+            await campaigns.create_broadcast(
+                session,
+                title=TITLE,
+                text_sq=TITLE,
+                text_en=None,
+                topic=Topic.HEARINGS,
+                municipality_ids=None,
+                send_at=bot.clock.now(),
+                by_user_id=None,
+                now=bot.clock.now(),
+                buttons=[{"kind": "event", "event_id": event.id}],
+            )
+        assert await send_broadcasts(bot.app) == 1, "only those sent the event may answer it"
         await arta.press_data(f"ev:y:{event.id}", message_id=arta.last.message_id)
         await arta.press("Yes, show my name")
         await arta.command("/privacy")

@@ -181,6 +181,11 @@ async def test_voting_needs_campaign_consent_and_staff_commands_need_staff(
         assert "Turn them on, then tap your answer again" in stranger.last.text
         await stranger.press("✅ Yes, send me campaign messages")
         await stranger.press_data("pv:1:0", message_id=stranger.last.message_id)
+        assert _toast(stranger) == "This button is no longer active.", "the poll was not sent"
+        await stranger.press("⬜ Polls and surveys")
+        await admin.press("📣 Send to “Polls and surveys” subscribers now")
+        assert await send_broadcasts(bot.app) == 1
+        await stranger.press("Yes")
         assert _toast(stranger) == "Thank you! Your answer: Yes"
 
         for command in ("/poll", "/polls"):
@@ -236,8 +241,11 @@ async def test_votes_are_in_the_data_download_and_go_with_erasure(fake, database
     bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
     await bot.start()
     try:
-        await _create_poll(_admin(bot))
+        admin = _admin(bot)
+        await _create_poll(admin)
         arta = await _citizen(bot, "Arta", "18–29", "Citizen", None)
+        await admin.press("📣 Send to “Polls and surveys” subscribers now")
+        assert await send_broadcasts(bot.app) == 1
         await arta.press_data("pv:1:1", message_id=arta.last.message_id)
         await arta.command("/privacy")
         await arta.press("⬇️ Download my data")

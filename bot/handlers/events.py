@@ -533,12 +533,7 @@ async def _event_for_answer(update: Update, context: PactContext, prefix: str) -
     raw = (query.data or "").removeprefix(prefix).split(":", 1)[0]
     session = context.scope.session
     event = await events.get(session, int(raw)) if raw.isdigit() else None
-    user = context.user_row
-    if (
-        event is None
-        or user is None
-        or not await received.was_sent_button(session, user.id, "event", event.id)
-    ):
+    if event is None:
         await stale_button(update, context)
         return None
     refused = events.closed(event, context.services.clock.now())
@@ -546,6 +541,10 @@ async def _event_for_answer(update: Update, context: PactContext, prefix: str) -
         await answer(update, _refusal(context.t, refused), alert=True)
         return None
     if not await campaign_handlers.require_campaign_consent(update, context):
+        return None
+    assert context.user_row is not None
+    if not await received.was_sent_button(session, context.user_row.id, "event", event.id):
+        await stale_button(update, context)
         return None
     return event
 

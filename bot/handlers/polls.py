@@ -345,14 +345,7 @@ async def vote(update: Update, context: PactContext) -> None:
     raw_poll, _, raw_option = (query.data or "").removeprefix(VOTE).partition(":")
     session = context.scope.session
     poll = await polls.get(session, int(raw_poll)) if raw_poll.isdigit() else None
-    user = context.user_row
-    if (
-        poll is None
-        or not raw_option.isdigit()
-        or int(raw_option) >= len(poll.options)
-        or user is None
-        or not await received.was_sent_button(session, user.id, "poll", poll.id)
-    ):
+    if poll is None or not raw_option.isdigit() or int(raw_option) >= len(poll.options):
         await stale_button(update, context)
         return
     t = context.t
@@ -362,6 +355,9 @@ async def vote(update: Update, context: PactContext) -> None:
     if not await campaign_handlers.require_campaign_consent(update, context):
         return
     assert context.user_row is not None
+    if not await received.was_sent_button(session, context.user_row.id, "poll", poll.id):
+        await stale_button(update, context)
+        return
     outcome, _poll = await polls.vote(
         session, poll.id, int(raw_option), context.user_row, context.services.clock.now()
     )
