@@ -479,6 +479,7 @@ async def _requests(bot: BotHarness, reporter: Person) -> None:
     await sent_on(reporter, "20.11.2026", "77/1")
     await reporter.press("⛔ Refused")
     await reporter.press("📝 Complaint to the Commissioner")
+    await reporter.press("✅ I have filed it")
     await reporter.command("/menu")
     await reporter.press("⚖️ Right to information")
     await reporter.press("📋 My requests")
