@@ -527,6 +527,7 @@ async def test_another_citizen_replaying_every_button_gets_nothing(fake, databas
     try:
         reporter, _admin = await _walk(bot)
         data = _sent_data(bot, [reporter.fake.user_id])
+        staff_data = _sent_data(bot, [ADMIN, STAFF])
         assert len(data) > 40, data
         assert any(d.startswith("pv:") for d in data) and any(d.startswith("ev:") for d in data)
 
@@ -538,6 +539,10 @@ async def test_another_citizen_replaying_every_button_gets_nothing(fake, databas
         await consenting.press("⬜ Anti-corruption")
         await consenting.command("/menu")
         problems = await _replay(bot, consenting, data, secrets=CITIZEN_SECRETS)
+        problems += [
+            f"staff buttons: {line}"
+            for line in await _replay(bot, consenting, staff_data, secrets=CITIZEN_SECRETS)
+        ]
 
         stranger = bot.person(language_code="en", first_name="Dritan")
         await stranger.command("/start")
