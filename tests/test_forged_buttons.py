@@ -58,6 +58,15 @@ REFERENCES = ("PACT-2026-00002", "PACT-2026-00003")
 """The reporter's cases: a named service report and a confidential corruption report."""
 CITIZEN_SECRETS = (*SECRETS, *REFERENCES, NEIGHBOUR_CASE)
 """Nothing of the reporter's, nor the neighbour's case she was offered to follow."""
+FOLLOWER_SECRETS = (
+    *(secret for secret in SECRETS if secret not in (SERVICE_TEXT[:30], "ZQX1")),
+    REFERENCES[1],
+    "Which pole",
+    "Internal: call",
+)
+"""What someone following her named case must still never see: her name, her answers and added
+information, the team's questions and notes, her corruption case and her requests (the case's
+own reference and what it is about are theirs to know)."""
 SENDING = (
     "sendmessage",
     "sendphoto",
@@ -486,8 +495,9 @@ async def _requests(bot: BotHarness, reporter: Person) -> None:
     await reporter.press(next(lb for lb in reporter.last.labels if lb.startswith("#1")))
 
 
-async def _walk(bot: BotHarness) -> tuple[Person, Person]:
-    """The reporter's every flow and the admin's work on her cases."""
+async def _walk(bot: BotHarness) -> tuple[Person, Person, Person]:
+    """The reporter's every flow, a neighbour who follows her named case, and the admin's work
+    on her cases."""
     admin = _staff(bot, ADMIN, "Ledi")
     await admin.command("/start")
     reporter = bot.person(language_code="en", first_name=FIRST, last_name=LAST)
@@ -500,6 +510,11 @@ async def _walk(bot: BotHarness) -> tuple[Person, Person]:
     assert reporter.seen("Similar open cases"), "the reporter was offered to follow a case"
     await reporter.press("It is a different problem")
     await _corruption_report(reporter)
+    follower = bot.person(language_code="en", first_name="Kujtim")
+    await _onboard(follower)
+    await _service_report(follower, "The same lamps by the bakery are dark.")
+    await follower.press(f"Same problem — add me to {REFERENCES[0]}")
+    assert follower.seen(f"You now follow case {REFERENCES[0]}.")
     await _admin_works_the_cases(bot, admin, reporter)
     await _my_cases(reporter)
     bot.clock.advance(timedelta(days=21, minutes=5))
@@ -510,7 +525,7 @@ async def _walk(bot: BotHarness) -> tuple[Person, Person]:
     await reporter.press("Yes")
     await reporter.press("✅ I will attend")
     await reporter.press("Yes, show my name")
-    return reporter, admin
+    return reporter, admin, follower
 
 
 def _report(problems: list[str]) -> str:
@@ -525,7 +540,7 @@ def _report(problems: list[str]) -> str:
 async def test_another_citizen_replaying_every_button_gets_nothing(fake, database_url) -> None:
     bot = await _start(fake, database_url)
     try:
-        reporter, _admin = await _walk(bot)
+        reporter, _admin, follower = await _walk(bot)
         data = _sent_data(bot, [reporter.fake.user_id])
         staff_data = _sent_data(bot, [ADMIN, STAFF])
         assert len(data) > 40, data
@@ -551,19 +566,24 @@ async def test_another_citizen_replaying_every_button_gets_nothing(fake, databas
             for line in await _replay(bot, stranger, data, secrets=CITIZEN_SECRETS)
         ]
 
-        follower = bot.person(language_code="en", first_name="Genta")
-        await _onboard(follower)
-        await follower.command("/menu")
-        await follower.press("📣 Campaigns & events")
-        await follower.press("✅ Yes, send me campaign messages")
-        await follower.press("⬜ Youth activism")
+        problems += [
+            f"follower of the named case: {line}"
+            for line in await _replay(bot, follower, data, secrets=FOLLOWER_SECRETS)
+        ]
+
+        campaigner = bot.person(language_code="en", first_name="Genta")
+        await _onboard(campaigner)
+        await campaigner.command("/menu")
+        await campaigner.press("📣 Campaigns & events")
+        await campaigner.press("✅ Yes, send me campaign messages")
+        await campaigner.press("⬜ Youth activism")
         answers = [d for d in data if d.startswith(("pv:", "ev:", UNSUBSCRIBE))]
         follows = [d for d in data if d.startswith("rp:follow:")]
         assert follows, "the reporter was offered the neighbour's case"
         assert len(answers) >= 4, answers
         problems += [
             f"campaign follower: {line}"
-            for line in await _replay(bot, follower, answers, secrets=CITIZEN_SECRETS)
+            for line in await _replay(bot, campaigner, answers, secrets=CITIZEN_SECRETS)
         ]
 
         elsewhere = bot.person(language_code="en", first_name="Ilir")
@@ -587,7 +607,7 @@ async def test_revoked_and_out_of_scope_staff_replaying_every_button_get_nothing
 ) -> None:
     bot = await _start(fake, database_url)
     try:
-        reporter, admin = await _walk(bot)
+        reporter, admin, _follower = await _walk(bot)
         await admin.command("/staff", args=f"grant {REVOKED} caseworker Vera")
         await admin.command("/staff", args=f"grant {OUTSIDER} caseworker Olti")
         revoked = _staff(bot, REVOKED, "Vera")
