@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import SecretStr
+from pypdf import PdfWriter
 
 from bot import logs
 from bot.app import build_application
@@ -28,6 +30,16 @@ OutputFn = Callable[[str], None]
 async def _terminal_input(prompt: str) -> str:
     """Read a line without blocking the bot (which runs in the same loop)."""
     return await asyncio.to_thread(input, prompt)
+
+
+def sample_pdf() -> bytes:
+    """A one-page PDF whose metadata names its author, so the cleaning can be seen."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Author": "Arta Kelmendi", "/Title": "Deklaratë"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 class Playground:
@@ -117,7 +129,9 @@ class Playground:
             "location": lambda: self.user.send_location(42.0683, 19.5126),
             "voice": lambda: self.user.send_voice(duration=4),
             "document": lambda: self.user.send_document(
-                file_name="dokument.pdf", mime_type="application/pdf", content=b"%PDF-1.4\n"
+                file_name="Deklarata_Arta_Kelmendi.pdf",
+                mime_type="application/pdf",
+                content=sample_pdf(),
             ),
             "contact": lambda: self.user.send_contact(phone_number="+355690000000"),
             "sticker": lambda: self.user.send_sticker(),
