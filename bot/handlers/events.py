@@ -526,8 +526,7 @@ def _refusal(t: Translator, outcome: events.Rsvp) -> str:
 
 
 async def _event_for_answer(update: Update, context: PactContext, prefix: str) -> Event | None:
-    """The event an RSVP button points at, if it was sent to this person and consent and its
-    state allow an answer."""
+    """The event an RSVP button points at, if open, consented to and sent to this person."""
     query = update.callback_query
     assert query is not None
     raw = (query.data or "").removeprefix(prefix).split(":", 1)[0]

@@ -262,8 +262,7 @@ async def decided(update: Update, context: PactContext) -> None:
 
 
 async def _contact_shown(context: PactContext, authority_id: int) -> bool:
-    """Whether this person was shown the authority's card: in the request they are building or
-    in one of their requests (the button carries only an id, which anyone can send)."""
+    """Whether this person was shown this authority's card (their draft or their requests)."""
     user = context.user_row
     if user is None or not has_consent(user):
         return False

@@ -22,8 +22,7 @@ async def was_sent_broadcast(session: AsyncSession, user_id: int, broadcast_id: 
 
 
 async def was_sent_button(session: AsyncSession, user_id: int, kind: str, item_id: int) -> bool:
-    """Whether a broadcast delivered to this person carried the buttons of this poll or event
-    (``kind`` "poll" or "event", as in ``Broadcast.buttons``)."""
+    """Whether a broadcast delivered to this person carried this poll's or event's buttons."""
     found = await session.execute(
         select(Broadcast.buttons)
         .join(OutboxMessage, OutboxMessage.broadcast_id == Broadcast.id)
