@@ -92,6 +92,7 @@ SENDING = (
 
 
 def _staff(bot: BotHarness, telegram_id: int, name: str) -> Person:
+    """A staff member (or someone about to be one) talking to the bot in English."""
     return Person(bot, bot.fake.user(user_id=telegram_id, first_name=name, language_code="en"))
 
 
@@ -375,6 +376,7 @@ async def _replay(
 
 
 async def _onboard(person: Person) -> None:
+    """Consent, skipping the optional questions."""
     await person.command("/start")
     await person.press("✅ I agree")
     await person.press("Skip")
@@ -384,6 +386,7 @@ async def _onboard(person: Person) -> None:
 async def _service_report(
     person: Person, text: str = SERVICE_TEXT, place: tuple[str, str] = SHKODER
 ) -> None:
+    """A named street-lighting report with a typed description, up to Send."""
     await person.command("/menu")
     await person.press("🛠 Report a service problem")
     await person.press(place[0])
@@ -398,6 +401,7 @@ async def _service_report(
 
 
 async def _corruption_report(person: Person) -> None:
+    """A confidential corruption report."""
     await person.command("/menu")
     await person.press("🚨 Report corruption")
     await person.press("Continue ➡️")
@@ -410,6 +414,7 @@ async def _corruption_report(person: Person) -> None:
 
 
 async def _follow_campaigns(person: Person) -> None:
+    """Campaign consent, following polls and public hearings."""
     await person.command("/menu")
     await person.press("📣 Campaigns & events")
     await person.press("✅ Yes, send me campaign messages")
@@ -418,6 +423,7 @@ async def _follow_campaigns(person: Person) -> None:
 
 
 async def _poll_and_event(bot: BotHarness, admin: Person) -> None:
+    """The admin makes a poll and an event and sends both to their subscribers."""
     await admin.command("/poll")
     await admin.text("A duhet bashkia të ndezë dritat gjithë natën?")
     await admin.text("Should the town light the streets all night?")
@@ -470,6 +476,7 @@ async def _admin_works_the_cases(bot: BotHarness, admin: Person, reporter: Perso
 
 
 async def _my_cases(reporter: Person) -> None:
+    """Both case cards, added information, and the withdraw question (not confirmed)."""
     for reference in REFERENCES:
         await reporter.command("/menu")
         await reporter.press("📂 My cases")
@@ -484,6 +491,7 @@ async def _my_cases(reporter: Person) -> None:
 
 
 async def _requests(bot: BotHarness, reporter: Person) -> None:
+    """A request for information, sent, refused, the complaint drafted and filed, its card."""
     await build_request(reporter, information=RTI_TEXT, name=REQUESTER)
     await sent_on(reporter, "20.11.2026", "77/1")
     await reporter.press("⛔ Refused")
@@ -529,6 +537,7 @@ async def _walk(bot: BotHarness) -> tuple[Person, Person, Person]:
 
 
 def _report(problems: list[str]) -> str:
+    """The problems found, for the assertion message."""
     return "\n".join(problems[:80]) + (
         f"\n… {len(problems) - 80} more" if len(problems) > 80 else ""
     )
@@ -538,6 +547,7 @@ def _report(problems: list[str]) -> str:
 
 
 async def test_another_citizen_replaying_every_button_gets_nothing(fake, database_url) -> None:
+    """Other citizens (consenting, not, following her case, campaigns, parked) get nothing."""
     bot = await _start(fake, database_url)
     try:
         reporter, _admin, follower = await _walk(bot)
@@ -605,6 +615,7 @@ async def test_another_citizen_replaying_every_button_gets_nothing(fake, databas
 async def test_revoked_and_out_of_scope_staff_replaying_every_button_get_nothing(
     fake, database_url
 ) -> None:
+    """A revoked member (who had worked the case) and an out-of-scope caseworker get nothing."""
     bot = await _start(fake, database_url)
     try:
         reporter, admin, _follower = await _walk(bot)
