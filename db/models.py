@@ -202,6 +202,20 @@ class BotState(Base):
     updated_at: Mapped[datetime]
 
 
+class InboxUpdate(Base):
+    """A Telegram update stored before it is confirmed; done once handled (bot/inbox.py)."""
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_key: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    """The update as Telegram sent it; cleared when done."""
+    received_at: Mapped[datetime]
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+
+
 class ReportQuota(Base):
     """Reports sent by one person on one day, under a keyed hash: no case id, no user id."""
 
@@ -512,17 +526,32 @@ class Broadcast(Base):
 
 
 class OutboxMessage(Base):
-    """One recipient of one broadcast; unique, so a resumed broadcast never sends twice."""
+    """One message to send after a commit: a broadcast's recipient, or a direct message.
+
+    Broadcast rows (``kind`` "broadcast") are unique per (broadcast, user), so a resumed broadcast
+    never sends twice. Direct rows (staff cards, relays, status notices, reminders, admin alerts)
+    carry ``chat_id`` and a ``payload`` (method, text, reply_markup, thread, file id), are written
+    in the transaction that decided them and sent by the sender after it commits; ``payload`` is
+    cleared once the outcome is recorded. ``dedupe_key`` keeps one row per key (e.g. one alert).
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("broadcast_id", "user_id"),
         Index("ix_outbox_broadcast_status", "broadcast_id", "status"),
+        Index("ix_outbox_status_not_before", "status", "not_before"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24), server_default="broadcast")
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    not_before: Mapped[datetime | None]
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(String(100))
