@@ -63,7 +63,12 @@ from db.engine import create_engine, create_sessionmaker
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Database engine, session factory, catalogs and clock (no connection is opened yet)."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        connect_timeout=settings.db_connect_timeout,
+        pool_timeout=settings.db_pool_timeout,
+        command_timeout=settings.db_command_timeout,
+    )
     return Services(
         settings=settings,
         engine=engine,

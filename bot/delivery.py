@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from babel.dates import format_timedelta
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -72,8 +72,9 @@ SLICE_BATCHES = 20
 """Batches of one broadcast before looking again for due broadcasts that should go first."""
 STOP_GRACE = 5.0
 """Seconds a stopping bot lets sends in flight finish before abandoning them."""
-COMMIT_TRIES = 3
-"""Attempts to commit one group of outcomes before the pass gives up."""
+COMMIT_RETRY_FIRST = 0.1
+COMMIT_RETRY_MAX = 5.0
+"""Seconds between tries to commit a group of outcomes: doubling from the first to the most."""
 READ_TIMEOUT = 15.0
 """Seconds to wait for Telegram's answer; longer than PTB's 5 s, since a timeout is not resent."""
 TIMED_OUT = "TimedOut"
@@ -133,6 +134,11 @@ class Recorder:
         """Commit what is queued, then stop; re-raise a failed commit."""
         self._closing = True
         self._wake.set()
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            # The pass is abandoned at stop: outcomes not yet recorded stay pending and are
+            # resent after the restart (at most BROADCAST_CONCURRENCY of them, see above).
+            self._task.cancel()
         await self._task
         if self.error is not None:
             raise self.error
@@ -160,16 +166,27 @@ class Recorder:
             self._on_commit()
 
     async def _commit(self, batch: list[Outcome]) -> None:
-        """Record a group; a failed commit (a lock conflict, a dropped connection) is retried."""
-        for attempt in range(1, COMMIT_TRIES + 1):
+        """Record a group; a failed commit (a lock conflict, a dropped connection, the database
+        away for a while) is retried with a growing pause until it works. The outcomes stay in
+        hand and their sends keep their places meanwhile (new sends wait), so a database blip
+        never makes anyone get the broadcast twice."""
+        pause = COMMIT_RETRY_FIRST
+        failures = 0
+        while True:
             try:
                 await self._commit_once(batch)
                 return
-            except DBAPIError:
-                if attempt == COMMIT_TRIES:
-                    raise
-                log.warning("recording broadcast outcomes failed, trying again", exc_info=True)
-                await asyncio.sleep(0.1 * attempt)
+            except (SQLAlchemyError, OSError) as error:
+                failures += 1
+                log.warning(
+                    "recording %d broadcast outcomes failed %d times (%s); trying again in %.1f s",
+                    len(batch),
+                    failures,
+                    type(error).__name__,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, COMMIT_RETRY_MAX)
 
     async def _commit_once(self, batch: list[Outcome]) -> None:
         """One unit of work for the whole group (bulk UPDATEs, no rows loaded)."""

@@ -21,6 +21,7 @@ from bot.i18n import Translator
 from bot.runtime import Services, unit_of_work
 from bot.services import accounts, casework, quota, retention, rti, staff
 from bot.services import cases as case_rules
+from bot.services.campaigns import quiet
 from bot.ui import keyboard
 from db.models import CaseStatus, Reminder, StaffRole, User
 from db.repositories import reminders as reminders_repo
@@ -71,6 +72,8 @@ async def _deliver(app: PactApplication, next_due: NextDue) -> int:
     while True:
         async with unit_of_work(app.services) as scope:
             now = app.services.clock.now()
+            if _quiet_hours(app.services, now):
+                return sent  # held, not dropped: the first run after quiet hours sends them
             item = await next_due(scope.session, now, app.services)
             if item is None:
                 return sent
@@ -92,6 +95,13 @@ async def _deliver(app: PactApplication, next_due: NextDue) -> int:
                 return sent
             reminder.sent_at = now
             sent += 1
+
+
+def _quiet_hours(services: Services, now: datetime) -> bool:
+    """Whether citizen reminders wait now (QUIET_START-QUIET_END, as for campaigns): one
+    caught up after downtime goes out at the next allowed time, not at night."""
+    settings = services.settings
+    return quiet(now, settings.tz, settings.quiet_start, settings.quiet_end)
 
 
 async def send_due_reminders(app: PactApplication) -> int:

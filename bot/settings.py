@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     draft_expiry_days: int = Field(default=7, ge=1)
     image_max_pixels: int = Field(default=12_600_000, ge=1_000_000)
     cleanings_at_once: int = Field(default=2, ge=1)
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    """Seconds to open a database connection before the update fails with an apology."""
+    db_pool_timeout: float = Field(default=5.0, gt=0)
+    """Seconds to wait for a free pooled connection."""
+    db_command_timeout: float = Field(default=10.0, ge=0)
+    """Seconds one statement may take (SQLite: how long to wait for a lock); 0: no limit."""
 
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"

@@ -48,7 +48,12 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     """Stop the button's spinner (with an optional toast) and return the query."""
     query = update.callback_query
     assert query is not None
-    await query.answer(text, show_alert=alert)
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as error:
+        # A re-delivered press was answered the first time: handle it all the same.
+        if "query is too old" not in str(error).lower():
+            raise
     return query
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,29 +16,48 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine for the URL, SQL parameters kept out of errors; SQLite gets folder and pragmas."""
+def create_engine(
+    url: str,
+    *,
+    connect_timeout: float = 5.0,
+    pool_timeout: float = 5.0,
+    command_timeout: float = 10.0,
+) -> AsyncEngine:
+    """An engine for the URL whose connect, pool and statement waits are bounded (an outage
+    ends in an apology within seconds, not a chat blocked for minutes); SQL parameters are kept
+    out of errors; SQLite gets its folder and pragmas. A command_timeout of 0 means no limit."""
     parsed = make_url(url)
     # hide_parameters: SQL errors (and their tracebacks in logs) never show the bound values,
     # which are descriptions, names and file names.
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_timeout": pool_timeout}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs = {"connect_args": {"timeout": 30}, "hide_parameters": True}
-    engine = create_async_engine(url, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return engine
+        else:
+            kwargs.pop("pool_timeout")  # an in-memory database has a single-connection pool
+        # SQLite has no network: its wait is the busy timeout, for a lock another writer holds.
+        busy = command_timeout or _SQLITE_NO_LIMIT
+        kwargs["connect_args"] = {"timeout": busy}
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy))
+        return engine
+    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    if command_timeout:
+        connect_args["command_timeout"] = command_timeout
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Enforce foreign keys and let readers work while one writer commits."""
+_SQLITE_NO_LIMIT = 24 * 3600.0
+"""The busy timeout used when DB_COMMAND_TIMEOUT is 0 (SQLite needs a number)."""
+
+
+def _sqlite_pragmas(busy_seconds: float, dbapi_connection: Any, _record: Any) -> None:
+    """Enforce foreign keys, let readers work while one writer commits, bound lock waits."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
     cursor.close()
 
 
