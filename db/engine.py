@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -42,10 +44,49 @@ def create_engine(
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, busy))
         return engine
-    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    connect_args: dict[str, Any] = {
+        "timeout": connect_timeout,
+        "connection_class": _bounded_cancel(connect_timeout),
+    }
     if command_timeout:
         connect_args["command_timeout"] = command_timeout
-    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    event.listen(engine.sync_engine, "handle_error", _drop_broken_connection)
+    return engine
+
+
+def _bounded_cancel(seconds: float) -> type[asyncpg.Connection]:
+    """asyncpg's connection whose cancel request (sent when a statement timed out) and close
+    give up after `seconds`: across a network partition both wait for an answer that never
+    comes, and every later use or close of that connection would hang with them."""
+
+    class BoundedConnection(asyncpg.Connection):  # type: ignore[misc]
+        """A connection whose statement cancel and close cannot hang."""
+
+        async def _cancel(self, waiter: asyncio.Future[None]) -> None:
+            """Send the cancel request, within the time allowed to connect."""
+            async with asyncio.timeout(seconds):
+                await super()._cancel(waiter)
+            if not waiter.done():
+                waiter.set_result(None)
+
+        async def close(self, *, timeout: float | None = None) -> None:
+            """Close gracefully within the time given (else `seconds`), then just drop it."""
+            try:
+                async with asyncio.timeout(timeout or seconds):
+                    await super().close(timeout=timeout or seconds)
+            except TimeoutError:
+                self.terminate()
+
+    return BoundedConnection
+
+
+def _drop_broken_connection(context: ExceptionContext) -> None:
+    """A statement that timed out or a broken socket leaves the connection unusable (asyncpg
+    then waits for a cancel request that a cut network never carries): invalidate it, so the
+    pool opens a fresh one instead of hanging on it."""
+    if isinstance(context.original_exception, OSError):  # TimeoutError and resets included
+        context.is_disconnect = True
 
 
 _SQLITE_NO_LIMIT = 24 * 3600.0

@@ -2,7 +2,9 @@
 
 It listens on 127.0.0.1:<free port> and forwards to the real server. ``cut()`` drops every open
 connection and refuses new ones (they are accepted and closed at once, as a server that went
-away); ``restore()`` forwards again. The shared server itself is never touched.
+away); ``cut(stall=True)`` is a network partition instead: open connections stop carrying bytes
+and new ones are accepted but never answered, so only the bot's own timeouts end the wait.
+``restore()`` forwards again. The shared server itself is never touched.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ class DatabaseProxy:
         self.target = (target_host, target_port)
         self.port = 0
         self.cut_off = False
+        self.stalled = False
         self.refused = 0
         """Connections refused while cut (proof that the bot really tried during the cut)."""
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._held: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         """Listen on a free loopback port."""
@@ -41,22 +45,30 @@ class DatabaseProxy:
             .render_as_string(hide_password=False)
         )
 
-    async def cut(self) -> None:
-        """Drop every open connection and refuse new ones until restore()."""
-        self.cut_off = True
-        for writer in list(self._writers):
-            writer.transport.abort()
+    async def cut(self, stall: bool = False) -> None:
+        """Until restore(): drop every connection and refuse new ones, or (stall) go silent."""
+        self.cut_off, self.stalled = True, stall
+        if stall:
+            self._held.update(self._writers)  # kept open, carrying nothing
+            self._writers.clear()
+        else:
+            for writer in list(self._writers):
+                writer.transport.abort()
         for task in list(self._pipes):
             task.cancel()
         await asyncio.gather(*self._pipes, return_exceptions=True)
 
     def restore(self) -> None:
-        """Accept and forward connections again."""
-        self.cut_off = False
+        """Close what a stall held open; accept and forward connections again."""
+        for writer in self._held:
+            writer.transport.abort()
+        self._held.clear()
+        self.cut_off = self.stalled = False
 
     async def stop(self) -> None:
         """Close everything, the listening socket too."""
         await self.cut()
+        self.restore()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -65,7 +77,10 @@ class DatabaseProxy:
         """One client connection: refused while cut, else piped both ways to the server."""
         if self.cut_off:
             self.refused += 1
-            writer.transport.abort()
+            if self.stalled:
+                self._held.add(writer)  # accepted, never answered
+            else:
+                writer.transport.abort()
             return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
@@ -87,7 +102,8 @@ class DatabaseProxy:
             self._pipes.difference_update(pipes)
             for end in (writer, up_writer):
                 self._writers.discard(end)
-                end.transport.abort()
+                if end not in self._held:
+                    end.transport.abort()
 
     @staticmethod
     async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:

@@ -73,9 +73,12 @@ async def _rows(bot: BotHarness) -> tuple[int, int, int]:
         )
 
 
+@pytest.mark.parametrize("stall", [False, True], ids=["refused", "partition"])
 async def test_a_database_cut_gets_the_apology_and_nothing_confirmed_is_lost(
-    fake: FakeTelegram, database_url: str
+    fake: FakeTelegram, database_url: str, stall: bool
 ) -> None:
+    """Refused: the server is gone. Partition: nothing answers, so only the connect, pool and
+    command timeouts end each wait (without them a chat hung for a minute)."""
     if _is_sqlite(database_url):
         pytest.skip(
             "not applicable on SQLite: the database is a file inside the bot's own process, "
@@ -98,7 +101,7 @@ async def test_a_database_cut_gets_the_apology_and_nothing_confirmed_is_lost(
         assert confirmed == (1, 2, 2)
 
         before = {arta: len(arta.texts()), bledi: len(bledi.texts())}
-        await proxy.cut()
+        await proxy.cut(stall=stall)
         cut_at = time.monotonic()
         rounds = 0
         while rounds < 2 or time.monotonic() - cut_at < OUTAGE_SECONDS:
