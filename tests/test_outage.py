@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.fakeapi import FakeTelegram
 from bot.jobs import send_broadcasts
-from bot.services import campaigns
+from bot.services import campaigns, staff
 from db.models import Case, Consent, User
 from tests import test_delivery
 from tests.db_proxy import DatabaseProxy
@@ -227,3 +227,28 @@ async def test_a_database_blip_while_recording_a_broadcast_sends_it_to_nobody_tw
         assert counts.get(campaigns.SENT) == 150 and not counts.get(campaigns.PENDING)
     finally:
         await bot.stop()
+
+
+async def test_a_database_error_in_the_staff_gate_ends_in_one_apology(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate (group -1) reads the database before any command handler: when that read fails
+    the update stops there with the apology, instead of running on into later groups."""
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    before = len(arta.texts())
+
+    async def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionResetError("the database went away")
+
+    monkeypatch.setattr(staff, "member", unreachable)
+    answered = len(arta.fake.callback_answers)
+    await arta.fake.send_command("/inbox")
+    await _sees(bot, arta, 1)
+    await arta.fake.press_data("stf:take:1", message_id=arta.last.message_id)
+    await _sees(bot, arta, 2)
+    await _answered(bot, arta, answered)
+    monkeypatch.undo()
+    await arta.command("/menu")
+    assert arta.texts()[before:-1] == [APOLOGY, APOLOGY], "one apology each, nothing else"
+    assert "Main menu" in arta.last.text
