@@ -2,7 +2,9 @@
 
 It has its own bot (same token) on the aiohttp transport (``bot/transport.py``), with
 ``StrictRateLimiter`` at ``BROADCAST_RATE`` messages per second (0: no limiter); replies to people
-keep the application's bot. Per broadcast it:
+keep the application's bot. Direct outbox rows (staff cards, relays, notices, reminders, alerts;
+``bot/outbox.py``) go out with the same bot right after the commit that wrote them, and every
+pass first sends those still pending (retries after a backoff). Per broadcast it:
 
 - reads its pending outbox rows in keyset batches along ``outbox.id``, so memory does not grow
   with the audience, and re-reads the broadcast's status before every batch: pause and cancel are
@@ -54,6 +56,7 @@ from bot import broadcast_message
 from bot.application import PactApplication
 from bot.i18n import Translator
 from bot.limiter import StrictRateLimiter, retry_seconds
+from bot.outbox import DirectSender
 from bot.runtime import Services, current_scope, unit_of_work
 from bot.services import campaigns, events
 from bot.services.campaigns import Recipient
@@ -538,6 +541,8 @@ class Sender:
         self._again = False
         self._progress: dict[int, Progress] = {}
         self._pace: dict[int, tuple[datetime, int]] = {}
+        self.direct = DirectSender(services, bot)
+        """Direct rows (staff cards, relays, notices): sent after their commit, retried here."""
 
     def kick(self) -> None:
         """A pass in the background (or one more after the current) if REMINDER_POLL_SECONDS > 0."""
@@ -611,6 +616,8 @@ class Sender:
         """One pass, one try per recipient, until none is left, quiet hours or budget; the sent."""
         async with self._lock:
             services = self.services
+            if not self._stopping:
+                await self.direct.deliver_due()
             sent = 0
             jobs: dict[int, Job] = {}
             over: set[int] = set()
@@ -841,6 +848,7 @@ async def start(app: PactApplication) -> Sender:
     sender = Sender(app.services, build_bot(app.services.settings))
     await sender.bot.initialize()
     app.bot_data[SENDER] = sender
+    app.services.deliver_outbox = sender.direct.deliver
     sender.kick()
     return sender
 
@@ -865,6 +873,7 @@ def sender_of(app: PactApplication) -> Sender:
 
 async def stop(app: PactApplication) -> None:
     """Let the sends in flight finish and be recorded, then close the sending bot."""
+    app.services.deliver_outbox = None
     sender = app.bot_data.pop(SENDER, None)
     if sender is not None:
         await sender.close()

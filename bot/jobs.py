@@ -10,17 +10,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
-from bot import delivery, drafts, state_memory
+from bot import delivery, drafts, outbox, state_memory
 from bot.application import PactApplication
 from bot.handlers import case_views, staff_views
 from bot.handlers import rti_views as views
 from bot.i18n import Translator
 from bot.runtime import Services, unit_of_work
-from bot.services import accounts, casework, quota, retention, rti, staff
 from bot.services import cases as case_rules
+from bot.services import casework, quota, retention, rti, staff
+from bot.services import outbox as outbox_rows
 from bot.services.campaigns import quiet
 from bot.ui import keyboard
 from db.models import CaseStatus, Reminder, StaffRole, User
@@ -67,7 +68,7 @@ async def _next_case_followup(
 
 
 async def _deliver(app: PactApplication, next_due: NextDue) -> int:
-    """Send due rows one unit of work each; a row is marked sent only after Telegram took it."""
+    """Queue due rows one unit of work each: the reminder is marked with its outbox row."""
     sent = 0
     while True:
         async with unit_of_work(app.services) as scope:
@@ -81,18 +82,15 @@ async def _deliver(app: PactApplication, next_due: NextDue) -> int:
             if person is None or message is None or person.blocked_at is not None:
                 reminder.cancelled_at = now
                 continue
-            try:
-                await app.bot.send_message(person.telegram_id, message[0], reply_markup=message[1])
-            except Forbidden:
-                await accounts.set_blocked(
-                    scope.session, accounts.Actor(person.telegram_id, now), True
-                )
-                reminder.cancelled_at = now
-                continue
-            except TelegramError as error:
-                log.warning("reminder %s not sent: %s", reminder.id, type(error).__name__)
-                scope.fail()
-                return sent
+            # An outbox row in the reminder's transaction: sent after the commit, retried there.
+            await outbox.enqueue(
+                app.services,
+                kind=outbox_rows.REMINDER,
+                chat_id=person.telegram_id,
+                user_id=person.id,
+                text=message[0],
+                markup=message[1],
+            )
             reminder.sent_at = now
             sent += 1
 

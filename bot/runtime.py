@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -29,6 +29,8 @@ class Services:
     clock: Clock
     cache: dict[str, object] = field(default_factory=dict)
     """Facts learnt from Telegram at run time (e.g. whether the staff group is a forum)."""
+    deliver_outbox: Callable[[Sequence[int]], Awaitable[None]] | None = None
+    """Sends direct outbox rows just committed (set by the running sender; None: left pending)."""
 
 
 @dataclass
@@ -42,6 +44,10 @@ class Scope:
     extra: dict[str, object] = field(default_factory=dict)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     """Called once the work has committed, e.g. to wake the sender for rows just stored."""
+    effects: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    """Sends run in order only after a successful commit (a reply that reports stored data)."""
+    after_rollback: list[Callable[[], None]] = field(default_factory=list)
+    """Called when the work is rolled back, e.g. to put back a draft taken out of memory."""
 
     def fail(self) -> None:
         """Roll back instead of committing when the work ends (set by the error handler)."""
@@ -61,21 +67,58 @@ def current_scope() -> Scope:
 
 @asynccontextmanager
 async def unit_of_work(services: Services, locale: str | None = None) -> AsyncIterator[Scope]:
-    """Open a session, expose it as the current scope, commit once at the end (or roll back)."""
+    """Open a session, expose it as the current scope, commit once at the end (or roll back).
+
+    Only after a successful commit do the ``after_commit`` callbacks and then the ``effects``
+    run; a failing effect is logged and never undoes the committed work.
+    """
     async with services.sessions() as session:
         scope = Scope(session=session, translator=services.i18n.translator(locale))
         token = _current.set(scope)
         try:
-            yield scope
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
+            try:
+                yield scope
+            except BaseException:
+                await session.rollback()
+                _rolled_back(scope)
+                raise
             if scope.failed:
                 await session.rollback()
+                _rolled_back(scope)
             else:
-                await session.commit()
+                try:
+                    await session.commit()
+                except BaseException:
+                    _rolled_back(scope)
+                    raise
                 for callback in scope.after_commit:
                     callback()
+                # Still the current scope (its translator and user), but nothing more is written.
+                for effect in scope.effects:
+                    await run_effect(effect)
         finally:
             _current.reset(token)
+
+
+def _rolled_back(scope: Scope) -> None:
+    """Run the rollback callbacks; post-commit work is dropped with the transaction."""
+    scope.effects.clear()
+    scope.after_commit.clear()
+    for callback in scope.after_rollback:
+        try:
+            callback()
+        except Exception as error:
+            log.warning("a rollback callback failed: %s", type(error).__name__)
+
+
+async def run_effect(effect: Callable[[], Awaitable[object]]) -> None:
+    """Run one post-commit effect; its failure is logged by type only (no content), not raised."""
+    try:
+        await effect()
+    except Exception as error:
+        log.warning("a message after the commit was not sent: %s", type(error).__name__)
+
+
+def after_commit_effect(effect: Callable[[], Awaitable[object]]) -> None:
+    """Queue a send on the current unit of work, to run once (and only if) it commits."""
+    current_scope().effects.append(effect)

@@ -8,6 +8,8 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext
 
+from bot.runtime import after_commit_effect
+
 Button = tuple[str, str]
 """(label, callback_data); an https URL as data makes a link button."""
 
@@ -42,6 +44,20 @@ async def send(
     """A new message in the chat the update came from."""
     assert update.effective_chat is not None
     return await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+def send_after_commit(
+    update: Update,
+    context: CallbackContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Reply once this update's stored data is committed (never if it rolls back).
+
+    For replies that report stored data (a case number, a stored request, a recorded choice):
+    a Telegram error on this reply is logged and never undoes what was stored.
+    """
+    after_commit_effect(lambda: send(update, context, text, markup))
 
 
 async def answer(update: Update, text: str | None = None, alert: bool = False) -> CallbackQuery:

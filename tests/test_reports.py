@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.handlers import case_notify
+from bot.runtime import unit_of_work
 from bot.services import case_codes
 from bot.services import cases as case_rules
 from db.models import AuditEntry, Case, CaseAttachment, CaseContact, CaseStatus
@@ -42,7 +43,8 @@ async def _cases(bot: BotHarness) -> list[Case]:
 
 async def _change(bot: BotHarness, case_id: int, status: CaseStatus, note: str | None) -> int:
     """What the staff workspace will do: change the status and notify."""
-    async with bot.app.services.sessions() as session, session.begin():
+    async with unit_of_work(bot.app.services) as scope:  # notices are sent after the commit
+        session = scope.session
         case = await session.get(Case, case_id)
         await case_rules.change_status(
             session, case, status, public_note=note, actor_user_id=None, now=bot.clock.now()

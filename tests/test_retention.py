@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.handlers import case_notify
 from bot.handlers.report import DRAFT
 from bot.jobs import run_retention
+from bot.runtime import unit_of_work
 from bot.services import cases as case_rules
 from bot.services.retention import months_before
 from db.models import (
@@ -42,7 +43,8 @@ def _at(bot: BotHarness, *moment: int) -> None:
 
 async def _set_status(bot: BotHarness, case_id: int, status: CaseStatus, note: str) -> None:
     """What the staff workspace does: change the status and notify."""
-    async with bot.app.services.sessions() as session, session.begin():
+    async with unit_of_work(bot.app.services) as scope:  # notices are sent after the commit
+        session = scope.session
         case = await session.get(Case, case_id)
         await case_rules.change_status(
             session, case, status, public_note=note, actor_user_id=None, now=bot.clock.now()
@@ -118,7 +120,8 @@ async def test_daily_retention_on_a_moved_clock(fake, database_url) -> None:
         counts = await run_retention(bot.app)
         assert counts is not None
         assert (counts.cases, counts.requests) == (1, 1)
-        assert counts.states >= 1 and counts.deliveries == 1 and counts.audit_details > 0
+        assert counts.states >= 1 and counts.audit_details > 0
+        assert counts.deliveries == 2, "the broadcast row and the old status notice"
 
         kept, recent = await _cases(bot)
         assert kept.erased_by == "retention" and kept.erased_at == bot.clock.now()
@@ -152,14 +155,15 @@ async def test_daily_retention_on_a_moved_clock(fake, database_url) -> None:
         assert request.user_id is None and request.anonymised_at == bot.clock.now()
         assert request.status == RequestStatus.ANSWERED and request.authority_id
         assert all(state.updated_at >= cutoff for state in states)
-        assert outbox == []
+        assert all(row.created_at >= cutoff for row in outbox), "older delivery records go"
+        assert all(row.payload is None for row in outbox), "sent notices keep no words"
         assert await _detailed_audit_before(bot, cutoff) == 0
         assert DRAFT not in bot.app.user_data.get(arta.fake.user_id, {}), "gone from memory too"
 
         report = admin.last.text
         assert "Retention (24 months after closing)" in report
         assert "1 case anonymised" in report and "1 request for information anonymised" in report
-        assert "1 delivery record deleted" in report
+        assert "2 delivery records deleted" in report
         assert await run_retention(bot.app) is None, "once a day"
     finally:
         await bot.stop()

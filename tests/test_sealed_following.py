@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from bot.handlers import case_notify
 from bot.jobs import send_due_followups
+from bot.runtime import unit_of_work
 from bot.services import cases as case_rules
 from db.models import (
     Authority,
@@ -78,7 +79,8 @@ async def _case(bot: BotHarness, case_id: int) -> Case:
 
 async def _change(bot: BotHarness, case_id: int, status: CaseStatus, note: str | None) -> int:
     """What the staff workspace does: change the status and notify; how many were told."""
-    async with bot.app.services.sessions() as session, session.begin():
+    async with unit_of_work(bot.app.services) as scope:  # notices are sent after the commit
+        session = scope.session
         case = await session.get(Case, case_id)
         await case_rules.change_status(
             session, case, status, public_note=note, actor_user_id=None, now=bot.clock.now()

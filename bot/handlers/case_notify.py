@@ -1,4 +1,4 @@
-"""Telling reporters and followers about their cases, each in their own language."""
+"""Telling reporters, followers and staff about cases, each in their own language (outbox)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import logging
 from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import ExtBot
 
+from bot import outbox
 from bot.handlers import case_views, staff_views
 from bot.runtime import Services
-from bot.services import accounts
 from bot.services import cases as case_rules
+from bot.services import outbox as outbox_rows
 from bot.services import staff as staff_rules
 from bot.ui import keyboard
 from db.models import Case, CaseKind, User
@@ -23,25 +23,20 @@ log = logging.getLogger(__name__)
 async def status_changed(
     bot: ExtBot[None], services: Services, session: AsyncSession, case: Case, note: str | None
 ) -> int:
-    """Send the status notice to everyone who should hear it; returns how many got it."""
-    delivered = 0
+    """Queue the status notice for everyone who should hear it (outbox); returns how many."""
+    queued = 0
     for person in await case_rules.recipients(session, case):
         t = services.i18n.translator(person.language)
         reporter = await case_rules.is_reporter(session, case, person)
-        try:
-            await bot.send_message(
-                person.telegram_id,
-                case_views.status_notice(t, case, note),
-                reply_markup=keyboard(*case_views.card_buttons(t, case, reporter)),
-            )
-            delivered += 1
-        except Forbidden:
-            await accounts.set_blocked(
-                session, accounts.Actor(person.telegram_id, services.clock.now()), True
-            )
-        except TelegramError as error:
-            log.warning("status notice for a case not sent: %s", type(error).__name__)
-    return delivered
+        queued += await outbox.enqueue(
+            services,
+            kind=outbox_rows.STATUS_NOTICE,
+            chat_id=person.telegram_id,
+            user_id=person.id,
+            text=case_views.status_notice(t, case, note),
+            markup=keyboard(*case_views.card_buttons(t, case, reporter)),
+        )
+    return queued
 
 
 async def reporter_answered(
@@ -58,18 +53,18 @@ async def reporter_answered(
         assignee = await session.get(User, case.assignee_user_id)
         if assignee is not None:
             t = services.i18n.translator(assignee.language)
-            try:
-                await bot.send_message(
-                    assignee.telegram_id,
-                    t.gettext(
-                        "↩️ The reporter of {reference} answered: “{text}”",
-                        reference=case.reference,
-                        text=escape(text),
-                    ),
-                )
-                return
-            except TelegramError as error:
-                log.warning("answer not passed to the assignee: %s", type(error).__name__)
+            await outbox.enqueue(
+                services,
+                kind=outbox_rows.REPORTER_ANSWER,
+                chat_id=assignee.telegram_id,
+                user_id=assignee.id,
+                text=t.gettext(
+                    "↩️ The reporter of {reference} answered: “{text}”",
+                    reference=case.reference,
+                    text=escape(text),
+                ),
+            )
+            return
     await staff(
         bot,
         services,
@@ -106,7 +101,10 @@ async def staff(
         if open_button and case is not None
         else None
     )
-    try:
-        await bot.send_message(chat_id, text_for(t), reply_markup=markup)  # type: ignore[operator]
-    except TelegramError as error:
-        log.warning("staff chat notice not sent: %s", type(error).__name__)
+    await outbox.enqueue(
+        services,
+        kind=outbox_rows.STAFF_NOTICE,
+        chat_id=chat_id,
+        text=text_for(t),  # type: ignore[operator]
+        markup=markup,
+    )

@@ -29,8 +29,9 @@ from bot.handlers import campaigns as campaign_handlers
 from bot.handlers import flow, pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
+from bot.runtime import after_commit_effect
 from bot.services import audience, events, received
-from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
+from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send, send_after_commit
 from db.models import Authority, Event, Topic
 
 # States
@@ -567,17 +568,19 @@ async def attend(update: Update, context: PactContext) -> None:
         context.scope.session, event.id, context.user_row, True, context.services.clock.now()
     )
     values = {"title": escape(event.title), "time": t.datetime(event.starts_at)}
-    if outcome == events.Rsvp.NEW:
-        await answer(update, t.gettext("Noted: you will attend."))
+    if outcome == events.Rsvp.NEW:  # toasts and messages only once the answer is stored
+        noted = t.gettext("Noted: you will attend.")
+        after_commit_effect(lambda: answer(update, noted))
         head = t.gettext("✅ Noted: you will attend “{title}”, {time}.", **values)
     elif outcome == events.Rsvp.CHANGED:
-        await answer(update, t.gettext("Changed: you will attend."))
+        changed = t.gettext("Changed: you will attend.")
+        after_commit_effect(lambda: answer(update, changed))
         head = t.gettext("✅ Changed: you will attend “{title}”, {time}.", **values)
     else:
         await answer(update)
         head = t.gettext("✅ You are already on the list for “{title}”, {time}.", **values)
     question = t.gettext("May the organisers see your name on the attendance list?")
-    await send(update, context, f"{head}\n\n{question}", _named_markup(t, event))
+    send_after_commit(update, context, f"{head}\n\n{question}", _named_markup(t, event))
 
 
 async def decline(update: Update, context: PactContext) -> None:
@@ -591,7 +594,8 @@ async def decline(update: Update, context: PactContext) -> None:
         context.scope.session, event.id, context.user_row, False, context.services.clock.now()
     )
     title = escape(event.title)
-    await answer(update, t.gettext("Noted: not this time."))
+    noted = t.gettext("Noted: not this time.")
+    after_commit_effect(lambda: answer(update, noted))
     head = (
         t.gettext("Changed: you will not attend “{title}”.", title=title)
         if outcome == events.Rsvp.CHANGED
@@ -600,7 +604,7 @@ async def decline(update: Update, context: PactContext) -> None:
     more = t.gettext(
         "Thank you for telling us. If you change your mind, tap “✅ I will attend” above."
     )
-    await send(update, context, f"{head} {more}")
+    send_after_commit(update, context, f"{head} {more}")
 
 
 async def named(update: Update, context: PactContext) -> None:

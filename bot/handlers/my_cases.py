@@ -18,9 +18,10 @@ from bot.handlers import cancel as cancel_handlers
 from bot.handlers import case_notify, case_views, evidence_intake, menu
 from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
+from bot.runtime import after_commit_effect
 from bot.services import cases as case_rules
 from bot.services import casework, quota
-from bot.ui import answer, close_buttons, edit_or_send, keyboard, send
+from bot.ui import answer, close_buttons, edit_or_send, keyboard, send, send_after_commit
 from db.models import Case
 
 # States
@@ -133,9 +134,8 @@ async def withdraw_confirmed(update: Update, context: PactContext) -> None:
         lambda t: t.gettext("↩️ The reporter withdrew case {reference}.", reference=case.reference),
         case,
     )
-    await _show(
-        update, context, case, reporter=True, note=context.t.gettext("The case is withdrawn.")
-    )
+    note = context.t.gettext("The case is withdrawn.")
+    after_commit_effect(lambda: _show(update, context, case, reporter=True, note=note))
 
 
 async def followup(update: Update, context: PactContext) -> None:
@@ -263,7 +263,7 @@ async def _show_new(update: Update, context: PactContext, case: Case, note: str)
     """A fresh card message (after typed input there is no message to edit)."""
     t = context.t
     events = await case_rules.timeline(context.scope.session, case, reporter=True)
-    await send(
+    send_after_commit(  # it reports what was just stored
         update,
         context,
         f"{note}\n\n{case_views.card(t, case, events, reporter=True)}",
@@ -319,7 +319,7 @@ async def answer_received(update: Update, context: PactContext) -> int:
     await case_notify.reporter_answered(
         context.bot, context.services, context.scope.session, case, text
     )
-    await send(
+    send_after_commit(
         update,
         context,
         t.gettext("Sent to the team."),

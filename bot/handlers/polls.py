@@ -29,6 +29,7 @@ from bot.handlers import campaigns as campaign_handlers
 from bot.handlers import flow, onboarding
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
+from bot.runtime import after_commit_effect
 from bot.services import audience, campaigns, charts, polls, received
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
 from db.models import AgeBand, BroadcastKind, Poll, Role, Topic
@@ -362,10 +363,12 @@ async def vote(update: Update, context: PactContext) -> None:
         session, poll.id, int(raw_option), context.user_row, context.services.clock.now()
     )
     choice = polls.label(poll.options[int(raw_option)], t.locale)
-    if outcome == polls.Vote.NEW:
-        await answer(update, t.gettext("Thank you! Your answer: {answer}", answer=choice))
+    if outcome == polls.Vote.NEW:  # the thanks only once the vote is stored
+        thanks = t.gettext("Thank you! Your answer: {answer}", answer=choice)
+        after_commit_effect(lambda: answer(update, thanks))
     elif outcome == polls.Vote.CHANGED:
-        await answer(update, t.gettext("Answer changed. Your answer now: {answer}", answer=choice))
+        changed = t.gettext("Answer changed. Your answer now: {answer}", answer=choice)
+        after_commit_effect(lambda: answer(update, changed))
     elif outcome == polls.Vote.SAME:
         await answer(update, t.gettext("Your answer is already: {answer}", answer=choice))
     elif outcome == polls.Vote.CLOSED:

@@ -26,7 +26,7 @@ from bot.services import cases as case_rules
 from bot.services import evidence, quota
 from bot.services.evidence import PRIVATE_MODES
 from bot.services.privacy import has_consent, is_minor
-from bot.ui import Button, answer, close_buttons, keyboard, rows_of, send
+from bot.ui import Button, answer, close_buttons, keyboard, rows_of, send, send_after_commit
 from db.models import Case, CaseKind, Identification
 from db.repositories import authorities as authorities_repo
 
@@ -960,7 +960,7 @@ async def follow_existing(update: Update, context: PactContext) -> int:
     await case_rules.follow(session, case, user, context.services.clock.now())
     context.user_data.pop(DRAFT, None)
     t = context.t
-    await send(
+    send_after_commit(
         update,
         context,
         t.gettext(
@@ -1035,9 +1035,11 @@ async def _store(update: Update, context: PactContext) -> int:
     created = await case_rules.create(
         context.scope.session, new, reporter, context.services.clock.now()
     )
-    context.user_data.pop(DRAFT, None)
+    kept = context.user_data.pop(DRAFT, None)
+    # Should the commit fail, the answers are put back: "what you had already sent is kept".
+    context.scope.after_rollback.append(lambda: context.user_data.setdefault(DRAFT, kept))
     t = context.t
-    await send(
+    send_after_commit(
         update,
         context,
         sent_text(t, created.case, created.secret_code, context.services.settings.case_review_days),

@@ -21,6 +21,7 @@ from bot.application import PactContext
 from bot.handlers import flow, menu, onboarding, pickers
 from bot.handlers import rti_views as views
 from bot.handlers.rti_delivery import send_prepared_request
+from bot.runtime import after_commit_effect
 from bot.services import rti
 from bot.services.privacy import has_consent, is_minor
 from bot.ui import Button, answer, close_buttons, keyboard, send
@@ -485,8 +486,11 @@ async def create(update: Update, context: PactContext) -> int:
         ),
         context.services.clock.now(),
     )
-    context.user_data.pop(DRAFT, None)
-    await send_prepared_request(update, context, request)
+    kept = context.user_data.pop(DRAFT, None)
+    context.scope.after_rollback.append(lambda: context.user_data.setdefault(DRAFT, kept))
+    await context.scope.session.get(Authority, request.authority_id)  # the letter needs it
+    # The number and the letter only once the request is stored (never for a rolled-back one).
+    after_commit_effect(lambda: send_prepared_request(update, context, request))
     return ConversationHandler.END
 
 

@@ -14,7 +14,7 @@ from html import escape
 
 from telegram import Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import outbox
 from bot.access import current_member, refuse_button
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
@@ -33,7 +34,8 @@ from bot.i18n import N_
 from bot.runtime import Services
 from bot.services import cases as case_rules
 from bot.services import casework, staff, templates
-from bot.ui import answer, edit_or_send, keyboard, rows_of, send
+from bot.services import outbox as outbox_rows
+from bot.ui import answer, edit_or_send, keyboard, rows_of, send, send_after_commit
 from db.models import Case, CaseKind, CaseStatus, ResponseTemplate, User
 from db.repositories import audit
 
@@ -94,11 +96,20 @@ async def post_card(bot, services: Services, session, case: Case) -> None:
     if chat_id is None or case.kind == CaseKind.CORRUPTION:
         return
     t = services.i18n.translator(None)
-    await bot.send_message(
-        chat_id,
-        views.group_card(t, case, services.clock.now()),
-        reply_markup=keyboard(*views.group_buttons(t, case)),
-        message_thread_id=await _thread(bot, services, case),
+    try:
+        thread = await _thread(bot, services, case)
+    except TelegramError as error:
+        # The card still goes out (in the general topic) once the group takes messages again.
+        log.warning("staff topic not found: %s", type(error).__name__)
+        thread = None
+    # An outbox row in the case's own transaction: sent after the commit, retried, recorded.
+    await outbox.enqueue(
+        services,
+        kind=outbox_rows.STAFF_CARD,
+        chat_id=chat_id,
+        text=views.group_card(t, case, services.clock.now()),
+        markup=keyboard(*views.group_buttons(t, case)),
+        thread_id=thread,
     )
 
 
@@ -553,7 +564,7 @@ async def _apply(update: Update, context: PactContext, text: str) -> int:
     else:
         await casework.redact(session, case, text, staff_user_id=member.user_id, now=now)
         done = t.gettext("The text of {reference} was replaced.", reference=case.reference)
-    await send(
+    send_after_commit(
         update, context, done, keyboard([(t.gettext("📂 Open the case"), f"{views.OPEN}{case.id}")])
     )
     return ConversationHandler.END
@@ -566,18 +577,19 @@ async def _relay(context: PactContext, case: Case, text: str) -> None:
     if person is None:
         return
     t = context.services.i18n.translator(person.language)
-    try:
-        await context.bot.send_message(
-            person.telegram_id,
-            t.gettext(
-                "✉️ Message from the PACT team about {reference}:\n“{text}”",
-                reference=case.reference,
-                text=escape(text),
-            ),
-            reply_markup=keyboard([(t.gettext("↩️ Answer"), f"{case_views.ANSWER}{case.id}")]),
-        )
-    except Forbidden:
-        person.blocked_at = context.services.clock.now()
+    # Sent once, after the reply is stored (the outbox row commits with it).
+    await outbox.enqueue(
+        context.services,
+        kind=outbox_rows.RELAY,
+        chat_id=person.telegram_id,
+        user_id=person.id,
+        text=t.gettext(
+            "✉️ Message from the PACT team about {reference}:\n“{text}”",
+            reference=case.reference,
+            text=escape(text),
+        ),
+        markup=keyboard([(t.gettext("↩️ Answer"), f"{case_views.ANSWER}{case.id}")]),
+    )
 
 
 async def inbox(update: Update, context: PactContext) -> None:

@@ -168,12 +168,12 @@ async def _old_requests(session: AsyncSession, cutoff: datetime) -> list[RtiRequ
 
 
 async def _prune_outbox(session: AsyncSession, cutoff: datetime) -> int:
-    """Delete finished delivery rows of finished broadcasts created before the cutoff."""
+    """Delete finished delivery rows (finished broadcasts, direct) created before the cutoff."""
     finished = select(Broadcast.id).where(Broadcast.status.in_(DONE_BROADCASTS))
     old = (
         OutboxMessage.created_at < cutoff,
         OutboxMessage.status != OUTBOX_PENDING,
-        OutboxMessage.broadcast_id.in_(finished),
+        or_(OutboxMessage.broadcast_id.in_(finished), OutboxMessage.broadcast_id.is_(None)),
     )
     ids = list((await session.execute(select(OutboxMessage.id).where(*old))).scalars())
     for start in range(0, len(ids), CHUNK):
