@@ -69,8 +69,10 @@ async def _outbox(bot: BotHarness, kind: str) -> list[OutboxMessage]:
         return list(rows.scalars())
 
 
-def _fail_send(monkeypatch: pytest.MonkeyPatch, fragment: str, error: ApiError) -> dict[str, int]:
-    """The fake answers `error` to the next sendMessage whose text contains `fragment`."""
+def _fail_send(
+    monkeypatch: pytest.MonkeyPatch, fragment: str, error: ApiError, chat_id: int | None = None
+) -> dict[str, int]:
+    """The fake answers `error` to the next sendMessage (to chat_id) whose text has `fragment`."""
     original = server.lookup
     left = {"count": 1}
 
@@ -81,7 +83,12 @@ def _fail_send(monkeypatch: pytest.MonkeyPatch, fragment: str, error: ApiError) 
         canonical, handler = found
 
         async def failing(fake: Any, params: Any) -> Any:
-            if left["count"] and fragment in (params.text("text") or ""):
+            to = params.text("chat_id")
+            if (
+                left["count"]
+                and fragment in (params.text("text") or "")
+                and (chat_id is None or to == str(chat_id))
+            ):
                 left["count"] -= 1
                 raise error
             return await handler(fake, params)
@@ -175,6 +182,38 @@ async def test_server_error_on_the_confirmation_keeps_the_case(
 
         await arta.press_data(*send_again)  # pressing again creates nothing new
         assert len(await _cases(bot)) == 1
+    finally:
+        await bot.stop()
+
+
+async def test_server_error_on_the_staff_card_is_retried_later_once(
+    fake, database_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await _start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _fill_report(arta)
+        left = _fail_send(monkeypatch, "PACT-2026-00001", ApiError(502, "Bad Gateway"), STAFF)
+        await arta.press("📨 Send")
+
+        assert left["count"] == 0, "the card was tried"
+        assert arta.seen(SENT) and len(await _cases(bot)) == 1
+        group = fake.group(chat_id=STAFF)
+        assert not any("PACT-2026-00001" in (m.text or "") for m in group.messages)
+        [card] = await _outbox(bot, "staff_card")
+        assert card.status == "pending" and card.attempts == 1 and card.payload is not None
+        assert card.not_before is not None and card.not_before > bot.clock.now(), "a backoff"
+
+        sender = delivery.sender_of(bot.app)
+        await sender.run()  # too early: the backoff holds it
+        assert not any("PACT-2026-00001" in (m.text or "") for m in group.messages)
+        bot.clock.advance(card.not_before - bot.clock.now())
+        await sender.run()
+        await sender.run()
+        assert sum("PACT-2026-00001" in (m.text or "") for m in group.messages) == 1, "once"
+        [card] = await _outbox(bot, "staff_card")
+        assert card.status == "sent" and card.payload is None
     finally:
         await bot.stop()
 

@@ -6,6 +6,7 @@ from html import escape
 
 from telegram import Update
 
+from bot import outbox
 from bot.application import PactContext
 from bot.handlers import menu, rti_builder
 from bot.handlers import rti_views as views
@@ -13,6 +14,7 @@ from bot.handlers.fallback import stale_button
 from bot.handlers.rti_delivery import send_complaint, send_prepared_request
 from bot.i18n import Translator
 from bot.services import directory, rti
+from bot.services import outbox as outbox_rows
 from bot.services.privacy import has_consent
 from bot.ui import answer, edit_or_send, keyboard, send
 from db.models import RtiRequest
@@ -296,9 +298,11 @@ async def wrong_contact(update: Update, context: PactContext) -> None:
     chat_id = context.services.settings.staff_chat_id
     if chat_id is not None:
         staff = context.services.i18n.translator(None)
-        await context.bot.send_message(
-            chat_id,
-            staff.gettext(
+        await outbox.enqueue(  # after the commit, retried; a refusal alerts the admins
+            context.services,
+            kind=outbox_rows.STAFF_NOTICE,
+            chat_id=chat_id,
+            text=staff.gettext(
                 "⚠️ A citizen reports a wrong contact: {authority} (no. {number}). "
                 "Correct it with /authority.",
                 authority=escape(directory.display_name(authority)),
