@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
-from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
 from bot import delivery, drafts, outbox, state_memory
@@ -166,13 +165,15 @@ async def send_staff_digests(app: PactApplication) -> int:
                 for c in idle
             ]
             buttons = [[(c.reference, f"{staff_views.OPEN}{c.id}")] for c in idle[:10]]
-            try:
-                await app.bot.send_message(
-                    user.telegram_id, "\n".join(lines), reply_markup=keyboard(*buttons)
-                )
-                sent += 1
-            except TelegramError as error:
-                log.warning("staff digest not sent: %s", type(error).__name__)
+            await outbox.enqueue(  # sent after the commit, retried, its outcome recorded
+                services,
+                kind=outbox_rows.DIGEST,
+                chat_id=user.telegram_id,
+                user_id=user.id,
+                text="\n".join(lines),
+                markup=keyboard(*buttons),
+            )
+            sent += 1
         return sent
 
 
@@ -303,19 +304,18 @@ async def run_retention(app: PactApplication) -> retention.Counts | None:
         )
         session.add(Reminder(kind=RETENTION, due_at=next_run))
         counts = await retention.run(session, now, months)
-        admins = [
-            (user.telegram_id, user.language)
-            for member, user in await staff.everyone(session)
-            if member.role == StaffRole.ADMIN and user.blocked_at is None
-        ]
+        if counts.any():
+            for member, user in await staff.everyone(session):
+                if member.role != StaffRole.ADMIN or user.blocked_at is not None:
+                    continue
+                await outbox.enqueue(  # sent after the commit, retried, its outcome recorded
+                    services,
+                    kind=outbox_rows.ADMIN_NOTICE,
+                    chat_id=user.telegram_id,
+                    user_id=user.id,
+                    text=retention_report(services.i18n.translator(user.language), counts, months),
+                )
     state_memory.forget_rows(app, counts.pruned_states)
-    if counts.any():
-        for telegram_id, language in admins:
-            text = retention_report(services.i18n.translator(language), counts, months)
-            try:
-                await app.bot.send_message(telegram_id, text)
-            except TelegramError as error:
-                log.warning("retention report not sent: %s", type(error).__name__)
     return counts
 
 

@@ -22,6 +22,7 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 BROADCAST = "broadcast"
 STAFF_CARD, STAFF_NOTICE, RELAY, REPORTER_ANSWER = "staff_card", "staff_notice", "relay", "answer"
 STATUS_NOTICE, REMINDER, ADMIN_ALERT = "status_notice", "reminder", "admin_alert"
+DIGEST, ADMIN_NOTICE = "staff_digest", "admin_notice"
 MAX_ATTEMPTS = 6
 """Tries of a direct row for errors that may pass (5xx, network) before it fails."""
 BACKOFF = timedelta(seconds=30)
