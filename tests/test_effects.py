@@ -77,12 +77,14 @@ def _fail_send(
     left = {"count": 1}
 
     def lookup(name: str) -> Any:
+        """The method's handler, wrapped for sendMessage."""
         found = original(name)
         if found is None or found[0] != "sendMessage":
             return found
         canonical, handler = found
 
         async def failing(fake: Any, params: Any) -> Any:
+            """Refuse the matching call once, else answer as usual."""
             to = params.text("chat_id")
             if (
                 left["count"]
@@ -104,15 +106,18 @@ def fail_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Any], dic
     """Arm: the next commit of a transaction that wrote a row `holds` accepts raises."""
 
     def remember(session: Session, _context: object) -> None:
+        """Note what this transaction wrote (new and changed rows)."""
         session.info.setdefault("written", []).extend([*session.new, *session.dirty])
 
     event.listen(Session, "after_flush", remember)
 
     def arm(holds: Any) -> dict[str, int]:
+        """Make the matching commit fail once; the count left tells whether it happened."""
         original = AsyncSession.commit
         left = {"count": 1}
 
         async def commit(self: AsyncSession) -> None:
+            """Raise like a dropped connection for the matching transaction, once."""
             written = self.sync_session.info.pop("written", [])
             if left["count"] and any(holds(row) for row in written):
                 left["count"] -= 1
