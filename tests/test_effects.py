@@ -10,9 +10,11 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from telegram.error import NetworkError
 
 from bot import delivery
 from bot.fakeapi import ApiError, server
+from bot.runtime import unit_of_work
 from db.models import Case, CaseEvent, OutboxMessage, User
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english
@@ -319,3 +321,35 @@ async def test_a_relay_refused_by_the_reporter_marks_only_the_reporter(fake, dat
         assert staff_member is not None and staff_member.blocked_at is None
     finally:
         await bot.stop()
+
+
+async def test_effects_run_in_order_after_the_commit_and_never_after_a_rollback(
+    bot: BotHarness,
+) -> None:
+    seen: list[str] = []
+
+    async def note(name: str) -> None:
+        """An effect that records it ran."""
+        seen.append(name)
+
+    async def refused() -> None:
+        """An effect Telegram refuses."""
+        raise NetworkError("Bad Gateway")
+
+    async with unit_of_work(bot.app.services) as scope:
+        scope.effects += [lambda: note("first"), refused, lambda: note("second")]
+        scope.after_rollback.append(lambda: seen.append("rolled back"))
+        assert seen == [], "nothing before the commit"
+    assert seen == ["first", "second"], "in order; a refused one neither stops nor raises"
+
+    seen.clear()
+    async with unit_of_work(bot.app.services) as scope:
+        scope.effects.append(lambda: note("after a failure"))
+        scope.after_rollback.append(lambda: seen.append("rolled back"))
+        scope.fail()
+    with pytest.raises(ValueError):
+        async with unit_of_work(bot.app.services) as scope:
+            scope.effects.append(lambda: note("after an error"))
+            scope.after_rollback.append(lambda: seen.append("rolled back again"))
+            raise ValueError("a handler failed")
+    assert seen == ["rolled back", "rolled back again"]
