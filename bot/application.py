@@ -1,18 +1,31 @@
-"""The PTB Application with one unit of work per update and the user's locale resolved up front."""
+"""The PTB Application with one unit of work per update and the user's locale resolved up front.
+
+An update that came through the inbox (bot/inbox.py) is handled at most once: its row is
+re-checked (locked on PostgreSQL) inside the update's transaction and marked done in it, together
+with the person's drafts and conversation states (bot/persistence.py save_update_state).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Translator
+from bot.persistence import UpdateState, save_update_state
 from bot.runtime import Scope, Services, current_scope, unit_of_work
 from bot.services.accounts import Actor
 from db.models import User
+from db.repositories import inbox as inbox_repo
 from db.repositories import users as users_repo
+
+if TYPE_CHECKING:
+    from bot.inbox import Inbox
+
+log = logging.getLogger(__name__)
 
 
 class PactApplication(Application):
@@ -26,19 +39,59 @@ class PactApplication(Application):
         self._finished_changed = asyncio.Condition()
         self.unsaved_languages: dict[int, str] = {}
         """Languages chosen before consent: memory only, never stored (lost on restart)."""
+        self.inbox: Inbox | None = None
+        """Where updates are stored before they are confirmed (set by bot/lifecycle.py)."""
 
     async def process_update(self, update: object) -> None:
-        """Open the unit of work, resolve user and locale, run the handlers, commit."""
+        """Open the unit of work, resolve user and locale, run the handlers, commit once.
+
+        A stored update already done is skipped (re-delivered: no second effect). The person's
+        drafts and states and the inbox's done mark are written before the commit. When a handler
+        failed (the error handler rolled back), memory goes back to its state before the update
+        and the row is marked done in a fresh transaction: a poison update is not tried again.
+        """
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        if self.inbox is not None and self.inbox.draining:
+            return  # stopping: left undone in the inbox for the next run
+        try:
+            await self._process(update)
+        finally:
+            async with self._finished_changed:
+                self._finished.add(update.update_id)
+                self._finished_changed.notify_all()
+
+    async def _process(self, update: Update) -> None:
+        """The unit of work of one update (see process_update)."""
+        stored = False
+        before: UpdateState | None = None
         try:
             async with unit_of_work(self.services) as scope:
-                if isinstance(update, Update):
-                    await self._resolve_user(scope, update)
+                row = await inbox_repo.claim(scope.session, update.update_id)
+                if row is not None and row.done_at is not None:
+                    log.info("update %s was already handled: skipped", update.update_id)
+                    return
+                stored = row is not None
+                before = UpdateState(self, update)
+                await self._resolve_user(scope, update)
                 await super().process_update(update)
-        finally:
-            if isinstance(update, Update):
-                async with self._finished_changed:
-                    self._finished.add(update.update_id)
-                    self._finished_changed.notify_all()
+                if not scope.failed:
+                    now = self.services.clock.now()
+                    await save_update_state(self, scope.session, update, now)
+                    if stored:
+                        await inbox_repo.mark_done(scope.session, update.update_id, now)
+        except BaseException:
+            if before is not None:
+                before.restore()  # nothing of it was committed: memory says the same
+            raise
+        if scope.failed:
+            if before is not None:
+                before.restore()
+            if stored:
+                async with unit_of_work(self.services) as fresh:
+                    now = self.services.clock.now()
+                    await inbox_repo.mark_done(fresh.session, update.update_id, now)
 
     async def _resolve_user(self, scope: Scope, update: Update) -> None:
         """Load the stored user and choose the language to answer in."""

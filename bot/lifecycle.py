@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
-
 from bot import commands, delivery, jobs
 from bot.application import PactApplication
+from bot.inbox import Inbox
 from bot.runtime import unit_of_work
 from bot.services import directory, rti, staff
 from db import migrate
@@ -29,21 +28,24 @@ async def startup(app: PactApplication) -> None:
     await commands.register(app.bot, app.services.i18n)
     await delivery.start(app)
     await app.start()
+    app.inbox = Inbox(app)
+    app.inbox.start()  # stored updates not done yet (e.g. from before a restart) come first
     log.info("bot started as @%s", app.bot.username)
 
 
 async def start_polling(app: PactApplication, timeout: int = 30) -> None:
-    """Fetch updates by long polling (the default mode; PTB removes any webhook first)."""
-    assert app.updater is not None
-    await app.updater.start_polling(
-        poll_interval=0, timeout=timeout, allowed_updates=Update.ALL_TYPES
-    )
+    """Fetch updates by long polling into the inbox (the default mode; any webhook is removed)."""
+    assert app.inbox is not None, "startup() first"
+    app.inbox.start_polling(timeout)
 
 
 async def shutdown(app: PactApplication) -> None:
-    """Stop fetching, finish what is in hand (broadcast sends in flight too), close the database."""
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+    """Stop fetching, drain (SHUTDOWN_DRAIN_SECONDS), finish broadcast sends, close the database.
+
+    Updates not handled by the drain limit stay undone in the inbox: the next start handles them.
+    """
+    if app.inbox is not None:
+        await app.inbox.stop()
     await delivery.stop(app)
     if app.running:
         await app.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -38,3 +39,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await shutdown(app)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        # Everything is closed and the process is about to end: spare it the final collection
+        # of every object (about a second on a busy machine), so a stop ends in time.
+        gc.freeze()

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     draft_expiry_days: int = Field(default=7, ge=1)
     image_max_pixels: int = Field(default=12_600_000, ge=1_000_000)
     cleanings_at_once: int = Field(default=2, ge=1)
+    inbox_backlog: int = Field(default=200, ge=1)
+    """Fetching pauses while this many stored updates are not handled yet (bot/inbox.py)."""
+    inbox_attempts: int = Field(default=5, ge=1)
+    """A stored update whose transaction failed this often is given up (logged)."""
+    shutdown_drain_seconds: float = Field(default=8.0, ge=0)
+    """At SIGTERM, handling in progress gets this long; the rest waits in the inbox."""
     db_connect_timeout: float = Field(default=5.0, gt=0)
     """Seconds to open a database connection before the update fails with an apology."""
     db_pool_timeout: float = Field(default=5.0, gt=0)

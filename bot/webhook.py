@@ -65,7 +65,7 @@ def make_web_app(app: PactApplication, settings: Settings) -> web.Application:
     warnings = WrongSecretWarnings(app)
 
     async def receive(request: web.Request) -> web.Response:
-        """Accept an update only with the right secret and a well-formed body; queue it."""
+        """Accept an update only with the right secret and a well-formed body; 200 once stored."""
         secret = settings.require_webhook_secret()
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
@@ -75,7 +75,12 @@ def make_web_app(app: PactApplication, settings: Settings) -> web.Application:
         if update is None:
             log.warning("webhook call with a body that is not a Telegram update: refused")
             return web.Response(status=400)
-        await app.update_queue.put(update)
+        try:
+            assert app.inbox is not None, "startup() first"
+            await app.inbox.accept([update.to_dict()])
+        except Exception as error:
+            log.warning("could not store a webhook update (%s): 503", type(error).__name__)
+            return web.Response(status=503)  # not confirmed: Telegram sends it again
         return web.Response(status=200)
 
     async def healthz(_request: web.Request) -> web.Response:

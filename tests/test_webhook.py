@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from telegram import Update
 
 from bot.app import build_application
 from bot.fakeapi import FakeTelegram
@@ -90,7 +91,7 @@ def test_webhook_mode_without_a_secret_does_not_start() -> None:
 
 @dataclass
 class Served:
-    """A bot in webhook mode, its URL, and every update it put on its queue."""
+    """A bot in webhook mode, its URL, and every update it stored in its inbox."""
 
     harness: BotHarness
     url: str
@@ -101,7 +102,7 @@ class Served:
 async def served(
     fake: FakeTelegram, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Served]:
-    """The bot serving its webhook on a free loopback port, its update queue recorded."""
+    """The bot serving its webhook on a free loopback port, what it stores recorded."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}/telegram"
     harness = BotHarness(
@@ -116,14 +117,15 @@ async def served(
     await startup(harness.app)
     runner = await start_webhook(harness.app, harness.settings)
     queued: list[Any] = []
-    put = harness.app.update_queue.put
+    assert harness.app.inbox is not None
+    accept = harness.app.inbox.accept
 
-    async def recording_put(item: Any) -> None:
-        """Record what the webhook queues, then queue it as before."""
-        queued.append(item)
-        await put(item)
+    async def recording_accept(payloads: list[dict[str, Any]]) -> None:
+        """Record what the webhook stores in the inbox, then store it as before."""
+        queued.extend(Update.de_json(payload, harness.app.bot) for payload in payloads)
+        await accept(payloads)
 
-    monkeypatch.setattr(harness.app.update_queue, "put", recording_put)
+    monkeypatch.setattr(harness.app.inbox, "accept", recording_accept)
     try:
         yield Served(harness, url, queued)
     finally:

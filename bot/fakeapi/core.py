@@ -215,6 +215,11 @@ class FakeTelegram:
         self._notify()
         return update_id
 
+    def redeliver(self, update_id: int) -> None:
+        """Deliver an already sent update once more (same update_id) with the next getUpdates."""
+        self.queue.redeliver(update_id)
+        self._notify()
+
     async def wait_delivered(self, update_id: int, timeout: float = 10) -> None:
         """Wait until the bot fetched (or its webhook accepted) that update."""
         await self.queue.wait_delivered(update_id, timeout)

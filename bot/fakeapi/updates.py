@@ -61,6 +61,8 @@ class UpdateQueue:
     def __init__(self) -> None:
         self.last_id = 0
         self.pending: list[dict[str, Any]] = []
+        self.sent: dict[int, dict[str, Any]] = {}
+        self.repeats: list[dict[str, Any]] = []
         self.delivered: set[int] = set()
         self.dropped: dict[int, str] = {}
         self.closed = False
@@ -70,9 +72,16 @@ class UpdateQueue:
     def push(self, kind: str, payload: dict[str, Any]) -> int:
         """Enqueue a new update and wake whoever waits for one; return its update_id."""
         self.last_id += 1
-        self.pending.append({"update_id": self.last_id, kind: payload})
+        update = {"update_id": self.last_id, kind: payload}
+        self.pending.append(update)
+        self.sent[self.last_id] = update
         self.wake()
         return self.last_id
+
+    def redeliver(self, update_id: int) -> None:
+        """Send an update again with the next getUpdates, as Telegram does when unsure it landed."""
+        self.repeats.append(self.sent[update_id])
+        self.wake()
 
     def wake(self) -> None:
         """Wake every waiter of wait_arrival (new update, webhook change or shutdown)."""
@@ -109,13 +118,13 @@ class UpdateQueue:
 
     def take(self, limit: int, allowed: frozenset[str]) -> list[dict[str, Any]]:
         """Updates for a getUpdates answer, marking them delivered; filtered ones are dropped."""
-        batch = []
+        batch, self.repeats = self.repeats[:limit], self.repeats[limit:]
         for update in list(self.pending):
             if update_type(update) not in allowed:
                 self.pending.remove(update)
                 self._drop_id(update["update_id"], "not in allowed_updates")
                 continue
-            if len(batch) < limit:
+            if len(batch) < limit and update not in batch:
                 batch.append(update)
         for update in batch:
             self.mark_delivered(update["update_id"])

@@ -807,10 +807,34 @@ async def _voice_answer(update: Update, context: PactContext, choice: str) -> in
 # --- preview and sending ---------------------------------------------------------------------
 
 
+REQUIRED = {
+    CaseKind.SERVICE: ((MUNICIPALITY, ("municipality_id",)), (CATEGORY, ("category",))),
+    CaseKind.CORRUPTION: ((INSTITUTION, ("institution",)), (WHEN, ("when",))),
+}
+"""The answers each kind needs before the preview (besides what happened and identification)."""
+
+
+def _first_missing(draft: dict) -> int | None:
+    """The first step a torn draft lacks an answer for (no kind: a service report), or None."""
+    draft.setdefault("kind", CaseKind.SERVICE)
+    steps = CORRUPTION_STEPS if draft["kind"] == CaseKind.CORRUPTION else SERVICE_STEPS
+    needed = [
+        *REQUIRED[CaseKind(draft["kind"])],
+        (DESCRIPTION, ("description", "voice")),
+        (IDENTITY, ("identification",)),
+    ]
+    missing = [step for step, keys in needed if not any(draft.get(key) for key in keys)]
+    return min(missing, key=steps.index) if missing else None
+
+
 async def preview(update: Update, context: PactContext) -> int:
-    """The whole report with an Edit button per answer."""
+    """The whole report with an Edit button per answer (a missing answer is asked first)."""
     t = context.t
     draft = _draft(context)
+    missing = _first_missing(draft)
+    if missing is not None:
+        draft["editing"] = True  # once answered, back to the preview (which checks again)
+        return await ask(update, context, missing)
     draft.pop("editing", None)
     draft["step"] = PREVIEW
     lines = [t.gettext("<b>Check your report</b>")]
@@ -1008,6 +1032,9 @@ async def _over_daily_quota(update: Update, context: PactContext) -> bool:
 async def _store(update: Update, context: PactContext) -> int:
     """Store the case in this update's single transaction and tell the reporter what happens."""
     draft = _draft(context)
+    missing = _first_missing(draft)
+    if missing is not None:
+        return await ask(update, context, missing)
     mode = Identification(draft["identification"])
     if mode not in _allowed_modes(context):
         return await ask(update, context, IDENTITY)

@@ -417,8 +417,12 @@ async def preview(update: Update, context: PactContext) -> int:
     """Everything at once, with an edit button per answer."""
     t = context.t
     draft = _draft(context)
-    draft["step"] = PREVIEW
+    missing = _first_missing(draft)
+    if missing is not None:
+        draft["editing"] = True  # once answered, back to the preview (which checks again)
+        return await ASK[missing](update, context)
     draft.pop("editing", None)
+    draft["step"] = PREVIEW
     authority = await authorities_repo.get(context.scope.session, draft["authority_id"])
     if authority is None:
         return await ask_authority(update, context)
@@ -473,6 +477,9 @@ async def create(update: Update, context: PactContext) -> int:
     if user is None or not has_consent(user):
         context.user_data.pop(DRAFT, None)
         return await start(update, context)
+    missing = _first_missing(draft)
+    if missing is not None:
+        return await ASK[missing](update, context)
     request = await rti.create(
         context.scope.session,
         user,
@@ -499,6 +506,22 @@ async def _after(update: Update, context: PactContext, step: int) -> int:
     if _draft(context).get("editing") and _complete(_draft(context)):
         return await preview(update, context)
     return await ASK[step](update, context)
+
+
+REQUIRED = (
+    (AUTHORITY, "authority_id"),
+    (INFORMATION, "information"),
+    (FORMAT, "format"),
+    (CHANNEL, "channel"),
+    (ADDRESS, "address"),
+    (NAME, "name"),
+)
+"""Each answer the request needs, with the step that asks for it, in the builder's order."""
+
+
+def _first_missing(draft: dict) -> int | None:
+    """The first step whose answer a torn draft lacks, or None when the preview can be shown."""
+    return next((step for step, key in REQUIRED if not draft.get(key)), None)
 
 
 def _complete(draft: dict) -> bool:
