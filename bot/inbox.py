@@ -130,7 +130,6 @@ class Inbox:
                 continue
             failures = 0
             self._offset = updates[-1].update_id + 1
-            await self._prune()
 
     async def _apologise(self, updates: list[Update], error: Exception) -> None:
         """Updates that could not be stored go to the error handler (it apologises once each)."""
@@ -211,6 +210,7 @@ class Inbox:
                 if row.update_id in self.in_flight or (retry and retry[0] > now):
                     continue
                 self._dispatch(row.update_id, row.payload)
+            await self._prune()  # here, so it runs in webhook mode too
             await self._wait(self._wake, RESCAN_SECONDS)
 
     def _dispatch(self, update_id: int, payload: Any) -> None:

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -482,3 +483,14 @@ async def test_sigterm_with_a_backlog_drains_in_time_and_the_rest_follows_the_re
         await _stop(second, signal.SIGTERM)
     for person in people:
         assert len(_answers(person)) >= 10, "every message answered"
+
+
+async def test_done_ids_are_deleted_after_48_hours(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    first = await arta.fake.send_command("/help")
+    await bot.settle(first)
+    assert await _inbox_row(bot, first) is not None, "kept while Telegram could send it again"
+    bot.clock.advance(timedelta(hours=49))
+    await arta.command("/help")  # the feeder's pass that hands this over prunes after it
+    await arta.command("/help")  # handed over by a later pass: the pruning is finished
+    assert await _inbox_row(bot, first) is None, "only ids of the last 48 hours are kept"
