@@ -411,13 +411,15 @@ class StaffMember(Base):
 
 
 class StaffRevocation(Base):
-    """A revoked staff grant, kept after the grant row is gone so ADMIN_IDS cannot restore it."""
+    """A revoked staff grant, kept after the grant row is gone so ADMIN_IDS cannot restore it.
+
+    Keyed by the Telegram id, not users.id: it outlives the user row, so erasing one's data
+    (which deletes that row) cannot undo a revocation. Only a new grant by an admin clears it.
+    """
 
     __tablename__ = "staff_revocations"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     revoked_at: Mapped[datetime]
     revoked_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

@@ -257,3 +257,85 @@ async def test_turning_off_the_corruption_permission_returns_corruption_cases(
         assert entry.subject_id == case.id
     finally:
         await bot.stop()
+
+
+REVOCATION_KEPT = (
+    "We keep your Telegram account number and the date your staff role was revoked, so that "
+    "it is not given back automatically."
+)
+
+
+async def _revocations(bot) -> list:
+    from db.models import StaffRevocation
+
+    async with bot.app.services.sessions() as session:
+        return list((await session.execute(select(StaffRevocation))).scalars().all())
+
+
+async def test_a_revoked_admin_id_stays_revoked_after_erasing_their_data(
+    fake, database_url
+) -> None:
+    """Erasure deletes the user row; the revocation is keyed by the Telegram id and stays."""
+    bot = await steps.start(fake, database_url, admin_ids=frozenset({steps.ADMIN, ADMIN2}))
+    try:
+        admin = steps.person(bot, steps.ADMIN, "Ledi")
+        mira = steps.person(bot, ADMIN2, "Mira")
+        await onboard_english(mira)
+        await mira.command("/inbox")
+        assert "I don't know that command." not in mira.last.text, "an admin through ADMIN_IDS"
+        await admin.command("/staff", args=f"revoke {ADMIN2}")
+        assert admin.last.text == "Revoked."
+
+        await mira.command("/privacy")
+        await mira.press("🗑 Delete my data")
+        assert REVOCATION_KEPT in mira.last.text, "the screen says the record stays"
+        assert "You are a staff member" not in mira.last.text
+        await mira.press("Yes, delete everything")
+        assert mira.seen("Done. We deleted all your data.")
+        assert mira.seen(REVOCATION_KEPT)
+        assert await bot.user_row(mira) is None, "the user row is gone"
+        [row] = await _revocations(bot)
+        assert row.telegram_id == ADMIN2
+
+        await bot.restart()
+        seen = len(mira.messages)
+        await mira.command("/inbox")
+        await mira.command("/staff")
+        assert mira.texts()[seen:].count("I don't know that command.") == 2, "not admin again"
+        [row] = await _revocations(bot)
+        assert row.telegram_id == ADMIN2
+
+        await admin.command("/staff", args=f"grant {ADMIN2} admin Mira")
+        assert await _revocations(bot) == [], "only a grant by an admin clears it"
+    finally:
+        await bot.stop()
+
+
+async def test_an_admin_id_who_ends_their_own_role_by_erasure_is_not_admin_again(
+    fake, database_url
+) -> None:
+    """Ending one's own role by erasure records a revocation that outlives the user row."""
+    bot = await steps.start(fake, database_url, admin_ids=frozenset({steps.ADMIN, ADMIN2}))
+    try:
+        mira = steps.person(bot, ADMIN2, "Mira")
+        await onboard_english(mira)
+        await mira.command("/privacy")
+        await mira.press("🗑 Delete my data")
+        assert "You are a staff member (admin)" in mira.last.text
+        assert "as a record that the role was revoked" in mira.last.text
+        await mira.press("Delete everything, including my staff role")
+        assert mira.seen("Done. We deleted all your data.")
+        assert mira.seen(REVOCATION_KEPT)
+        assert await bot.user_row(mira) is None
+
+        await bot.restart()
+        seen = len(mira.messages)
+        await mira.command("/inbox")
+        assert "I don't know that command." in mira.texts()[seen:], "ADMIN_IDS does not restore"
+        [row] = await _revocations(bot)
+        assert row.telegram_id == ADMIN2
+        async with bot.app.services.sessions() as session:
+            staff = (await session.execute(select(StaffMember))).scalars().all()
+        assert len(staff) == 1, "only Ledi is admin"
+    finally:
+        await bot.stop()

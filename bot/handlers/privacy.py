@@ -18,7 +18,7 @@ from bot.handlers.staff_admin import ROLES
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
 from bot.persistence import TOUCHED
-from bot.services import accounts, my_data
+from bot.services import accounts, my_data, staff
 from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
 from db.models import ConsentPurpose, StaffMember, StaffRole, User
@@ -236,8 +236,19 @@ async def my_data_command(update: Update, context: PactContext) -> None:
     await _send_my_data(update, context)
 
 
-def _erase_question(t: Translator, member: StaffMember | None) -> tuple[str, list[list[Button]]]:
-    """What erasure deletes and keeps, and the buttons; staff choose about their role."""
+REVOCATION_KEPT = N_(
+    "We keep your Telegram account number and the date your staff role was revoked, so that "
+    "it is not given back automatically."
+)
+
+
+def _erase_question(
+    t: Translator, member: StaffMember | None, revoked: bool = False
+) -> tuple[str, list[list[Button]]]:
+    """What erasure deletes and keeps, and the buttons; staff choose about their role.
+
+    The record of a revoked staff role is mentioned only to those who have one (or would have
+    one by ending their role here)."""
     text = t.gettext(
         "<b>Delete your data?</b>\n"
         "We delete your settings and consents, your requests for information, the cases you "
@@ -253,12 +264,18 @@ def _erase_question(t: Translator, member: StaffMember | None) -> tuple[str, lis
         "This cannot be undone."
     )
     if member is None:
+        if revoked:
+            text += "\n\n" + t.gettext(REVOCATION_KEPT)
         return text, [[(t.gettext("Yes, delete everything"), ERASE_YES), (t.gettext("No"), SHOW)]]
     text += "\n\n" + t.gettext(
         "You are a staff member ({role}). If you keep your staff role, we keep your Telegram "
         "account number, your language and your staff grant so that you can go on working. "
         "“Delete everything, including my staff role” ends it too.",
         role=_role_name(t, member.role),
+    )
+    text += " " + t.gettext(
+        "If you end it, we keep your Telegram account number and the date, as a record that "
+        "the role was revoked, so that it is not given back automatically."
     )
     return text, [
         [(t.gettext("Delete, keep my staff role"), ERASE_YES)],
@@ -273,7 +290,9 @@ async def erase(update: Update, context: PactContext) -> None:
     member = None
     if context.user_row is not None:
         member = await context.scope.session.get(StaffMember, context.user_row.id)
-    text, rows = _erase_question(context.t, member)
+    assert update.effective_user is not None
+    revoked = await staff.revoked(context.scope.session, update.effective_user.id)
+    text, rows = _erase_question(context.t, member, revoked)
     await edit_or_send(update, context, text, keyboard(*rows))
 
 
@@ -305,6 +324,8 @@ def _erased_text(t: Translator, erasure: accounts.Erasure | None) -> str:
                 "that you can go on working as staff, and the work you did on cases."
             )
         )
+    if erasure.revocation_kept:
+        lines.append(t.gettext(REVOCATION_KEPT))
     lines.append(t.gettext("The log keeps only that an erasure happened, without content."))
     return "\n\n".join(lines)
 

@@ -27,7 +27,8 @@ from db.repositories import audit, bot_state
 from db.repositories import users as users_repo
 
 STAFF_TABLES = frozenset({StaffMember.__tablename__, StaffRevocation.__tablename__})
-"""Kept when a staff member erases their data but keeps the role."""
+"""Kept when a staff member erases their data but keeps the role. (A revocation is keyed by the
+Telegram id, not users.id, so no erasure deletes it: listed here only to be safe.)"""
 AGE_SKIPPED = "skipped"
 """Stored when someone prefers not to say, so the question is not asked again."""
 
@@ -203,11 +204,13 @@ async def set_blocked(session: AsyncSession, actor: Actor, blocked: bool) -> Non
 
 @dataclass(frozen=True)
 class Erasure:
-    """What an erasure did, for the confirmation: cases kept without the person, the staff role."""
+    """What an erasure did, for the confirmation: cases kept without the person, the staff role,
+    and whether the record of a revoked staff role stays (keyed by the Telegram id)."""
 
     cases_kept: int
     staff_role_kept: bool
     was_staff: bool
+    revocation_kept: bool = False
 
 
 async def _delete_owned_rows(session: AsyncSession, user_id: int, keep: frozenset[str]) -> None:
@@ -242,11 +245,17 @@ async def erase(
     texts, place details, files and links go, marked "erased by the reporter"); every row of
     the person's own is deleted, with their stored conversation states. A staff member keeps
     the grant unless `keep_staff_role` is False: then only the Telegram id, language and the
-    grant stay. The audit keeps that an erasure happened, with counts and no content.
+    grant stay. The audit keeps that an erasure happened, with counts and no content. A
+    revoked staff role stays recorded under the Telegram id (and so does ending one's own role
+    here), so that ADMIN_IDS cannot make the id staff again after the user row is gone.
     """
     await bot_state.delete_of_person(session, actor.telegram_id)
     user = await users_repo.by_telegram_id(session, actor.telegram_id)
     if user is None:
+        if await staff.revoked(session, actor.telegram_id):
+            return Erasure(
+                cases_kept=0, staff_role_kept=False, was_staff=False, revocation_kept=True
+            )
         return None
     user_id = user.id
     own = await _own_cases(session, user)
@@ -278,4 +287,9 @@ async def erase(
         subject_id=user_id,
         after={"cases_kept_anonymised": len(own), "staff_role_kept": keep_role},
     )
-    return Erasure(cases_kept=len(own), staff_role_kept=keep_role, was_staff=was_staff)
+    return Erasure(
+        cases_kept=len(own),
+        staff_role_kept=keep_role,
+        was_staff=was_staff,
+        revocation_kept=not keep_role and await staff.revoked(session, actor.telegram_id),
+    )

@@ -110,7 +110,7 @@ async def grant(
     user = await _user_for(session, telegram_id, now)
     current = await session.get(StaffMember, user.id)
     before = _describe(current)
-    revocation = await session.get(StaffRevocation, user.id)
+    revocation = await session.get(StaffRevocation, telegram_id)
     if revocation is not None and by_user_id is not None:
         await session.delete(revocation)
         before = {**(before or {}), "revoked_at": revocation.revoked_at.isoformat()}
@@ -149,9 +149,9 @@ async def revoke(
         return False
     before = _describe(current)
     await session.delete(current)
-    revocation = await session.get(StaffRevocation, user.id)
+    revocation = await session.get(StaffRevocation, telegram_id)
     if revocation is None:
-        revocation = StaffRevocation(user_id=user.id, revoked_at=now)
+        revocation = StaffRevocation(telegram_id=telegram_id, revoked_at=now)
         session.add(revocation)
     revocation.revoked_at = now
     revocation.revoked_by_user_id = by_user_id
@@ -189,9 +189,11 @@ async def release_unseen(
 
 
 async def revoked(session: AsyncSession, telegram_id: int) -> bool:
-    """Whether the account's staff grant was revoked (and not granted again by an admin)."""
-    user = await users_repo.by_telegram_id(session, telegram_id)
-    return user is not None and await session.get(StaffRevocation, user.id) is not None
+    """Whether the account's staff grant was revoked (and not granted again by an admin).
+
+    Keyed by the Telegram id, so it holds after the person erased their data (no user row).
+    """
+    return await session.get(StaffRevocation, telegram_id) is not None
 
 
 async def bootstrap_admins(session: AsyncSession, admin_ids: Iterable[int], now: datetime) -> int:
