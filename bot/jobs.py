@@ -18,8 +18,8 @@ from bot.handlers import case_views, staff_views
 from bot.handlers import rti_views as views
 from bot.i18n import Translator
 from bot.runtime import Services, unit_of_work
+from bot.services import case_codes, casework, quota, retention, rti, staff
 from bot.services import cases as case_rules
-from bot.services import casework, quota, retention, rti, staff
 from bot.services import outbox as outbox_rows
 from bot.services.campaigns import quiet
 from bot.ui import keyboard
@@ -183,10 +183,13 @@ DRAFT_PURGE_HOUR = time(3, 30)
 
 async def purge_stale_drafts(app: PactApplication) -> int:
     """Once a day (a stored row says when): drop drafts untouched for DRAFT_EXPIRY_DAYS and
-    yesterday's report counts; how many people's drafts went."""
+    yesterday's report counts; how many people's drafts went. Every tick, before that check:
+    forget wrong secret-code tries past their hour (each links an account to an anonymous
+    case), so they go even when nobody checks a code again."""
     services = app.services
     async with unit_of_work(services) as scope:
         now = services.clock.now()
+        await case_codes.prune(scope.session, now)
         pending = await scope.session.execute(
             select(Reminder).where(
                 Reminder.kind == DRAFT_PURGE,

@@ -242,3 +242,45 @@ async def test_a_follower_row_on_a_sealed_case_grants_nothing(bot: BotHarness) -
 
     assert await _change(bot, sealed.id, CaseStatus.UNDER_REVIEW, NOTE) == 1, "the reporter only"
     assert not bledi.seen(NOTE)
+
+
+async def test_a_typed_village_stays_with_the_reporter_and_staff(bot: BotHarness) -> None:
+    """A village the reporter typed is their words: the similar-case offer and the follower's
+    card name the municipality only; the reporter's own card still shows it."""
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await arta.command("/menu")
+    await arta.press("🛠 Report a service problem")
+    await arta.press("Shkodër")
+    await arta.press("Municipality of Shkodër")
+    await arta.text("Fshati Sekret")
+    await arta.press("Street lighting")
+    await arta.text(DESCRIPTION)
+    await arta.act("send_location", 41.8667, 19.4167)
+    await arta.press("✔️ Done")
+    await arta.press("👤 Named")
+    await arta.press("📨 Send")
+    [case] = await _all_cases(bot)
+    assert case.unit == "Fshati Sekret"
+
+    bledi = bot.person(language_code="en", first_name="Bledi")
+    await onboard_english(bledi)
+    await _report_lighting(bledi, "👤 Named")
+    offer = bledi.last
+    assert "Similar open cases" in offer.text and case.reference in offer.text
+    assert "Municipality of Shkodër" in offer.text
+    assert "Fshati Sekret" not in offer.text, "another reporter's typed village is not offered"
+    await bledi.press(SAME.format(reference=case.reference), message=offer)
+    assert bledi.seen(f"You now follow case {case.reference}.")
+
+    await bledi.command("/menu")
+    await bledi.press("📂 My cases")
+    await bledi.press(next(label for label in bledi.last.labels if case.reference in label))
+    card = bledi.last.text
+    assert case.reference in card and "Municipality of Shkodër" in card
+    assert not any("Fshati Sekret" in text for text in bledi.texts()), "nor on the follower's card"
+
+    await arta.command("/menu")
+    await arta.press("📂 My cases")
+    await arta.press(next(label for label in arta.last.labels if case.reference in label))
+    assert "Municipality of Shkodër, Fshati Sekret" in arta.last.text, "the reporter sees it"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot import jobs
 from bot.services import cases as case_rules
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
@@ -102,6 +104,48 @@ async def test_many_cases_tried_by_one_person_stop_them_for_an_hour(bot: BotHarn
     assert "Corruption report" not in refused, "after ten wrong tries every case refuses"
     bot.clock.advance(timedelta(minutes=61))
     assert "Corruption report" in await _check(cira, own, own_code), "an hour later it works"
+
+
+async def _code_attempts(bot: BotHarness) -> int:
+    from db.models import CodeAttempt
+
+    async with bot.app.services.sessions() as session:
+        return int(
+            (await session.execute(select(func.count()).select_from(CodeAttempt))).scalar_one()
+        )
+
+
+async def test_the_scheduled_tick_forgets_tries_after_an_hour(bot: BotHarness) -> None:
+    """Nobody checks a code again: the job that runs every REMINDER_POLL_SECONDS still drops a
+    try past its hour, even between the daily purges."""
+    reference, _ = await _anonymous_case(bot)
+    await jobs.purge_stale_drafts(bot.app)  # the first run ever: today's daily purge is done
+    cira = await _citizen(bot, "Cira")
+    await _check(cira, reference, "AAAA-AAAA")
+    assert await _code_attempts(bot) == 1
+    bot.clock.advance(timedelta(minutes=59))
+    await jobs.purge_stale_drafts(bot.app)
+    assert await _code_attempts(bot) == 1, "it counts for its hour"
+    bot.clock.advance(timedelta(minutes=2))
+    assert await jobs.purge_stale_drafts(bot.app) == 0, "the daily purge is not due"
+    assert await _code_attempts(bot) == 0, "yet the try no longer links her to the case"
+
+
+async def test_the_download_never_tells_which_number_is_an_anonymous_case(
+    bot: BotHarness,
+) -> None:
+    """/mydata lists wrong tries as moments only: a case reference there would tell whether the
+    number tried is an anonymous case, which the one refusal text keeps from everyone."""
+    reference, _ = await _anonymous_case(bot)
+    cira = await _citizen(bot, "Cira")
+    await _check(cira, reference, "AAAA-AAAA")
+    await _check(cira, "PACT-2026-09999", "AAAA-AAAA")
+    await cira.command("/mydata")
+    document = next(m for m in reversed(cira.messages) if m.document).document
+    raw = document["content"].decode("utf-8")
+    assert reference not in raw and "PACT-2026-09999" not in raw
+    tries = json.loads(raw)["secret_code_tries"]
+    assert tries == [bot.clock.now().isoformat()] * 2, "two moments, alike whatever was tried"
 
 
 # --- service level: hashing off the event loop, rows keyed by the person ----------------------

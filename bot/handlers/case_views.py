@@ -55,12 +55,14 @@ def what(t: Translator, case: Case) -> str:
     return category.label(t.locale) if category else t.gettext("Service problem")
 
 
-def place(t: Translator, case: Case) -> str:
-    """Municipality and unit, when known."""
+def place(t: Translator, case: Case, *, typed_unit_visible: bool) -> str:
+    """Municipality and unit, when known. A unit the reporter typed (not on the municipality's
+    list) is their words: only the reporter and staff see it (`typed_unit_visible`)."""
     if case.municipality is None:
         return escape(case.institution or "")
     town = t.gettext("Municipality of {name}", name=case.municipality.name)
-    return escape(f"{town}, {case.unit}" if case.unit else town)
+    shown = case.unit if typed_unit_visible or case_rules.listed_unit(case) else None
+    return escape(f"{town}, {shown}" if shown else town)
 
 
 def button_label(t: Translator, case: Case) -> str:
@@ -87,7 +89,7 @@ def card(t: Translator, case: Case, events: list[CaseEvent], *, reporter: bool =
     """A case with its timeline; a follower's card says it shows status changes only."""
     lines = [
         f"<b>{case.reference}</b> · {escape(what(t, case))}",
-        place(t, case),
+        place(t, case, typed_unit_visible=reporter),
         t.gettext("Status: {status}", status=t.gettext(STATUS[CaseStatus(case.status)])),
         t.gettext(
             "Identification: {mode}",

@@ -943,9 +943,10 @@ async def send_report(update: Update, context: PactContext) -> int:
             lines = [t.gettext("Similar open cases were reported here in the last 30 days:")]
             rows: list[list[Button]] = []
             for case in similar:
+                where = case_views.place(t, case, typed_unit_visible=False)  # not theirs
                 lines.append(
                     f"• {case.reference} · {escape(case_views.what(t, case))} · "
-                    f"{case_views.place(t, case)} · {t.date(case.created_at)}"
+                    f"{where} · {t.date(case.created_at)}"
                 )
                 rows.append(
                     [

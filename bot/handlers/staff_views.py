@@ -135,7 +135,7 @@ def card(
         counts[item.kind] = counts.get(item.kind, 0) + 1
     lines = [
         f"<b>{case.reference}</b> · {escape(case_views.what(t, case))}",
-        case_views.place(t, case),
+        case_views.place(t, case, typed_unit_visible=True),
         t.gettext(
             "Status: {status} · Identification: {mode}",
             status=t.gettext(case_views.STATUS[CaseStatus(case.status)]),

@@ -230,6 +230,13 @@ async def create(
     return Created(case=case, secret_code=code)
 
 
+def listed_unit(case: Case) -> bool:
+    """Whether the case's unit is one of its municipality's own (a typed one is the person's:
+    kept from followers and other reporters, and cleared when the case is anonymised)."""
+    listed = (case.municipality.units or "").split(";") if case.municipality else []
+    return case.unit is not None and case.unit in listed
+
+
 def followable(case: Case) -> bool:
     """Only named service cases can be followed: never corruption, confidential or anonymous."""
     return case.kind == CaseKind.SERVICE and case.identification == Identification.NAMED

@@ -190,15 +190,14 @@ async def _deliveries(session: AsyncSession, user: User) -> list[dict[str, Any]]
     ]
 
 
-async def _code_tries(session: AsyncSession, user: User) -> list[dict[str, Any]]:
-    """Wrong secret-code tries recorded against the person (kept for the lockout window)."""
+async def _code_tries(session: AsyncSession, user: User) -> list[str | None]:
+    """When the person's wrong secret-code tries were made (kept for the lockout window). Only
+    the moments: which case a try named would tell whether that number is an anonymous case,
+    which the one refusal text keeps from everyone."""
     rows = await session.execute(
-        select(CodeAttempt, Case.reference)
-        .outerjoin(Case, Case.id == CodeAttempt.case_id)
-        .where(CodeAttempt.user_id == user.id)
-        .order_by(CodeAttempt.id)
+        select(CodeAttempt.at).where(CodeAttempt.user_id == user.id).order_by(CodeAttempt.id)
     )
-    return [{"case": reference, "at": _iso(row.at)} for row, reference in rows.all()]
+    return [_iso(at) for at in rows.scalars()]
 
 
 def summary_counts(data: dict[str, Any], meta: frozenset[str] = frozenset()) -> dict[str, int]:

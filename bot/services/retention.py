@@ -71,19 +71,13 @@ class Counts:
         return any((self.cases, self.requests, self.states, self.deliveries, self.audit_details))
 
 
-def _listed_unit(case: Case) -> bool:
-    """Whether the case's unit is one of its municipality's own (a typed one is the person's)."""
-    listed = (case.municipality.units or "").split(";") if case.municipality else []
-    return case.unit is not None and case.unit in listed
-
-
 async def anonymise_case(session: AsyncSession, case: Case, by: ErasedBy, now: datetime) -> None:
     """Clear a case's personal data and links, keep its facts; `by` says why (shown to staff).
 
     On the reporter's erasure only the reporter's own timeline texts are cleared (staff messages
     stay part of the case record); on retention every text of the timeline goes.
     """
-    if not _listed_unit(case):
+    if not case_rules.listed_unit(case):
         case.unit = None
     case.reporter_display = None
     case.reporter_user_id = None
