@@ -52,7 +52,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Defaults, ExtBot
 
-from bot import broadcast_message
+from bot import broadcast_message, logs
 from bot.application import PactApplication
 from bot.i18n import Translator
 from bot.limiter import StrictRateLimiter, retry_seconds
@@ -158,7 +158,7 @@ class Recorder:
             try:
                 await self._commit(batch)
             except Exception as error:
-                log.exception("recording broadcast outcomes failed")
+                log.error("recording broadcast outcomes failed: %s", logs.failure(error))
                 self.error = error
                 for _ in range(1 + sum(o.held for o in batch) + len(self._queue)):
                     self._window.release()
@@ -462,8 +462,12 @@ class Progress:
         """Post or edit the message to the broadcast's state; failures are only logged."""
         try:
             await self._post_or_edit()
-        except Exception:
-            log.exception("progress message of broadcast %s not updated", self.broadcast_id)
+        except Exception as error:
+            log.error(
+                "progress message of broadcast %s not updated: %s",
+                self.broadcast_id,
+                logs.failure(error),
+            )
 
     async def _post_or_edit(self) -> None:
         if self.gone:
@@ -506,10 +510,14 @@ class Progress:
                 )
         except BadRequest as error:
             if "not modified" not in str(error).lower():
-                log.warning("progress message of broadcast %s: %s", self.broadcast_id, error)
+                log.warning(
+                    "progress message of broadcast %s: %s", self.broadcast_id, type(error).__name__
+                )
                 self.gone = "not found" in str(error).lower()
         except TelegramError as error:
-            log.warning("progress message of broadcast %s: %s", self.broadcast_id, error)
+            log.warning(
+                "progress message of broadcast %s: %s", self.broadcast_id, type(error).__name__
+            )
             self.gone = isinstance(error, Forbidden)
         else:
             self._last_text = text
@@ -558,8 +566,10 @@ class Sender:
             self._again = False
             try:
                 await self.run()
-            except Exception:
-                log.exception("broadcast delivery failed; the next pass tries again")
+            except Exception as error:
+                log.error(
+                    "broadcast delivery failed; the next pass tries again: %s", logs.failure(error)
+                )
             if not self._again or self._stopping:
                 return
 
@@ -752,7 +762,7 @@ class Sender:
         try:
             outcome = await self._attempt(job, recipient)
         except Exception as error:
-            log.exception("broadcast send failed unexpectedly")
+            log.error("broadcast send failed unexpectedly: %s", logs.failure(error))
             outcome = Outcome(recipient, Result.ERROR, type(error).__name__)
         recorder.put(outcome)
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot import logs
 from bot.processor import chat_key
 from db.repositories import inbox as inbox_repo
 
@@ -226,7 +227,7 @@ class Inbox:
             try:
                 update = Update.de_json(payload, self.app.bot)
             except Exception as error:
-                log.error("update %s cannot be read (%s): given up", update_id, error)
+                log.error("update %s cannot be read: given up: %s", update_id, logs.failure(error))
                 await self._give_up(update_id)
                 return
             processor = self.app.update_processor
@@ -254,7 +255,9 @@ class Inbox:
         except Exception:
             pass  # the database is away: the in-memory count goes on
         if attempts >= limit:
-            log.error("update %s failed %d times (%s): given up", update_id, attempts, error)
+            log.error(
+                "update %s failed %d times: given up: %s", update_id, attempts, logs.failure(error)
+            )
             self._retry_at.pop(update_id, None)
             return
         log.warning("update %s failed (%s): tried again later", update_id, type(error).__name__)

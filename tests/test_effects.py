@@ -14,8 +14,10 @@ from telegram.error import NetworkError
 
 from bot import delivery
 from bot.fakeapi import ApiError, server
+from bot.handlers import case_notify
 from bot.runtime import unit_of_work
-from db.models import Case, CaseEvent, OutboxMessage, User
+from bot.services import cases as case_rules
+from db.models import AuditEntry, Case, CaseEvent, CaseStatus, OutboxMessage, User
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english
 
@@ -253,6 +255,89 @@ async def test_commit_failure_confirms_nothing_and_keeps_the_draft(
         assert arta.seen(SENT)
         assert [c.reference for c in await _cases(bot)] == ["PACT-2026-00001"]
         assert sum("PACT-2026-00001" in (m.text or "") for m in group.messages) == 1
+    finally:
+        await bot.stop()
+
+
+async def test_commit_failure_confirms_no_erasure_and_keeps_the_data(
+    fake, database_url, fail_commit
+) -> None:
+    bot = await _start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _fill_report(arta)
+        await arta.press("📨 Send")
+        assert arta.seen(SENT)
+        await arta.command("/privacy")
+        await arta.press("🗑 Delete my data")
+        question = arta.last
+        menus = sum("Main menu" in text for text in arta.texts())
+        left = fail_commit(lambda row: isinstance(row, AuditEntry) and row.action == "user.erased")
+        await arta.press("Yes, delete everything", message=question)
+
+        assert left["count"] == 0, "the commit of the erasure failed"
+        assert not arta.seen("Done. We deleted"), "no erasure is confirmed that did not happen"
+        assert sum("Main menu" in text for text in arta.texts()) == menus, "no menu either"
+        assert await bot.user_row(arta) is not None, "the person's data is all still there"
+        [case] = await _cases(bot)
+        assert case.erased_by is None and case.reporter_user_id is not None
+
+        await arta.press("Yes, delete everything", message=question)
+        assert sum("Done. We deleted all your data." in text for text in arta.texts()) == 1
+        assert await bot.user_row(arta) is None
+    finally:
+        await bot.stop()
+
+
+async def _resolve(bot: BotHarness, case_id: int) -> None:
+    """Staff resolve the case (what the workspace does), the reporter told after the commit."""
+    async with unit_of_work(bot.app.services) as scope:
+        case = await scope.session.get(Case, case_id)
+        assert case is not None
+        await case_rules.change_status(
+            scope.session,
+            case,
+            CaseStatus.RESOLVED,
+            public_note=None,
+            actor_user_id=None,
+            now=bot.clock.now(),
+        )
+        await case_notify.status_changed(bot.app.bot, bot.app.services, scope.session, case, None)
+
+
+async def test_commit_failure_confirms_no_reopening_and_keeps_the_case_resolved(
+    fake, database_url, fail_commit
+) -> None:
+    bot = await _start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _fill_report(arta)
+        await arta.press("📨 Send")
+        [case] = await _cases(bot)
+        await _resolve(bot, case.id)
+        notices = len(await _outbox(bot, "staff_notice"))
+        left = fail_commit(lambda row: isinstance(row, CaseEvent) and row.kind == "reopened")
+        await arta.press_data(f"cs:fu:{case.id}:no", message_id=arta.last.message_id)
+
+        assert left["count"] == 0, "the commit of the answer failed"
+        assert not arta.seen("The case is reopened"), (
+            "no reopening is confirmed that did not happen"
+        )
+        [case] = await _cases(bot)
+        assert case.status == CaseStatus.RESOLVED
+        async with bot.app.services.sessions() as session:
+            kinds = (
+                await session.execute(select(CaseEvent.kind).where(CaseEvent.case_id == case.id))
+            ).scalars()
+            assert not {"followup_no", "reopened"} & set(kinds), "no answer stored"
+        assert len(await _outbox(bot, "staff_notice")) == notices, "the team is not told"
+
+        await arta.press_data(f"cs:fu:{case.id}:no", message_id=arta.last.message_id)
+        assert sum("The case is reopened" in text for text in arta.texts()) == 1
+        [case] = await _cases(bot)
+        assert case.status == CaseStatus.UNDER_REVIEW
     finally:
         await bot.stop()
 

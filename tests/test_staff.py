@@ -129,7 +129,7 @@ async def test_a_case_from_submission_to_merge_and_reopen(fake, database_url) ->
 
         await _press_in_group(bot, worker, "stf:st:", "PACT-2026-00001")
         await _press_in_group(bot, worker, "stf:setst:", "PACT-2026-00001")
-        assert "public note for the reporter" in worker.last.text
+        assert "The reporter and the people following the case will read it." in worker.last.text
         await worker.text("We asked the water utility to check.")
         assert "is now under review; 1 person was told." in worker.last.text
         assert "We asked the water utility to check." in arta.last.text

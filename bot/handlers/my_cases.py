@@ -168,7 +168,7 @@ async def followup(update: Update, context: PactContext) -> None:
         note = t.gettext("Thank you. The case is reopened and the team is told.")
     else:
         note = t.gettext("Thank you for telling us.")
-    await _show(update, context, case, True, note)
+    after_commit_effect(lambda: _show(update, context, case, reporter=True, note=note))
 
 
 # --- adding information ----------------------------------------------------------------------

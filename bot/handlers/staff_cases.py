@@ -381,8 +381,14 @@ PROMPTS = {
         "see who you are."
     ),
     "note": N_("Type an internal note for {reference} (never sent to the reporter)."),
-    "status": N_("Type a public note for the reporter of {reference}, or tap Skip."),
-    "reason": N_("Type the reason for rejecting {reference}; the reporter will read it."),
+    "status": N_(
+        "Type a public note for {reference}, or tap Skip. The reporter and the people following "
+        "the case will read it."
+    ),
+    "reason": N_(
+        "Type the reason for rejecting {reference}; the reporter and the people following the "
+        "case will read it."
+    ),
     "merge": N_("Type the reference of the case to keep; {reference} becomes its duplicate."),
     "redact": N_("Type the new text of {reference}. The original stays visible to admins only."),
 }
