@@ -18,6 +18,7 @@ from bot.handlers.staff_admin import ROLES
 from bot.handlers.texts import full_notice
 from bot.i18n import N_, Translator
 from bot.persistence import TOUCHED
+from bot.runtime import after_commit_effect
 from bot.services import accounts, my_data, staff
 from bot.services.privacy import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.ui import Button, answer, edit_or_send, keyboard, send
@@ -342,8 +343,14 @@ async def _erase(update: Update, context: PactContext, keep_staff_role: bool) ->
         if erasure is not None and erasure.staff_role_kept
         else None
     )
-    await edit_or_send(update, context, _erased_text(context.t, erasure))
-    await menu.show_menu(update, context)
+    text = _erased_text(context.t, erasure)
+
+    async def confirm() -> None:
+        """Only once the erasure is committed: say what was deleted, then the menu."""
+        await edit_or_send(update, context, text)
+        await menu.show_menu(update, context)
+
+    after_commit_effect(confirm)
 
 
 async def erase_confirmed(update: Update, context: PactContext) -> None:
