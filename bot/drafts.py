@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ConversationHandler
 
+from bot import state_memory
 from bot.application import PactApplication, PactContext
-from bot.persistence import TOUCHED, DbPersistence, user_of_key
+from bot.persistence import TOUCHED, DbPersistence
 
 
 def is_stale(data: dict[Any, Any], now: datetime, days: int) -> bool:
@@ -28,17 +28,6 @@ def is_stale(data: dict[Any, Any], now: datetime, days: int) -> bool:
     if not raw or not set(data) - {TOUCHED}:
         return False
     return datetime.fromisoformat(raw) < now - timedelta(days=days)
-
-
-def end_conversations(app: Application, user_id: int) -> None:
-    """End every conversation this person is in, so no step runs on a dropped draft."""
-    for handlers in app.handlers.values():
-        for handler in handlers:
-            if isinstance(handler, ConversationHandler):
-                # PTB has no public API to end a conversation from outside; its states live here.
-                states = handler._conversations
-                for key in [key for key in states if user_of_key(key) == user_id]:
-                    del states[key]
 
 
 async def expire_stale(update: Update, context: PactContext) -> None:
@@ -50,7 +39,7 @@ async def expire_stale(update: Update, context: PactContext) -> None:
     days = context.services.settings.draft_expiry_days
     if is_stale(context.user_data, now, days):
         context.user_data.clear()
-        end_conversations(context.application, user.id)
+        state_memory.end_conversations(context.application, user.id)
         chat = update.effective_chat
         if chat is not None and chat.type == chat.PRIVATE:
             await context.bot.send_message(
@@ -82,7 +71,7 @@ async def purge(app: PactApplication) -> int:
     days = app.services.settings.draft_expiry_days
     stale = [uid for uid, data in app.user_data.items() if is_stale(data, now, days)]
     for user_id in stale:
-        end_conversations(app, user_id)
+        state_memory.end_conversations(app, user_id)
         app.drop_user_data(user_id)
     stored = 0
     if isinstance(app.persistence, DbPersistence):

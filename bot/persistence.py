@@ -29,6 +29,7 @@ from telegram import Update
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
+from bot.state_memory import conversation_states
 from db.models import BotState, Consent, ConsentPurpose, StaffMember, User
 
 USER_DATA = "user_data"
@@ -111,11 +112,6 @@ def _update_keys(app: Application, update: Update) -> list[tuple[str, Conversati
     return found
 
 
-def _states(app: Application) -> dict[str, Any]:
-    """PTB's tracking dicts of the persistent conversations, by name."""
-    return getattr(app, "_conversation_handler_conversations", {})
-
-
 class UpdateState:
     """The memory state of one update's person before it ran, to put back if it fails."""
 
@@ -126,7 +122,7 @@ class UpdateState:
         self.user_data = (
             deepcopy(app.user_data.get(self.user_id)) if self.user_id is not None else None
         )
-        states = _states(app)
+        states = conversation_states(app)
         self.conversations = {
             (name, key): states[name].get(key)
             for name, key in _update_keys(app, update)
@@ -141,7 +137,7 @@ class UpdateState:
                 data.pop(self.user_id, None)
             else:
                 data[self.user_id] = self.user_data
-        states = _states(self.app)
+        states = conversation_states(self.app)
         for (name, key), state in self.conversations.items():
             if state is None:
                 states[name].pop(key, None)
@@ -163,7 +159,7 @@ async def save_update_state(
     chat = update.effective_chat
     ids = {user.id} | ({chat.id} if chat is not None else set())
     changed: list[tuple[str, ConversationKey, object]] = []
-    for name, states in _states(app).items():
+    for name, states in conversation_states(app).items():
         mine = {key for key in states._write_access_keys if ids & set(key[:2])}
         states._write_access_keys -= mine
         changed += [(name, key, states.get(key)) for key in mine]

@@ -9,14 +9,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from telegram.ext import Application
+from telegram.ext import Application, ConversationHandler
 
 from db.repositories.bot_state import CONVERSATION, USER_DATA
 
 
-def _conversations(app: Application) -> dict[str, dict]:
-    """The conversation handlers' state dicts by name (PTB's own registry of them)."""
+def conversation_states(app: Application) -> dict[str, dict]:
+    """The persistent conversation handlers' state dicts by name (PTB's own registry of them)."""
     return getattr(app, "_conversation_handler_conversations", {})
+
+
+def end_conversations(app: Application, telegram_id: int) -> None:
+    """End every conversation the person is in, persistent or not, so no step runs on lost data."""
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler):
+                # PTB has no public API to end a conversation from outside; its states live here.
+                states = handler._conversations
+                for key in [key for key in states if telegram_id in key[:2]]:
+                    del states[key]
 
 
 def forget_person(app: Application, telegram_id: int) -> None:
@@ -25,9 +36,7 @@ def forget_person(app: Application, telegram_id: int) -> None:
         app.drop_user_data(telegram_id)
     if telegram_id in app.chat_data:
         app.drop_chat_data(telegram_id)
-    for states in _conversations(app).values():
-        for key in [key for key in states if telegram_id in key[:2]]:
-            del states[key]
+    end_conversations(app, telegram_id)
     unsaved = getattr(app, "unsaved_languages", None)
     if unsaved is not None:
         unsaved.pop(telegram_id, None)
@@ -37,14 +46,14 @@ def conversations_of(app: Application, telegram_id: int) -> list[str]:
     """Names of the conversations the person is in now (for their data download)."""
     return [
         name
-        for name, states in _conversations(app).items()
+        for name, states in conversation_states(app).items()
         if any(telegram_id in key[:2] for key in states)
     ]
 
 
 def forget_rows(app: Application, rows: Iterable[tuple[str, str]]) -> None:
     """Drop the in-memory copies of pruned rows given as (kind, key)."""
-    conversations = _conversations(app)
+    conversations = conversation_states(app)
     for kind, key in rows:
         if kind == USER_DATA and key.lstrip("-").isdigit() and int(key) in app.user_data:
             app.drop_user_data(int(key))
