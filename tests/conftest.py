@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.fakeapi import FakeTelegram
-from tests.databases import backends, drop_run_database, fresh_database
+from tests.databases import backends, drop_run_database, migrated_database
 from tests.harness import BotHarness
 
 
@@ -22,8 +22,8 @@ def _own_postgres_database() -> Iterator[None]:
 
 @pytest.fixture(params=backends())
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on each backend in turn."""
-    return await fresh_database(request.param, tmp_path)
+    """A database at the newest schema (a copy of one migrated per run), on each backend in turn."""
+    return await migrated_database(request.param, tmp_path)
 
 
 @pytest.fixture
