@@ -8,7 +8,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -19,6 +18,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot import access, broadcast_message, drafts, flood
 from bot.application import PactApplication, PactContext
@@ -54,8 +54,10 @@ from bot.handlers import (
 from bot.handlers import privacy as privacy_handlers
 from bot.handlers import rti_views as rti
 from bot.i18n import I18n
+from bot.limiter import Budget, StrictRateLimiter
 from bot.persistence import DbPersistence
 from bot.processor import ChatOrderedProcessor
+from bot.replies import ReplyBot
 from bot.runtime import Services
 from bot.settings import Settings
 from db.engine import create_engine, create_sessionmaker
@@ -75,30 +77,44 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         sessions=create_sessionmaker(engine),
         i18n=I18n(settings.default_locale, settings.timezone),
         clock=clock or SystemClock(),
+        rate_budget=Budget(max(1, int(settings.broadcast_rate)) if settings.broadcast_rate else 30),
     )
 
 
 def build_application(settings: Settings, *, clock: Clock | None = None) -> PactApplication:
     """The configured Application with every handler registered; not started."""
     services = build_services(settings, clock)
-    builder = (
+    app = (
         ApplicationBuilder()
         .application_class(PactApplication)
-        .token(settings.require_token())
-        .base_url(settings.telegram_base_url)
-        .base_file_url(settings.telegram_base_file_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .bot(build_bot(settings, services.rate_budget))
         .context_types(ContextTypes(context=PactContext))
         .concurrent_updates(ChatOrderedProcessor(settings.max_concurrent_updates))
         .persistence(DbPersistence(services.sessions, services.clock.now))
+        .build()
     )
-    if settings.telegram_rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    app = builder.build()
     app.services = services
     register_handlers(app)
     access.guard_staff_flows(app)  # every step of a staff flow re-checks the grant
     return app
+
+
+def build_bot(settings: Settings, budget: Budget) -> ReplyBot:
+    """The replying bot: posting calls wait for the commit, then go first in the shared budget."""
+    limiter = (
+        StrictRateLimiter(budget=budget, priority=True, private_per_second=None, max_retries=3)
+        if settings.telegram_rate_limit
+        else None
+    )
+    return ReplyBot(
+        token=settings.require_token(),
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_base_file_url,
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz),
+        rate_limiter=limiter,
+    )
 
 
 def register_handlers(app: PactApplication) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot import replies
 from bot.i18n import Translator
 from bot.persistence import UpdateState, save_update_state
 from bot.runtime import Scope, Services, current_scope, unit_of_work
@@ -46,7 +47,8 @@ class PactApplication(Application):
         """Open the unit of work, resolve user and locale, run the handlers, commit once.
 
         A stored update already done is skipped (re-delivered: no second effect). The person's
-        drafts and states and the inbox's done mark are written before the commit. When a handler
+        drafts and states, its replies (bot/replies.py) and the inbox's done mark are written before
+        the commit; the replies are sent after it. When a handler
         failed (the error handler rolled back), memory goes back to its state before the update
         and the row is marked done in a fresh transaction: a poison update is not tried again.
         """
@@ -74,10 +76,17 @@ class PactApplication(Application):
                     return
                 stored = row is not None
                 before = UpdateState(self, update)
+                if isinstance(self.bot, replies.ReplyBot):
+                    replies.capture(scope, self.services.clock.now())
                 await self._resolve_user(scope, update)
                 await super().process_update(update)
                 if not scope.failed:
+                    await replies.finish(scope)
+                if not scope.failed:
                     now = self.services.clock.now()
+                    if isinstance(self.bot, replies.ReplyBot):
+                        chat = update.effective_chat
+                        await replies.store(scope, self.services, self.bot, chat and chat.id)
                     await save_update_state(self, scope.session, update, now)
                     if stored:
                         await inbox_repo.mark_done(scope.session, update.update_id, now)

@@ -52,10 +52,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Defaults, ExtBot
 
-from bot import broadcast_message, logs
+from bot import broadcast_message, logs, replies
 from bot.application import PactApplication
 from bot.i18n import Translator
-from bot.limiter import StrictRateLimiter, retry_seconds
+from bot.limiter import Budget, StrictRateLimiter, retry_seconds
 from bot.outbox import DirectSender
 from bot.runtime import Services, current_scope, unit_of_work
 from bot.services import campaigns, events
@@ -835,10 +835,14 @@ async def _drain(sends: Collection[asyncio.Task[None]]) -> None:
         raise
 
 
-def build_bot(settings: Settings) -> ExtBot[None]:
-    """The sending bot: same token, aiohttp transport, StrictRateLimiter unless BROADCAST_RATE=0."""
+def build_bot(settings: Settings, budget: Budget | None = None) -> ExtBot[None]:
+    """The sending bot: same token, aiohttp transport, StrictRateLimiter unless BROADCAST_RATE=0.
+
+    Given the application's budget, it takes only what replies leave of it (bot/limiter.py)."""
     rate = settings.broadcast_rate
-    limiter = StrictRateLimiter(overall_per_second=max(1, int(rate))) if rate > 0 else None
+    limiter = (
+        StrictRateLimiter(overall_per_second=max(1, int(rate)), budget=budget) if rate > 0 else None
+    )
     request = AiohttpRequest(
         connections=settings.broadcast_concurrency + 8, read_timeout=READ_TIMEOUT
     )
@@ -855,10 +859,13 @@ def build_bot(settings: Settings) -> ExtBot[None]:
 
 async def start(app: PactApplication) -> Sender:
     """Build and initialise the sender; with automatic delivery, resume any broadcast at once."""
-    sender = Sender(app.services, build_bot(app.services.settings))
+    sender = Sender(app.services, build_bot(app.services.settings, app.services.rate_budget))
     await sender.bot.initialize()
     app.bot_data[SENDER] = sender
     app.services.deliver_outbox = sender.direct.deliver
+    bot = app.bot
+    if isinstance(bot, replies.ReplyBot):
+        sender.direct.replies = lambda row: replies.deliver(bot, app.services, row)
     sender.kick()
     return sender
 

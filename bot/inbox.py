@@ -16,7 +16,8 @@ are handled once the database is back) and go to the error handler, which apolog
 Failures: a handler that raises gets the error handler's apology and its row is marked done at
 once (a fresh transaction), so a poison update is never retried. When the unit of work itself
 fails (the commit, e.g. the database is away), the row stays undone and is tried again with a
-backoff; after INBOX_ATTEMPTS such failures it is marked done and given up (logged).
+backoff, and later updates of its chat wait behind it (the chat's order holds); after
+INBOX_ATTEMPTS such failures it is marked done and given up (logged).
 
 Stop: intake ends first; updates already being handled get SHUTDOWN_DRAIN_SECONDS to finish,
 the rest stay undone in the inbox and are handled after the restart.
@@ -204,11 +205,18 @@ class Inbox:
                 await self._wait(self._wake, RESCAN_SECONDS)
                 continue
             now = asyncio.get_running_loop().time()
+            held: set[int] = set()  # chats whose earlier update waits for its retry
             for row in rows:
                 if self.draining:
                     return
                 retry = self._retry_at.get(row.update_id)
-                if row.update_id in self.in_flight or (retry and retry[0] > now):
+                if row.chat_key is not None and row.chat_key in held:
+                    continue
+                if retry and retry[0] > now:
+                    if row.chat_key is not None:
+                        held.add(row.chat_key)
+                    continue
+                if row.update_id in self.in_flight:
                     continue
                 self._dispatch(row.update_id, row.payload)
             await self._prune()  # here, so it runs in webhook mode too

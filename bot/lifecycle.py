@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import commands, delivery, jobs
+from bot import commands, delivery, jobs, replies
 from bot.application import PactApplication
 from bot.inbox import Inbox
 from bot.runtime import unit_of_work
@@ -28,6 +28,8 @@ async def startup(app: PactApplication) -> None:
     await commands.register(app.bot, app.services.i18n)
     await delivery.start(app)
     await app.start()
+    if isinstance(app.bot, replies.ReplyBot):
+        await replies.deliver_pending(app.bot, app.services)  # before any new update's reply
     app.inbox = Inbox(app)
     app.inbox.start()  # stored updates not done yet (e.g. from before a restart) come first
     log.info("bot started as @%s", app.bot.username)

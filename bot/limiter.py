@@ -1,4 +1,8 @@
-"""A strict sliding-window rate limiter for PTB, so broadcasts never trip Telegram's flood control.
+"""A strict sliding-window rate limiter for PTB, so the bot never trips Telegram's flood control.
+
+Telegram's limits are per bot, so the replying bot and the sending bot share one ``Budget``:
+replies to the person typing go first, the outbox takes what is left, and together they never
+make more than ``overall_per_second`` calls in any sliding second.
 
 PTB's ``AIORateLimiter`` averages 30 calls per second but lets about twice that through in its
 busiest second and, by default, drops a call answered with 429. ``StrictRateLimiter`` counts
@@ -106,44 +110,116 @@ class SlidingWindow:
 class ChatGate:
     """One chat's window plus a lock, so that chat's calls start in order and apart."""
 
-    window: SlidingWindow
+    window: SlidingWindow | None
+    """None: no per-chat limit (a private chat's replies)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0
+
+
+class Budget:
+    """The bot's overall window and 429 pause, shared by its limiters; replies go first.
+
+    Telegram's limits are per bot token, so the replying bot and the sending bot draw from one
+    budget. A call of a priority limiter (replies to the people typing) starts as soon as the
+    window has room; a bulk call (the outbox) waits while any priority call is waiting, so bulk
+    sends take only what replies leave. Checking the window and starting the call happen with no
+    await between them, so the two lanes together never exceed the limit.
+    """
+
+    def __init__(
+        self,
+        overall_per_second: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        _require(overall_per_second >= 1, "overall_per_second must be at least 1")
+        self.window = SlidingWindow(overall_per_second, OVERALL_PERIOD)
+        self.paused_until = -math.inf
+        self.clock = clock
+        self.sleep = sleep
+        self._locks = {True: asyncio.Lock(), False: asyncio.Lock()}
+        self._priority_waiting = 0
+
+    async def take(self, priority: bool) -> None:
+        """Wait for a place in the window (behind every waiting priority call unless one)."""
+        async with self._locks[priority]:
+            if priority:
+                self._priority_waiting += 1
+            try:
+                await wait_until(self.clock, self.sleep, lambda now: self._free_at(now, priority))
+            finally:
+                if priority:
+                    self._priority_waiting -= 1
+            self.window.start()
+
+    def _free_at(self, now: float, priority: bool) -> float:
+        """When a call of this lane may start: after any pause, once the window has room."""
+        if not priority and self._priority_waiting:
+            return math.inf
+        return max(self.paused_until, self.window.free_at(now))
+
+    async def unpaused(self) -> None:
+        """Wait out a 429 pause (calls that count against no window)."""
+        await wait_until(self.clock, self.sleep, lambda _: self.paused_until)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every new call of every lane until Telegram's deadline."""
+        self.paused_until = max(self.paused_until, self.clock() + seconds)
+
+
+async def wait_until(
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+    deadline: Callable[[float], float],
+) -> None:
+    """Sleep until ``deadline(now)`` has passed, re-read since answers and 429s move it."""
+    while (delay := deadline(now := clock()) - now) > 0:
+        await sleep(RECHECK if delay == math.inf else delay)
 
 
 class StrictRateLimiter(BaseRateLimiter[int]):
     """Never more than ``overall_per_second`` calls in any sliding second; 429s pause and retry.
 
     ``rate_limit_args`` (an int) overrides ``max_retries`` for one call. ``clock`` and ``sleep``
-    are injectable so tests can run on virtual time.
+    are injectable so tests can run on virtual time. Given a shared ``budget``, the overall limit
+    and 429 pauses are those of the budget, with ``priority`` choosing the lane; a
+    ``private_per_second`` of None puts no per-chat limit on private chats (replies).
     """
 
     def __init__(
         self,
         overall_per_second: int = 30,
-        private_per_second: float = 1.0,
+        private_per_second: float | None = 1.0,
         group_per_minute: int = 20,
         max_retries: int = 5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        budget: Budget | None = None,
+        priority: bool = False,
     ) -> None:
         _require(overall_per_second >= 1, "overall_per_second must be at least 1")
-        _require(private_per_second > 0, "private_per_second must be positive")
+        _require(
+            private_per_second is None or private_per_second > 0,
+            "private_per_second must be positive",
+        )
         _require(group_per_minute >= 1, "group_per_minute must be at least 1")
         _require(max_retries >= 0, "max_retries must not be negative")
         self._overall_limit = overall_per_second
-        self._private_period = 1.0 / private_per_second
+        self._private_period = None if private_per_second is None else 1.0 / private_per_second
         self._group_limit = group_per_minute
         self._max_retries = max_retries
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = budget.clock if budget is not None else clock
+        self._sleep = budget.sleep if budget is not None else sleep
+        self._shared = budget
+        self._priority = priority
         self._reset()
 
     def _reset(self) -> None:
-        """Forget every call, pause and chat, with locks for whichever loop runs next."""
-        self._overall = SlidingWindow(self._overall_limit, OVERALL_PERIOD)
-        self._overall_lock = asyncio.Lock()
-        self._paused_until = -math.inf
+        """Forget every chat (and, unless shared, every call and pause): fresh locks."""
+        if self._shared is None:
+            self._budget = Budget(self._overall_limit, self._clock, self._sleep)
+        else:
+            self._budget = self._shared
         self._chats: dict[ChatKey, ChatGate] = {}
         self._prune_at = PRUNE_FLOOR
 
@@ -182,7 +258,7 @@ class StrictRateLimiter(BaseRateLimiter[int]):
 
     def _pause(self, endpoint: str, seconds: float, attempt: int, retries: int) -> None:
         """Hold every new call until Telegram's deadline; log without chat ids or content."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._budget.pause(seconds)
         if attempt >= retries:
             log.warning("flood control on %s: giving up after %d retries", endpoint, retries)
         else:
@@ -197,31 +273,23 @@ class StrictRateLimiter(BaseRateLimiter[int]):
     async def _admit(self, chat: ChatKey | None) -> list[SlidingWindow]:
         """Return at the moment the call may start, with the windows it now counts in."""
         if chat is None:
-            await self._wait_until(lambda _: self._paused_until)
+            await self._budget.unpaused()
             return []
         async with self._gate(chat) as gate:
-            await self._wait_until(gate.window.free_at)
-            async with self._overall_lock:
-                await self._wait_until(self._overall_free_at)
-                windows = [self._overall, gate.window]
-                for window in windows:
-                    window.start()
-                return windows
+            if gate.window is not None:
+                await wait_until(self._clock, self._sleep, gate.window.free_at)
+            await self._budget.take(self._priority)
+            windows = [self._budget.window]
+            if gate.window is not None:
+                gate.window.start()
+                windows.append(gate.window)
+            return windows
 
     def _finish(self, windows: list[SlidingWindow]) -> None:
         """The call's answer (or error) is back: its places free up one period from now."""
         now = self._clock()
         for window in windows:
             window.finish(now)
-
-    def _overall_free_at(self, now: float) -> float:
-        """When the next counted call may start: after any pause, once the window has room."""
-        return max(self._paused_until, self._overall.free_at(now))
-
-    async def _wait_until(self, deadline: Callable[[float], float]) -> None:
-        """Sleep until ``deadline(now)`` has passed, re-read since answers and 429s move it."""
-        while (delay := deadline(now := self._clock()) - now) > 0:
-            await self._sleep(RECHECK if delay == math.inf else delay)
 
     @contextlib.asynccontextmanager
     async def _gate(self, chat: ChatKey) -> AsyncIterator[ChatGate]:
@@ -242,11 +310,11 @@ class StrictRateLimiter(BaseRateLimiter[int]):
             gate = self._chats[chat] = ChatGate(self._chat_window(chat))
         return gate
 
-    def _chat_window(self, chat: ChatKey) -> SlidingWindow:
+    def _chat_window(self, chat: ChatKey) -> SlidingWindow | None:
         """Groups, supergroups and channels (negative ids, @names) get the per-minute window."""
         if isinstance(chat, str) or chat < 0:
             return SlidingWindow(self._group_limit, GROUP_PERIOD)
-        return SlidingWindow(1, self._private_period)
+        return None if self._private_period is None else SlidingWindow(1, self._private_period)
 
     def _prune(self) -> None:
         """Drop gates nobody waits on and whose window is empty; amortised by doubling the bar."""
@@ -254,7 +322,9 @@ class StrictRateLimiter(BaseRateLimiter[int]):
             return
         now = self._clock()
         self._chats = {
-            chat: gate for chat, gate in self._chats.items() if gate.users or gate.window.busy(now)
+            chat: gate
+            for chat, gate in self._chats.items()
+            if gate.users or (gate.window is not None and gate.window.busy(now))
         }
         self._prune_at = max(PRUNE_FLOOR, 2 * len(self._chats))
 

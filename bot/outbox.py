@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from bot.limiter import retry_seconds
 from bot.runtime import Scope, Services, current_scope, unit_of_work
 from bot.services import accounts
 from bot.services import outbox as rows
+from bot.services.campaigns import quiet, quiet_ends
 from db.models import User
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,16 @@ async def _hand_over(services: Services, ids: Sequence[int]) -> None:
 class DirectSender:
     """Sends direct outbox rows one at a time, in id order, and records each outcome."""
 
-    def __init__(self, services: Services, bot: ExtBot[None]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        bot: ExtBot[None],
+        replies: Callable[[rows.Direct], Awaitable[bool]] | None = None,
+    ) -> None:
         self.services = services
         self.bot = bot
+        self.replies = replies
+        """Sends a reply row left over from an update (bot/replies.py), with the replying bot."""
         self._in_flight: set[int] = set()
         """Rows being sent by this process (the after-commit path and a pass never both send)."""
 
@@ -114,6 +122,10 @@ class DirectSender:
 
     async def _send(self, row: rows.Direct) -> int:
         """One row: call Telegram, then record what happened in its own unit of work."""
+        if row.kind == rows.REPLY:
+            return int(self.replies is not None and await self.replies(row))
+        if row.kind in rows.QUIET_KINDS and await self._held_for_quiet_hours(row):
+            return 0
         error: TelegramError | None = None
         try:
             await self._call(row)
@@ -131,7 +143,7 @@ class DirectSender:
             elif _refused(error) and row.user_id is not None:
                 await rows.mark_failed(session, row.id, rows_blocked(error))
                 if isinstance(error, Forbidden):
-                    await _block(session, row.user_id, now)
+                    await mark_blocked(session, row.user_id, now)
             elif _refused(error):
                 await rows.mark_failed(session, row.id, f"refused: {reason}")
                 await alert_admins(self.services, error)
@@ -144,6 +156,17 @@ class DirectSender:
                 await rows.retry_later(session, row, reason, now)
         log.warning("outbox %s message %s not sent: %s", row.kind, row.id, reason)
         return 0
+
+    async def _held_for_quiet_hours(self, row: rows.Direct) -> bool:
+        """A citizen reminder retried at night waits for the end of quiet hours (recorded)."""
+        settings = self.services.settings
+        now = self.services.clock.now()
+        if not quiet(now, settings.tz, settings.quiet_start, settings.quiet_end):
+            return False
+        async with unit_of_work(self.services) as scope:
+            until = quiet_ends(now, settings.tz, settings.quiet_end)
+            await rows.wait_for(scope.session, row.id, until)
+        return True
 
     async def _call(self, row: rows.Direct) -> None:
         """The Bot API call the payload describes."""
@@ -171,7 +194,7 @@ def rows_blocked(error: TelegramError) -> str:
     return "blocked" if isinstance(error, Forbidden) else "chat not found"
 
 
-async def _block(session: AsyncSession, user_id: int, now: datetime) -> None:
+async def mark_blocked(session: AsyncSession, user_id: int, now: datetime) -> None:
     """The person's own chat refused: they blocked the bot (dropped from later sends)."""
     person = await session.get(User, user_id)
     if person is not None and person.blocked_at is None:

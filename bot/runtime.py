@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.i18n import I18n, Translator
+from bot.limiter import Budget
 from bot.settings import Settings
 from db.models import User
 
@@ -29,6 +31,8 @@ class Services:
     clock: Clock
     cache: dict[str, object] = field(default_factory=dict)
     """Facts learnt from Telegram at run time (e.g. whether the staff group is a forum)."""
+    rate_budget: Budget = field(default_factory=Budget)
+    """Telegram's per-bot sending budget, shared by replies (first) and the outbox."""
     deliver_outbox: Callable[[Sequence[int]], Awaitable[None]] | None = None
     """Sends direct outbox rows just committed (set by the running sender; None: left pending)."""
 
@@ -48,10 +52,17 @@ class Scope:
     """Sends run in order only after a successful commit (a reply that reports stored data)."""
     after_rollback: list[Callable[[], None]] = field(default_factory=list)
     """Called when the work is rolled back, e.g. to put back a draft taken out of memory."""
+    replies: list[Any] | None = None
+    """An update's posting calls, recorded to be stored and made after the commit
+    (bot/replies.py); None: calls are made at once (jobs, and after a failure)."""
+    deferred_replies: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    """Replies queued "after the commit" while replies are recorded: run last, still recorded."""
 
     def fail(self) -> None:
-        """Roll back instead of committing when the work ends (set by the error handler)."""
+        """Roll back instead of committing; what was recorded to send is dropped with it."""
         self.failed = True
+        self.replies = None
+        self.deferred_replies.clear()
 
 
 _current: ContextVar[Scope | None] = ContextVar("pact_scope", default=None)
@@ -120,5 +131,13 @@ async def run_effect(effect: Callable[[], Awaitable[object]]) -> None:
 
 
 def after_commit_effect(effect: Callable[[], Awaitable[object]]) -> None:
-    """Queue a send on the current unit of work, to run once (and only if) it commits."""
-    current_scope().effects.append(effect)
+    """Queue a send on the current unit of work, to run once (and only if) it commits.
+
+    While an update's replies are recorded it runs at the end of the handling instead, so its
+    calls join the update's stored replies, in order, and are made after the commit with them.
+    """
+    scope = current_scope()
+    if scope.replies is not None:
+        scope.deferred_replies.append(effect)
+    else:
+        scope.effects.append(effect)

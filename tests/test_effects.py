@@ -185,10 +185,19 @@ async def test_server_error_on_the_confirmation_keeps_the_case(
         assert left["count"] == 0, "the confirmation was tried"
         assert [c.reference for c in await _cases(bot)] == ["PACT-2026-00001"], "stored once"
         assert not arta.seen("Sorry, something went wrong"), "nothing is undone or apologised"
-        assert "a message after the commit was not sent" in caplog.text, "the failure is logged"
+        assert "stopped at call" in caplog.text, "the failure is logged"
         assert "Lights off" not in caplog.text, "the log never holds what was written"
         group = fake.group(chat_id=STAFF)
         assert sum("PACT-2026-00001" in (m.text or "") for m in group.messages) == 1
+        assert not arta.seen(SENT)
+        [reply] = [r for r in await _outbox(bot, "reply") if r.status == "pending"]
+        assert reply.payload is not None and reply.not_before is not None, "kept to try again"
+
+        bot.clock.advance(reply.not_before - bot.clock.now())
+        await delivery.sender_of(bot.app).run()
+        await delivery.sender_of(bot.app).run()
+        assert sum(SENT in text for text in arta.texts()) == 1, "the confirmation, once, later"
+        assert await _outbox(bot, "reply") == [], "a reply row is gone once its calls are made"
 
         await arta.press_data(*send_again)  # pressing again creates nothing new
         assert len(await _cases(bot)) == 1
@@ -439,3 +448,27 @@ async def test_effects_run_in_order_after_the_commit_and_never_after_a_rollback(
             scope.after_rollback.append(lambda: seen.append("rolled back again"))
             raise ValueError("a handler failed")
     assert seen == ["rolled back", "rolled back again"]
+
+
+async def test_a_failed_commit_is_retried_before_the_chats_later_updates(
+    fake, database_url, fail_commit
+) -> None:
+    bot = await _start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await _fill_report(arta)
+        left = fail_commit(lambda row: isinstance(row, Case))
+        press = await arta.fake.press("📨 Send")
+        await bot.fake.wait_delivered(press)
+        await fake.wait_until(lambda: left["count"] == 0, timeout=10)
+        await arta.command("/help")  # typed while the press waits for its retry
+
+        texts = arta.texts()
+        assert sum(SENT in text for text in texts) == 1, "the retry stored and confirmed it"
+        sent_at = next(i for i, text in enumerate(texts) if SENT in text)
+        help_at = max(i for i, text in enumerate(texts) if "PACT Civic Bot" in text)
+        assert sent_at < help_at, "the chat's order held: the press before the later /help"
+        assert [c.reference for c in await _cases(bot)] == ["PACT-2026-00001"]
+    finally:
+        await bot.stop()

@@ -26,7 +26,7 @@ from bot.fakeapi import FakeTelegram
 from bot.lifecycle import shutdown, startup
 from bot.webhook import SECRET_HEADER, start_webhook
 from db.engine import create_engine, create_sessionmaker
-from db.models import BotState, InboxUpdate, RtiRequest
+from db.models import BotState, InboxUpdate, OutboxMessage, RtiRequest
 from db.repositories import inbox as inbox_repo
 from tests.harness import TOKEN, BotHarness, Person
 from tests.rti_steps import onboard_english
@@ -318,7 +318,7 @@ async def _until(predicate: Any, timeout: float, process: subprocess.Popen[Any],
             await asyncio.sleep(0.1)
 
 
-async def test_an_update_stored_but_not_handled_at_a_sigkill_is_handled_after_restart(
+async def test_a_reply_in_flight_at_a_sigkill_is_sent_after_restart_once(
     fake: FakeTelegram, database_url: str, tmp_path: Path
 ) -> None:
     arta = fake.user(user_id=7001, language_code="en")
@@ -326,32 +326,48 @@ async def test_an_update_stored_but_not_handled_at_a_sigkill_is_handled_after_re
     first = _start(fake, database_url, log)
     try:
         await fake.wait_until(lambda: fake.calls_to("deleteWebhook"), timeout=60)
-        fake.latency = 5.0  # the reply hangs: the update is stored and in hand, not done
+        fake.latency = 5.0  # the reply hangs at Telegram: handled and committed, not yet sent
         update_id = await arta.send_command("/help")
 
-        async def stored() -> bool:
-            """The update's row exists."""
-            return any(row.update_id == update_id for row in await _rows(database_url))
+        async def handled() -> bool:
+            """The update is done and its reply row stored."""
+            return any(r.update_id == update_id and r.done_at for r in await _rows(database_url))
 
-        await _until(stored, 30, first, log)
+        await _until(handled, 30, first, log)
     finally:
         await _stop(first, signal.SIGKILL)
     [row] = await _rows(database_url)
-    assert row.done_at is None and row.payload is not None, "stored, not handled"
-    assert arta.messages == [], "no answer yet"
+    assert row.done_at is not None and row.payload is None, "handled once, its words dropped"
+    [reply] = await _replies(database_url)
+    assert reply.status == "pending" and reply.payload is not None, "the reply waits in the outbox"
+    assert arta.messages == [], "not answered yet"
 
     fake.latency = 0
     second = _start(fake, database_url, log)
     try:
 
-        async def done() -> bool:
-            """The update's row is done."""
-            return all(row.done_at is not None for row in await _rows(database_url))
+        async def sent() -> bool:
+            """The reply row is gone: its calls are made."""
+            return await _replies(database_url) == []
 
-        await _until(done, 60, second, log)
+        await _until(sent, 60, second, log)
     finally:
         await _stop(second, signal.SIGTERM)
-    assert any("PACT Civic Bot" in (m.text or "") for m in arta.messages), "answered"
+    answers = [m for m in arta.messages if "PACT Civic Bot" in (m.text or "")]
+    assert len(answers) == 1, "answered after the restart, once"
+
+
+async def _replies(database_url: str) -> list[OutboxMessage]:
+    """Every reply row, read by this test process."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            found = await session.execute(
+                select(OutboxMessage).where(OutboxMessage.kind == "reply")
+            )
+            return list(found.scalars())
+    finally:
+        await engine.dispose()
 
 
 USERS, EACH = 100, 10

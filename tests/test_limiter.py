@@ -24,7 +24,7 @@ from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ApplicationBuilder
 
 from bot.fakeapi import FakeTelegram
-from bot.limiter import PRUNE_FLOOR, StrictRateLimiter
+from bot.limiter import PRUNE_FLOOR, Budget, StrictRateLimiter
 
 EPSILON = 1e-6
 LATENCY = 0.05
@@ -337,6 +337,54 @@ def test_idle_chats_are_forgotten() -> None:
 
     on_virtual_time(scenario)
     assert len(recorder.calls) == 600
+
+
+def test_replies_go_first_and_both_lanes_together_stay_within_30_a_second() -> None:
+    recorder = Recorder()
+    reply_starts: list[float] = []
+
+    async def reply(replies: StrictRateLimiter, chat: int, at: float) -> None:
+        """A reply asked for at ``at``; records how long it waited."""
+        await asyncio.sleep(at)
+        asked = asyncio.get_running_loop().time()
+        await send(replies, recorder, chat)
+        reply_starts.append(recorder.times(chat)[-1] - asked)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        budget = Budget(30, clock=loop.time, sleep=asyncio.sleep)
+        bulk = StrictRateLimiter(budget=budget)
+        replies = StrictRateLimiter(budget=budget, priority=True, private_per_second=None)
+        broadcast = [send(bulk, recorder, 10_000 + i) for i in range(300)]
+        answers = [reply(replies, 7, 2.0 + i * 0.25) for i in range(12)]
+        answers += [reply(replies, 100 + i, 3.0) for i in range(20)]
+        await asyncio.gather(*broadcast, *answers)
+
+    on_virtual_time(scenario)
+    assert len(recorder.calls) == 332
+    assert most_counted_at_a_start(recorder.calls, 1.0) <= 29, "never more than 30 in a second"
+    assert busiest(recorder.times(), 1.0) == 30, "the budget is used in full"
+    assert max(reply_starts) <= 1.0 + LATENCY + EPSILON, "a reply waits at most for one window"
+    assert recorder.times(7) == sorted(recorder.times(7)), "one chat's replies keep their order"
+    gaps = [b - a for a, b in itertools.pairwise(recorder.times(7))]
+    assert min(gaps) < 0.5, "replies to one person are not held a second apart"
+    bulk_times = [c.start for c in recorder.calls if c.chat >= 10_000]
+    assert max(bulk_times) > max(recorder.times(7)), "the broadcast went on around the replies"
+
+
+def test_a_429_in_one_lane_pauses_the_other() -> None:
+    recorder = Recorder(fail_once={55})
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        budget = Budget(30, clock=loop.time, sleep=asyncio.sleep)
+        bulk = StrictRateLimiter(budget=budget)
+        replies = StrictRateLimiter(budget=budget, priority=True, private_per_second=None)
+        await asyncio.gather(send(bulk, recorder, 55), send(replies, recorder, 7, delay=0.5))
+
+    on_virtual_time(scenario)
+    [reply] = recorder.times(7)
+    assert reply >= LATENCY + retry_after_seconds("sendMessage") - EPSILON, "held by the pause"
 
 
 def test_rejects_nonsense_settings() -> None:

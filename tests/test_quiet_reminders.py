@@ -5,14 +5,18 @@ goes out at 08:00, not before."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, update
 
+from bot import delivery
+from bot.fakeapi import ApiError, server
 from bot.jobs import send_due_followups, send_due_reminders
 from bot.services import cases as case_rules
 from bot.services.rti import ReminderKind
-from db.models import Case, CaseStatus, Reminder
+from db.models import Case, CaseStatus, OutboxMessage, Reminder
 from tests.harness import BotHarness, Person
 from tests.rti_steps import build_request, onboard_english, sent_on
 from tests.test_reports import _report_lighting
@@ -91,3 +95,53 @@ async def test_a_case_follow_up_caught_up_at_night_waits_for_08(bot: BotHarness)
     bot.clock.set(_local("2026-12-15T08:00"))
     assert await send_due_followups(bot.app) == 1
     await _seen(bot, arta, "Is the problem solved?")
+
+
+async def test_a_reminder_that_failed_at_20_and_comes_due_again_at_night_waits_for_08(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await build_request(arta)
+    await sent_on(arta, "20.11.2026")
+    await _due_at(bot, ReminderKind.BEFORE_DUE, "2026-12-07T20:55")
+    before = len(arta.messages)
+    original = server.lookup
+
+    def failing(name: str) -> Any:
+        """sendMessage answers 502 while the test says so."""
+        found = original(name)
+        if found is None or found[0] != "sendMessage" or not failing.on:
+            return found
+
+        async def refuse(fake: Any, params: Any) -> Any:
+            raise ApiError(502, "Bad Gateway")
+
+        return found[0], refuse
+
+    failing.on = True  # type: ignore[attr-defined]
+    monkeypatch.setattr(server, "lookup", failing)
+    bot.clock.set(_local("2026-12-07T20:55"))
+    assert await send_due_reminders(bot.app) == 1, "queued before 21:00, its send failed"
+    failing.on = False  # type: ignore[attr-defined]
+    [row] = await _reminder_rows(bot)
+    assert row.status == "pending" and row.not_before is not None
+
+    sender = delivery.sender_of(bot.app)
+    for moment in ("2026-12-07T22:00", "2026-12-08T03:00", "2026-12-08T07:59"):
+        bot.clock.set(_local(moment))
+        await sender.run()
+    assert len(arta.messages) == before, "the retry did not reach her at night"
+    [row] = await _reminder_rows(bot)
+    assert row.not_before == _local("2026-12-08T08:00"), "it waits for the end of quiet hours"
+
+    bot.clock.set(_local("2026-12-08T08:00"))
+    await sender.run()
+    await _seen(bot, arta, "must answer your request no. 1")
+
+
+async def _reminder_rows(bot: BotHarness) -> list[OutboxMessage]:
+    """The reminder rows of the outbox."""
+    async with bot.app.services.sessions() as session:
+        found = await session.execute(select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
+        return list(found.scalars())

@@ -64,6 +64,8 @@ async def call_method(fake: FakeTelegram, name: str, params: Params) -> tuple[in
             raise flood
         if fake.latency and canonical != "getUpdates":
             await asyncio.sleep(fake.latency)
+            if not params.alive():  # the caller is gone (killed): the call never arrived
+                return 499, {"ok": False, "description": "client closed the connection"}
         result = await found[1](fake, params)
     except ApiError as error:
         _LOG.debug("%s refused: %s", canonical, error.description)

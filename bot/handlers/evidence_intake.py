@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from telegram import Document, InputFile, Update
 
+from bot import replies
 from bot.application import PactContext
 from bot.i18n import Translator
 from bot.runtime import Services
@@ -85,11 +86,12 @@ async def take_document(
         await send(update, context, private_refusal_text(t))
         return None
     name = evidence.neutral_name(number, prepared.extension)
-    copy = await context.bot.send_document(
-        update.effective_chat.id,
-        InputFile(BytesIO(prepared.content), filename=name),
-        caption=_caption(t, prepared, name, mode),
-    )
+    with replies.immediately():  # its file id is kept with the answer, so it is needed now
+        copy = await context.bot.send_document(
+            update.effective_chat.id,
+            InputFile(BytesIO(prepared.content), filename=name),
+            caption=_caption(t, prepared, name, mode),
+        )
     if copy.document is None:
         return None
     return {

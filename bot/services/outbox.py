@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import staff
@@ -23,6 +23,10 @@ BROADCAST = "broadcast"
 STAFF_CARD, STAFF_NOTICE, RELAY, REPORTER_ANSWER = "staff_card", "staff_notice", "relay", "answer"
 STATUS_NOTICE, REMINDER, ADMIN_ALERT = "status_notice", "reminder", "admin_alert"
 DIGEST, ADMIN_NOTICE = "staff_digest", "admin_notice"
+QUIET_KINDS = frozenset({REMINDER})
+"""Citizen messages no one is waiting for: a retry at night waits for the end of quiet hours."""
+REPLY = "reply"
+"""The replies to one update (bot/replies.py), sent right after its commit."""
 MAX_ATTEMPTS = 6
 """Tries of a direct row for errors that may pass (5xx, network) before it fails."""
 BACKOFF = timedelta(seconds=30)
@@ -108,6 +112,16 @@ async def due_ids(session: AsyncSession, now: datetime, limit: int = 200) -> lis
     return list(found.scalars())
 
 
+async def pending_replies(session: AsyncSession) -> list[Direct]:
+    """Every reply row still pending (left by a stopped run), oldest first, whatever its time."""
+    found = await session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == REPLY, OutboxMessage.status == PENDING)
+        .order_by(OutboxMessage.id)
+    )
+    return [_direct(row) for row in found.scalars() if row.chat_id is not None]
+
+
 def _direct(row: OutboxMessage) -> Direct:
     """The sender's view of a row."""
     assert row.chat_id is not None
@@ -129,6 +143,11 @@ async def mark_sent(session: AsyncSession, row_id: int, now: datetime) -> None:
     await session.execute(
         _rows([row_id]).values(status=SENT, sent_at=now, error=None, payload=None)
     )
+
+
+async def forget(session: AsyncSession, row_id: int) -> None:
+    """A reply row whose calls are made (or refused for good): nothing of it is kept."""
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id))
 
 
 async def mark_failed(session: AsyncSession, row_id: int, reason: str) -> None:
@@ -153,6 +172,14 @@ async def retry_later(
         _rows([row.id]).values(attempts=attempts, error=reason[:100], not_before=now + wait)
     )
     return True
+
+
+async def resume_at(session: AsyncSession, row_id: int, done: int, until: datetime) -> None:
+    """A reply row stopped by a 429 after ``done`` calls: go on from there at ``until``."""
+    row = await session.get(OutboxMessage, row_id)
+    if row is not None and row.payload is not None:
+        row.payload = dict(row.payload, done=done)
+        row.not_before = until
 
 
 async def wait_for(session: AsyncSession, row_id: int, until: datetime) -> None:
