@@ -467,9 +467,10 @@ async def test_sigterm_with_a_backlog_drains_in_time_and_the_rest_follows_the_re
             await person.send_text(f"message {index}")
     log = tmp_path / "bot.log"
 
-    fake.latency = 2.0  # an update takes two answers, 4 s: longer than the drain
     first = _start(fake, database_url, log, SHUTDOWN_DRAIN_SECONDS=str(drain))
     try:
+        await fake.wait_until(lambda: fake.calls_to("deleteWebhook"), timeout=60)
+        fake.latency = 2.0  # from the first fetch on, an update takes two answers, 4 s: > drain
         await fake.wait_until(lambda: fake.calls_to("sendMessage"), timeout=60)
         loop = asyncio.get_running_loop()
         began = loop.time()

@@ -106,10 +106,10 @@ async def test_a_database_cut_gets_the_apology_and_nothing_confirmed_is_lost(
         rounds = 0
         while rounds < 2 or time.monotonic() - cut_at < OUTAGE_SECONDS:
             rounds += 1
-            await arta.fake.send_command("/menu")
-            await _sees(bot, arta, rounds)
             answered = len(bledi.fake.callback_answers)
+            await arta.fake.send_command("/menu")  # both in one wait: a round is one retry
             await bledi.fake.press("❓ Help", message=menu)
+            await _sees(bot, arta, rounds)
             await _sees(bot, bledi, rounds)
             await _answered(bot, bledi, answered)
         assert proxy.refused > 0, "the bot did try the database during the cut"
