@@ -15,8 +15,8 @@ After each restart: the step is answered, the stored rows (case, staff reply and
 request, vote, RSVP) exist exactly once, and the next step's answer shows the conversation
 resumed at the step after the last confirmed answer. Replies: every update is answered at least
 once; a kill after the reply may repeat that step's messages once (the reply in flight: Telegram
-took it, the kill came before it was marked sent); a kill in the middle of handling repeats
-nothing (nothing leaves before the commit); an older reply is never repeated.
+took it, the kill came before its outbox row was cleared); a kill in the middle of handling
+repeats nothing (nothing leaves before the commit); an older reply is never repeated.
 """
 
 from __future__ import annotations
