@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.fakeapi import FakeTelegram
-from tests.databases import backends, drop_run_database, migrated_database
+from tests.databases import backends, drop_run_database, memory_folder, migrated_database
 from tests.harness import BotHarness
 
 
@@ -21,9 +21,11 @@ def _own_postgres_database() -> Iterator[None]:
 
 
 @pytest.fixture(params=backends())
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database at the newest schema (a copy of one migrated per run), on each backend in turn."""
-    return await migrated_database(request.param, tmp_path)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database at the newest schema (a copy of one migrated per run), on each backend in turn;
+    SQLite's file in shared memory when there is room."""
+    with memory_folder(tmp_path) as folder:
+        yield await migrated_database(request.param, folder)
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ an empty database (tests/test_migrations.py upgrades that from nothing).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import text
@@ -24,6 +26,8 @@ from db import migrate
 from db.engine import create_engine
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+SHARED_MEMORY = Path("/dev/shm")
+MEMORY_NEEDED = 512 * 1024 * 1024
 SQLITE_NAME = "pact.sqlite3"
 _run_url: str | None = None
 _run_is_template = False
@@ -45,6 +49,29 @@ def postgres_url() -> str | None:
 def backends() -> list[str]:
     """Backends to parametrise over."""
     return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
+
+
+_NO_WAIT_FOR_DISK = 'ALTER DATABASE "{name}" SET synchronous_commit = off'
+"""Commits in the test database do not wait for the disk: what the bot commits is still there
+for every later connection and survives killing the bot (only a crash of the server itself
+could lose it), so no test proves less, and each commit is quicker."""
+
+
+@contextlib.contextmanager
+def memory_folder(fallback: Path) -> Iterator[Path]:
+    """A folder in shared memory for a test's SQLite file (removed afterwards), else `fallback`.
+
+    A file there outlives a killed bot like one on disk, but a commit does not wait for a disk.
+    """
+    usable = SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK)
+    if not usable or shutil.disk_usage(SHARED_MEMORY).free < MEMORY_NEEDED:
+        yield fallback
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"pact-test-{os.getpid()}-", dir=SHARED_MEMORY))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_database_name() -> str:
@@ -99,7 +126,9 @@ async def _template(backend: str) -> str:
             _templates[backend] = str(path)
         else:
             name = _template_database_name()
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+            await _admin(
+                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+            )
             await _migrate(_database_url(name))
             engine = create_async_engine(_database_url(name))
             try:
@@ -116,7 +145,11 @@ async def _run_database() -> str:
     global _run_url
     if _run_url is None:
         name = _run_database_name()
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+        await _admin(
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}"',
+            _NO_WAIT_FOR_DISK.format(name=name),
+        )
         _run_url = _database_url(name)
     return _run_url
 
@@ -163,6 +196,7 @@ async def migrated_database(backend: str, tmp_path: Path) -> str:
     await _admin(
         f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
         f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
+        _NO_WAIT_FOR_DISK.format(name=name),
     )
     _run_url, _run_is_template = _database_url(name), True
     return _run_url
