@@ -16,7 +16,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import replies
 from bot.i18n import Translator
-from bot.persistence import UpdateState, save_update_state
+from bot.persistence import DbPersistence, UpdateState, save_update_state
 from bot.runtime import Scope, Services, current_scope, unit_of_work
 from bot.services.accounts import Actor
 from db.models import User
@@ -101,6 +101,23 @@ class PactApplication(Application):
                 async with unit_of_work(self.services) as fresh:
                     now = self.services.clock.now()
                     await inbox_repo.mark_done(fresh.session, update.update_id, now)
+
+    async def update_persistence(self) -> None:
+        """PTB's periodic flush, reduced to the drafts it was told to drop.
+
+        Drafts and conversation states are written in their update's own transaction
+        (save_update_state). PTB's flush would take the keys a running update has just marked
+        as changed, so a flush between a handler and that update's commit would lose the step.
+        """
+        if not isinstance(self.persistence, DbPersistence):
+            await super().update_persistence()
+            return
+        drops = self._user_ids_to_be_deleted_in_persistence
+        self._user_ids_to_be_deleted_in_persistence = set()
+        self._user_ids_to_be_updated_in_persistence.clear()  # written with their update
+        self._chat_ids_to_be_updated_in_persistence.clear()  # chat data is not stored
+        for user_id in drops:
+            await self.persistence.drop_user_data(user_id)
 
     async def _resolve_user(self, scope: Scope, update: Update) -> None:
         """Load the stored user and choose the language to answer in."""

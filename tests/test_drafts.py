@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from bot import jobs
+from bot import application, jobs
 from db.models import BotState, Case
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english
@@ -160,3 +162,29 @@ async def test_the_daily_job_purges_stale_drafts_from_storage(bot: BotHarness) -
     await arta.command("/menu")
     await arta.press("🚨 Report corruption")
     assert "You have a report in progress" not in arta.last.text
+
+
+async def test_a_flush_between_a_step_and_its_commit_loses_no_step(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await arta.command("/menu")
+    await arta.press("🛠 Report a service problem")
+    await arta.press("Shkodër")
+    await arta.press("Municipality of Shkodër")
+    await arta.press("Skip")
+    original = application.save_update_state
+
+    async def flush_first(app: Any, *args: Any) -> None:
+        """PTB's one-second flush lands after the handler changed the step, before the commit."""
+        await app.update_persistence()
+        await original(app, *args)
+
+    monkeypatch.setattr(application, "save_update_state", flush_first)
+    await arta.press("Street lighting")
+    monkeypatch.setattr(application, "save_update_state", original)
+    await bot.restart()
+
+    await arta.text("Lights off on the main road for two weeks.")
+    assert arta.last.text.startswith("Where exactly?"), "the restart resumed after the category"
