@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
+from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 import bot.fakeapi.server as fake_server
 from bot import delivery
@@ -97,7 +98,8 @@ class PressStale:
 
 @dataclass(frozen=True)
 class Forge:
-    """Send callback data no button carried: a raw string, or real data of this chat mutated."""
+    """Send callback data no button carried: a raw string, real data of this chat mutated, or
+    (how "handler") the start of a pattern the bot handles followed by a number."""
 
     data: str | None
     pick: int = 0
@@ -159,6 +161,8 @@ class Sent:
     """message or callback."""
     calls_at: int
     query_id: str | None = None
+    data: str | None = None
+    """The callback data of a press."""
     killed: bool = False
     """In hand when the Application was killed: answered at least once, maybe twice."""
 
@@ -245,6 +249,8 @@ class Example:
     chat: Any
     cases_before: int = 0
     """The highest case id when the example began: newer cases are this example's."""
+    group_at: int = 0
+    """Messages in the staff group when the example began."""
     sent: list[Sent] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
 
@@ -265,6 +271,9 @@ class World:
         self.seconds: dict[str, float] = {}
         self._baseline: set[asyncio.Task[Any]] = set()
         self._next_user = FIRST_PERSON
+        self.prefixes: list[str] = []
+        """Literal starts of the bot's callback patterns that take an argument (forged data
+        builds on them, so it reaches each handler's parsing of ids)."""
         self._tables = [table.name for table in Base.metadata.sorted_tables]
 
     @classmethod
@@ -284,6 +293,7 @@ class World:
         world = cls(fake, harness, trap)
         world._baseline = set(asyncio.all_tasks())
         await harness.start()
+        world.prefixes = [p for p in callback_prefixes(harness.app) if p.endswith(":")]
         logging.getLogger().addHandler(world.records)
         return world
 
@@ -306,7 +316,8 @@ class World:
         )
         async with self.harness.app.services.sessions() as session:
             newest = await session.scalar(select(func.max(Case.id)))
-        example = Example(user.user_id, user, cases_before=newest or 0)
+        group_at = len(self.fake.group(chat_id=STAFF_GROUP).messages)
+        example = Example(user.user_id, user, cases_before=newest or 0, group_at=group_at)
         await self._seed(start, user.user_id)
         records_at = len(self.records.records)
         killed = False
@@ -416,11 +427,13 @@ class World:
         else:
             target = self._callback_target(chat, action)
             if target is None:
+                example.log.append("  (nothing to press)")
                 return None
             data, message_id = target
+            example.log.append(f"  pressed {data!r} on message {message_id}")
             update_id = await chat.press_data(data, message_id=message_id)
             query = self.fake.queue.sent[update_id]["callback_query"]["id"]
-            sent = Sent(update_id, "callback", calls_at, query_id=query)
+            sent = Sent(update_id, "callback", calls_at, query_id=query, data=data)
             example.sent.append(sent)
             return sent
         sent = Sent(update_id, "message", calls_at)
@@ -466,6 +479,9 @@ class World:
         message_id = chat.messages[-1].message_id if chat.messages else 1
         if action.data is not None:
             return action.data, message_id
+        if action.how == "handler":
+            prefix = self.prefixes[action.pick % len(self.prefixes)]
+            return f"{prefix}{action.number}"[:64], message_id
         seen = [(d, m.message_id) for m in with_buttons for d in _callback_data(m)]
         if not seen:
             return None
@@ -559,7 +575,7 @@ class World:
             self.trap.release()
         self.kills += 1
         await self.harness.start()
-        await self._settle_inbox()
+        await self._settle_inbox(in_hand.update_id if in_hand is not None else None)
 
     async def _until_hit_or_handled(self, sent: Sent) -> None:
         """Wait until the trap holds a call, or the update was handled without reaching it."""
@@ -601,8 +617,9 @@ class World:
 
     # ---- waiting for quiet ----------------------------------------------------------------------
 
-    async def _settle_inbox(self) -> None:
-        """Wait until every update Telegram holds was fetched and every stored one is done."""
+    async def _settle_inbox(self, update_id: int | None) -> None:
+        """Wait until every update Telegram holds was fetched and every stored one is done,
+        the one in hand at the kill included (Telegram may have handed it out unconfirmed)."""
         async with asyncio.timeout(WAIT * 2):
             while True:
                 if not self.fake.pending_updates and not self.fake.queue.repeats:
@@ -612,7 +629,9 @@ class World:
                             .select_from(InboxUpdate)
                             .where(InboxUpdate.done_at.is_(None))
                         )
-                    if not undone and not self.harness.app.inbox.in_flight:
+                        row = update_id and await session.get(InboxUpdate, update_id)
+                    stored = update_id is None or (row is not None and row.done_at is not None)
+                    if stored and not undone and not self.harness.app.inbox.in_flight:
                         return
                 await asyncio.sleep(0.02)
 
@@ -665,7 +684,8 @@ class World:
             f"press {sent.update_id} answered {len(taken)} times\n{_log(example)}"
         )
         if once and len(answers) > 1:
-            self.notes.add(f"a press answered, then answered again (refused): {example.log[-1]}")
+            prefix = re.sub(r"\d+", "N", sent.data or "")
+            self.notes.add(f"a press answered, then answered again (refused): {prefix}")
 
     def _check_nothing_went_wrong(self, example: Example, records_at: int, killed: bool) -> None:
         """No error reached the error handler, nobody got the apology, staff got no alert."""
@@ -679,7 +699,7 @@ class World:
         sorry = [t for t in texts if any(a in t for a in APOLOGIES)]
         assert not sorry, f"the person got an apology\n{_log(example)}"
         group = self.fake.group(chat_id=STAFF_GROUP)
-        alerts = [m.text for m in group.messages if ALERT.match(m.text or "")]
+        alerts = [m.text for m in group.messages[example.group_at :] if ALERT.match(m.text or "")]
         assert not alerts, f"staff alerts: {alerts}\n{_log(example)}"
 
     async def _check_invariants(self, example: Example) -> None:
@@ -817,6 +837,9 @@ def _mutate(data: str, how: str, number: int) -> str:
     if how == "number":
         replaced = re.sub(r"\d+", str(number), data, count=1)
         return replaced if replaced != data else f"{data}:{number}"
+    if how == "numbers":
+        replaced = re.sub(r"\d+", str(number), data)
+        return replaced if replaced != data else f"{data}:{number}"
     if how == "negative":
         return re.sub(r"\d+", f"-{number}", data, count=1)
     if how == "truncate":
@@ -896,3 +919,30 @@ def trapped(monkeypatch: Any, trap: Trap) -> Iterator[None]:
 
     monkeypatch.setattr(fake_server, "call_method", call_method)
     yield
+
+
+def callback_prefixes(app: Any) -> list[str]:
+    """The literal start of every callback pattern the Application handles, conversations
+    included, sorted: forged data built on them reaches each handler's own parsing."""
+    found: set[str] = set()
+
+    def walk(handlers: Any) -> None:
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler):
+                walk(handler.entry_points)
+                for state in handler.states.values():
+                    walk(state)
+                walk(handler.fallbacks)
+            elif isinstance(handler, CallbackQueryHandler) and isinstance(
+                handler.pattern, re.Pattern
+            ):
+                for branch in (
+                    re.sub(r"^\^|\$$", "", handler.pattern.pattern).strip("()").split("|")
+                ):
+                    literal = re.match(r"[\w:.-]*", branch.lstrip("^").rstrip("$"))
+                    if literal and literal[0]:
+                        found.add(literal[0])
+
+    for group in app.handlers.values():
+        walk(group)
+    return sorted(found)

@@ -143,6 +143,15 @@ MEDIA = st.one_of(
     ),
 )
 
+HANDLER_NUMBERS = (1, 2**31, 2**63, 10**20)
+"""Ids after a handler's prefix: small ones that may exist, and ones beyond any column."""
+HANDLER_FORGED = st.builds(
+    Forge,
+    data=st.none(),
+    pick=st.integers(0, 1000),
+    number=st.sampled_from(HANDLER_NUMBERS),
+    how=st.just("handler"),
+)
 FORGED = st.one_of(
     st.builds(
         Forge,
@@ -155,7 +164,7 @@ FORGED = st.one_of(
         data=st.none(),
         pick=st.integers(0, 50),
         number=st.sampled_from(BIG_NUMBERS),
-        how=st.sampled_from(["number", "negative", "truncate", "append", "prefix"]),
+        how=st.sampled_from(["number", "numbers", "negative", "truncate", "append", "prefix"]),
     ),
 )
 
@@ -179,12 +188,13 @@ WEIGHTED: list[st.SearchStrategy[Any]] = (
     + [MEDIA] * 8
     + [st.builds(PressStale, PICK)] * 8
     + [FORGED] * 8
+    + [HANDLER_FORGED] * 12
     + [st.builds(Redeliver, PICK)] * 8
 )
 """Taps on visible buttons most (they lead deep into the flows), the rest often enough."""
 OTHER = st.sampled_from(WEIGHTED).flatmap(lambda strategy: strategy)
-ACTION = st.integers(0, 999).flatmap(lambda n: KILL if 500 <= n < 505 else OTHER)
-"""About one action in 200 is a kill (a restart costs more than a hundred updates)."""
+ACTION = st.integers(0, 999).flatmap(lambda n: KILL if 500 <= n < 510 else OTHER)
+"""About one action in 100 is a kill (a restart costs as much as ten updates)."""
 ACTIONS = st.lists(ACTION, min_size=1, max_size=LONGEST)
 STARTS = st.builds(
     Start,
