@@ -237,9 +237,13 @@ SELECT md5(concat_ws('|',
 """
 """A fingerprint of the public schema: relations and their columns, constraints, revision."""
 _TRUNCATE_ALL = """
-DO $$ DECLARE names text; BEGIN
+DO $$ DECLARE names text; sequence text; BEGIN
   SELECT string_agg(format('%I', tablename), ', ') INTO names FROM pg_tables
   WHERE schemaname = 'public' AND tablename <> 'alembic_version';
   EXECUTE 'TRUNCATE ' || names || ' RESTART IDENTITY';
+  FOR sequence IN SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' LOOP
+    EXECUTE format('ALTER SEQUENCE %I RESTART', sequence);
+  END LOOP;
 END $$
 """
+"""Every table but alembic_version emptied, and every sequence (a table's or not) restarted."""
