@@ -5,13 +5,14 @@ Unicode), taps on visible and stale buttons, forged callback data, photos, docum
 locations, stickers, voice notes, contacts, Telegram re-delivering an earlier update, and kills
 of the Application (idle, or with an update in hand) followed by a new start on the same
 database. After every update: it was handled, a message got at least one message back and a
-tap got its callback answer exactly once. A re-delivered update makes no call and changes no row.
-After every example: no warning or error was logged, nobody got the apology, staff got no
+tap got exactly one callback answer (a refused second attempt is printed as a note; the update
+in hand at a kill is answered at least once). A re-delivered update makes no call and changes no
+row. After every example: no warning or error was logged, nobody got the apology, staff got no
 alert, and the database invariants of tests/property_world.py hold.
 
-Profiles (PACT_PROPERTY_PROFILE): ``ci`` (the default) runs 500 examples with a fixed
-derandomised sequence, so CI is reproducible; ``long`` runs 5,000 fresh random examples
-(``--hypothesis-seed=N`` repeats one run); ``quick`` runs 50 while working on the test::
+Profiles (PACT_PROPERTY_PROFILE): ``ci`` (the default) runs 500 examples of up to 8 actions in
+a fixed derandomised sequence, so CI is reproducible; ``long`` runs 5,000 fresh random examples
+of up to 20 actions (``--hypothesis-seed=N`` repeats one run); ``quick`` runs 50::
 
     PACT_PROPERTY_PROFILE=long .venv/bin/pytest -q -p no:cacheprovider tests/test_properties.py
 """
