@@ -1,15 +1,17 @@
 """The one gate for staff-only actions: checked once, before any handler runs.
 
-Each staff command and button prefix needs a permission (bot.services.staff.ALLOWED). Anyone
-without it is answered as if the action did not exist, and the attempt is logged. Steps inside a
-staff conversation (typed text, files, buttons) are checked again on every update by
+Each staff command and button prefix needs a permission (bot.services.staff.ALLOWED); the table
+is built by `install` from the routes the modules declare (bot/routing.py), the same list that is
+registered, so a staff button cannot be registered without its permission. Anyone without it is
+answered as if the action did not exist, and the attempt is logged. Steps inside a staff
+conversation (typed text, files, buttons) are checked again on every update by
 `guard_staff_flows`, so a grant revoked mid-flow stops the flow at its next step.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import Update
@@ -24,56 +26,77 @@ from telegram.ext import (
 from bot.application import PactContext
 from bot.handlers.fallback import stale_button, unknown_command
 from bot.i18n import N_
+from bot.routing import Route
 from bot.services import staff
 from bot.services.staff import Permission
 from db.models import StaffMember
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS = {
-    "authority": Permission.ADMIN,
-    "import_authorities": Permission.ADMIN,
-    "closed_day": Permission.ADMIN,
-    "staff": Permission.ADMIN,
-    "templates": Permission.ADMIN,
-    "scorecard": Permission.ADMIN,
-    "broadcast": Permission.BROADCAST,
-    "broadcasts": Permission.BROADCAST,
-    "poll": Permission.BROADCAST,
-    "polls": Permission.BROADCAST,
-    "event": Permission.BROADCAST,
-    "events": Permission.BROADCAST,
-    "inbox": Permission.CASES,
-    "stats": Permission.STATS,
-    "export": Permission.EXPORT,
-}
-STAFF_BUTTONS = {
-    "adm:bc:": Permission.BROADCAST,
-    "sb:": Permission.BROADCAST,
-    "adm:": Permission.ADMIN,
-    "stf:": Permission.CASES,
-    "ex:": Permission.EXPORT,
-    "vw:": Permission.STATS,
-}
 MEMBER = "staff_member"
-STAFF_FLOWS = {
-    # conversation name: (the permission every step needs, the user_data key of its draft)
-    "admin_authority": (Permission.ADMIN, "admin"),
-    "admin_import": (Permission.ADMIN, "admin"),
-    "staff_input": (Permission.CASES, "staff_input"),
-    "broadcast_composer": (Permission.BROADCAST, "broadcast_draft"),
-    "poll_composer": (Permission.BROADCAST, "poll_draft"),
-    "event_composer": (Permission.BROADCAST, "event_draft"),
-}
+STAFF_COMMANDS: dict[str, Permission] = {}
+"""Staff commands and the permission each needs (built from the routes by `install`)."""
+STAFF_BUTTONS: dict[str, Permission] = {}
+"""Callback-data prefixes of staff buttons and their permission, longest first."""
+STAFF_FLOWS: dict[str, tuple[Permission, str]] = {}
+"""Staff conversations: the permission every step needs and the user_data key of its draft."""
 NO_LONGER = N_("This action is no longer available to you.")
 Step = Callable[[Update, PactContext], Awaitable[Any]]
+
+
+def install(routes: Sequence[Route]) -> None:
+    """Build the gate's tables from the declared routes (the same for every Application).
+
+    Refuses a declaration the gate could not enforce: a staff button without a literal prefix,
+    one prefix or command with two permissions, a button for everyone that a staff prefix
+    would swallow, a staff conversation without its draft key or with a command inside that no
+    route declares (inside a flow only the entry points are gated).
+    """
+    commands: dict[str, Permission | None] = {}
+    buttons: dict[str, Permission | None] = {}
+    flows: dict[str, tuple[Permission, str]] = {}
+    for route in routes:
+        for command in route.commands:
+            _claim(commands, f"/{command}", command, route.permission)
+        for prefix in route.buttons:
+            if route.permission is not None and not prefix:
+                raise ValueError(f"{route.handler!r}: a staff button needs a literal prefix")
+            _claim(buttons, prefix, prefix, route.permission)
+        if route.permission is not None and route.name is not None:
+            if not route.draft:
+                raise ValueError(f"staff conversation {route.name!r}: name its draft key")
+            flows[route.name] = (route.permission, route.draft)
+    for route in routes:
+        ungated = sorted(command for command in route.exits if command not in commands)
+        if route.permission is not None and ungated:
+            raise ValueError(f"staff conversation {route.name!r}: /{ungated[0]} is not gated")
+    gated = {prefix: p for prefix, p in buttons.items() if p is not None}
+    for prefix, permission in buttons.items():
+        under = [outer for outer in gated if prefix != outer and prefix.startswith(outer)]
+        if permission is None and under:
+            raise ValueError(f"button {prefix!r} for everyone lies under staff {under[0]!r}")
+    STAFF_COMMANDS.clear()
+    STAFF_COMMANDS.update({c: p for c, p in commands.items() if p is not None})
+    STAFF_BUTTONS.clear()
+    STAFF_BUTTONS.update(sorted(gated.items(), key=lambda item: -len(item[0])))
+    STAFF_FLOWS.clear()
+    STAFF_FLOWS.update(flows)
+
+
+def _claim(
+    table: dict[str, Permission | None], label: str, key: str, permission: Permission | None
+) -> None:
+    """Record who may use `key`; the same key declared twice must agree."""
+    if key in table and table[key] != permission:
+        raise ValueError(f"{label} is declared for both {table[key]} and {permission}")
+    table[key] = permission
 
 
 def required(update: Update) -> tuple[str, Permission] | None:
     """The staff action this update asks for and the permission it needs, if any."""
     if update.callback_query is not None:
         data = update.callback_query.data or ""
-        for prefix, permission in STAFF_BUTTONS.items():
+        for prefix, permission in STAFF_BUTTONS.items():  # longest first
             if data.startswith(prefix):
                 return prefix, permission
         return None

@@ -17,11 +17,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
 from bot.handlers import rti_views as views
 from bot.i18n import N_
 from bot.services import directory, rti
+from bot.services.staff import Permission
 from bot.ui import answer, keyboard, send
 from db.repositories import authorities as authorities_repo
 
@@ -269,3 +271,16 @@ def conversations() -> list[ConversationHandler]:
         fallbacks=leave,
     )
     return [editor, importer]
+
+
+def routes() -> list[routing.Route]:
+    """/authority, /import_authorities and /closed_day: admins only."""
+    editor, importer = conversations()
+    return [
+        routing.staff_flow(editor, Permission.ADMIN, KEY),
+        routing.staff_flow(importer, Permission.ADMIN, KEY),
+        *routing.staff(
+            Permission.ADMIN,
+            CommandHandler("closed_day", closed_day, filters=filters.ChatType.PRIVATE),
+        ),
+    ]

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import delivery
+from bot import delivery, routing
 from bot.access import current_member
 from bot.application import PactContext
 from bot.broadcast_message import DOCUMENT, PHOTO
@@ -31,6 +31,7 @@ from bot.handlers.campaigns import TOPICS
 from bot.i18n import N_, Translator
 from bot.services import audience, broadcast_drafts, campaigns, moments
 from bot.services.recurrence import Recurrence
+from bot.services.staff import Permission
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
 from db.models import AgeBand, Authority, Role, Topic
 
@@ -701,3 +702,8 @@ def _buttons_handlers() -> list[BaseHandler]:
         CallbackQueryHandler(buttons_clear, pattern=f"^{BUTTONS_CLEAR}$"),
         CallbackQueryHandler(buttons_done, pattern=f"^{BUTTONS_DONE}$"),
     ]
+
+
+def routes() -> list[routing.Route]:
+    """The composer: the broadcast permission at its start and at every step."""
+    return [routing.staff_flow(conversation(), Permission.BROADCAST, KEY)]

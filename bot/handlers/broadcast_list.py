@@ -7,14 +7,16 @@ paused, resumed or cancelled from their progress message.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import routing
 from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
 from bot.services import broadcast_schedule
 from bot.services.recurrence import Recurrence
+from bot.services.staff import Permission
 from bot.ui import Button, answer, edit_or_send, keyboard
 from db.models import Broadcast, BroadcastStatus
 
@@ -114,11 +116,12 @@ async def back(update: Update, context: PactContext) -> None:
     await _render(update, context)
 
 
-def handlers() -> list[BaseHandler]:
-    """The command and its buttons."""
-    return [
+def routes() -> list[routing.Route]:
+    """The command and its buttons: the broadcast permission."""
+    return routing.staff(
+        Permission.BROADCAST,
         CommandHandler("broadcasts", list_command, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(ask_stop, pattern=f"^{STOP}"),
         CallbackQueryHandler(stop, pattern=f"^{STOP_SURE}"),
         CallbackQueryHandler(back, pattern=f"^{LIST}$"),
-    ]
+    )

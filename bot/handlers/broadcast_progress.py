@@ -13,14 +13,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler
 
-from bot import delivery
+from bot import delivery, routing
 from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_
 from bot.services import campaigns
+from bot.services.staff import Permission
 from bot.ui import answer, edit_or_send
 from db.models import Broadcast
 
@@ -136,12 +137,13 @@ async def keep(update: Update, context: PactContext) -> None:
     await _redraw(update, context, number)
 
 
-def handlers() -> list[BaseHandler]:
-    """The progress message's buttons."""
-    return [
+def routes() -> list[routing.Route]:
+    """The progress message's buttons: the broadcast permission."""
+    return routing.staff(
+        Permission.BROADCAST,
         CallbackQueryHandler(pause, pattern=f"^{delivery.PAUSE}"),
         CallbackQueryHandler(resume, pattern=f"^{delivery.RESUME}"),
         CallbackQueryHandler(ask_cancel, pattern=f"^{delivery.CANCEL}"),
         CallbackQueryHandler(cancel, pattern=f"^{delivery.CANCEL_YES}"),
         CallbackQueryHandler(keep, pattern=f"^{delivery.KEEP}"),
-    ]
+    )

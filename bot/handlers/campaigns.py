@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import routing
 from bot.application import PactContext
 from bot.broadcast_message import UNSUBSCRIBE
 from bot.handlers import menu, onboarding, pickers
@@ -279,3 +281,18 @@ async def require_campaign_consent(update: Update, context: PactContext) -> bool
         keyboard([(t.gettext("✅ Yes, send me campaign messages"), OPT_IN)]),
     )
     return False
+
+
+def routes() -> list[routing.Route]:
+    """Opt in, topics, municipality or region, one-tap opt-out, /stop."""
+    return routing.citizen(
+        CommandHandler("stop", stop_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(open_campaigns, pattern=f"^{OPEN}$"),
+        CallbackQueryHandler(opt_in, pattern=f"^{OPT_IN}$"),
+        CallbackQueryHandler(toggle, pattern=f"^{TOPIC}"),
+        CallbackQueryHandler(choose_place, pattern=f"^{PLACE}$"),
+        CallbackQueryHandler(region, pattern=f"^{REGION}"),
+        CallbackQueryHandler(pick, pattern=f"^({PICK}|{WHOLE_REGION})"),
+        CallbackQueryHandler(unsubscribe, pattern=f"^{UNSUBSCRIBE}"),
+        CallbackQueryHandler(stop_command, pattern=f"^{STOP}$"),
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ConversationHandler
+from telegram.ext import CommandHandler, ConversationHandler, filters
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.ui import send
@@ -30,3 +31,8 @@ async def cancel(update: Update, context: PactContext) -> int:
     )
     await menu.show_menu(update, context)
     return ConversationHandler.END
+
+
+def routes() -> list[routing.Route]:
+    """/cancel outside any flow (each flow has its own)."""
+    return routing.citizen(CommandHandler("cancel", cancel, filters=filters.ChatType.PRIVATE))

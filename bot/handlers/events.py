@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import delivery
+from bot import delivery, routing
 from bot.access import acting_user_id
 from bot.application import PactContext
 from bot.broadcast_message import RSVP_NO, RSVP_YES
@@ -31,6 +31,7 @@ from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
 from bot.runtime import after_commit_effect
 from bot.services import audience, events, received
+from bot.services.staff import Permission
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send, send_after_commit
 from db.models import Authority, Event, Topic
 
@@ -641,18 +642,25 @@ async def named(update: Update, context: PactContext) -> None:
     )
 
 
-def handlers() -> list[BaseHandler]:
-    """RSVPs for everyone; /events and its buttons for staff (behind the gate)."""
+def routes() -> list[routing.Route]:
+    """RSVPs for everyone; the /event composer, /events and its buttons: the broadcast
+    permission."""
     private = filters.ChatType.PRIVATE
     return [
-        CallbackQueryHandler(attend, pattern=f"^{RSVP_YES}"),
-        CallbackQueryHandler(decline, pattern=f"^{RSVP_NO}"),
-        CallbackQueryHandler(named, pattern=f"^{NAMED}"),
-        CommandHandler("events", list_command, filters=private),
-        CallbackQueryHandler(list_button, pattern=f"^{LIST}$"),
-        CallbackQueryHandler(show, pattern=f"^{SHOW}"),
-        CallbackQueryHandler(announce, pattern=f"^{ANNOUNCE}"),
-        CallbackQueryHandler(later, pattern=f"^{LATER}$"),
-        CallbackQueryHandler(cancel_event, pattern=f"^{DROP}"),
-        CallbackQueryHandler(cancel_confirmed, pattern=f"^{DROP_YES}"),
+        routing.staff_flow(conversation(), Permission.BROADCAST, KEY),
+        *routing.citizen(
+            CallbackQueryHandler(attend, pattern=f"^{RSVP_YES}"),
+            CallbackQueryHandler(decline, pattern=f"^{RSVP_NO}"),
+            CallbackQueryHandler(named, pattern=f"^{NAMED}"),
+        ),
+        *routing.staff(
+            Permission.BROADCAST,
+            CommandHandler("events", list_command, filters=private),
+            CallbackQueryHandler(list_button, pattern=f"^{LIST}$"),
+            CallbackQueryHandler(show, pattern=f"^{SHOW}"),
+            CallbackQueryHandler(announce, pattern=f"^{ANNOUNCE}"),
+            CallbackQueryHandler(later, pattern=f"^{LATER}$"),
+            CallbackQueryHandler(cancel_event, pattern=f"^{DROP}"),
+            CallbackQueryHandler(cancel_confirmed, pattern=f"^{DROP_YES}"),
+        ),
     ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.ui import send
@@ -43,3 +45,13 @@ async def stale_button(update: Update, context: PactContext) -> None:
         context.t.gettext("That button is no longer active. Here is the menu."),
     )
     await menu.show_menu(update, context)
+
+
+def routes() -> list[routing.Route]:
+    """The catch-alls, registered last: unknown commands, stray messages, stale buttons."""
+    private = filters.ChatType.PRIVATE
+    return routing.citizen(
+        MessageHandler(private & filters.COMMAND, unknown_command),
+        MessageHandler(private & ~filters.StatusUpdate.ALL, unexpected_message),
+        CallbackQueryHandler(stale_button),
+    )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import routing
 from bot.access import STAFF_COMMANDS
 from bot.application import PactContext
 from bot.handlers import menu
@@ -13,9 +15,9 @@ from bot.services import staff
 from bot.ui import answer, edit_or_send, keyboard, send
 
 STAFF_HELP = {
-    "inbox": N_("cases to work on"),
-    "stats": N_("statistics with charts"),
-    "export": N_("cases as a CSV file"),
+    "authority": N_("correct a contact in the directory"),
+    "import_authorities": N_("import the directory from CSV"),
+    "closed_day": N_("add an official day off"),
     "staff": N_("staff roles and permissions"),
     "templates": N_("reply templates"),
     "scorecard": N_("a municipality's monthly scorecard"),
@@ -25,10 +27,11 @@ STAFF_HELP = {
     "polls": N_("polls and their results"),
     "event": N_("create an event"),
     "events": N_("events and who attends"),
-    "authority": N_("correct a contact in the directory"),
-    "import_authorities": N_("import the directory from CSV"),
-    "closed_day": N_("add an official day off"),
+    "inbox": N_("cases to work on"),
+    "stats": N_("statistics with charts"),
+    "export": N_("cases as a CSV file"),
 }
+"""Every staff command, in the order /help lists them (the gate says who may use which)."""
 
 
 async def _text(update: Update, context: PactContext) -> str:
@@ -39,9 +42,9 @@ async def _text(update: Update, context: PactContext) -> str:
         return text
     member = await staff.member(context.scope.session, update.effective_user.id)
     allowed = [
-        f"/{name} – {t.gettext(STAFF_HELP[name])}"
-        for name, permission in STAFF_COMMANDS.items()
-        if name in STAFF_HELP and staff.can(member, permission)
+        f"/{name} – {t.gettext(description)}"
+        for name, description in STAFF_HELP.items()
+        if name in STAFF_COMMANDS and staff.can(member, STAFF_COMMANDS[name])
     ]
     if allowed:
         text += "\n\n" + t.gettext("<b>Staff commands</b>") + "\n" + "\n".join(allowed)
@@ -60,4 +63,12 @@ async def help_button(update: Update, context: PactContext) -> None:
     await answer(update)
     await edit_or_send(
         update, context, await _text(update, context), keyboard([menu.menu_button(context.t)])
+    )
+
+
+def routes() -> list[routing.Route]:
+    """/help and the Help menu item."""
+    return routing.citizen(
+        CommandHandler("help", help_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(help_button, pattern=f"^{menu.HELP}$"),
     )

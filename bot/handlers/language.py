@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.handlers.fallback import stale_button
@@ -43,3 +45,12 @@ async def choose(update: Update, context: PactContext) -> None:
     t = context.use_locale(code)
     await edit_or_send(update, context, t.gettext("Language set to English."))
     await menu.show_menu(update, context)
+
+
+def routes() -> list[routing.Route]:
+    """/language, the Language menu item and the choice."""
+    return routing.citizen(
+        CommandHandler("language", language_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(language_button, pattern=f"^{menu.LANGUAGE}$"),
+        CallbackQueryHandler(choose, pattern=f"^{PREFIX}"),
+    )

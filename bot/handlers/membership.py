@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from telegram import ChatMember, Update
+from telegram.ext import ChatMemberHandler
 
+from bot import routing
 from bot.application import PactContext
 from bot.services import accounts
 
@@ -15,3 +17,8 @@ async def my_chat_member(update: Update, context: PactContext) -> None:
         return
     blocked = change.new_chat_member.status == ChatMember.BANNED
     await accounts.set_blocked(context.scope.session, context.actor(update), blocked)
+
+
+def routes() -> list[routing.Route]:
+    """Telegram's notices that the person blocked or unblocked the bot."""
+    return routing.citizen(ChatMemberHandler(my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import routing
 from bot.application import PactContext
 from bot.i18n import N_, Translator
 from bot.ui import answer, edit_or_send, keyboard, send
@@ -56,3 +58,11 @@ async def menu_open(update: Update, context: PactContext) -> None:
     """The "Menu" button under other messages."""
     await answer(update)
     await show_menu(update, context, edit=True)
+
+
+def routes() -> list[routing.Route]:
+    """/menu and the button back to it (each item is answered by its own module)."""
+    return routing.citizen(
+        CommandHandler("menu", menu_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(menu_open, pattern=f"^{OPEN}$"),
+    )

@@ -13,6 +13,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
 from bot.handlers import case_notify, case_views, evidence_intake, menu
@@ -460,3 +461,15 @@ def conversations() -> list[ConversationHandler]:
         fallbacks=fallbacks,
     )
     return [check, add, reply]
+
+
+def routes() -> list[routing.Route]:
+    """Checking and adding to a case, the list, a case's card, withdrawal, the follow-up."""
+    return routing.citizen(
+        *conversations(),
+        CallbackQueryHandler(my_cases, pattern=f"^{menu.CASES}$"),
+        CallbackQueryHandler(open_case, pattern=f"^{case_views.OPEN_CASE}"),
+        CallbackQueryHandler(withdraw, pattern=f"^{case_views.WITHDRAW}"),
+        CallbackQueryHandler(withdraw_confirmed, pattern=f"^{case_views.WITHDRAW_YES}"),
+        CallbackQueryHandler(followup, pattern=f"^{case_views.FOLLOWUP}"),
+    )

@@ -7,7 +7,9 @@ bot mid-way loses nothing and old buttons keep working or say that they are no l
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.handlers.fallback import stale_button
@@ -210,3 +212,16 @@ async def choose_role(update: Update, context: PactContext) -> None:
 async def _stale(update: Update, context: PactContext) -> None:
     """A button from an earlier step that no longer applies."""
     await stale_button(update, context)
+
+
+def routes() -> list[routing.Route]:
+    """/start and the onboarding buttons: consent, language switch on the notice, age, role."""
+    return routing.citizen(
+        CommandHandler("start", start, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(accept, pattern=f"^{ACCEPT}$"),
+        CallbackQueryHandler(refuse, pattern=f"^{REFUSE}$"),
+        CallbackQueryHandler(full, pattern=f"^{FULL}$"),
+        CallbackQueryHandler(switch_language, pattern=f"^{SWITCH}"),
+        CallbackQueryHandler(choose_age, pattern=f"^{AGE_PREFIX}"),
+        CallbackQueryHandler(choose_role, pattern=f"^{ROLE_PREFIX}"),
+    )

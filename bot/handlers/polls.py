@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import delivery
+from bot import delivery, routing
 from bot.access import acting_user_id
 from bot.application import PactContext
 from bot.broadcast_message import VOTE
@@ -31,6 +31,7 @@ from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
 from bot.runtime import after_commit_effect
 from bot.services import audience, campaigns, charts, polls, received
+from bot.services.staff import Permission
 from bot.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
 from db.models import AgeBand, BroadcastKind, Poll, Role, Topic
 
@@ -612,16 +613,20 @@ async def send_results(update: Update, context: PactContext) -> None:
     )
 
 
-def handlers() -> list[BaseHandler]:
-    """Voting for everyone; /polls and its buttons for staff (behind the gate)."""
+def routes() -> list[routing.Route]:
+    """Voting for everyone; the /poll composer, /polls and its buttons: the broadcast permission."""
     private = filters.ChatType.PRIVATE
     return [
-        CallbackQueryHandler(vote, pattern=f"^{VOTE}"),
-        CommandHandler("polls", list_command, filters=private),
-        CallbackQueryHandler(list_button, pattern=f"^{LIST}$"),
-        CallbackQueryHandler(show, pattern=f"^{SHOW}"),
-        CallbackQueryHandler(send_poll, pattern=f"^{SEND}"),
-        CallbackQueryHandler(later, pattern=f"^{LATER}$"),
-        CallbackQueryHandler(send_results, pattern=f"^{RESULTS}"),
-        CallbackQueryHandler(close, pattern=f"^{CLOSE}"),
+        routing.staff_flow(conversation(), Permission.BROADCAST, KEY),
+        *routing.citizen(CallbackQueryHandler(vote, pattern=f"^{VOTE}")),
+        *routing.staff(
+            Permission.BROADCAST,
+            CommandHandler("polls", list_command, filters=private),
+            CallbackQueryHandler(list_button, pattern=f"^{LIST}$"),
+            CallbackQueryHandler(show, pattern=f"^{SHOW}"),
+            CallbackQueryHandler(send_poll, pattern=f"^{SEND}"),
+            CallbackQueryHandler(later, pattern=f"^{LATER}$"),
+            CallbackQueryHandler(send_results, pattern=f"^{RESULTS}"),
+            CallbackQueryHandler(close, pattern=f"^{CLOSE}"),
+        ),
     ]

@@ -8,8 +8,9 @@ from html import escape
 from typing import Any
 
 from telegram import InputFile, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot import state_memory
+from bot import routing, state_memory
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.handlers.fallback import stale_button
@@ -361,3 +362,19 @@ async def erase_confirmed(update: Update, context: PactContext) -> None:
 async def erase_everything(update: Update, context: PactContext) -> None:
     """Delete now, including the staff role: only from the button that says so."""
     await _erase(update, context, keep_staff_role=False)
+
+
+def routes() -> list[routing.Route]:
+    """/privacy, /mydata and the privacy screens: consents, notice, download, erasure."""
+    private = filters.ChatType.PRIVATE
+    return routing.citizen(
+        CommandHandler("privacy", privacy_command, filters=private),
+        CommandHandler("mydata", my_data_command, filters=private),
+        CallbackQueryHandler(privacy_button, pattern=f"^({menu.PRIVACY}|{SHOW})$"),
+        CallbackQueryHandler(notice, pattern=f"^{NOTICE}$"),
+        CallbackQueryHandler(export, pattern=f"^{EXPORT}$"),
+        CallbackQueryHandler(erase, pattern=f"^{ERASE}$"),
+        CallbackQueryHandler(erase_confirmed, pattern=f"^{ERASE_YES}$"),
+        CallbackQueryHandler(erase_everything, pattern=f"^{ERASE_ALL}$"),
+        CallbackQueryHandler(change, pattern=f"^({GIVE}|{WITHDRAW})"),
+    )

@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import case_views, evidence_intake, flow, menu, pickers, staff_cases
 from bot.handlers.report_texts import identity_text, safety_text, sent_text
@@ -1194,3 +1195,8 @@ def conversation() -> ConversationHandler:
         },
         fallbacks=flow.exits(),
     )
+
+
+def routes() -> list[routing.Route]:
+    """Both report kinds, open to everyone."""
+    return routing.citizen(conversation())

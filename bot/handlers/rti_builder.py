@@ -17,6 +17,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import flow, menu, onboarding, pickers
 from bot.handlers import rti_views as views
@@ -629,3 +630,8 @@ def conversation() -> ConversationHandler:
         },
         fallbacks=flow.exits(),
     )
+
+
+def routes() -> list[routing.Route]:
+    """The request builder, open to everyone."""
+    return routing.citizen(conversation())

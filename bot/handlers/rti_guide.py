@@ -6,7 +6,9 @@ Every statement here must agree with shared/domain/rti.md (Law 119/2014 as amend
 from __future__ import annotations
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import menu
 from bot.i18n import N_, Translator
@@ -152,3 +154,8 @@ async def show(update: Update, context: PactContext) -> None:
         t.gettext("<b>What is my right?</b> Choose a topic:"),
         keyboard(*rows, [(t.gettext("⬅️ Back"), "menu:rti"), menu.menu_button(t)]),
     )
+
+
+def routes() -> list[routing.Route]:
+    """The guide's pages."""
+    return routing.citizen(CallbackQueryHandler(show, pattern=f"^{PREFIX}"))

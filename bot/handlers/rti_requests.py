@@ -5,8 +5,9 @@ from __future__ import annotations
 from html import escape
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler
 
-from bot import outbox
+from bot import outbox, routing
 from bot.application import PactContext
 from bot.handlers import menu, rti_builder
 from bot.handlers import rti_views as views
@@ -309,3 +310,18 @@ async def wrong_contact(update: Update, context: PactContext) -> None:
                 number=authority.id,
             ),
         )
+
+
+def routes() -> list[routing.Route]:
+    """The submenu, my requests, outcomes, the complaint, the letter again, a wrong contact."""
+    return routing.citizen(
+        CallbackQueryHandler(rti_menu, pattern=f"^{menu.RTI}$"),
+        CallbackQueryHandler(my_requests, pattern=f"^{views.LIST}$"),
+        CallbackQueryHandler(open_request, pattern=f"^{views.OPEN}"),
+        CallbackQueryHandler(outcome, pattern=f"^{views.OUTCOME}"),
+        CallbackQueryHandler(complaint, pattern=f"^{views.COMPLAINT}"),
+        CallbackQueryHandler(filed, pattern=f"^{views.FILED}"),
+        CallbackQueryHandler(decided, pattern=f"^{views.DECIDED}"),
+        CallbackQueryHandler(letter_again, pattern=f"^{views.LETTER}"),
+        CallbackQueryHandler(wrong_contact, pattern=f"^{views.WRONG_CONTACT}"),
+    )

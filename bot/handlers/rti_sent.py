@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import routing
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
 from bot.handlers import menu
@@ -247,3 +248,8 @@ async def _leave(update: Update, context: PactContext) -> int:
     context.user_data.pop(KEY, None)
     await menu.show_menu(update, context)
     return ConversationHandler.END
+
+
+def routes() -> list[routing.Route]:
+    """The sent-date flow, open to everyone."""
+    return routing.citizen(conversation())

@@ -6,8 +6,9 @@ from datetime import date, timedelta
 from html import escape
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot import delivery
+from bot import delivery, routing
 from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import pickers
@@ -15,6 +16,7 @@ from bot.handlers.fallback import stale_button
 from bot.i18n import Translator
 from bot.services import audience, campaigns, stats
 from bot.services.filters import Scope
+from bot.services.staff import Permission
 from bot.ui import answer, edit_or_send, keyboard, rows_of, send
 from db.models import Authority, CaseStatus, Topic
 
@@ -172,4 +174,14 @@ async def publish(update: Update, context: PactContext) -> None:
         update,
         context,
         context.t.gettext("Scheduled: it goes out now (quiet hours and weekly limits apply)."),
+    )
+
+
+def routes() -> list[routing.Route]:
+    """/scorecard, its preview and publishing: admins only."""
+    return routing.staff(
+        Permission.ADMIN,
+        CommandHandler("scorecard", scorecard_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(scorecard_show, pattern=f"^{P}"),
+        CallbackQueryHandler(publish, pattern=f"^{PUBLISH}"),
     )

@@ -5,13 +5,16 @@ from __future__ import annotations
 from html import escape
 
 from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import routing
 from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import pickers
 from bot.handlers.fallback import stale_button
 from bot.i18n import N_, Translator
 from bot.services import staff, templates
+from bot.services.staff import Permission
 from bot.ui import Button, answer, edit_or_send, keyboard, rows_of, send
 from db.models import StaffMember, StaffRole, User
 
@@ -197,4 +200,16 @@ async def delete_template(update: Update, context: PactContext) -> None:
         context.t.gettext("Deleted.")
         if done
         else context.t.gettext("That template was already deleted."),
+    )
+
+
+def routes() -> list[routing.Route]:
+    """/staff and /templates with their buttons: admins only."""
+    private = filters.ChatType.PRIVATE
+    return routing.staff(
+        Permission.ADMIN,
+        CommandHandler("staff", staff_command, filters=private),
+        CommandHandler("templates", templates_command, filters=private),
+        CallbackQueryHandler(staff_button, pattern=f"^{P}"),
+        CallbackQueryHandler(delete_template, pattern=f"^{TEMPLATE}"),
     )

@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import outbox
+from bot import outbox, routing
 from bot.access import current_member, refuse_button
 from bot.application import PactContext
 from bot.handlers import cancel as cancel_handlers
@@ -35,6 +35,7 @@ from bot.runtime import Services
 from bot.services import cases as case_rules
 from bot.services import casework, staff, templates
 from bot.services import outbox as outbox_rows
+from bot.services.staff import Permission
 from bot.ui import answer, edit_or_send, keyboard, rows_of, send, send_after_commit
 from db.models import Case, CaseKind, CaseStatus, ResponseTemplate, User
 from db.repositories import audit
@@ -683,4 +684,16 @@ def buttons() -> list[CallbackQueryHandler]:
         CallbackQueryHandler(more, pattern=f"^{views.MORE}"),
         CallbackQueryHandler(reopen, pattern=f"^{views.REOPEN}"),
         CallbackQueryHandler(audit_log, pattern=f"^{views.AUDIT}"),
+    ]
+
+
+def routes() -> list[routing.Route]:
+    """/inbox, the typed-input flow and every case button: the case permission."""
+    return [
+        routing.staff_flow(conversation(), Permission.CASES, KEY),
+        *routing.staff(
+            Permission.CASES,
+            CommandHandler("inbox", inbox, filters=filters.ChatType.PRIVATE),
+            *buttons(),
+        ),
     ]

@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from html import escape
 
 from telegram import InputFile, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import routing
 from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import case_views
@@ -16,6 +18,7 @@ from bot.i18n import N_, Translator
 from bot.services import charts, spreadsheets, stats
 from bot.services import export as exports
 from bot.services.filters import Scope
+from bot.services.staff import Permission
 from bot.ui import answer, keyboard, send
 from db.models import CaseStatus, StaffMember
 from db.repositories import audit
@@ -197,3 +200,20 @@ async def stats_period(update: Update, context: PactContext) -> None:
         await context.bot.send_photo(
             update.effective_chat.id, InputFile(io.BytesIO(picture), filename=name)
         )
+
+
+def routes() -> list[routing.Route]:
+    """/export (the export permission) and /stats (the statistics permission) with periods."""
+    private = filters.ChatType.PRIVATE
+    return [
+        *routing.staff(
+            Permission.EXPORT,
+            CommandHandler("export", export_command, filters=private),
+            CallbackQueryHandler(export_period, pattern=f"^{EXPORT}"),
+        ),
+        *routing.staff(
+            Permission.STATS,
+            CommandHandler("stats", stats_command, filters=private),
+            CallbackQueryHandler(stats_period, pattern=f"^{STATS}"),
+        ),
+    ]
