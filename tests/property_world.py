@@ -103,7 +103,7 @@ class Forge:
 
     data: str | None
     pick: int = 0
-    number: int = 1
+    number: int | str = 1
     how: str = "number"
 
 
@@ -832,7 +832,7 @@ def _callback_data(message: Any) -> list[str]:
 BIG_NUMBERS = (0, 1, 2, 3, 7, 10**9, 2**31, 2**63, 10**20)
 
 
-def _mutate(data: str, how: str, number: int) -> str:
+def _mutate(data: str, how: str, number: int | str) -> str:
     """Real callback data changed the way a forger would."""
     if how == "number":
         replaced = re.sub(r"\d+", str(number), data, count=1)

@@ -144,8 +144,9 @@ MEDIA = st.one_of(
     ),
 )
 
-HANDLER_NUMBERS = (1, 2**31, 2**63, 10**20)
-"""Ids after a handler's prefix: small ones that may exist, and ones beyond any column."""
+HANDLER_NUMBERS = (1, 2**31, 2**63, 10**20, "²")
+"""Ids after a handler's prefix: small ones that may exist, ones beyond any column, and a
+character str.isdigit() accepts but int() refuses."""
 HANDLER_FORGED = st.builds(
     Forge,
     data=st.none(),
