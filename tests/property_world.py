@@ -264,6 +264,8 @@ class World:
         self.trap = trap
         self.records = Records()
         self.kills = 0
+        self.kills_in_hand = 0
+        """Kills that fell while a Bot API call of the update in hand was held."""
         self.examples = 0
         self.updates = 0
         self.notes: set[str] = set()
@@ -356,7 +358,8 @@ class World:
         spent = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(self.seconds.items()))
         notes = "".join(f"\n  note: {note}" for note in sorted(self.notes)[:20])
         return (
-            f"{self.examples} examples, {self.updates} updates, {self.kills} kills; {spent}{notes}"
+            f"{self.examples} examples, {self.updates} updates, {self.kills} kills "
+            f"({self.kills_in_hand} with a call of the update in hand held); {spent}{notes}"
         )
 
     async def _seed(self, start: Start, telegram_id: int) -> None:
@@ -569,11 +572,13 @@ class World:
             if in_hand is not None:
                 in_hand.killed = True
                 await self._until_hit_or_handled(in_hand)
+        held = self.trap.hit.is_set() and action.during is not None
         try:
             await self._crash()
         finally:
             self.trap.release()
         self.kills += 1
+        self.kills_in_hand += held
         await self.harness.start()
         await self._settle_inbox(in_hand.update_id if in_hand is not None else None)
 
