@@ -9,13 +9,20 @@ from pathlib import Path
 import pytest
 
 from bot.fakeapi import FakeTelegram
-from tests.databases import backends, drop_run_database, memory_folder, migrated_database
+from tests.databases import (
+    backends,
+    drop_run_database,
+    memory_folder,
+    migrated_database,
+    remove_stale_memory_folders,
+)
 from tests.harness import BotHarness
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _own_postgres_database() -> Iterator[None]:
-    """Drop this run's PostgreSQL database when the session ends."""
+    """Clear what killed runs left in shared memory; drop this run's databases at the end."""
+    remove_stale_memory_folders()
     yield
     asyncio.run(drop_run_database())
 

@@ -74,6 +74,25 @@ def memory_folder(fallback: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def remove_stale_memory_folders() -> None:
+    """Remove shared-memory folders left by test runs that were killed (their process is gone)."""
+    for folder in SHARED_MEMORY.glob("pact-test-*-*") if SHARED_MEMORY.is_dir() else ():
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _run_database_name() -> str:
     return f"pact_test_{os.getpid()}"
 
