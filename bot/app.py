@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot import access, drafts, flood, routing
+from bot import access, buttons, drafts, flood, routing
 from bot.application import PactApplication, PactContext
 from bot.clock import Clock, SystemClock
 from bot.handlers import (
@@ -151,6 +151,7 @@ def register_handlers(app: PactApplication) -> None:
     # Flood control (group -3), then draft expiry (group -2), then the staff gate (group -1);
     # drafts are stamped with their last step after every other handler (group 100).
     app.add_handler(flood.handler(), group=-3)
+    app.add_handler(buttons.handler(), group=-2)  # forged numbers stop here, drafts untouched
     app.add_handler(TypeHandler(Update, drafts.expire_stale), group=-2)
     app.add_handler(TypeHandler(Update, drafts.stamp), group=100)
     # The staff gate (group -1): staff-only commands and buttons stop here for anyone else. Its

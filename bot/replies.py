@@ -92,6 +92,8 @@ class ReplyBot(ExtBot[None]):
         assert scope.replies is not None
         if request.contains_files:
             scope.replies.append(Call(endpoint, None, dict(data)))
+        elif endpoint == "answerCallbackQuery":
+            _answer_once(scope.replies, Call(endpoint, request.json_parameters))
         else:
             scope.replies.append(Call(endpoint, request.json_parameters))
         return _as_telegram_would(endpoint, data, scope)
@@ -102,6 +104,19 @@ class ReplyBot(ExtBot[None]):
             await super()._do_post(call.endpoint, call.upload)
         elif call.params is not None:
             await super()._do_post(call.endpoint, dict(call.params))
+
+
+def _answer_once(calls: list[Call], answer: Call) -> None:
+    """A press is answered once: a later answer in the same update replaces the earlier one."""
+    query = (answer.params or {}).get("callback_query_id")
+    for index, call in enumerate(calls):
+        if (
+            call.endpoint == answer.endpoint
+            and (call.params or {}).get("callback_query_id") == query
+        ):
+            calls[index] = answer
+            return
+    calls.append(answer)
 
 
 def _capturing(endpoint: str) -> Scope | None:

@@ -66,3 +66,11 @@ def test_next_step_follows_the_row() -> None:
     assert next_step(user) is Step.DONE
     minor = _user(age_band=AgeBand.UNDER_16, onboarded_at=NOW)
     assert next_step(minor) is Step.DONE, "a minor is not asked to consent again"
+
+
+def test_withdrawing_consent_a_withdraws_the_purposes_built_on_it() -> None:
+    user = _user()
+    for purpose in ConsentPurpose:
+        privacy.grant(user, purpose, NOW)
+    privacy.withdraw(user, ConsentPurpose.CASES, NOW + timedelta(1))
+    assert not any(privacy.has_consent(user, purpose) for purpose in ConsentPurpose)

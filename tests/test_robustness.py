@@ -8,6 +8,7 @@ import pytest
 
 from bot.services import accounts
 from tests.harness import BotHarness
+from tests.rti_steps import onboard_english
 
 
 async def test_commands_are_registered_per_language(bot: BotHarness) -> None:
@@ -63,6 +64,20 @@ async def test_stale_and_forged_buttons(bot: BotHarness) -> None:
     await arta.press_data("onb:age:18_29", message_id=arta.last.message_id)
     assert arta.seen("Ky buton nuk është më aktiv. Ja menyja.")
     assert await bot.user_row(arta) is None
+
+
+@pytest.mark.parametrize(
+    "data", ["pv:9223372036854775808:0", "cs:ans:2147483648", "cs:open:²", "stf:inbox:open:9" * 3]
+)
+async def test_ids_no_column_holds_get_the_stale_answer_not_an_error(
+    bot: BotHarness, data: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await arta.press_data(data, message_id=arta.last.message_id)
+    assert arta.fake.callback_answers[-1]["text"] == "This button is no longer active."
+    assert not arta.seen("Sorry, something went wrong")
+    assert "failed" not in caplog.text, "no handler ran into the number"
 
 
 async def test_blocking_the_bot_is_recorded(bot: BotHarness) -> None:

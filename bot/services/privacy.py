@@ -52,10 +52,13 @@ def grant(user: User, purpose: ConsentPurpose, now: datetime) -> Consent | None:
 
 
 def withdraw(user: User, purpose: ConsentPurpose, now: datetime) -> Consent | None:
-    """Mark the consent in force as withdrawn; the row stays as proof."""
+    """Mark the consent in force as withdrawn (the row stays as proof); withdrawing (a) withdraws
+    every purpose, since forwarding and campaigns build on it."""
     consent = active_consent(user, purpose)
     if consent is not None:
         consent.withdrawn_at = now
+    if purpose == ConsentPurpose.CASES:
+        withdraw_all(user, now)
     return consent
 
 
