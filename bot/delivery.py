@@ -45,6 +45,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from babel.dates import format_timedelta
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
@@ -287,16 +288,17 @@ async def snapshot(session: AsyncSession, broadcast: Broadcast, rate: float | No
     )
 
 
-def plain_title(title: str) -> str:
-    """A broadcast's title (cut from its HTML text) as safe plain text."""
-    return html.escape(html.unescape(_TAG.sub("", title)).strip())
-
-
 def _bar(done: int, total: int) -> str:
     """▓▓▓▓░░░░░░ 42%."""
     share = done / total if total else 1.0
     cells = round(share * BAR_CELLS)
     return f"{'▓' * cells}{'░' * (BAR_CELLS - cells)} {math.floor(share * 100)}%"
+
+
+def plain_title(title: str) -> str:
+    """A broadcast's stored title (HTML: escaped text, or in older rows a fragment cut from the
+    message) as plain text, escaped again where it is shown."""
+    return html.unescape(_TAG.sub("", title)).strip()
 
 
 def _duration(t: Translator, seconds: float) -> str:
@@ -360,7 +362,7 @@ def _report(t: Translator, s: Snapshot) -> list[str]:
     if failed:
         lines.append(t.ngettext("Not delivered: {count}", "Not delivered: {count}", failed))
         lines += [
-            f"• {_reason(t, reason)}: {t.number(n)}"
+            Markup("• {}: {}").format(_reason(t, reason), t.number(n))
             for reason, n in sorted(s.failures.items(), key=lambda item: -item[1])
         ]
     skipped = s.count(campaigns.SKIPPED)
@@ -380,7 +382,7 @@ def progress_view(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The progress message: bar, counts, time left and buttons; the final report once ended."""
     if s.status in FINAL:
-        return "\n".join(_report(t, s)), None
+        return Markup("\n").join(_report(t, s)), None
     left = s.count(campaigns.PENDING)
     title = plain_title(s.title)
     paused = s.status == BroadcastStatus.PAUSED
@@ -418,7 +420,7 @@ def progress_view(
             (t.gettext("✖️ Yes, cancel it"), f"{CANCEL_YES}{number}"),
             (t.gettext("⬅️ No, go on"), f"{KEEP}{number}"),
         ]
-    return "\n".join(lines), keyboard(row)
+    return Markup("\n").join(lines), keyboard(row)
 
 
 class Progress:

@@ -1,10 +1,16 @@
-"""Per-update translations with gettext catalogs and Babel formatting of dates and numbers."""
+"""Per-update translations with gettext catalogs and Babel formatting of dates and numbers.
+
+Translations are HTML (Telegram's HTML parse mode): the catalog's template is trusted and every
+value filled into it is escaped unless it is already `Markup` (markupsafe semantics), so text a
+person typed can never become markup or break a message.
+"""
 
 from __future__ import annotations
 
 import gettext
 import io
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +20,7 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from markupsafe import Markup, escape
 
 import locales
 from bot.settings import SUPPORTED_LOCALES
@@ -26,6 +33,44 @@ log = logging.getLogger(__name__)
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it yet (labels defined at import)."""
     return message
+
+
+def plain(text: str) -> str:
+    """Text for places Telegram shows verbatim (button labels, toasts): HTML back to text."""
+    return text.unescape() if isinstance(text, Markup) else text
+
+
+def shorten(text: str, limit: int) -> str:
+    """Plain text cut to `limit` characters at a word boundary with "…"; escape it afterwards."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def escaped_within(text: str, limit: int) -> Markup:
+    """Plain text cut at a word boundary so that, escaped, it is at most `limit` characters."""
+    cut = limit
+    while len(escaped := escape(shorten(text, cut))) > limit:
+        cut -= 1
+    return escaped
+
+
+def join_lines(lines: Iterable[str], limit: int = 4000) -> Markup:
+    """Lines joined as HTML (plain ones escaped), whole lines only, "…" when some did not fit."""
+    kept: list[Markup] = []
+    size = 0
+    for line in lines:
+        html = escape(line)
+        size += len(html) + 1
+        if size > limit - 2:
+            kept.append(Markup("…"))
+            break
+        kept.append(html)
+    return Markup("\n").join(kept)
 
 
 def _load(locale: str) -> gettext.NullTranslations:
@@ -56,14 +101,14 @@ class Translator:
     _catalog: gettext.NullTranslations
     timezone: ZoneInfo
 
-    def gettext(self, message: str, /, **values: object) -> str:
-        """Translate and fill named placeholders."""
-        text = self._catalog.gettext(message)
+    def gettext(self, message: str, /, **values: object) -> Markup:
+        """Translate (trusted HTML) and fill named placeholders, escaping every non-Markup value."""
+        text = Markup(self._catalog.gettext(message))
         return text.format(**values) if values else text
 
-    def ngettext(self, singular: str, plural: str, count: int, /, **values: object) -> str:
+    def ngettext(self, singular: str, plural: str, count: int, /, **values: object) -> Markup:
         """Translate a counted phrase; `{count}` is filled in the user's number format."""
-        text = self._catalog.ngettext(singular, plural, count)
+        text = Markup(self._catalog.ngettext(singular, plural, count))
         return text.format(count=self.number(count), **values)
 
     def date(self, value: date | datetime) -> str:

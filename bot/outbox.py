@@ -10,7 +10,6 @@ alerts the admins privately, once a day.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
+from bot.i18n import shorten
 from bot.limiter import retry_seconds
 from bot.runtime import Scope, Services, current_scope, unit_of_work
 from bot.services import accounts
@@ -206,7 +206,7 @@ async def alert_admins(services: Services, error: TelegramError) -> None:
     scope = current_scope()
     now = services.clock.now()
     day = now.astimezone(services.settings.tz).date().isoformat()
-    detail = html.escape(f"{type(error).__name__}: {error}"[:200])
+    detail = shorten(f"{type(error).__name__}: {error}", 200)
     for user_id, telegram_id, language in await rows.admins(scope.session):
         t = services.i18n.translator(language)
         await enqueue(

@@ -8,6 +8,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext
 
+from bot.i18n import plain
 from bot.runtime import after_commit_effect
 
 Button = tuple[str, str]
@@ -24,9 +25,9 @@ def keyboard(*rows: Sequence[Button]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(label, url=data)
+                InlineKeyboardButton(plain(label), url=data)
                 if data.startswith(("https://", "http://", "mailto:"))
-                else InlineKeyboardButton(label, callback_data=data)
+                else InlineKeyboardButton(plain(label), callback_data=data)
                 for label, data in row
             ]
             for row in rows
@@ -65,7 +66,7 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     query = update.callback_query
     assert query is not None
     try:
-        await query.answer(text, show_alert=alert)
+        await query.answer(plain(text) if text else text, show_alert=alert)
     except BadRequest as error:
         # A re-delivered press was answered the first time: handle it all the same.
         if "query is too old" not in str(error).lower():

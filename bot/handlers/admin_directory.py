@@ -6,7 +6,6 @@ Reached only through bot.access.gate: /authority, /import_authorities, /closed_d
 from __future__ import annotations
 
 from datetime import date
-from html import escape
 
 from telegram import Update
 from telegram.ext import (
@@ -187,7 +186,7 @@ async def import_file(update: Update, context: PactContext) -> int:
         )
     ]
     lines += [
-        t.gettext("Line {line}: {error}", line=line, error=escape(error))
+        t.gettext("Line {line}: {error}", line=line, error=error)
         for line, error in result.errors[:20]
     ]
     await send(update, context, "\n".join(lines))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from markupsafe import Markup
 from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -28,7 +29,7 @@ from bot.application import PactContext
 from bot.broadcast_message import DOCUMENT, PHOTO
 from bot.handlers import flow, pickers
 from bot.handlers.campaigns import TOPICS
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, escaped_within, shorten
 from bot.services import audience, broadcast_drafts, campaigns, moments
 from bot.services.recurrence import Recurrence
 from bot.services.staff import Permission
@@ -120,7 +121,8 @@ async def _test_send(
             update,
             context,
             context.t.gettext(
-                "Telegram refused this text: {error}. Please send it again.", error=str(error)[:200]
+                "Telegram refused this text: {error}. Please send it again.",
+                error=shorten(str(error), 200),
             ),
         )
         return False
@@ -219,7 +221,7 @@ async def _buttons_screen(update: Update, context: PactContext) -> int:
     if buttons:
         rows.append([(t.gettext("🗑 Remove the buttons"), BUTTONS_CLEAR)])
     rows.append([(t.gettext("Continue ➡️") if buttons else t.gettext("No buttons ➡️"), BUTTONS_DONE)])
-    await edit_or_send(update, context, "\n".join(lines), keyboard(*rows))
+    await edit_or_send(update, context, Markup("\n").join(lines), keyboard(*rows))
     return BUTTONS
 
 
@@ -572,7 +574,7 @@ async def _confirm_screen(update: Update, context: PactContext) -> int:
     t = context.t
     draft = _draft(context)
     reach = await _reach(context)
-    topics = ", ".join(t.gettext(TOPICS[Topic(x)]) for x in draft["topics"])
+    topics = Markup(", ").join(t.gettext(TOPICS[Topic(x)]) for x in draft["topics"])
     lines = [
         t.gettext("<b>Ready to schedule</b>"),
         t.gettext("Topics: {topics}", topics=topics),
@@ -584,7 +586,7 @@ async def _confirm_screen(update: Update, context: PactContext) -> int:
     await send(
         update,
         context,
-        "\n".join(lines),
+        Markup("\n").join(lines),
         keyboard([(t.gettext("✅ Confirm"), GO), (t.gettext("✖️ Cancel"), DROP)]),
     )
     return CONFIRM
@@ -603,7 +605,7 @@ async def confirm(update: Update, context: PactContext) -> int:
     chat = update.effective_chat.id if update.effective_chat else None
     await campaigns.create_broadcast(
         context.scope.session,
-        title=draft["sq"][:60],
+        title=escaped_within(Markup(draft["sq"]).striptags(), 60),
         text_sq=draft["sq"],
         text_en=draft.get("en"),
         topic=Topic(draft["topics"][0]),

@@ -6,14 +6,16 @@ paused, resumed or cancelled from their progress message.
 
 from __future__ import annotations
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import routing
 from bot.access import current_member
 from bot.application import PactContext
+from bot.delivery import plain_title
 from bot.handlers.fallback import stale_button
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, join_lines, shorten
 from bot.services import broadcast_schedule
 from bot.services.recurrence import Recurrence
 from bot.services.staff import Permission
@@ -32,7 +34,7 @@ STATUS = {
 }
 
 
-def _line(t: Translator, broadcast: Broadcast) -> str:
+def _line(t: Translator, broadcast: Broadcast) -> Markup:
     """One broadcast: number, status, moment, title."""
     when = t.datetime(broadcast.send_at)
     if broadcast.recurrence == Recurrence.WEEKLY:
@@ -40,7 +42,9 @@ def _line(t: Translator, broadcast: Broadcast) -> str:
     elif broadcast.recurrence == Recurrence.MONTHLY:
         when = t.gettext("monthly, next {time}", time=when)
     status = t.gettext(STATUS[BroadcastStatus(broadcast.status)])
-    return f"#{broadcast.id} · {status} · {when}\n   {broadcast.title[:50]}"
+    return Markup("#{} · {} · {}\n   {}").format(
+        broadcast.id, status, when, shorten(plain_title(broadcast.title), 50)
+    )
 
 
 async def _render(update: Update, context: PactContext, note: str = "") -> None:
@@ -63,7 +67,7 @@ async def _render(update: Update, context: PactContext, note: str = "") -> None:
         for b in active
         if b.status in broadcast_schedule.WAITING
     ]
-    await edit_or_send(update, context, "\n".join(lines), keyboard(*rows) if rows else None)
+    await edit_or_send(update, context, join_lines(lines), keyboard(*rows) if rows else None)
 
 
 async def list_command(update: Update, context: PactContext) -> None:

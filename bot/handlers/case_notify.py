@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import ExtBot
@@ -61,7 +60,7 @@ async def reporter_answered(
                 text=t.gettext(
                     "↩️ The reporter of {reference} answered: “{text}”",
                     reference=case.reference,
-                    text=escape(text),
+                    text=text,
                 ),
             )
             return

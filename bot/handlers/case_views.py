@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
+from markupsafe import Markup
 
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, plain, shorten
 from bot.services import cases as case_rules
 from bot.ui import Button
 from db.models import Case, CaseEvent, CaseKind, CaseStatus, Identification
@@ -48,30 +48,30 @@ EVENTS = {
 
 
 def what(t: Translator, case: Case) -> str:
-    """Category (service) or "Corruption report"."""
+    """Category (service) or "Corruption report", as plain text."""
     if case.kind == CaseKind.CORRUPTION:
-        return t.gettext("Corruption report")
+        return plain(t.gettext("Corruption report"))
     category = case_rules.category(case.category)
-    return category.label(t.locale) if category else t.gettext("Service problem")
+    return category.label(t.locale) if category else plain(t.gettext("Service problem"))
 
 
 def place(t: Translator, case: Case, *, typed_unit_visible: bool) -> str:
     """Municipality and unit, when known. A unit the reporter typed (not on the municipality's
-    list) is their words: only the reporter and staff see it (`typed_unit_visible`)."""
+    list) is their words: only the reporter and staff see it (`typed_unit_visible`). Plain text."""
     if case.municipality is None:
-        return escape(case.institution or "")
-    town = t.gettext("Municipality of {name}", name=case.municipality.name)
+        return case.institution or ""
+    town = plain(t.gettext("Municipality of {name}", name=case.municipality.name))
     shown = case.unit if typed_unit_visible or case_rules.listed_unit(case) else None
-    return escape(f"{town}, {shown}" if shown else town)
+    return f"{town}, {shown}" if shown else town
 
 
 def button_label(t: Translator, case: Case) -> str:
-    """A short label for lists."""
-    status = t.gettext(STATUS[CaseStatus(case.status)])
-    return f"{case.reference} · {what(t, case)[:24]} · {status}"[:60]
+    """A short label for lists (plain text, a button)."""
+    status = plain(t.gettext(STATUS[CaseStatus(case.status)]))
+    return shorten(f"{case.reference} · {shorten(what(t, case), 24)} · {status}", 60)
 
 
-def event_line(t: Translator, event: CaseEvent) -> str:
+def event_line(t: Translator, event: CaseEvent) -> Markup:
     """One timeline line, with the staff's public note when there is one."""
     when = t.date(event.at)
     if event.kind == "status" and event.status:
@@ -79,16 +79,16 @@ def event_line(t: Translator, event: CaseEvent) -> str:
             "{date}: {status}", date=when, status=t.gettext(STATUS[CaseStatus(event.status)])
         )
     else:
-        line = f"{when}: {t.gettext(EVENTS.get(event.kind, N_('Update')))}"
+        line = Markup("{}: {}").format(when, t.gettext(EVENTS.get(event.kind, N_("Update"))))
     if event.public_text and event.kind != "reporter_info":
-        line += f"\n   “{escape(event.public_text)}”"
+        line += Markup("\n   “{}”").format(event.public_text)
     return line
 
 
-def card(t: Translator, case: Case, events: list[CaseEvent], *, reporter: bool = False) -> str:
+def card(t: Translator, case: Case, events: list[CaseEvent], *, reporter: bool = False) -> Markup:
     """A case with its timeline; a follower's card says it shows status changes only."""
     lines = [
-        f"<b>{case.reference}</b> · {escape(what(t, case))}",
+        Markup("<b>{}</b> · {}").format(case.reference, what(t, case)),
         place(t, case, typed_unit_visible=reporter),
         t.gettext("Status: {status}", status=t.gettext(STATUS[CaseStatus(case.status)])),
         t.gettext(
@@ -100,7 +100,7 @@ def card(t: Translator, case: Case, events: list[CaseEvent], *, reporter: bool =
         "",
         *(event_line(t, e) for e in events),
     ]
-    return "\n".join(line for line in lines if line is not None)
+    return Markup("\n").join(line for line in lines if line is not None)
 
 
 def card_buttons(t: Translator, case: Case, reporter: bool) -> list[list[Button]]:
@@ -113,25 +113,25 @@ def card_buttons(t: Translator, case: Case, reporter: bool) -> list[list[Button]
     return rows
 
 
-def status_notice(t: Translator, case: Case, note: str | None) -> str:
+def status_notice(t: Translator, case: Case, note: str | None) -> Markup:
     """What the reporter and followers receive when staff change a case's status."""
     text = t.gettext(
         "🔔 Case {reference} ({what}) is now: <b>{status}</b>.",
         reference=case.reference,
-        what=escape(what(t, case)),
+        what=what(t, case),
         status=t.gettext(STATUS[CaseStatus(case.status)]),
     )
     if note:
-        text += "\n" + t.gettext("Note from the team: “{note}”", note=escape(note))
+        text += "\n" + t.gettext("Note from the team: “{note}”", note=note)
     return text
 
 
-def followup_question(t: Translator, case: Case) -> str:
+def followup_question(t: Translator, case: Case) -> Markup:
     """Asked 21 days after resolved or answered."""
     return t.gettext(
         "Case {reference} ({what}) was marked as {status}. Is the problem solved?",
         reference=case.reference,
-        what=escape(what(t, case)),
+        what=what(t, case),
         status=t.gettext(STATUS[CaseStatus(case.status)]),
     )
 

@@ -4,12 +4,12 @@ It needs no open unit of work: when the database is down the apology still goes 
 
 from __future__ import annotations
 
-import html
 import logging
 import sqlite3
 import time
 from collections import OrderedDict
 
+from markupsafe import Markup
 from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from telegram import Update
@@ -193,7 +193,7 @@ async def _tell_staff(update: Update, context: PactContext) -> None:
     try:
         await context.bot.send_message(
             chat_id,
-            f"⚠️ {html.escape(type(context.error).__name__)} — {html.escape(describe(update))}",
+            Markup("⚠️ {} — {}").format(type(context.error).__name__, describe(update)),
         )
     except TelegramError:
         log.warning("could not alert the staff chat")

@@ -9,8 +9,8 @@ yes asks once whether their name may appear on the attendance list ("ev:nm:{id}:
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 
+from markupsafe import Markup
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
@@ -28,7 +28,7 @@ from bot.broadcast_message import RSVP_NO, RSVP_YES
 from bot.handlers import campaigns as campaign_handlers
 from bot.handlers import flow, pickers
 from bot.handlers.fallback import stale_button
-from bot.i18n import Translator
+from bot.i18n import Translator, join_lines, shorten
 from bot.runtime import after_commit_effect
 from bot.services import audience, events, received
 from bot.services.staff import Permission
@@ -229,7 +229,7 @@ async def _preview(update: Update, context: PactContext) -> int:
     await send(
         update,
         context,
-        "\n\n".join([t.gettext("<b>Preview</b>"), text]),
+        Markup("\n\n").join([t.gettext("<b>Preview</b>"), text]),
         keyboard([(t.gettext("✅ Save event"), SAVE), (t.gettext("✖️ Cancel"), CANCEL)]),
     )
     return PREVIEW
@@ -413,13 +413,17 @@ async def _listing(context: PactContext) -> tuple[str, InlineKeyboardMarkup | No
     rows: list[list[Button]] = []
     for event, attending in found:
         mark = "❌" if event.cancelled_at else ("📅" if event.starts_at > now else "✔️")
-        short = event.title if len(event.title) <= 40 else f"{event.title[:39]}…"
+        short = shorten(event.title, 40)
         lines.append(
-            f"{mark} {t.datetime(event.starts_at)}, {escape(short)} · "
-            + t.ngettext("{count} attending", "{count} attending", attending)
+            Markup("{} {}, {} · {}").format(
+                mark,
+                t.datetime(event.starts_at),
+                short,
+                t.ngettext("{count} attending", "{count} attending", attending),
+            )
         )
         rows.append([(f"{mark} {short}", f"{SHOW}{event.id}")])
-    return "\n".join(lines), keyboard(*rows)
+    return join_lines(lines), keyboard(*rows)
 
 
 async def _card(context: PactContext, event: Event) -> tuple[str, InlineKeyboardMarkup]:
@@ -429,7 +433,7 @@ async def _card(context: PactContext, event: Event) -> tuple[str, InlineKeyboard
     now = context.services.clock.now()
     town = await events.town_name(session, event)
     seen = await events.attendance(session, event.id)
-    lines = [f"📅 <b>{escape(event.title)}</b>", events.where(t, event, town)]
+    lines = [Markup("📅 <b>{}</b>").format(event.title), events.where(t, event, town)]
     if event.cancelled_at:
         lines.append(t.gettext("❌ Cancelled on {date}", date=t.date(event.cancelled_at)))
     elif event.starts_at <= now:
@@ -440,7 +444,11 @@ async def _card(context: PactContext, event: Event) -> tuple[str, InlineKeyboard
         t.gettext("🚫 Not this time: {count}", count=t.number(seen.not_attending)),
     ]
     if seen.names:
-        lines += ["", t.gettext("<b>Names</b>"), *(f"• {escape(name)}" for name in seen.names)]
+        lines += [
+            "",
+            t.gettext("<b>Names</b>"),
+            *(Markup("• {}").format(name) for name in seen.names),
+        ]
     if seen.unnamed:
         lines.append(
             t.ngettext(
@@ -456,7 +464,7 @@ async def _card(context: PactContext, event: Event) -> tuple[str, InlineKeyboard
         rows.append([(t.gettext("📣 Announce to subscribers now"), f"{ANNOUNCE}{event.id}")])
         rows.append([(t.gettext("❌ Cancel event"), f"{DROP}{event.id}")])
     rows.append([(t.gettext("⬅️ Back"), LIST)])
-    return "\n".join(lines)[:4000], keyboard(*rows)
+    return join_lines(lines), keyboard(*rows)
 
 
 async def show(update: Update, context: PactContext) -> None:
@@ -487,7 +495,7 @@ async def cancel_event(update: Update, context: PactContext) -> None:
             "Cancel “{title}”? The {count} person attending will be told.",
             "Cancel “{title}”? The {count} people attending will be told.",
             seen.attending,
-            title=escape(event.title),
+            title=event.title,
         ),
         keyboard(
             [(t.gettext("Yes, cancel the event"), f"{DROP_YES}{event.id}")],
@@ -568,7 +576,7 @@ async def attend(update: Update, context: PactContext) -> None:
     outcome, _event = await events.respond(
         context.scope.session, event.id, context.user_row, True, context.services.clock.now()
     )
-    values = {"title": escape(event.title), "time": t.datetime(event.starts_at)}
+    values = {"title": event.title, "time": t.datetime(event.starts_at)}
     if outcome == events.Rsvp.NEW:  # toasts and messages only once the answer is stored
         noted = t.gettext("Noted: you will attend.")
         after_commit_effect(lambda: answer(update, noted))
@@ -594,7 +602,7 @@ async def decline(update: Update, context: PactContext) -> None:
     outcome, _event = await events.respond(
         context.scope.session, event.id, context.user_row, False, context.services.clock.now()
     )
-    title = escape(event.title)
+    title = event.title
     noted = t.gettext("Noted: not this time.")
     after_commit_effect(lambda: answer(update, noted))
     head = (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from html import escape
 from io import BytesIO
 from typing import TypeVar
 
@@ -125,15 +124,15 @@ def _caption(
         return t.gettext(
             "I removed the hidden data from this PDF (author, title, the program that made "
             "it). This copy, named {name}, is what the team will see.",
-            name=escape(name),
+            name=name,
         )
     if mode is Identification.NAMED:
-        return t.gettext("This copy, named {name}, is what the team will see.", name=escape(name))
+        return t.gettext("This copy, named {name}, is what the team will see.", name=name)
     return t.gettext(
         "This copy, named {name}, is what the team will see. Word files and other documents "
         "can carry the author's name inside, and I cannot remove it: if you report anonymously "
         "or confidentially, I will not keep this file. A PDF or a photo of the page is safer.",
-        name=escape(name),
+        name=name,
     )
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from html import escape
 
+from markupsafe import Markup
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import (
     BaseHandler,
@@ -28,7 +28,7 @@ from bot.broadcast_message import VOTE
 from bot.handlers import campaigns as campaign_handlers
 from bot.handlers import flow, onboarding
 from bot.handlers.fallback import stale_button
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, escaped_within, join_lines, plain, shorten
 from bot.runtime import after_commit_effect
 from bot.services import audience, campaigns, charts, polls, received
 from bot.services.staff import Permission
@@ -132,7 +132,7 @@ async def _ask_options(update: Update, context: PactContext) -> int:
 
 def options_error(t: Translator, error: polls.OptionsError) -> str:
     """What is wrong with the typed options."""
-    problem, detail = error.problem, escape(error.detail)
+    problem, detail = error.problem, error.detail
     if problem == polls.OptionsProblem.TOO_FEW:
         return t.gettext(
             "A poll needs at least {low} options; you sent {count}.",
@@ -163,7 +163,7 @@ async def options(update: Update, context: PactContext) -> int:
         await send(
             update,
             context,
-            "\n\n".join(
+            Markup("\n\n").join(
                 [
                     options_error(t, error),
                     t.gettext("Your question is kept. Please send all the options again."),
@@ -176,16 +176,16 @@ async def options(update: Update, context: PactContext) -> int:
     return await _preview(update, context)
 
 
-def _draft_text(t: Translator, draft: dict) -> str:
+def _draft_text(t: Translator, draft: dict) -> Markup:
     """The poll as staff will see it before saving."""
-    lines = [t.gettext("<b>Preview</b>"), f"🇦🇱 {escape(draft['sq'])}"]
+    lines = [t.gettext("<b>Preview</b>"), Markup("🇦🇱 {}").format(draft["sq"])]
     if draft.get("en"):
-        lines.append(f"🇬🇧 {escape(draft['en'])}")
+        lines.append(Markup("🇬🇧 {}").format(draft["en"]))
     lines.append("")
     for number, option in enumerate(draft["options"], start=1):
-        english = f" / {escape(option['en'])}" if option.get("en") else ""
-        lines.append(f"{number}. {escape(option['sq'])}{english}")
-    return "\n".join(lines)
+        english = f" / {option['en']}" if option.get("en") else ""
+        lines.append(Markup("{}. {}{}").format(number, option["sq"], english))
+    return Markup("\n").join(lines)
 
 
 async def _preview(update: Update, context: PactContext) -> int:
@@ -272,11 +272,11 @@ def conversation() -> ConversationHandler:
     )
 
 
-def invitation(t: Translator, poll: Poll) -> str:
+def invitation(t: Translator, poll: Poll) -> Markup:
     """The broadcast text of a poll in one language."""
-    return "\n\n".join(
+    return Markup("\n\n").join(
         [
-            f"🗳 <b>{escape(polls.question(poll, t.locale))}</b>",
+            Markup("🗳 <b>{}</b>").format(polls.question(poll, t.locale)),
             t.gettext("Tap your answer below. You can change it until the poll closes."),
         ]
     )
@@ -302,7 +302,7 @@ async def send_poll(update: Update, context: PactContext) -> None:
     i18n = context.services.i18n
     await campaigns.create_broadcast(
         session,
-        title=poll.question_sq[:60],
+        title=escaped_within(poll.question_sq, 60),
         text_sq=invitation(i18n.translator("sq"), poll),
         text_en=invitation(i18n.translator("en"), poll),
         topic=Topic.POLLS,
@@ -401,36 +401,36 @@ async def _listing(context: PactContext) -> tuple[str, InlineKeyboardMarkup | No
     rows: list[list[Button]] = []
     for poll, votes in found:
         mark = "🔒" if poll.closed_at else "🗳"
-        short = polls.question(poll, t.locale)
-        short = short if len(short) <= 40 else f"{short[:39]}…"
+        short = shorten(polls.question(poll, t.locale), 40)
         lines.append(
-            f"{mark} #{poll.id} {escape(short)} · "
-            + t.ngettext("{count} vote", "{count} votes", votes)
+            Markup("{} #{} {} · {}").format(
+                mark, poll.id, short, t.ngettext("{count} vote", "{count} votes", votes)
+            )
         )
         rows.append([(f"{mark} #{poll.id} {short}", f"{SHOW}{poll.id}")])
-    return "\n".join(lines), keyboard(*rows)
+    return join_lines(lines), keyboard(*rows)
 
 
 def segment_label(t: Translator, segment: str, value: str | None) -> str:
-    """A municipality, age band or role as people read it; "Not given" when missing."""
+    """A municipality, age band or role as people read it (plain text); "Not given" if missing."""
     if value is None:
-        return t.gettext("Not given")
+        return plain(t.gettext("Not given"))
     if segment == "by_age_band" and value in set(AgeBand):
-        return t.gettext(onboarding.AGE_LABELS[AgeBand(value)])
+        return plain(t.gettext(onboarding.AGE_LABELS[AgeBand(value)]))
     if segment == "by_role" and value in set(Role):
-        return t.gettext(onboarding.ROLE_LABELS[Role(value)])
+        return plain(t.gettext(onboarding.ROLE_LABELS[Role(value)]))
     if segment == "by_municipality" and value.startswith(polls.REGION):
-        return t.gettext("Region of {region}", region=value.removeprefix(polls.REGION))
+        return plain(t.gettext("Region of {region}", region=value.removeprefix(polls.REGION)))
     return value
 
 
-def totals_lines(t: Translator, poll: Poll, results: polls.Results) -> list[str]:
+def totals_lines(t: Translator, poll: Poll, results: polls.Results) -> list[Markup]:
     """One numbered line per option: votes and share."""
     return [
         t.gettext(
             "{number}. {option}: {votes} ({share}%)",
             number=number,
-            option=escape(polls.label(option, t.locale)),
+            option=polls.label(option, t.locale),
             votes=t.number(votes),
             share=polls.percent(votes, results.total),
         )
@@ -440,7 +440,7 @@ def totals_lines(t: Translator, poll: Poll, results: polls.Results) -> list[str]
     ]
 
 
-def results_text(t: Translator, poll: Poll, results: polls.Results) -> str:
+def results_text(t: Translator, poll: Poll, results: polls.Results) -> Markup:
     """Totals per option and the breakdowns by municipality, age band and role."""
     state = (
         t.gettext("Closed on {date}", date=t.date(poll.closed_at))
@@ -448,11 +448,11 @@ def results_text(t: Translator, poll: Poll, results: polls.Results) -> str:
         else t.gettext("Open")
     )
     lines = [
-        f"🗳 <b>{escape(polls.question(poll, t.locale))}</b>",
-        f"{state} · " + t.ngettext("{count} vote", "{count} votes", results.total),
+        Markup("🗳 <b>{}</b>").format(polls.question(poll, t.locale)),
+        Markup("{} · {}").format(state, t.ngettext("{count} vote", "{count} votes", results.total)),
     ]
     if not results.total:
-        return "\n".join([*lines, "", t.gettext("No votes yet.")])
+        return Markup("\n").join([*lines, "", t.gettext("No votes yet.")])
     lines += ["", *totals_lines(t, poll, results)]
     columns = " · ".join(str(number) for number in range(1, len(poll.options) + 1))
     for segment, title in SEGMENTS:
@@ -465,9 +465,9 @@ def results_text(t: Translator, poll: Poll, results: polls.Results) -> str:
             ),
         ]
         for value, counts in getattr(results, segment):
-            label = escape(segment_label(t, segment, value))
-            lines.append(f"{label}: " + " · ".join(t.number(n) for n in counts))
-    return "\n".join(lines)[:4000]
+            label = segment_label(t, segment, value)
+            lines.append(Markup("{}: {}").format(label, " · ".join(t.number(n) for n in counts)))
+    return join_lines(lines)
 
 
 def _card_markup(t: Translator, poll: Poll, results: polls.Results) -> InlineKeyboardMarkup:
@@ -546,20 +546,18 @@ async def close(update: Update, context: PactContext) -> None:
     await edit_or_send(
         update,
         context,
-        "\n\n".join(
+        Markup("\n\n").join(
             [t.gettext("🔒 Closed. Votes are no longer accepted."), results_text(t, poll, results)]
         ),
         _card_markup(t, poll, results),
     )
 
 
-def summary(t: Translator, poll: Poll, results: polls.Results) -> str:
+def summary(t: Translator, poll: Poll, results: polls.Results) -> Markup:
     """The results as participants receive them: totals only."""
-    return "\n".join(
+    return Markup("\n").join(
         [
-            t.gettext(
-                "📊 <b>Results</b>: {question}", question=escape(polls.question(poll, t.locale))
-            ),
+            t.gettext("📊 <b>Results</b>: {question}", question=polls.question(poll, t.locale)),
             "",
             *totals_lines(t, poll, results),
             "",
@@ -588,7 +586,7 @@ async def send_results(update: Update, context: PactContext) -> None:
     i18n = context.services.i18n
     await campaigns.create_broadcast(
         session,
-        title=f"results: {poll.question_sq}"[:100],
+        title=escaped_within(f"results: {poll.question_sq}", 100),
         text_sq=summary(i18n.translator("sq"), poll, results),
         text_en=summary(i18n.translator("en"), poll, results),
         topic=Topic.POLLS,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from html import escape
 from typing import Any
 
 from telegram import InputFile, Update
@@ -152,7 +151,7 @@ async def change(update: Update, context: PactContext) -> None:
 def _role_name(t: Translator, role: str) -> str:
     """A staff role in the person's language."""
     label = ROLES.get(StaffRole(role)) if role in set(StaffRole) else None
-    return t.gettext(label) if label else escape(role)
+    return t.gettext(label) if label else role
 
 
 def _counted(t: Translator, counts: dict[str, int]) -> list[str]:

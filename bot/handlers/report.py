@@ -7,8 +7,7 @@ when → evidence → identification → preview → send. Answers are persisted
 
 from __future__ import annotations
 
-from html import escape
-
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import (
     BaseHandler,
@@ -22,7 +21,7 @@ from bot import routing
 from bot.application import PactContext
 from bot.handlers import case_views, evidence_intake, flow, menu, pickers, staff_cases
 from bot.handlers.report_texts import identity_text, safety_text, sent_text
-from bot.i18n import Translator
+from bot.i18n import Translator, shorten
 from bot.services import cases as case_rules
 from bot.services import evidence, quota
 from bot.services.evidence import PRIVATE_MODES
@@ -223,7 +222,7 @@ async def search_municipality(update: Update, context: PactContext) -> int:
             context,
             t.gettext(
                 "I found no municipality for “{text}”. Try another part of the name.",
-                text=escape(flow.typed_text(update)[:50]),
+                text=shorten(flow.typed_text(update), 50),
             ),
             keyboard(_nav(context)),
         )
@@ -247,7 +246,7 @@ async def pick_municipality(update: Update, context: PactContext) -> int:
         draft.pop("unit", None)
     draft["municipality_id"] = authority.id
     await close_buttons(
-        update, "✔️ " + escape(context.t.gettext("Municipality of {name}", name=authority.name))
+        update, "✔️ " + context.t.gettext("Municipality of {name}", name=authority.name)
     )
     return await _next(update, context, MUNICIPALITY)
 
@@ -283,7 +282,7 @@ async def pick_unit(update: Update, context: PactContext) -> int:
     if not raw.isdigit() or int(raw) >= len(units):
         return await ask(update, context, UNIT)
     _draft(context)["unit"] = units[int(raw)]
-    await close_buttons(update, "✔️ " + escape(units[int(raw)]))
+    await close_buttons(update, Markup("✔️ {}").format(units[int(raw)]))
     return await _next(update, context, UNIT)
 
 
@@ -337,7 +336,7 @@ async def pick_category(update: Update, context: PactContext) -> int:
         return await ask(update, context, CATEGORY)
     t = context.t
     _draft(context)["category"] = chosen.key
-    await close_buttons(update, "✔️ " + escape(chosen.label(t.locale)))
+    await close_buttons(update, Markup("✔️ {}").format(chosen.label(t.locale)))
     if not chosen.municipal:
         await send(
             update,
@@ -345,7 +344,7 @@ async def pick_category(update: Update, context: PactContext) -> int:
             t.gettext(
                 "Good to know: the municipality is not the main body for this. Who handles it: "
                 "{who}. We still record your report and the team will tell you where to turn.",
-                who=escape(chosen.responsible(t.locale)),
+                who=chosen.responsible(t.locale),
             ),
         )
     return await _next(update, context, CATEGORY)
@@ -848,28 +847,26 @@ async def preview(update: Update, context: PactContext) -> int:
         lines.append(
             t.gettext(
                 "Place: {place}",
-                place=escape(town + (f", {draft['unit']}" if draft.get("unit") else "")),
+                place=town + (f", {draft['unit']}" if draft.get("unit") else ""),
             )
         )
         chosen = case_rules.category(draft.get("category"))
         lines.append(
-            t.gettext(
-                "Problem: {category}", category=escape(chosen.label(t.locale) if chosen else "?")
-            )
+            t.gettext("Problem: {category}", category=chosen.label(t.locale) if chosen else "?")
         )
         edit_rows += [
             (t.gettext("✏️ Place"), f"{EDIT}{MUNICIPALITY}"),
             (t.gettext("✏️ Problem"), f"{EDIT}{CATEGORY}"),
         ]
     else:
-        lines.append(t.gettext("Institution: {name}", name=escape(draft.get("institution", ""))))
-        lines.append(t.gettext("When: {when}", when=escape(draft.get("when", ""))))
+        lines.append(t.gettext("Institution: {name}", name=draft.get("institution", "")))
+        lines.append(t.gettext("When: {when}", when=draft.get("when", "")))
         edit_rows += [
             (t.gettext("✏️ Institution"), f"{EDIT}{INSTITUTION}"),
             (t.gettext("✏️ When"), f"{EDIT}{WHEN}"),
         ]
     lines.append(
-        t.gettext("What happened: {text}", text=escape(draft["description"]))
+        t.gettext("What happened: {text}", text=draft["description"])
         if draft.get("description")
         else t.gettext("What happened: 🎙 voice note")
     )
@@ -877,7 +874,7 @@ async def preview(update: Update, context: PactContext) -> int:
         if draft.get("latitude") is not None:
             lines.append(t.gettext("Where: 📍 shared location"))
         elif draft.get("location_text"):
-            lines.append(t.gettext("Where: {place}", place=escape(draft["location_text"])))
+            lines.append(t.gettext("Where: {place}", place=draft["location_text"]))
     lines.append(t.ngettext("{count} file", "{count} files", len(draft.get("files", []))))
     mode = Identification(draft["identification"])
     lines.append(
@@ -891,7 +888,7 @@ async def preview(update: Update, context: PactContext) -> int:
     await send(
         update,
         context,
-        "\n".join(lines),
+        Markup("\n").join(lines),
         keyboard(
             *send_rows,
             edit_rows,
@@ -946,8 +943,9 @@ async def send_report(update: Update, context: PactContext) -> int:
             for case in similar:
                 where = case_views.place(t, case, typed_unit_visible=False)  # not theirs
                 lines.append(
-                    f"• {case.reference} · {escape(case_views.what(t, case))} · "
-                    f"{where} · {t.date(case.created_at)}"
+                    Markup("• {} · {} · {} · {}").format(
+                        case.reference, case_views.what(t, case), where, t.date(case.created_at)
+                    )
                 )
                 rows.append(
                     [
@@ -960,7 +958,7 @@ async def send_report(update: Update, context: PactContext) -> int:
                     ]
                 )
             rows.append([(t.gettext("It is a different problem"), DIFFERENT)])
-            await send(update, context, "\n".join(lines), keyboard(*rows))
+            await send(update, context, Markup("\n").join(lines), keyboard(*rows))
             return SIMILAR
     return await _store(update, context)
 

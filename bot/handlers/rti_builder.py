@@ -6,8 +6,7 @@ the database), so a restart resumes at the same step. See rti_builder.mmd.
 
 from __future__ import annotations
 
-from html import escape
-
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import (
     BaseHandler,
@@ -22,6 +21,7 @@ from bot.application import PactContext
 from bot.handlers import flow, menu, onboarding, pickers
 from bot.handlers import rti_views as views
 from bot.handlers.rti_delivery import send_prepared_request
+from bot.i18n import shorten
 from bot.runtime import after_commit_effect
 from bot.services import rti
 from bot.services.privacy import has_consent, is_minor
@@ -191,7 +191,7 @@ async def search(update: Update, context: PactContext) -> int:
             context,
             t.gettext(
                 "I found no authority for “{text}”. Try another part of the name.",
-                text=escape(text[:50]),
+                text=shorten(text, 50),
             ),
             keyboard(_nav(context)),
         )
@@ -428,14 +428,14 @@ async def preview(update: Update, context: PactContext) -> int:
     if authority is None:
         return await ask_authority(update, context)
     form = views.FORMATS[draft["format"]]
-    text = "\n".join(
+    text = Markup("\n").join(
         [
             t.gettext("<b>Check your request</b>"),
-            t.gettext("To: {authority}", authority=escape(views.authority_label(t, authority))),
-            t.gettext("Information: {text}", text=escape(draft["information"])),
+            t.gettext("To: {authority}", authority=views.authority_label(t, authority)),
+            t.gettext("Information: {text}", text=draft["information"]),
             t.gettext("Form: {format}", format=t.gettext(form)),
-            t.gettext("Answer to: {address}", address=escape(draft["address"])),
-            t.gettext("Name: {name}", name=escape(draft["name"])),
+            t.gettext("Answer to: {address}", address=draft["address"]),
+            t.gettext("Name: {name}", name=draft["name"]),
         ]
     )
     await send(

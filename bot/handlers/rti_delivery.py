@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from html import escape
 
+from markupsafe import Markup
 from telegram import InputFile, Update
 
 from bot.application import PactContext
@@ -44,7 +44,7 @@ async def _send_text_and_pdf(
 ) -> None:
     """The letter as messages (escaped) and as a PDF document."""
     for part in _chunks(text):
-        await send(update, context, f"<pre>{escape(part)}</pre>")
+        await send(update, context, Markup("<pre>{}</pre>").format(part))
     assert update.effective_chat is not None
     await context.bot.send_document(
         update.effective_chat.id, InputFile(io.BytesIO(pdf), filename=filename), caption=caption
@@ -92,8 +92,8 @@ async def send_prepared_request(update: Update, context: PactContext, request: R
             t.gettext(
                 '• By e-mail: <a href="{link}">open the e-mail, ready to send</a>, to {email}. '
                 "Attach the PDF.",
-                link=escape(mailto, quote=True),
-                email=escape(request.authority.email or ""),
+                link=mailto,
+                email=request.authority.email or "",
             )
         )
     else:
@@ -119,7 +119,7 @@ async def send_prepared_request(update: Update, context: PactContext, request: R
     await send(
         update,
         context,
-        "\n".join(ways),
+        Markup("\n").join(ways),
         keyboard(*views.card_buttons(t, request), [menu.menu_button(t)]),
     )
 
@@ -178,7 +178,7 @@ async def send_complaint(update: Update, context: PactContext, request: RtiReque
             "review first: the complaint goes straight to the Commissioner.\n"
             "• The Commissioner decides within {days} working days.",
             email=letters.COMMISSIONER_EMAIL,
-            address=escape(settings.idp_postal_address),
+            address=settings.idp_postal_address,
             portal=PYET_SHTETIN,
             date=t.date(request.complaint_due_on),
             days=settings.commissioner_decision_days,

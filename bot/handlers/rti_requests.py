@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
@@ -13,7 +11,7 @@ from bot.handlers import menu, rti_builder
 from bot.handlers import rti_views as views
 from bot.handlers.fallback import stale_button
 from bot.handlers.rti_delivery import send_complaint, send_prepared_request
-from bot.i18n import Translator
+from bot.i18n import Translator, plain, shorten
 from bot.services import directory, rti
 from bot.services import outbox as outbox_rows
 from bot.services.privacy import has_consent
@@ -70,8 +68,9 @@ async def my_requests(update: Update, context: PactContext) -> None:
 
 def _line(t: Translator, request: RtiRequest) -> str:
     """A short button label for one request."""
-    label = views.authority_label(t, request.authority)
-    return f"#{request.id} · {label[:30]} · {t.gettext(views.STATUS[request.status])}"[:60]
+    label = shorten(views.authority_label(t, request.authority), 30)
+    status = plain(t.gettext(views.STATUS[request.status]))
+    return shorten(f"#{request.id} · {label} · {status}", 60)
 
 
 async def _owned(
@@ -306,7 +305,7 @@ async def wrong_contact(update: Update, context: PactContext) -> None:
             text=staff.gettext(
                 "⚠️ A citizen reports a wrong contact: {authority} (no. {number}). "
                 "Correct it with /authority.",
-                authority=escape(directory.display_name(authority)),
+                authority=directory.display_name(authority),
                 number=authority.id,
             ),
         )

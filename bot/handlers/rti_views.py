@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
+from markupsafe import Markup
 
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, plain
 from bot.services import directory
 from bot.services.rti import COMPLAINABLE, WAITING, Outcome, ReminderKind
 from bot.ui import Button, rows_of
@@ -52,16 +52,16 @@ FORMATS = {
 
 
 def authority_label(t: Translator, authority: Authority) -> str:
-    """A municipality as "Bashkia X" / "Municipality of X"; other bodies by name."""
+    """A municipality as "Bashkia X" / "Municipality of X"; other bodies by name (plain text)."""
     if authority.kind == directory.MUNICIPALITY:
-        return t.gettext("Municipality of {name}", name=authority.name)
+        return plain(t.gettext("Municipality of {name}", name=authority.name))
     return authority.name
 
 
-def authority_card(t: Translator, authority: Authority) -> str:
+def authority_card(t: Translator, authority: Authority) -> Markup:
     """What we know of an authority's right-to-information contacts."""
     unknown = t.gettext("not known yet")
-    lines = [f"<b>{escape(authority_label(t, authority))}</b>"]
+    lines = [Markup("<b>{}</b>").format(authority_label(t, authority))]
     fields = (
         (N_("RTI coordinator"), authority.coordinator_name),
         (N_("E-mail"), authority.email),
@@ -71,27 +71,27 @@ def authority_card(t: Translator, authority: Authority) -> str:
         (N_("Website"), authority.website),
     )
     for label, value in fields:
-        lines.append(f"{t.gettext(label)}: {escape(value) if value else unknown}")
+        lines.append(Markup("{}: {}").format(t.gettext(label), value or unknown))
     lines.append(
         t.gettext(
             "💡 Check its Transparency Programme and its Register of Requests and Responses "
             "first: the information may already be published (arts. 4, 5, 7 and 8)."
         )
     )
-    return "\n".join(lines)
+    return Markup("\n").join(lines)
 
 
-def card(t: Translator, request: RtiRequest) -> str:
+def card(t: Translator, request: RtiRequest) -> Markup:
     """One request: authority, status, dates and the next step."""
     lines = [
         t.gettext("<b>Request no. {number}</b>", number=request.id),
-        t.gettext("To: {authority}", authority=escape(authority_label(t, request.authority))),
+        t.gettext("To: {authority}", authority=authority_label(t, request.authority)),
         t.gettext("Status: {status}", status=t.gettext(STATUS[RequestStatus(request.status)])),
     ]
     if request.sent_on:
         lines.append(t.gettext("Sent on: {date}", date=t.date(request.sent_on)))
     if request.protocol_number:
-        lines.append(t.gettext("Protocol no.: {number}", number=escape(request.protocol_number)))
+        lines.append(t.gettext("Protocol no.: {number}", number=request.protocol_number))
     if request.due_on and request.status in WAITING:
         lines.append(t.gettext("Answer due by: <b>{date}</b>", date=t.date(request.due_on)))
     if request.complaint_due_on and request.status in COMPLAINABLE:
@@ -102,7 +102,7 @@ def card(t: Translator, request: RtiRequest) -> str:
             )
         )
     lines.append(next_step(t, request))
-    return "\n".join(lines)
+    return Markup("\n").join(lines)
 
 
 def next_step(t: Translator, request: RtiRequest) -> str:
@@ -164,7 +164,7 @@ def outcome_rows(t: Translator, request: RtiRequest) -> list[list[Button]]:
 
 def reminder_text(t: Translator, request: RtiRequest, kind: ReminderKind) -> str:
     """The text of a reminder about a request."""
-    authority = escape(authority_label(t, request.authority))
+    authority = authority_label(t, request.authority)
     if kind is ReminderKind.BEFORE_DUE:
         assert request.due_on is not None
         return t.gettext(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from html import escape
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -13,7 +13,7 @@ from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import pickers
 from bot.handlers.fallback import stale_button
-from bot.i18n import Translator
+from bot.i18n import Translator, escaped_within
 from bot.services import audience, campaigns, stats
 from bot.services.filters import Scope
 from bot.services.staff import Permission
@@ -54,11 +54,11 @@ def render(
         if figures.median_days_to_resolution is None
         else t.number(round(figures.median_days_to_resolution, 1))
     )
-    return "\n".join(
+    return Markup("\n").join(
         [
             t.gettext(
                 "<b>Scorecard: Municipality of {name}</b>, {month}",
-                name=escape(town.name),
+                name=town.name,
                 month=t.month(start),
             ),
             t.gettext(
@@ -159,7 +159,7 @@ async def publish(update: Update, context: PactContext) -> None:
     }
     await campaigns.create_broadcast(
         session,
-        title=f"Scorecard {town.name} {start:%Y-%m}",
+        title=escaped_within(f"Scorecard {town.name} {start:%Y-%m}", 100),
         text_sq=texts["sq"],
         text_en=texts["en"],
         topic=Topic.SERVICES,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from html import escape
-
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -12,7 +11,7 @@ from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import pickers
 from bot.handlers.fallback import stale_button
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, join_lines
 from bot.services import staff, templates
 from bot.services.staff import Permission
 from bot.ui import Button, answer, edit_or_send, keyboard, rows_of, send
@@ -30,7 +29,7 @@ USAGE = N_(
 )
 
 
-def _line(t: Translator, member: StaffMember, names: dict[int, str]) -> str:
+def _line(t: Translator, member: StaffMember, names: dict[int, str]) -> Markup:
     """One staff member in the list."""
     where = (
         ", ".join(names.get(i, "?") for i in member.municipality_ids)
@@ -43,7 +42,7 @@ def _line(t: Translator, member: StaffMember, names: dict[int, str]) -> str:
         else t.gettext("corruption reports: no")
     )
     role = t.gettext(ROLES[StaffRole(member.role)])
-    return f"• {escape(member.display_name)} – {role}; {corruption}; {escape(where)}"
+    return Markup("• {} – {}; {}; {}").format(member.display_name, role, corruption, where)
 
 
 async def _names(context: PactContext) -> dict[int, str]:
@@ -87,7 +86,8 @@ async def staff_command(update: Update, context: PactContext) -> None:
         _line(t, m, names) for m, _u in await staff.everyone(session)
     ]
     rows = [[(m.display_name, f"{P}{m.user_id}:show")] for m, _u in await staff.everyone(session)]
-    await send(update, context, "\n".join(lines) + "\n\n" + t.gettext(USAGE), keyboard(*rows))
+    text = join_lines([*lines, "", t.gettext(USAGE)])
+    await send(update, context, text, keyboard(*rows))
 
 
 async def _show(update: Update, context: PactContext, member: StaffMember) -> None:
@@ -176,10 +176,12 @@ async def templates_command(update: Update, context: PactContext) -> None:
             now=context.services.clock.now(),
         )
     found = await templates.all_templates(session)
-    lines = [t.gettext("<b>Response templates</b>")] + [f"• {escape(x.title)}" for x in found]
+    lines = [t.gettext("<b>Response templates</b>")] + [
+        Markup("• {}").format(x.title) for x in found
+    ]
     rows = [[(f"🗑 {x.title}"[:60], f"{TEMPLATE}{x.id}")] for x in found]
     await send(
-        update, context, "\n".join(lines) + "\n\n" + t.gettext(TEMPLATE_USAGE), keyboard(*rows)
+        update, context, join_lines([*lines, "", t.gettext(TEMPLATE_USAGE)]), keyboard(*rows)
     )
 
 

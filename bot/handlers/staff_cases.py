@@ -10,8 +10,8 @@ All of it sits behind bot.access.gate.
 from __future__ import annotations
 
 import logging
-from html import escape
 
+from markupsafe import Markup
 from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -30,7 +30,7 @@ from bot.handlers import cancel as cancel_handlers
 from bot.handlers import case_notify, case_views
 from bot.handlers import staff_views as views
 from bot.handlers.fallback import stale_button
-from bot.i18n import N_
+from bot.i18n import N_, join_lines, shorten
 from bot.runtime import Services
 from bot.services import cases as case_rules
 from bot.services import casework, staff, templates
@@ -358,18 +358,21 @@ async def audit_log(update: Update, context: PactContext) -> None:
         )
         change = ""
         if entry.before or entry.after:
-            change = f" {escape(str(entry.before or {}))} → {escape(str(entry.after or {}))}"
-        lines.append(f"{t.datetime(entry.at)} · {escape(who or '?')} · {entry.action}{change}")
+            change = f" {entry.before or {}} → {entry.after or {}}"
+        lines.append(
+            Markup("{} · {} · {}{}").format(t.datetime(entry.at), who or "?", entry.action, change)
+        )
     if case.original_description is not None:
         lines.append(
             t.gettext(
-                "Original text before redaction: “{text}”", text=escape(case.original_description)
+                "Original text before redaction: “{text}”",
+                text=shorten(case.original_description, 1500),
             )
         )
     await send(
         update,
         context,
-        "\n".join(lines)[:4000],
+        join_lines(lines),
         keyboard([(t.gettext("⬅️ Back"), f"{views.OPEN}{case.id}")]),
     )
 
@@ -593,7 +596,7 @@ async def _relay(context: PactContext, case: Case, text: str) -> None:
         text=t.gettext(
             "✉️ Message from the PACT team about {reference}:\n“{text}”",
             reference=case.reference,
-            text=escape(text),
+            text=text,
         ),
         markup=keyboard([(t.gettext("↩️ Answer"), f"{case_views.ANSWER}{case.id}")]),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import date, timedelta
-from html import escape
 
+from markupsafe import Markup
 from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -14,7 +14,7 @@ from bot import routing
 from bot.access import current_member
 from bot.application import PactContext
 from bot.handlers import case_views
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, join_lines
 from bot.services import charts, spreadsheets, stats
 from bot.services import export as exports
 from bot.services.filters import Scope
@@ -126,7 +126,7 @@ def _status_label(t: Translator, key: str) -> str:
     return t.gettext(case_views.STATUS[CaseStatus(key)]) if key in set(CaseStatus) else key
 
 
-def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.AuthorityRti]) -> str:
+def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.AuthorityRti]) -> Markup:
     """The text part of /stats."""
     lines = [
         t.gettext("<b>Statistics</b>"),
@@ -141,10 +141,13 @@ def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.Author
         ),
         "",
         t.gettext("<b>By municipality</b>"),
-        *(f"• {escape(name)}: {t.number(n)}" for name, n in figures.by_municipality[:15]),
+        *(Markup("• {}: {}").format(name, t.number(n)) for name, n in figures.by_municipality[:15]),
         "",
         t.gettext("<b>By status</b>"),
-        *(f"• {_status_label(t, key)}: {t.number(n)}" for key, n in figures.by_status),
+        *(
+            Markup("• {}: {}").format(_status_label(t, key), t.number(n))
+            for key, n in figures.by_status
+        ),
     ]
     if rti_rows:
         lines += [
@@ -157,12 +160,17 @@ def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.Author
         for row in rti_rows[:15]:
             rate = "—" if row.answer_rate is None else f"{round(row.answer_rate * 100)}%"
             lines.append(
-                f"• {escape(row.authority)}: {row.requests} · {row.answered} ({rate}) · "
-                f"{_hours(t, row.median_days_to_answer)}"
+                Markup("• {}: {} · {} ({}) · {}").format(
+                    row.authority,
+                    row.requests,
+                    row.answered,
+                    rate,
+                    _hours(t, row.median_days_to_answer),
+                )
             )
     lines.append("")
     lines.append(t.gettext("Citizen monitoring: counts of reports made through the bot."))
-    return "\n".join(lines)
+    return join_lines(lines)
 
 
 async def stats_command(update: Update, context: PactContext) -> None:
@@ -185,7 +193,7 @@ async def stats_period(update: Update, context: PactContext) -> None:
     session = context.scope.session
     figures = await stats.case_stats(session, scope, settings.tz)
     rti_rows = await stats.rti_stats(session, scope, settings.tz)
-    await send(update, context, summary(t, figures, rti_rows)[:4000])
+    await send(update, context, summary(t, figures, rti_rows))
     empty = t.gettext("No data")
     bars = await asyncio.to_thread(
         charts.bar_chart,

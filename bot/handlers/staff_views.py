@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
+
+from markupsafe import Markup
 
 from bot.handlers import case_views
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, shorten
 from bot.ui import Button, rows_of
 from db.models import (
     Case,
@@ -57,13 +58,13 @@ def erased_label(t: Translator, case: Case) -> str:
     return t.gettext("anonymised after the retention period")
 
 
-def identity(t: Translator, case: Case) -> str:
+def identity(t: Translator, case: Case) -> Markup:
     """The identification mode; the Telegram name only for named reports."""
     mode = t.gettext(case_views.IDENTIFICATION[Identification(case.identification)])
     if case.erased_by:
-        return f"{mode} ({erased_label(t, case)})"
+        return Markup("{} ({})").format(mode, erased_label(t, case))
     if case.identification == Identification.NAMED and case.reporter_display:
-        return f"{mode} ({escape(case.reporter_display)})"
+        return Markup("{} ({})").format(mode, case.reporter_display)
     return mode
 
 
@@ -78,16 +79,16 @@ def received(t: Translator, case: Case, now: datetime) -> str:
     return t.ngettext("received {count} day ago", "received {count} days ago", age.days)
 
 
-def group_card(t: Translator, case: Case, now: datetime) -> str:
+def group_card(t: Translator, case: Case, now: datetime) -> Markup:
     """The staff group's card: reference, category, municipality, age; nothing the reporter said.
 
     The group may hold members of other municipalities; the full card opens privately, scoped.
     """
-    lines = [f"<b>{case.reference}</b> · {escape(case_views.what(t, case))}"]
+    lines = [Markup("<b>{}</b> · {}").format(case.reference, case_views.what(t, case))]
     if case.municipality is not None:
-        lines.append(escape(t.gettext("Municipality of {name}", name=case.municipality.name)))
+        lines.append(t.gettext("Municipality of {name}", name=case.municipality.name))
     lines.append(received(t, case, now))
-    return "\n".join(lines)
+    return Markup("\n").join(lines)
 
 
 def group_buttons(t: Translator, case: Case, *, notice: bool = False) -> list[list[Button]]:
@@ -99,7 +100,7 @@ def group_buttons(t: Translator, case: Case, *, notice: bool = False) -> list[li
     return [[(t.gettext("🔓 Open in my private chat"), data)]]
 
 
-def exchange_lines(t: Translator, events: list[CaseEvent]) -> list[str]:
+def exchange_lines(t: Translator, events: list[CaseEvent]) -> list[Markup]:
     """The latest staff messages and reporter answers, shortened, for the private card."""
     labels = {
         "staff_reply": t.gettext("Team"),
@@ -110,11 +111,11 @@ def exchange_lines(t: Translator, events: list[CaseEvent]) -> list[str]:
         ErasedBy.RETENTION: t.gettext("anonymised after the retention period"),
     }
     return [
-        f"{t.date(event.at)} · {labels[event.kind]}: “{said}”"
+        Markup("{} · {}: “{}”").format(t.date(event.at), labels[event.kind], said)
         for event in events
         if event.kind in labels
         for said in [
-            escape(event.public_text[:300])
+            shorten(event.public_text, 300)
             if event.public_text
             else erased.get(event.erased_by or "", "")
         ]
@@ -128,41 +129,43 @@ def card(
     assignee: str | None,
     now: datetime,
     events: list[CaseEvent] | None = None,
-) -> str:
+) -> Markup:
     """The full staff card of a case (private chat only), with the latest exchanges."""
     counts: dict[str, int] = {}
     for item in files:
         counts[item.kind] = counts.get(item.kind, 0) + 1
     lines = [
-        f"<b>{case.reference}</b> · {escape(case_views.what(t, case))}",
+        Markup("<b>{}</b> · {}").format(case.reference, case_views.what(t, case)),
         case_views.place(t, case, typed_unit_visible=True),
         t.gettext(
             "Status: {status} · Identification: {mode}",
             status=t.gettext(case_views.STATUS[CaseStatus(case.status)]),
             mode=identity(t, case),
         ),
-        t.gettext("Assignee: {name}", name=escape(assignee) if assignee else t.gettext("nobody")),
+        t.gettext("Assignee: {name}", name=assignee if assignee else t.gettext("nobody")),
         t.ngettext(
             "Reported {count} day ago", "Reported {count} days ago", (now - case.created_at).days
         ),
     ]
     if case.happened_when:
-        lines.append(t.gettext("When: {when}", when=escape(case.happened_when)))
+        lines.append(t.gettext("When: {when}", when=case.happened_when))
     if case.latitude is not None and case.longitude is not None:
         lines.append(f"📍 {case.latitude:.5f}, {case.longitude:.5f}")
     elif case.location_text:
-        lines.append(f"📍 {escape(case.location_text)}")
+        lines.append(Markup("📍 {}").format(case.location_text))
     if counts:
-        parts = [f"{n} {t.gettext(KINDS.get(k, k))}" for k, n in sorted(counts.items())]
-        lines.append("📎 " + ", ".join(parts))
+        parts = [
+            Markup("{} {}").format(n, t.gettext(KINDS.get(k, k))) for k, n in sorted(counts.items())
+        ]
+        lines.append("📎 " + Markup(", ").join(parts))
     if case.description:
-        lines.append(f"“{escape(case.description[:1500])}”")
+        lines.append(Markup("“{}”").format(shorten(case.description, 1500)))
     elif case.erased_by:
-        lines.append(f"“{erased_label(t, case)}”")
+        lines.append(Markup("“{}”").format(erased_label(t, case)))
     if events:
         lines.append(t.gettext("<b>Messages</b>"))
         lines.extend(exchange_lines(t, events))
-    return "\n".join(lines)
+    return Markup("\n").join(lines)
 
 
 def buttons(t: Translator, case: Case) -> list[list[Button]]:

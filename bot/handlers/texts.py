@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from bot.i18n import Translator
 from bot.services.privacy import NOTICE_VERSION
 from bot.settings import Settings
@@ -23,7 +21,7 @@ def short_notice(t: Translator, settings: Settings) -> str:
         "at any time with /privacy. You can complain to the Commissioner for the Right to "
         "Information and Personal Data Protection: {idp}.\n\n"
         "Do you agree that we store your data for this?",
-        controller=escape(settings.controller_name),
+        controller=settings.controller_name,
         months=settings.case_retention_months,
         idp=IDP_EMAIL,
     )
@@ -32,7 +30,7 @@ def short_notice(t: Translator, settings: Settings) -> str:
 def full_notice(t: Translator, settings: Settings) -> str:
     """The complete notice: controller, purposes, basis, retention, rights, minors, complaints."""
     contact = (
-        t.gettext("Contact: {contact}", contact=escape(settings.controller_contact))
+        t.gettext("Contact: {contact}", contact=settings.controller_contact)
         if settings.controller_contact
         else ""
     )
@@ -60,7 +58,7 @@ def full_notice(t: Translator, settings: Settings) -> str:
         "once. You can complain to the Commissioner for the Right to Information and "
         "Personal Data Protection (IDP): {idp}.",
         version=NOTICE_VERSION,
-        controller=escape(settings.controller_name),
+        controller=settings.controller_name,
         contact=contact,
         months=settings.case_retention_months,
         idp=IDP_EMAIL,

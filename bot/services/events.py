@@ -10,14 +10,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import I18n, Translator
+from bot.i18n import I18n, Translator, escaped_within
 from bot.services import campaigns, moments
 from db.models import (
     Authority,
@@ -233,40 +233,40 @@ async def listing(
     return [(event, int(count)) for event, count in rows]
 
 
-def where(t: Translator, event: Event, town: str | None) -> str:
+def where(t: Translator, event: Event, town: str | None) -> Markup:
     """The place line (with the municipality) and the local date and time."""
-    place = escape(event.place)
+    place = Markup("{}").format(event.place)
     if town:
-        town_label = t.gettext("Municipality of {name}", name=escape(town))
-        place = f"{place}, {town_label}"
-    return f"📍 {place}\n🕒 {t.datetime(event.starts_at)}"
+        town_label = t.gettext("Municipality of {name}", name=town)
+        place = Markup("{}, {}").format(place, town_label)
+    return Markup("📍 {}\n🕒 {}").format(place, t.datetime(event.starts_at))
 
 
-def announcement(t: Translator, event: Event, town: str | None) -> str:
+def announcement(t: Translator, event: Event, town: str | None) -> Markup:
     """The invitation: title, place, local date and time, description, and the question."""
-    parts = [f"📅 <b>{escape(event.title)}</b>", where(t, event, town)]
+    parts = [Markup("📅 <b>{}</b>").format(event.title), where(t, event, town)]
     if event.description:
-        parts.append(escape(event.description))
+        parts.append(event.description)
     parts.append(t.gettext("Will you come? Tell us with the buttons below."))
-    return "\n\n".join(parts)
+    return Markup("\n\n").join(parts)
 
 
-def reminder(t: Translator, event: Event, town: str | None, kind: ReminderKind) -> str:
+def reminder(t: Translator, event: Event, town: str | None, kind: ReminderKind) -> Markup:
     """The day-before or hour-before reminder to those attending."""
     head = (
-        t.gettext("⏰ <b>Reminder: tomorrow</b>, {title}", title=escape(event.title))
+        t.gettext("⏰ <b>Reminder: tomorrow</b>, {title}", title=event.title)
         if kind == ReminderKind.DAY_BEFORE
-        else t.gettext("⏰ <b>Reminder: in one hour</b>, {title}", title=escape(event.title))
+        else t.gettext("⏰ <b>Reminder: in one hour</b>, {title}", title=event.title)
     )
     foot = t.gettext("Cannot come after all? Tap “Not this time” below.")
-    return "\n\n".join([head, where(t, event, town), foot])
+    return Markup("\n\n").join([head, where(t, event, town), foot])
 
 
-def cancellation(t: Translator, event: Event, town: str | None) -> str:
+def cancellation(t: Translator, event: Event, town: str | None) -> Markup:
     """The notice to those attending that the event will not take place."""
-    return "\n\n".join(
+    return Markup("\n\n").join(
         [
-            t.gettext("❌ <b>Cancelled</b>: {title}", title=escape(event.title)),
+            t.gettext("❌ <b>Cancelled</b>: {title}", title=event.title),
             where(t, event, town),
             t.gettext("This event will not take place. Thank you for wanting to come."),
         ]
@@ -291,7 +291,7 @@ async def announce(
     texts = {code: announcement(i18n.translator(code), event, town) for code in LOCALES}
     return await campaigns.create_broadcast(
         session,
-        title=event.title,
+        title=escaped_within(event.title, 100),
         text_sq=texts["sq"],
         text_en=texts["en"],
         topic=Topic.HEARINGS,
@@ -324,7 +324,7 @@ async def queue_due_reminders(session: AsyncSession, now: datetime, i18n: I18n) 
         texts = {code: reminder(i18n.translator(code), event, town, kind) for code in LOCALES}
         await campaigns.create_broadcast(
             session,
-            title=f"{kind.value}: {event.title}",
+            title=escaped_within(f"{kind.value}: {event.title}", 100),
             text_sq=texts["sq"],
             text_en=texts["en"],
             topic=Topic.HEARINGS,
@@ -371,7 +371,7 @@ async def cancel(
     texts = {code: cancellation(i18n.translator(code), event, town) for code in LOCALES}
     return await campaigns.create_broadcast(
         session,
-        title=f"cancelled: {event.title}",
+        title=escaped_within(f"cancelled: {event.title}", 100),
         text_sq=texts["sq"],
         text_en=texts["en"],
         topic=Topic.HEARINGS,
