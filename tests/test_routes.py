@@ -26,7 +26,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot import access, drafts
+from bot import access, buttons, drafts
 from bot import app as wiring
 from bot.application import PactApplication
 from bot.handlers import fallback, help
@@ -200,13 +200,15 @@ def _namespace(prefix: str) -> Permission | None:
 def test_every_registered_button_and_command_is_a_declared_route(
     app: PactApplication, routes: list[Route]
 ) -> None:
-    """Group 0 holds exactly the routes' handlers; the other groups hold no button or command."""
+    """Group 0 holds exactly the routes' handlers; the other groups hold no button or command
+    (but the guard that refuses malformed button numbers before anything else)."""
     registered = app.handlers[0]
     assert len(registered) == len(routes)
     assert _answered(registered) == _answered([route.handler for route in routes])
     for group, handlers in app.handlers.items():
         if group != 0:
-            assert all(isinstance(handler, TypeHandler) for handler in handlers), group
+            guards = [h for h in handlers if not isinstance(h, TypeHandler)]
+            assert [h.callback for h in guards] in ([], [buttons.refuse]), group
     for route in routes:  # an explicit decision: everyone, or one staff permission
         assert route.permission is None or isinstance(route.permission, Permission)
 
@@ -264,9 +266,13 @@ def test_every_staff_button_and_command_is_refused_to_a_citizen(
 
 
 def test_routes_are_registered_in_tiers_between_the_guards(app: PactApplication) -> None:
-    """Flood -3, drafts -2, gate -1, the routes in group 0 by tier, the draft stamp at 100."""
+    """Flood -3, malformed buttons and drafts -2, gate -1, the routes in group 0 by tier, the
+    draft stamp at 100."""
     assert sorted(app.handlers) == [-3, -2, -1, 0, 100]
-    assert [handler.callback for handler in app.handlers[-2]] == [drafts.expire_stale]
+    assert [handler.callback for handler in app.handlers[-2]] == [
+        buttons.refuse,
+        drafts.expire_stale,
+    ]
     assert [handler.callback for handler in app.handlers[-1]] == [access.gate]
     assert [handler.callback for handler in app.handlers[100]] == [drafts.stamp]
     registered = app.handlers[0]
