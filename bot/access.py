@@ -102,7 +102,8 @@ def required(update: Update) -> tuple[str, Permission] | None:
         return None
     message = update.effective_message
     if message is not None and message.text and message.text.startswith("/"):
-        command = message.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
+        words = message.text[1:].split(maxsplit=1)  # "/" alone or "/ x" has no command
+        command = words[0].split("@", 1)[0].lower() if words else ""
         if command in STAFF_COMMANDS:
             return f"/{command}", STAFF_COMMANDS[command]
     return None

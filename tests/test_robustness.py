@@ -80,6 +80,17 @@ async def test_ids_no_column_holds_get_the_stale_answer_not_an_error(
     assert "failed" not in caplog.text, "no handler ran into the number"
 
 
+@pytest.mark.parametrize("text", ["/", "/ ", "/ help"])
+async def test_a_slash_alone_is_answered_without_an_error(
+    bot: BotHarness, text: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await arta.text(text)
+    assert not arta.seen("Sorry, something went wrong")
+    assert "failed" not in caplog.text
+
+
 async def test_blocking_the_bot_is_recorded(bot: BotHarness) -> None:
     arta = bot.person()
     await arta.command("/start")
