@@ -9,6 +9,7 @@ COPY locales ./locales
 RUN /opt/venv/bin/pybabel compile -d locales -D messages --statistics
 COPY bot ./bot
 COPY db ./db
+COPY fakeapi ./fakeapi
 RUN /opt/venv/bin/pip install .
 
 # Runtime stage: slim, non-root, data on a volume.

@@ -1,4 +1,4 @@
-"""Broadcast pipeline: the real sender (bot/delivery.py) over a real outbox, against the fake API.
+"""Broadcast pipeline: the real sender (bot/broadcasting/sender.py), a real outbox, the fake API.
 
 Run: python bench/broadcast_pipeline.py [--database postgresql+asyncpg://postgres@host/postgres]
      [--counts 10000,100000] [--concurrency 64] [--limited 3000] [--latency 0.05]
@@ -43,15 +43,15 @@ from sqlalchemy.engine import make_url
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot import logs
 from bot.app import build_services
-from bot.delivery import Sender, build_bot
-from bot.fakeapi import FakeTelegram
-from bot.services import campaigns
-from bot.settings import Settings
+from bot.broadcasting.sender import Sender, build_bot
+from bot.campaigns.services import campaigns
+from bot.core import logs
+from bot.core.settings import Settings
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import Consent, ConsentPurpose, OutboxMessage, Subscription, Topic, User
+from fakeapi import FakeTelegram
 
 TOKEN = "123456:BENCH"
 FIRST = 1_000_000

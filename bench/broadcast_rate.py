@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from telegram.ext import AIORateLimiter, ApplicationBuilder, BaseRateLimiter
 
-from bot import logs
-from bot.fakeapi import FakeTelegram
-from bot.limiter import StrictRateLimiter
+from bot.broadcasting.limiter import StrictRateLimiter
+from bot.core import logs
+from fakeapi import FakeTelegram
 
 FIRST_CHAT = 100_000
 

@@ -24,8 +24,10 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from bot.services import cases, directory, stats
-from bot.services.filters import Scope
+from bot.cases.services import case_rules as cases
+from bot.rti.services import directory
+from bot.staff.services import stats
+from bot.staff.services.filters import Scope
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import Authority, CaseStatus, RequestStatus

@@ -13,11 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot import logs
 from bot.app import build_application
-from bot.fakeapi import FakeTelegram
-from bot.lifecycle import shutdown, start_polling, startup
-from bot.settings import Settings
+from bot.core import logs
+from bot.core.lifecycle import shutdown, start_polling, startup
+from bot.core.settings import Settings
+from fakeapi import FakeTelegram
 
 
 async def measure(concurrency: int, rate_limit: bool, args: argparse.Namespace) -> float:

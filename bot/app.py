@@ -1,6 +1,6 @@
 """The wiring module: build_application(settings) creates the Application and registers handlers.
 
-Nothing happens at import time. Each module in FEATURES declares its routes (bot/routing.py);
+Nothing happens at import time. Each module in FEATURES declares its routes (bot/core/routing.py);
 this module only puts them in order and the gate builds its table from the same list.
 """
 
@@ -15,45 +15,33 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot import access, buttons, drafts, flood, routing
-from bot.application import PactApplication, PactContext
-from bot.clock import Clock, SystemClock
-from bot.handlers import (
-    admin_directory,
-    broadcast_composer,
-    broadcast_list,
-    broadcast_progress,
-    campaigns,
-    cancel,
-    errors,
-    events,
-    fallback,
-    help,
-    language,
-    membership,
-    menu,
-    my_cases,
-    onboarding,
-    polls,
-    privacy,
-    report,
-    rti_builder,
-    rti_guide,
-    rti_requests,
-    rti_sent,
-    scorecard,
-    staff_admin,
-    staff_cases,
-    staff_reports,
-)
-from bot.i18n import I18n
-from bot.limiter import Budget, StrictRateLimiter
-from bot.persistence import DbPersistence
-from bot.processor import ChatOrderedProcessor
-from bot.replies import ReplyBot
-from bot.routing import Route
-from bot.runtime import Services
-from bot.settings import Settings
+from bot.account import cancel, fallback, help, language, membership, menu, onboarding, privacy
+from bot.broadcasting import progress as broadcast_progress
+from bot.broadcasting.limiter import Budget, StrictRateLimiter
+from bot.campaigns import broadcast_list, polls
+from bot.campaigns import composer as broadcast_composer
+from bot.campaigns import hearings as events
+from bot.campaigns import subscribe as campaigns
+from bot.cases import my_cases, report
+from bot.core import access, buttons, drafts, errors, flood, routing
+from bot.core.application import PactApplication, PactContext
+from bot.core.clock import Clock, SystemClock
+from bot.core.i18n import I18n
+from bot.core.persistence import DbPersistence
+from bot.core.processor import ChatOrderedProcessor
+from bot.core.replies import ReplyBot
+from bot.core.routing import Route
+from bot.core.runtime import Services
+from bot.core.settings import Settings
+from bot.rti import builder as rti_builder
+from bot.rti import directory_admin as admin_directory
+from bot.rti import guide as rti_guide
+from bot.rti import requests as rti_requests
+from bot.rti import sent as rti_sent
+from bot.staff import admin as staff_admin
+from bot.staff import reports as staff_reports
+from bot.staff import scorecard
+from bot.staff import workspace as staff_cases
 from db.engine import create_engine, create_sessionmaker
 
 
@@ -144,7 +132,7 @@ FEATURES = (
     cancel,
     fallback,
 )
-"""Every module with routes; within each tier (bot/routing.py) the first listed wins."""
+"""Every module with routes; within each tier (bot/core/routing.py) the first listed wins."""
 
 
 def routes() -> list[Route]:

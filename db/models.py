@@ -203,7 +203,7 @@ class BotState(Base):
 
 
 class InboxUpdate(Base):
-    """A Telegram update stored before it is confirmed; done once handled (bot/inbox.py)."""
+    """A Telegram update stored before it is confirmed; done once handled (bot/core/inbox.py)."""
 
     __tablename__ = "inbox"
 

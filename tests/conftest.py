@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakeapi import FakeTelegram
+from fakeapi import FakeTelegram
 from tests.databases import (
     backends,
     drop_run_database,

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import build_application
-from bot.application import PactApplication
-from bot.clock import ManualClock
-from bot.fakeapi import FakeTelegram
-from bot.lifecycle import shutdown, start_polling, startup
-from bot.settings import Settings
+from bot.core.application import PactApplication
+from bot.core.clock import ManualClock
+from bot.core.lifecycle import shutdown, start_polling, startup
+from bot.core.settings import Settings
 from db.models import Consent, User
 from db.repositories.users import by_telegram_id
+from fakeapi import FakeTelegram
 
 TOKEN = "123456:TEST-TOKEN"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

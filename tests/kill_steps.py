@@ -39,8 +39,8 @@ def _serve() -> None:
     import runpy
 
     import bot.app
-    import bot.cli
-    import bot.runner  # noqa: F401  # imported now, so that the children start warm
+    import bot.core.cli
+    import bot.core.runner  # noqa: F401  # imported now, so that the children start warm
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
     print("ready", flush=True)

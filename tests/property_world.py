@@ -24,12 +24,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
-import bot.fakeapi.server as fake_server
-from bot import delivery
-from bot.fakeapi import FakeTelegram
-from bot.fakeapi.files import fake_jpeg
-from bot.fakeapi.markup import inline_buttons
-from bot.services import privacy
+import fakeapi.server as fake_server
+from bot.account.services import consent as privacy
+from bot.broadcasting import sender as delivery
 from db.base import Base
 from db.models import (
     AgeBand,
@@ -51,6 +48,9 @@ from db.models import (
     Subscription,
     User,
 )
+from fakeapi import FakeTelegram
+from fakeapi.files import fake_jpeg
+from fakeapi.markup import inline_buttons
 from tests.databases import fresh_database
 from tests.harness import BotHarness
 
@@ -749,7 +749,7 @@ OWN_ROWS = (
 
 
 async def _states_of(session: Any, telegram_id: int) -> list[BotState]:
-    """The stored drafts and conversation states of one person (keys as bot/persistence.py)."""
+    """The stored drafts and conversation states of one person (keys as bot/core/persistence.py)."""
     n = str(telegram_id)
     found = await session.scalars(
         select(BotState).where(
@@ -875,10 +875,10 @@ def _server_side(task: asyncio.Task[Any]) -> bool:
     code = getattr(coro, "cr_code", None)
     name = getattr(coro, "__qualname__", "")
     filename = code.co_filename if code is not None else ""
-    return "aiohttp/web_" in filename or "bot/fakeapi" in filename or name == "Event.wait"
+    return "aiohttp/web_" in filename or "fakeapi" in filename or name == "Event.wait"
 
 
-EXPECTED = ("bot.access WARNING refused staff action",)
+EXPECTED = ("bot.core.access WARNING refused staff action",)
 """Warnings that are the bot doing its job (a citizen typing a staff command is logged)."""
 KILL_NOISE = (
     "updates still in hand",

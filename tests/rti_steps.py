@@ -66,7 +66,7 @@ async def at(bot: BotHarness, iso: str) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.jobs import send_due_reminders
+    from bot.core.jobs import send_due_reminders
 
     bot.clock.set(datetime.fromisoformat(iso).replace(tzinfo=ZoneInfo("Europe/Tirane")))
     return await send_due_reminders(bot.app)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.fakeapi.state import CallbackQueryRecord
 from db.models import AuditEntry, Case
+from fakeapi.state import CallbackQueryRecord
 from tests.harness import BotHarness, Person
 
 STAFF = -100556

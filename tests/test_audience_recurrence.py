@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services import audience, broadcast_drafts, moments, recurrence
-from bot.services.recurrence import Recurrence
+from bot.campaigns.services import audience, recurrence
+from bot.campaigns.services import composer_rules as broadcast_drafts
+from bot.campaigns.services.recurrence import Recurrence
+from bot.kit import moments
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import (

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.jobs import send_broadcasts
-from bot.services import campaigns
+from bot.campaigns.services import campaigns
+from bot.core.jobs import send_broadcasts
 from db.models import Authority, Consent, OutboxMessage, Subscription, Topic
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english

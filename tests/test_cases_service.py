@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.services import case_codes, cases
+from bot.cases.services import case_rules as cases
+from bot.cases.services import secret_codes as case_codes
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import Case, CaseContact, CaseKind, Identification, User

@@ -10,7 +10,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.fakeapi.html import HtmlParseError, parse_html
+from fakeapi.html import HtmlParseError, parse_html
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "locales"

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.jobs import send_broadcasts
-from bot.services import campaigns, events, polls
-from bot.services.recurrence import Recurrence
+from bot.campaigns.services import campaigns, polls
+from bot.campaigns.services import hearings as events
+from bot.campaigns.services.recurrence import Recurrence
+from bot.core.jobs import send_broadcasts
 from db.models import AuditEntry, Authority, Broadcast, BroadcastStatus, PollVote, Topic
 from tests.campaign_steps import follow
 from tests.harness import BotHarness, Person

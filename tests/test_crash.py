@@ -3,8 +3,8 @@
 The bot runs as a real process (``python -m bot run``) against the fake Telegram served by this
 test, without its rate limiter. When about a third of the messages have reached the server it is
 killed with SIGKILL, then started again. Afterwards everyone has the broadcast, and no more than
-BROADCAST_CONCURRENCY people have it twice: the bound stated in bot/delivery.py and the README
-(sends hold one of that many places until their outcome is committed).
+BROADCAST_CONCURRENCY people have it twice: the bound stated in bot/broadcasting/sender.py and the
+README (sends hold one of that many places until their outcome is committed).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from bot.fakeapi import FakeTelegram
-from bot.services import campaigns
+from bot.campaigns.services import campaigns
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import (
@@ -35,6 +34,7 @@ from db.models import (
     Topic,
     User,
 )
+from fakeapi import FakeTelegram
 from tests.harness import TOKEN
 
 RECIPIENTS = 5000

@@ -1,5 +1,6 @@
-"""The broadcast sender (bot/delivery.py): progress message, pause/resume/cancel, 429s, blocked
-users, bounded retries, media, languages, the weekly cap, quiet hours and recurring broadcasts.
+"""The broadcast sender (bot/broadcasting/sender.py): progress message, pause/resume/cancel, 429s,
+blocked users, bounded retries, media, languages, the weekly cap, quiet hours and recurring
+broadcasts.
 
 The sender runs without its rate limiter here (BROADCAST_RATE=0), so no test waits for Telegram's
 per-chat second; 429 pauses run on a virtual clock, and the staff clock is the harness's.
@@ -17,11 +18,10 @@ from sqlalchemy import select, update
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import ExtBot
 
-from bot import delivery
-from bot.fakeapi import FakeTelegram, FakeUser
-from bot.jobs import send_broadcasts
-from bot.services import campaigns
-from bot.transport import AiohttpRequest
+from bot.broadcasting import sender as delivery
+from bot.broadcasting.transport import AiohttpRequest
+from bot.campaigns.services import campaigns
+from bot.core.jobs import send_broadcasts
 from db.models import (
     Broadcast,
     BroadcastKind,
@@ -33,6 +33,7 @@ from db.models import (
     Topic,
     User,
 )
+from fakeapi import FakeTelegram, FakeUser
 from tests.harness import TOKEN, BotHarness, Person
 
 TIRANA = ZoneInfo("Europe/Tirane")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import application, jobs
+from bot.core import application, jobs
 from db.models import BotState, Case
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from telegram.error import NetworkError
 
-from bot import delivery
-from bot.fakeapi import ApiError, server
-from bot.handlers import case_notify
-from bot.runtime import unit_of_work
-from bot.services import cases as case_rules
+from bot.broadcasting import sender as delivery
+from bot.cases import notify as case_notify
+from bot.cases.services import case_rules
+from bot.core.runtime import unit_of_work
 from db.models import AuditEntry, Case, CaseEvent, CaseStatus, OutboxMessage, User
+from fakeapi import ApiError, server
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english
 
@@ -255,7 +255,7 @@ async def test_commit_failure_confirms_nothing_and_keeps_the_draft(
         assert not any("PACT-2026" in (m.text or "") for m in group.messages), "no staff card"
         assert await _outbox(bot, "staff_card") == []
 
-        # The inbox tries the press again (bot/inbox.py): the kept draft is stored then, once.
+        # The inbox tries the press again (bot/core/inbox.py): the kept draft is stored then, once.
         await fake.wait_until(lambda: arta.seen(SENT), timeout=10)
         await arta.command("/menu")  # handled after the retry (the chat's order)
         [case] = await _cases(bot)

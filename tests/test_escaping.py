@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.delivery import plain_title
-from bot.fakeapi import FakeTelegram
-from bot.i18n import Translator, escaped_within, join_lines, plain, shorten
-from bot.jobs import send_broadcasts
+from bot.broadcasting.sender import plain_title
+from bot.core.i18n import Translator, escaped_within, join_lines, plain, shorten
+from bot.core.jobs import send_broadcasts
+from fakeapi import FakeTelegram
 from tests import staff_steps as steps
 from tests.campaign_steps import follower
 from tests.harness import BotHarness, Person

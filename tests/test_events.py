@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.jobs import send_broadcasts
-from bot.services import campaigns, events
+from bot.campaigns.services import campaigns
+from bot.campaigns.services import hearings as events
+from bot.core.jobs import send_broadcasts
 from db.models import Broadcast, BroadcastKind, Event, EventRsvp, Reminder, Topic
 from tests.campaign_steps import follower
 from tests.harness import BotHarness, Person

@@ -18,10 +18,9 @@ from PIL.ExifTags import GPS, IFD, Base
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from bot.handlers import evidence_intake
-from bot.services import cases as case_rules
-from bot.services import evidence
-from bot.services.evidence import Kind, Refusal, RefusedError
+from bot.cases import evidence_intake
+from bot.cases.services import case_rules, evidence
+from bot.cases.services.evidence import Kind, Refusal, RefusedError
 from db.models import Case, CaseAttachment, CaseKind, Identification
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english
@@ -419,8 +418,8 @@ async def test_voice_sent_while_editing_an_anonymous_report_is_asked_about_at_on
 
 def test_safety_text_does_not_promise_that_nobody_will_know() -> None:
     """The corruption safety notes say what anonymity does and what can still identify."""
-    from bot.handlers.report_texts import safety_text
-    from bot.i18n import I18n
+    from bot.cases.report_texts import safety_text
+    from bot.core.i18n import I18n
 
     text = safety_text(I18n("sq", "Europe/Tirane").translator("en"))
     assert "nobody, not even the team, will know" not in text

@@ -18,8 +18,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import cases, directory, export
-from bot.services.filters import Scope
+from bot.cases.services import case_rules as cases
+from bot.rti.services import directory
+from bot.staff.services import export
+from bot.staff.services.filters import Scope
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import (
@@ -470,7 +472,7 @@ async def test_an_empty_xlsx_still_has_its_header(sessions) -> None:
 
 
 def test_xlsx_keeps_text_with_control_characters_and_never_makes_formulas() -> None:
-    from bot.services import spreadsheets
+    from bot.staff.services import spreadsheets
 
     rows = [("=SUM(A1:A9)", "bell\x07 and\x00 nul", "+1", -3, True, None)]
     data = spreadsheets.to_xlsx("cases", ["a", "b", "c", "d", "e", "f"], rows, TZ)

@@ -1,4 +1,4 @@
-"""Transport tests for bot.fakeapi: real PTB clients talking to the fake Bot API over loopback."""
+"""Transport tests for fakeapi: real PTB clients talking to the fake Bot API over loopback."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
-from bot.fakeapi import FakeTelegram, HtmlParseError, UpdateDropped, parse_html
+from fakeapi import FakeTelegram, HtmlParseError, UpdateDropped, parse_html
 
 TOKEN = "123:ABC"
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import jobs
+from bot.core import jobs
 from db.models import Case, CaseAttachment
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english

@@ -22,10 +22,10 @@ from sqlalchemy import Table, literal_column, select
 from sqlalchemy import text as sql
 from telegram.ext import ConversationHandler
 
-from bot.broadcast_message import UNSUBSCRIBE
-from bot.fakeapi.state import CallbackQueryRecord
-from bot.jobs import send_broadcasts, send_due_followups
+from bot.broadcasting.message import UNSUBSCRIBE
+from bot.core.jobs import send_broadcasts, send_due_followups
 from db.models import Authority, Base, StaffMember, User
+from fakeapi.state import CallbackQueryRecord
 from tests.harness import BotHarness, Person
 from tests.rti_steps import build_request, sent_on
 
@@ -362,7 +362,7 @@ def _states(bot: BotHarness, telegram_id: int) -> dict[tuple[str, tuple], object
     for handlers in bot.app.handlers.values():
         for handler in handlers:
             if isinstance(handler, ConversationHandler):
-                # PTB has no public view of the states; bot/drafts.py reads them the same way.
+                # PTB has no public view of the states; bot/core/drafts.py reads them the same way.
                 for key, state in handler._conversations.items():
                     if int(key[1] if len(key) >= 2 else key[0]) == telegram_id:
                         found[(handler.name or "", tuple(key))] = state

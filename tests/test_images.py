@@ -11,8 +11,8 @@ from PIL import Image, ImageCms, ImageFile
 from PIL.ExifTags import GPS, IFD, Base
 from PIL.PngImagePlugin import PngInfo
 
-from bot.services import images
-from bot.services.images import CleanImage, NotAnImageError, recognise, strip_metadata
+from bot.cases.services import images
+from bot.cases.services.images import CleanImage, NotAnImageError, recognise, strip_metadata
 
 MAKE = "AcmeSnoopCam"
 MODEL = "Informant X9"

@@ -22,12 +22,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_application
-from bot.fakeapi import FakeTelegram
-from bot.lifecycle import shutdown, startup
-from bot.webhook import SECRET_HEADER, start_webhook
+from bot.core.lifecycle import shutdown, startup
+from bot.core.webhook import SECRET_HEADER, start_webhook
 from db.engine import create_engine, create_sessionmaker
 from db.models import BotState, InboxUpdate, OutboxMessage, RtiRequest
 from db.repositories import inbox as inbox_repo
+from fakeapi import FakeTelegram
 from tests.harness import TOKEN, BotHarness, Person
 from tests.rti_steps import onboard_english
 

@@ -34,11 +34,11 @@ import pytest
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.fakeapi import FakeTelegram
-from bot.fakeapi.registry import ApiCall
-from bot.jobs import send_broadcasts
+from bot.core.jobs import send_broadcasts
 from db.engine import create_engine
 from db.models import Case, CaseEvent, EventRsvp, InboxUpdate, OutboxMessage, PollVote, RtiRequest
+from fakeapi import FakeTelegram
+from fakeapi.registry import ApiCall
 from tests.campaign_steps import follower
 from tests.harness import TOKEN, BotHarness, Person
 from tests.kill_steps import Hold, Launcher, environment

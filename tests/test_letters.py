@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from pypdf import PdfReader
 
-from bot.services.letters import (
+from bot.rti.services.letters import (
     COMMISSIONER_EMAIL,
     COMMISSIONER_NAME,
     COORDINATOR_TITLE,

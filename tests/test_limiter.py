@@ -23,8 +23,8 @@ import pytest
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ApplicationBuilder
 
-from bot.fakeapi import FakeTelegram
-from bot.limiter import PRUNE_FLOOR, Budget, StrictRateLimiter
+from bot.broadcasting.limiter import PRUNE_FLOOR, Budget, StrictRateLimiter
+from fakeapi import FakeTelegram
 
 EPSILON = 1e-6
 LATENCY = 0.05
@@ -239,7 +239,7 @@ def test_retry_after_pauses_everything_then_retries(caplog: pytest.LogCaptureFix
         button = send(limiter, recorder, endpoint="answerCallbackQuery", delay=0.5)
         assert await asyncio.gather(failing, *others, button) == [True] * 7
 
-    with caplog.at_level(logging.WARNING, logger="bot.limiter"):
+    with caplog.at_level(logging.WARNING, logger="bot.broadcasting.limiter"):
         on_virtual_time(scenario)
     resume = LATENCY + 2
     assert recorder.times(987654) == [0.0, pytest.approx(resume)]

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bot import logs
-from bot.handlers import my_cases
-from bot.services import casework
+from bot.cases import my_cases
+from bot.core import logs
+from bot.staff.services import casework
 from db.engine import create_engine
 from tests.harness import TOKEN, BotHarness, Person
 from tests.rti_steps import build_request, onboard_english
@@ -231,7 +231,7 @@ async def test_a_whole_flow_at_debug_logs_no_personal_data(
     failure = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failure, "the forced error was logged"
     logged = failure[0].getMessage()
-    assert "RuntimeError in bot/handlers/my_cases.py:" in logged, "the type and the handler"
+    assert "RuntimeError in bot/cases/my_cases.py:" in logged, "the type and the handler"
     assert "Traceback" in logged and "failing_answer" in logged, "the frames are kept"
 
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.jobs import send_broadcasts
-from bot.services import campaigns
+from bot.campaigns.services import campaigns
+from bot.core.jobs import send_broadcasts
 from db.models import Authority, Topic
 from tests.campaign_steps import follow
 from tests.harness import BotHarness

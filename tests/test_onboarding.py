@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.privacy import NOTICE_VERSION
+from bot.account.services.consent import NOTICE_VERSION
 from tests.harness import BotHarness
 
 MENU_SQ = "Menyja kryesore"

@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.fakeapi import FakeTelegram
-from bot.jobs import send_broadcasts
-from bot.services import campaigns, staff
+from bot.campaigns.services import campaigns
+from bot.core.jobs import send_broadcasts
+from bot.staff.services import permissions as staff
 from db.models import Case, Consent, User
+from fakeapi import FakeTelegram
 from tests import test_delivery
 from tests.db_proxy import DatabaseProxy
 from tests.harness import BotHarness, Person
@@ -120,7 +121,7 @@ async def test_a_database_cut_gets_the_apology_and_nothing_confirmed_is_lost(
         await arta.command("/menu")
         assert "Main menu" in arta.last.text
         # The presses of the outage were never confirmed (not stored): Telegram sends them again
-        # and they are handled now (bot/inbox.py), so the menu turns into the help page.
+        # and they are handled now (bot/core/inbox.py), so the menu turns into the help page.
         await bot.fake.wait_until(lambda: "/mydata" in menu.text, timeout=10)
         assert await _rows(bot) == confirmed, "nothing confirmed is lost"
         await arta.command("/start")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.playground import play
-from bot.settings import Settings
+from bot.core.playground import play
+from bot.core.settings import Settings
 
 
 async def test_playground_walks_onboarding_and_survives_a_restart(database_url: str) -> None:

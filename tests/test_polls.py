@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.handlers.polls import segment_label
-from bot.i18n import I18n
-from bot.jobs import send_broadcasts
-from bot.services import polls
+from bot.campaigns.polls import segment_label
+from bot.campaigns.services import polls
+from bot.core.i18n import I18n
+from bot.core.jobs import send_broadcasts
 from db.models import Broadcast, BroadcastKind, PollVote
 from tests.campaign_steps import follower
 from tests.harness import BotHarness, Person

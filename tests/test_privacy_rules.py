@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services import privacy
-from bot.services.accounts import Step, next_step
+from bot.account.services import consent as privacy
+from bot.account.services.accounts import Step, next_step
 from db.models import AgeBand, ConsentPurpose, User
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)

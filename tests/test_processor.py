@@ -6,8 +6,8 @@ import asyncio
 
 from telegram import Chat, Message, Update
 
-from bot.processor import ChatOrderedProcessor, chat_key
-from bot.runtime import unit_of_work
+from bot.core.processor import ChatOrderedProcessor, chat_key
+from bot.core.runtime import unit_of_work
 
 
 def _update(update_id: int, chat_id: int) -> Update:

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bot import delivery
-from bot.fakeapi import ApiError, server
-from bot.jobs import send_due_followups, send_due_reminders
-from bot.services import cases as case_rules
-from bot.services.rti import ReminderKind
+from bot.broadcasting import sender as delivery
+from bot.cases.services import case_rules
+from bot.core.jobs import send_due_followups, send_due_reminders
+from bot.rti.services.requests import ReminderKind
 from db.models import Case, CaseStatus, OutboxMessage, Reminder
+from fakeapi import ApiError, server
 from tests.harness import BotHarness, Person
 from tests.rti_steps import build_request, onboard_english, sent_on
 from tests.test_reports import _report_lighting

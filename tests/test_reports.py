@@ -8,10 +8,10 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select
 
-from bot.handlers import case_notify
-from bot.runtime import unit_of_work
-from bot.services import case_codes
-from bot.services import cases as case_rules
+from bot.cases import notify as case_notify
+from bot.cases.services import case_rules
+from bot.cases.services import secret_codes as case_codes
+from bot.core.runtime import unit_of_work
 from db.models import AuditEntry, Case, CaseAttachment, CaseContact, CaseStatus
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english
@@ -172,7 +172,7 @@ async def test_duplicates_followers_and_the_21_day_follow_up(fake, database_url)
         assert await _change(bot, case.id, CaseStatus.RESOLVED, "Lights repaired.") == 2
         assert "is now: resolved" in bledi.last.text
 
-        from bot.jobs import send_due_followups
+        from bot.core.jobs import send_due_followups
 
         bot.clock.advance(timedelta(days=20))
         assert await send_due_followups(bot.app) == 0

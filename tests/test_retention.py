@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.handlers import case_notify
-from bot.handlers.report import DRAFT
-from bot.jobs import run_retention
-from bot.runtime import unit_of_work
-from bot.services import cases as case_rules
-from bot.services.retention import months_before
+from bot.account.services.retention import months_before
+from bot.cases import notify as case_notify
+from bot.cases.report import DRAFT
+from bot.cases.services import case_rules
+from bot.core.jobs import run_retention
+from bot.core.runtime import unit_of_work
 from db.models import (
     AuditEntry,
     BotState,

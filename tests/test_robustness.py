@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.services import accounts
+from bot.account.services import accounts
 from tests.harness import BotHarness
 from tests.rti_steps import onboard_english
 

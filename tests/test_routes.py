@@ -26,14 +26,14 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot import access, buttons, drafts
 from bot import app as wiring
-from bot.application import PactApplication
-from bot.handlers import fallback, help
-from bot.routing import Route, Tier, button_prefixes, tier
-from bot.services import staff
-from bot.services.staff import Permission
-from bot.settings import Settings
+from bot.account import fallback, help
+from bot.core import access, buttons, drafts
+from bot.core.application import PactApplication
+from bot.core.routing import Route, Tier, button_prefixes, tier
+from bot.core.settings import Settings
+from bot.staff.services import permissions as staff
+from bot.staff.services.permissions import Permission
 
 CITIZEN_COMMANDS = {"start", "menu", "help", "language", "privacy", "mydata", "cancel", "stop"}
 CITIZEN_BUTTONS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.services import rti_deadlines as rti
-from bot.services.workdays import (
+from bot.rti.services import deadlines as rti
+from bot.rti.services.workdays import (
     DEFAULT_CLOSED_DAYS_CSV,
     ESTIMATED_WORKING,
     WorkCalendar,

@@ -6,9 +6,9 @@ import asyncio
 import os
 import signal
 
-from bot.fakeapi import FakeTelegram
-from bot.runner import serve
-from bot.settings import Settings
+from bot.core.runner import serve
+from bot.core.settings import Settings
+from fakeapi import FakeTelegram
 from tests.harness import TOKEN
 
 

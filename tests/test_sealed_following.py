@@ -13,10 +13,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.handlers import case_notify
-from bot.jobs import send_due_followups
-from bot.runtime import unit_of_work
-from bot.services import cases as case_rules
+from bot.cases import notify as case_notify
+from bot.cases.services import case_rules
+from bot.core.jobs import send_due_followups
+from bot.core.runtime import unit_of_work
 from db.models import (
     Authority,
     Case,

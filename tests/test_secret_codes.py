@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import jobs
-from bot.services import cases as case_rules
+from bot.cases.services import case_rules
+from bot.core import jobs
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import CaseKind, Identification, User

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.i18n import I18n
-from bot.settings import MissingTokenError, Settings
+from bot.core.i18n import I18n
+from bot.core.settings import MissingTokenError, Settings
 
 
 def test_missing_token_names_the_variable_and_botfather() -> None:

@@ -276,7 +276,7 @@ async def test_export_is_scoped_audited_and_hides_identities(fake, database_url)
 async def test_templates_and_the_daily_idle_digest(fake, database_url) -> None:
     from datetime import timedelta
 
-    from bot.jobs import send_staff_digests
+    from bot.core.jobs import send_staff_digests
 
     bot = await _start(fake, database_url)
     try:
@@ -341,7 +341,7 @@ async def test_admin_previews_a_municipality_scorecard(fake, database_url) -> No
         await _report(arta, "👤 Named")
         async with bot.app.services.sessions() as session, session.begin():
             case = (await session.execute(select(Case))).scalar_one()
-            from bot.services import casework
+            from bot.staff.services import casework
 
             await casework.set_status(
                 session,

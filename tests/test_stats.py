@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import charts, stats
-from bot.services.filters import Scope
+from bot.staff.services import charts, stats
+from bot.staff.services.filters import Scope
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import (

@@ -15,10 +15,10 @@ import pytest
 from telegram import Update
 
 from bot.app import build_application
-from bot.fakeapi import FakeTelegram
-from bot.lifecycle import shutdown, startup
-from bot.settings import Settings
-from bot.webhook import SECRET_HEADER, start_webhook
+from bot.core.lifecycle import shutdown, startup
+from bot.core.settings import Settings
+from bot.core.webhook import SECRET_HEADER, start_webhook
+from fakeapi import FakeTelegram
 from tests.harness import BotHarness
 
 SECRET = "Zq8-Ue4_" * 5
@@ -165,7 +165,7 @@ async def test_bad_bodies_get_400_and_nothing_is_handled(
 async def test_wrong_secret_warnings_are_rate_limited(
     served: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.webhook")
+    caplog.set_level(logging.WARNING, logger="bot.core.webhook")
 
     def warnings() -> list[str]:
         """The wrong-secret warnings logged so far."""
@@ -195,7 +195,7 @@ async def test_wrong_secret_warnings_are_rate_limited(
 def test_the_command_line_refuses_a_short_secret_and_says_how_to_make_one(
     tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot import cli
+    from bot.core import cli
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org/tg")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dateutil.easter import EASTER_ORTHODOX, EASTER_WESTERN, easter
 
-from bot.services.workdays import (
+from bot.rti.services.workdays import (
     DEFAULT_CLOSED_DAYS_CSV,
     ESTIMATED_WORKING,
     EXTRA_CLOSURE_REASON,

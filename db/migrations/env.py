@@ -28,7 +28,7 @@ def _configure(connection: Connection) -> None:
 
 async def _run_with_own_engine() -> None:
     """Used by the `alembic` command line: connect with the configured URL."""
-    from bot.settings import Settings
+    from bot.core.settings import Settings
     from db.engine import create_engine
 
     url = config.get_main_option("sqlalchemy.url") or Settings().database_url

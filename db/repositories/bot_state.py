@@ -1,6 +1,6 @@
-"""Rows of bot_state (PTB persistence, bot/persistence.py) found by person or by age.
+"""Rows of bot_state (PTB persistence, bot/core/persistence.py) found by person or by age.
 
-Key formats, as bot/persistence.py writes them: kind "user_data" with the Telegram user id as
+Key formats, as bot/core/persistence.py writes them: kind "user_data" with the Telegram user id as
 key; kind "conv" with "<conversation name>:<JSON list of the conversation key>", for example
 "report:[5001, 5001]" (chat id, user id). tests/test_erasure.py walks real conversations, so a
 change of format there makes those tests fail.

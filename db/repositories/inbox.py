@@ -2,7 +2,7 @@
 
 An update_id is stored at most once (insert-or-ignore), so a re-delivered update adds nothing.
 The payload (what the person sent) and the chat are cleared when the row is done: only the id
-stays, as long as Telegram could still re-deliver it (bot/inbox.py deletes older done rows).
+stays, as long as Telegram could still re-deliver it (bot/core/inbox.py deletes older done rows).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""A person's account: onboarding, menu, help, language, privacy, cancel, fallbacks."""

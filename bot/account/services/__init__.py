@@ -1,0 +1,1 @@
+"""Account rules: consent, profile, erasure, the person's data, retention; no Telegram."""

@@ -1,0 +1,1 @@
+"""Sending to many: the outbox, the rate budget, the sender and its progress message."""

@@ -1,0 +1,1 @@
+"""Outbox rows and what each person was actually sent; no Telegram."""

@@ -1,0 +1,1 @@
+"""Campaigns: subscriptions, the broadcast composer and list, polls and public hearings."""

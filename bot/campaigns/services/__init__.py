@@ -1,0 +1,1 @@
+"""Campaign rules: subscriptions, audiences, recurrence, polls, hearings; no Telegram."""

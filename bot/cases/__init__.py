@@ -1,0 +1,1 @@
+"""Complaints and corruption reports: reporting, my cases, evidence, notices about cases."""

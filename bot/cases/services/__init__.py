@@ -1,0 +1,1 @@
+"""Case rules: references, identification, evidence cleaning, secret codes, quotas; no Telegram."""

@@ -1,0 +1,1 @@
+"""The bot's machinery: application, unit of work, gate, inbox, replies, persistence, runner."""

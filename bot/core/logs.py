@@ -1,0 +1,125 @@
+"""Logging set-up: levels from settings, libraries that could leak secrets or personal data kept
+quiet, secrets redacted from every line, and PTB's start-up warning about our deliberate per-chat
+conversations silenced."""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+from telegram.warnings import PTBUserWarning
+
+QUIET = (
+    "httpx",
+    "httpcore",
+    "apscheduler",
+    "aiosqlite",
+    "asyncio",
+    "alembic.runtime.plugins",
+    "sqlalchemy",
+)
+"""httpx logs every request URL, and Telegram URLs contain the bot token; SQLAlchemy at INFO or
+DEBUG logs statements and result rows (descriptions, names); the rest is noise."""
+BOT_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
+"""A Telegram bot token wherever it appears (in a request URL, an error message)."""
+REDACTED = "[redacted]"
+
+
+class Redactor(logging.Filter):
+    """Replaces bot tokens and the given secrets in a record's message and traceback text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.formatter = logging.Formatter()
+
+    def clean(self, text: str) -> str:
+        """The text without any secret."""
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return BOT_TOKEN.sub(REDACTED, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place (message formatted first), then let it through."""
+        message = record.getMessage()
+        cleaned = self.clean(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.clean(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.clean(record.stack_info)
+        return True
+
+
+def error_chain(error: BaseException) -> list[BaseException]:
+    """The error and the errors it was raised from or during, innermost cause first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain[::-1]
+
+
+def frames_only(error: BaseException) -> str:
+    """A traceback of files, lines and code, with type names but no messages (no user data)."""
+    parts: list[str] = []
+    for link in error_chain(error):
+        parts.append("".join(traceback.format_tb(link.__traceback__)))
+        parts.append(f"{type(link).__module__}.{type(link).__qualname__} (message withheld)\n")
+    header = "Traceback (most recent call last; causes first; messages withheld):\n"
+    return header + "".join(parts).rstrip()
+
+
+def origin(error: BaseException) -> str:
+    """Where it failed: the innermost frame in a feature ("bot/cases/report.py:31 f"), else ours."""
+    project = Path(__file__).resolve().parent.parent.parent
+    machinery = [project / "bot" / "core", project / "bot" / "kit"]
+    ours = [
+        (path, frame)
+        for frame in traceback.extract_tb(error.__traceback__)
+        if (path := Path(frame.filename).resolve()).is_relative_to(project)
+        and ".venv" not in path.parts
+    ]
+    in_features = [
+        (path, frame)
+        for path, frame in ours
+        if path.is_relative_to(project / "bot")
+        and not any(path.is_relative_to(folder) for folder in machinery)
+    ]
+    if not (in_features or ours):
+        return "unknown place"
+    path, frame = (in_features or ours)[-1]
+    return f"{path.relative_to(project)}:{frame.lineno} {frame.name}"
+
+
+def failure(error: BaseException | None) -> str:
+    """An error as a log line may show it: its type, where it happened, its frames; no message."""
+    if error is None:
+        return "no error recorded"
+    return f"{type(error).__name__} in {origin(error)}\n{frames_only(error)}"
+
+
+def configure(level: str, secrets: Iterable[str] = ()) -> None:
+    """One-line records on stderr, no update contents, `secrets` and bot tokens redacted."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    redactor = Redactor(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    chosen = logging.getLevelName(level.upper())
+    # PTB logs every Bot API call with its parameters (message texts, chat ids) at DEBUG.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, chosen))
+    logging.getLogger("alembic").setLevel(max(logging.INFO, chosen))
+    # Our conversations track per chat and user on purpose; PTB warns about each one at start.
+    warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)

@@ -1,0 +1,289 @@
+"""PTB persistence in our database: conversation states and flow drafts survive a restart.
+
+Only user_data (flow drafts) and conversation states are kept, and only for people who may be
+stored: an active consent to the privacy notice (cases), or a staff grant. For everyone else
+(refused, withdrawn, never asked, under 16) drafts and states live in memory only and are lost
+on restart; a flush for them deletes any row they had. Keys in NOT_STORED are never written,
+and a draft holding nothing but its "last touched" stamp is no row at all (bot/core/drafts.py).
+chat_data, bot_data and callback data are not used. Values must be JSON-friendly.
+
+Writes happen in the update's own transaction (``save_update_state``, called by
+PactApplication.process_update before its commit): the person's user_data row and the
+conversation states their update changed are committed together with what the update stored and
+its inbox "done" mark, so a kill can never keep one without the other. PTB's periodic flush
+(``update_user_data``, ``update_conversation``) therefore writes nothing; this class only loads
+the rows at start, and deletes when PTB drops a person's data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from copy import deepcopy
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Update
+from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
+from telegram.ext._utils.types import ConversationDict, ConversationKey
+
+from bot.core.state_memory import conversation_states
+from db.models import BotState, Consent, ConsentPurpose, StaffMember, User
+
+USER_DATA = "user_data"
+CONVERSATION = "conv"
+TOUCHED = "touched_at"
+"""The user_data key with the moment the person last did something (set by bot/core/drafts.py)."""
+NOT_STORED = frozenset({"case_step"})
+"""user_data keys kept in memory only: my_cases keeps the typed reference of an anonymous case
+it is checking there (and the case being answered), which must never be written next to the
+Telegram id."""
+NOT_STORED_CONVERSATIONS = frozenset({"case_check", "case_add", "case_answer"})
+"""The my_cases steps that live on "case_step": their states are not written either, so after a
+restart the person simply starts the short step again instead of landing in it without data."""
+
+
+def _storable(data: dict[Any, Any]) -> dict[Any, Any] | None:
+    """What of a user's data may go to the table; None when nothing but the stamp is left."""
+    kept = {key: value for key, value in data.items() if key not in NOT_STORED}
+    return kept if set(kept) - {TOUCHED} else None
+
+
+def user_of_key(key: ConversationKey) -> int:
+    """The Telegram user of a conversation key: (chat, user[, message]) or a private chat alone."""
+    return int(key[1] if len(key) >= 2 else key[0])
+
+
+def _conversation_key(name: str, key: ConversationKey) -> str:
+    """One row per conversation and chat/user key."""
+    return f"{name}:{json.dumps(list(key))}"
+
+
+async def put_row(session: AsyncSession, kind: str, key: str, data: Any, now: datetime) -> None:
+    """Insert or replace one row (delete + insert works the same on both backends)."""
+    await session.execute(delete(BotState).where(BotState.kind == kind, BotState.key == key))
+    if data is not None:
+        session.add(BotState(kind=kind, key=key, data=data, updated_at=now))
+
+
+async def may_store(session: AsyncSession, user_id: int) -> bool:
+    """Whether this Telegram user's drafts may be written: consent in force, or staff."""
+    consented = exists().where(
+        Consent.user_id == User.id,
+        Consent.purpose == ConsentPurpose.CASES,
+        Consent.withdrawn_at.is_(None),
+    )
+    staff = exists().where(StaffMember.user_id == User.id)
+    found = await session.execute(
+        select(User.id).where(and_(User.telegram_id == user_id, or_(consented, staff)))
+    )
+    return found.first() is not None
+
+
+async def forget(session: AsyncSession, user_id: int) -> None:
+    """Delete every row of someone who may not be stored (e.g. after withdrawing consent)."""
+    n = str(int(user_id))
+    keys = (f"%:[{n}]", f"%:[%, {n}]", f"%:[%, {n}, %]")
+    await session.execute(
+        delete(BotState).where(
+            or_(
+                and_(BotState.kind == USER_DATA, BotState.key == n),
+                and_(
+                    BotState.kind == CONVERSATION,
+                    or_(*(BotState.key.like(pattern) for pattern in keys)),
+                ),
+            )
+        )
+    )
+
+
+def _update_keys(app: Application, update: Update) -> list[tuple[str, ConversationKey]]:
+    """(conversation name, key) of every persistent conversation this update belongs to."""
+    found = []
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler) and handler.persistent and handler.name:
+                try:
+                    found.append((handler.name, handler._get_key(update)))
+                except RuntimeError:
+                    continue  # e.g. a per-chat conversation and an update without a chat
+    return found
+
+
+class UpdateState:
+    """The memory state of one update's person before it ran, to put back if it fails."""
+
+    def __init__(self, app: Application, update: Update) -> None:
+        self.app = app
+        user = update.effective_user
+        self.user_id = user.id if user is not None else None
+        self.user_data = (
+            deepcopy(app.user_data.get(self.user_id)) if self.user_id is not None else None
+        )
+        states = conversation_states(app)
+        self.conversations = {
+            (name, key): states[name].get(key)
+            for name, key in _update_keys(app, update)
+            if name in states
+        }
+
+    def restore(self) -> None:
+        """Put memory back as it was: the failed update's transaction was rolled back."""
+        if self.user_id is not None:
+            data = self.app._user_data  # PTB's own dict behind the read-only user_data
+            if self.user_data is None:
+                data.pop(self.user_id, None)
+            else:
+                data[self.user_id] = self.user_data
+        states = conversation_states(self.app)
+        for (name, key), state in self.conversations.items():
+            if state is None:
+                states[name].pop(key, None)
+            else:
+                states[name][key] = state
+
+
+async def save_update_state(
+    app: Application, session: AsyncSession, update: Update, now: datetime
+) -> None:
+    """Write this person's drafts and the conversation states this update changed, in its session.
+
+    Nothing is kept for someone who may not be stored (their rows are deleted instead); keys in
+    NOT_STORED and conversations in NOT_STORED_CONVERSATIONS are never written.
+    """
+    user = update.effective_user
+    if user is None:
+        return
+    chat = update.effective_chat
+    ids = {user.id} | ({chat.id} if chat is not None else set())
+    changed: list[tuple[str, ConversationKey, object]] = []
+    for name, states in conversation_states(app).items():
+        mine = {key for key in states._write_access_keys if ids & set(key[:2])}
+        states._write_access_keys -= mine
+        changed += [(name, key, states.get(key)) for key in mine]
+    app._user_ids_to_be_deleted_in_persistence.discard(user.id)  # written here instead
+    if not await may_store(session, user.id):
+        await forget(session, user.id)
+        return
+    kept = _storable(dict(app.user_data.get(user.id) or {}))
+    await put_row(session, USER_DATA, str(user.id), kept, now)
+    for name, key, state in changed:
+        keep = state is not None and name not in NOT_STORED_CONVERSATIONS
+        if keep and user_of_key(key) != user.id and not await may_store(session, user_of_key(key)):
+            keep = False
+        data = {"state": state} if keep else None
+        await put_row(session, CONVERSATION, _conversation_key(name, key), data, now)
+
+
+class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Writes through to the bot_state table; PTB calls it after updates and on shutdown."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        now: Callable[[], datetime],
+        update_interval: float = 1,
+    ) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self._sessions = sessions
+        self._now = now
+
+    async def _rows(self, kind: str, prefix: str = "") -> list[BotState]:
+        async with self._sessions() as session:
+            query = select(BotState).where(BotState.kind == kind)
+            if prefix:
+                query = query.where(BotState.key.startswith(prefix, autoescape=True))
+            return list((await session.execute(query)).scalars())
+
+    async def _put(self, kind: str, key: str, data: Any) -> None:
+        """Insert or replace one row in its own transaction."""
+        async with self._sessions() as session, session.begin():
+            await put_row(session, kind, key, data, self._now())
+
+    async def may_store(self, user_id: int) -> bool:
+        """Whether this Telegram user's drafts may be written: consent in force, or staff."""
+        async with self._sessions() as session:
+            return await may_store(session, user_id)
+
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        """All stored drafts by user id."""
+        return {int(row.key): dict(row.data) for row in await self._rows(USER_DATA)}
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        """Nothing: a person's drafts are written in their update's transaction instead."""
+
+    async def drop_user_data(self, user_id: int) -> None:
+        """Forget a user's drafts (erasure)."""
+        await self._put(USER_DATA, str(user_id), None)
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        """States of one ConversationHandler by key."""
+        rows = await self._rows(CONVERSATION, f"{name}:")
+        return {
+            tuple(json.loads(row.key.removeprefix(f"{name}:"))): row.data["state"] for row in rows
+        }
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        """Nothing: states are written in their update's transaction instead."""
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        """Not stored."""
+        return {}
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        """Not stored."""
+        return {}
+
+    async def get_callback_data(self) -> None:
+        """Not stored."""
+        return None
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def update_callback_data(self, data: Any) -> None:
+        """Not stored."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """Not stored."""
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        """Memory is the source of truth while running."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def flush(self) -> None:
+        """Every write already went to the database."""
+
+    async def purge_stale(self, cutoff: datetime) -> int:
+        """Delete drafts untouched since `cutoff` and the conversation states of their owners."""
+        async with self._sessions() as session, session.begin():
+            stale = await session.execute(
+                select(BotState.key).where(BotState.kind == USER_DATA, BotState.updated_at < cutoff)
+            )
+            owners = {int(key) for key in stale.scalars()}
+            states = await session.execute(select(BotState).where(BotState.kind == CONVERSATION))
+            for row in states.scalars():
+                key = tuple(json.loads(row.key.partition(":")[2]))
+                if user_of_key(key) in owners or row.updated_at < cutoff:
+                    await session.delete(row)
+            await session.execute(
+                delete(BotState).where(BotState.kind == USER_DATA, BotState.updated_at < cutoff)
+            )
+            return len(owners)

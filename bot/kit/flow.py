@@ -1,0 +1,63 @@
+"""What every conversation shares: the Cancel button, and /cancel, /menu, /start as ways out."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+
+from bot.account import cancel as cancel_handlers
+from bot.account import menu, onboarding
+from bot.core.application import PactContext
+from bot.kit.ui import answer, close_buttons, send
+
+
+async def cancel_button(update: Update, context: PactContext) -> int:
+    """The Cancel button: same as /cancel (drops the draft)."""
+    await answer(update)
+    await close_buttons(update)
+    return await cancel_handlers.cancel(update, context)
+
+
+async def leave_to_menu(update: Update, context: PactContext) -> int:
+    """/menu inside a flow: leave, keep the draft for later."""
+    await menu.show_menu(update, context)
+    return ConversationHandler.END
+
+
+async def leave_to_start(update: Update, context: PactContext) -> int:
+    """/start inside a flow: leave, keep the draft for later."""
+    await onboarding.start(update, context)
+    return ConversationHandler.END
+
+
+def exits() -> list[BaseHandler]:
+    """The fallbacks of every conversation."""
+    return [
+        CommandHandler("cancel", cancel_handlers.cancel),
+        CommandHandler("menu", leave_to_menu),
+        CommandHandler("start", leave_to_start),
+    ]
+
+
+def typed_text(update: Update) -> str:
+    """The typed text of a step, trimmed ("" for other kinds of message)."""
+    message = update.effective_message
+    return (message.text or "").strip() if message else ""
+
+
+def number_after(data: str | None, prefix: str) -> int | None:
+    """The number a button's data carries after its prefix, if it is one."""
+    raw = (data or "").removeprefix(prefix)
+    return int(raw) if raw.isdigit() else None
+
+
+async def use_buttons(update: Update, context: PactContext) -> int | None:
+    """Input where a button is expected: say so and stay in the step."""
+    await send(update, context, context.t.gettext("Please use the buttons."))
+    return None
+
+
+async def type_text(update: Update, context: PactContext) -> int | None:
+    """A sticker, photo or file where text is expected: say so and stay in the step."""
+    await send(update, context, context.t.gettext("Please type your answer as text."))
+    return None

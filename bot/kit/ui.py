@@ -1,0 +1,110 @@
+"""Small rendering helpers shared by handlers: buttons, replies, callback answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackContext
+
+from bot.core.i18n import plain
+from bot.core.runtime import after_commit_effect
+
+Button = tuple[str, str]
+"""(label, callback_data); an https URL as data makes a link button."""
+
+
+def rows_of(buttons: Sequence[Button], per_row: int = 2) -> list[list[Button]]:
+    """Buttons laid out `per_row` to a row, so long lists stay readable on a phone."""
+    return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+def keyboard(*rows: Sequence[Button]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, data) pairs."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(plain(label), url=data)
+                if data.startswith(("https://", "http://", "mailto:"))
+                else InlineKeyboardButton(plain(label), callback_data=data)
+                for label, data in row
+            ]
+            for row in rows
+            if row
+        ]
+    )
+
+
+async def send(
+    update: Update,
+    context: CallbackContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message:
+    """A new message in the chat the update came from."""
+    assert update.effective_chat is not None
+    return await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+def send_after_commit(
+    update: Update,
+    context: CallbackContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Reply once this update's stored data is committed (never if it rolls back).
+
+    For replies that report stored data (a case number, a stored request, a recorded choice):
+    a Telegram error on this reply is logged and never undoes what was stored.
+    """
+    after_commit_effect(lambda: send(update, context, text, markup))
+
+
+async def answer(update: Update, text: str | None = None, alert: bool = False) -> CallbackQuery:
+    """Stop the button's spinner (with an optional toast) and return the query."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.answer(plain(text) if text else text, show_alert=alert)
+    except BadRequest as error:
+        # A re-delivered press was answered the first time: handle it all the same.
+        if "query is too old" not in str(error).lower():
+            raise
+    return query
+
+
+async def edit_or_send(
+    update: Update,
+    context: CallbackContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Replace the pressed message's content; send anew if it can no longer be edited."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+            return
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return
+            if "not found" not in str(error).lower() and "can't be edited" not in str(error):
+                raise
+    await send(update, context, text, markup)
+
+
+async def close_buttons(update: Update, note: str | None = None) -> None:
+    """Freeze the pressed message: remove its buttons, optionally append the chosen answer."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    message = query.message
+    try:
+        if note and message.text_html is not None:
+            await message.edit_text(f"{message.text_html}\n\n{note}", reply_markup=None)
+        elif message.reply_markup is not None:
+            await message.edit_reply_markup(reply_markup=None)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower() and "not found" not in str(error).lower():
+            raise

@@ -1,0 +1,1 @@
+"""Right to information: the guide, the request builder, my requests, letters, the directory."""

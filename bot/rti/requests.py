@@ -1,0 +1,329 @@
+"""Right to information menu, "My requests", outcomes, complaint and the Commissioner."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler
+
+from bot.account import menu
+from bot.account.fallback import stale_button
+from bot.account.services.consent import has_consent
+from bot.broadcasting import outbox
+from bot.broadcasting.services import outbox_rows
+from bot.core import routing
+from bot.core.application import PactContext
+from bot.core.i18n import Translator, plain, shorten
+from bot.kit.ui import answer, edit_or_send, keyboard, send
+from bot.rti import builder as rti_builder
+from bot.rti import views
+from bot.rti.letter_sending import send_complaint, send_prepared_request
+from bot.rti.services import directory
+from bot.rti.services import requests as rti
+from db.models import RtiRequest
+from db.repositories import authorities as authorities_repo
+
+MENU = "menu:rti"
+GUIDE = "rtg:index"
+
+
+async def rti_menu(update: Update, context: PactContext) -> None:
+    """The Right to information entry: guide, builder, my requests."""
+    await answer(update)
+    t = context.t
+    await edit_or_send(
+        update,
+        context,
+        t.gettext(
+            "<b>Right to information</b>\nAnyone may ask any public authority for the "
+            "information it holds, without giving a reason (Law 119/2014). I can explain your "
+            "right, write the request, count the deadline and draft a complaint if they do "
+            "not answer."
+        ),
+        keyboard(
+            [(t.gettext("📖 What is my right?"), GUIDE)],
+            [(t.gettext("✍️ Ask for information"), "rti:new")],
+            [(t.gettext("📋 My requests"), views.LIST)],
+            [menu.menu_button(t)],
+        ),
+    )
+
+
+async def my_requests(update: Update, context: PactContext) -> None:
+    """The person's requests, newest first, each a button to its card."""
+    if update.callback_query:
+        await answer(update)
+    t = context.t
+    user = context.user_row
+    found = await rti.for_user(context.scope.session, user) if has_consent(user) else []
+    if not found:
+        await edit_or_send(
+            update,
+            context,
+            t.gettext("You have no requests yet."),
+            keyboard([(t.gettext("✍️ Ask for information"), "rti:new")], [menu.menu_button(t)]),
+        )
+        return
+    rows = [[(_line(t, request), f"{views.OPEN}{request.id}")] for request in found[:20]]
+    await edit_or_send(
+        update, context, t.gettext("<b>My requests</b>"), keyboard(*rows, [menu.menu_button(t)])
+    )
+
+
+def _line(t: Translator, request: RtiRequest) -> str:
+    """A short button label for one request."""
+    label = shorten(views.authority_label(t, request.authority), 30)
+    status = plain(t.gettext(views.STATUS[request.status]))
+    return shorten(f"#{request.id} · {label} · {status}", 60)
+
+
+async def _owned(
+    update: Update, context: PactContext, prefix: str
+) -> tuple[RtiRequest, str] | None:
+    """The request named by the button, if it is the person's; else a stale-button answer."""
+    data = (update.callback_query.data or "") if update.callback_query else ""
+    raw, _, rest = data.removeprefix(prefix).partition(":")
+    request = (
+        await rti.owned(context.scope.session, context.user_row, int(raw))
+        if raw.isdigit()
+        else None
+    )
+    if request is None:
+        await stale_button(update, context)
+        return None
+    return request, rest
+
+
+async def open_request(update: Update, context: PactContext) -> None:
+    """A request's card with the actions that fit."""
+    found = await _owned(update, context, views.OPEN)
+    if found is None:
+        return
+    await answer(update)
+    request, _ = found
+    t = context.t
+    await edit_or_send(
+        update, context, views.card(t, request), keyboard(*views.card_buttons(t, request))
+    )
+
+
+async def letter_again(update: Update, context: PactContext) -> None:
+    """Send the prepared request again."""
+    found = await _owned(update, context, views.LETTER)
+    if found is None:
+        return
+    await answer(update)
+    await send_prepared_request(update, context, found[0])
+
+
+OUTCOME_TEXT = {
+    rti.Outcome.ANSWERED: lambda t, r: t.gettext(
+        "Good. I marked request no. {number} as answered.", number=r.id
+    ),
+    rti.Outcome.PARTIAL: lambda t, r: t.gettext(
+        "A restriction must be explained in writing, and only the protected part may be "
+        "withheld: the rest must be given (art. 17). You can complain to the Commissioner "
+        "until {date}.",
+        date=t.date(r.complaint_due_on),
+    ),
+    rti.Outcome.REFUSED: lambda t, r: t.gettext(
+        "A refusal must be in writing, with reasons, and only on the grounds of art. 17. "
+        "You can complain to the Commissioner until {date} (30 working days, art. 24).",
+        date=t.date(r.complaint_due_on),
+    ),
+    rti.Outcome.CLARIFY: lambda t, r: t.gettext(
+        "Answer the authority's question in writing and keep proof that you did."
+    ),
+    rti.Outcome.EXTENDED: lambda t, r: t.gettext(
+        "The deadline may be extended by at most 5 working days, only for many or large "
+        "documents, searching offices away from the headquarters, or consulting other "
+        "authorities, and you must be told at once (art. 15(3)). New deadline: {date}.",
+        date=t.date(r.due_on),
+    ),
+    rti.Outcome.TRANSFERRED: lambda t, r: t.gettext(
+        "An authority that does not hold the information forwards the request within 10 "
+        "calendar days and tells you. The answer is then due 15 working days from the day "
+        "your request reached the first authority (art. 15(2)): {date}.",
+        date=t.date(r.due_on),
+    ),
+    rti.Outcome.NO_ANSWER: lambda t, r: t.gettext(
+        "No answer within the deadline counts as a refusal (art. 15(4)). You can complain "
+        "to the Commissioner until {date}.",
+        date=t.date(r.complaint_due_on),
+    ),
+}
+
+
+async def outcome(update: Update, context: PactContext) -> None:
+    """One tap: what happened with the request."""
+    found = await _owned(update, context, views.OUTCOME)
+    if found is None:
+        return
+    request, raw = found
+    t = context.t
+    if raw not in set(rti.Outcome):
+        await stale_button(update, context)
+        return
+    settings = context.services.settings
+    now = context.services.clock.now()
+    try:
+        await rti.record_outcome(
+            context.scope.session,
+            request,
+            rti.Outcome(raw),
+            today=now.astimezone(settings.tz).date(),
+            tz=settings.tz,
+            now=now,
+        )
+    except rti.OutcomeRefusedError as refusal:
+        await answer(update)
+        await send(update, context, _refusal_text(t, request, refusal.reason))
+        return
+    await answer(update)
+    await edit_or_send(
+        update,
+        context,
+        f"{OUTCOME_TEXT[rti.Outcome(raw)](t, request)}\n\n{views.card(t, request)}",
+        keyboard(*views.card_buttons(t, request)),
+    )
+
+
+def _refusal_text(t: Translator, request: RtiRequest, reason: str) -> str:
+    """Why an outcome cannot be recorded now."""
+    if reason == "not_yet_due" and request.due_on:
+        return t.gettext(
+            "The deadline is {date}. Silence counts as a refusal only after it has passed.",
+            date=t.date(request.due_on),
+        )
+    if reason == "already_extended":
+        return t.gettext("The deadline can be extended only once, by at most 5 working days.")
+    return t.gettext("That does not apply to this request now.")
+
+
+async def complaint(update: Update, context: PactContext) -> None:
+    """Draft the complaint to the Commissioner."""
+    found = await _owned(update, context, views.COMPLAINT)
+    if found is None:
+        return
+    request = found[0]
+    await answer(update)
+    if request.status not in rti.COMPLAINABLE:
+        await stale_button(update, context)
+        return
+    await send_complaint(update, context, request)
+
+
+async def filed(update: Update, context: PactContext) -> None:
+    """The person filed the complaint."""
+    found = await _owned(update, context, views.FILED)
+    if found is None:
+        return
+    request = found[0]
+    settings = context.services.settings
+    now = context.services.clock.now()
+    try:
+        await rti.mark_complaint_filed(
+            context.scope.session, request, today=now.astimezone(settings.tz).date(), now=now
+        )
+    except rti.OutcomeRefusedError:
+        await stale_button(update, context)
+        return
+    await answer(update)
+    t = context.t
+    await edit_or_send(
+        update,
+        context,
+        t.gettext(
+            "Recorded. The Commissioner may ask both sides for written submissions and may "
+            "hold a hearing, and decides within {days} working days. Tell me the decision when "
+            "it comes.",
+            days=settings.commissioner_decision_days,
+        ),
+        keyboard(*views.card_buttons(t, request)),
+    )
+
+
+async def decided(update: Update, context: PactContext) -> None:
+    """The Commissioner's decision."""
+    found = await _owned(update, context, views.DECIDED)
+    if found is None:
+        return
+    request, raw = found
+    try:
+        await rti.record_commissioner_outcome(
+            context.scope.session, request, raw, now=context.services.clock.now()
+        )
+    except rti.OutcomeRefusedError:
+        await stale_button(update, context)
+        return
+    await answer(update)
+    t = context.t
+    recorded = t.gettext("Recorded.")
+    await edit_or_send(
+        update,
+        context,
+        f"{recorded}\n\n{views.card(t, request)}",
+        keyboard(*views.card_buttons(t, request)),
+    )
+
+
+async def _contact_shown(context: PactContext, authority_id: int) -> bool:
+    """Whether this person was shown this authority's card (their draft or their requests)."""
+    user = context.user_row
+    if user is None or not has_consent(user):
+        return False
+    draft = context.user_data.get(rti_builder.DRAFT) or {}
+    if draft.get("authority_id") == authority_id:
+        return True
+    mine = await rti.for_user(context.scope.session, user)
+    return any(request.authority_id == authority_id for request in mine)
+
+
+async def wrong_contact(update: Update, context: PactContext) -> None:
+    """A citizen says an authority's contact is wrong: audited, and staff are told."""
+    query = update.callback_query
+    assert query is not None
+    raw = (query.data or "").removeprefix(views.WRONG_CONTACT)
+    authority = (
+        await authorities_repo.get(context.scope.session, int(raw)) if raw.isdigit() else None
+    )
+    if authority is None or not await _contact_shown(context, authority.id):
+        await stale_button(update, context)
+        return
+    await directory.report_wrong_contact(
+        context.scope.session,
+        authority,
+        reporter_user_id=context.user_row.id if context.user_row else None,
+        now=context.services.clock.now(),
+    )
+    await answer(
+        update, context.t.gettext("Thank you. The team will check this contact."), alert=True
+    )
+    chat_id = context.services.settings.staff_chat_id
+    if chat_id is not None:
+        staff = context.services.i18n.translator(None)
+        await outbox.enqueue(  # after the commit, retried; a refusal alerts the admins
+            context.services,
+            kind=outbox_rows.STAFF_NOTICE,
+            chat_id=chat_id,
+            text=staff.gettext(
+                "⚠️ A citizen reports a wrong contact: {authority} (no. {number}). "
+                "Correct it with /authority.",
+                authority=directory.display_name(authority),
+                number=authority.id,
+            ),
+        )
+
+
+def routes() -> list[routing.Route]:
+    """The submenu, my requests, outcomes, the complaint, the letter again, a wrong contact."""
+    return routing.citizen(
+        CallbackQueryHandler(rti_menu, pattern=f"^{menu.RTI}$"),
+        CallbackQueryHandler(my_requests, pattern=f"^{views.LIST}$"),
+        CallbackQueryHandler(open_request, pattern=f"^{views.OPEN}"),
+        CallbackQueryHandler(outcome, pattern=f"^{views.OUTCOME}"),
+        CallbackQueryHandler(complaint, pattern=f"^{views.COMPLAINT}"),
+        CallbackQueryHandler(filed, pattern=f"^{views.FILED}"),
+        CallbackQueryHandler(decided, pattern=f"^{views.DECIDED}"),
+        CallbackQueryHandler(letter_again, pattern=f"^{views.LETTER}"),
+        CallbackQueryHandler(wrong_contact, pattern=f"^{views.WRONG_CONTACT}"),
+    )

@@ -1,0 +1,2 @@
+"""Right-to-information rules: requests, deadlines, letters, directory, working days; no
+Telegram."""

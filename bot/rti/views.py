@@ -1,0 +1,193 @@
+"""How requests for information, authorities and reminders look in the chat (both languages)."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from bot.core.i18n import N_, Translator, plain
+from bot.kit.ui import Button, rows_of
+from bot.rti.services import directory
+from bot.rti.services.requests import COMPLAINABLE, WAITING, Outcome, ReminderKind
+from db.models import Authority, RequestStatus, RtiRequest
+
+OPEN, OUTCOME, COMPLAINT, FILED, DECIDED, SENT, LETTER = (
+    "rtr:",
+    "rto:",
+    "rtc:",
+    "rtf:",
+    "rtk:",
+    "rts:",
+    "rtl:",
+)
+LIST = "rti:mine"
+WRONG_CONTACT = "rtw:"
+
+STATUS = {
+    RequestStatus.PREPARED: N_("prepared, not sent yet"),
+    RequestStatus.SENT: N_("sent, waiting for the answer"),
+    RequestStatus.EXTENDED: N_("deadline extended, waiting"),
+    RequestStatus.TRANSFERRED: N_("transferred to another authority, waiting"),
+    RequestStatus.CLARIFY: N_("the authority asked you to clarify"),
+    RequestStatus.ANSWERED: N_("answered"),
+    RequestStatus.PARTIAL: N_("partly answered"),
+    RequestStatus.REFUSED: N_("refused"),
+    RequestStatus.NO_ANSWER: N_("no answer within the deadline"),
+    RequestStatus.COMPLAINT_FILED: N_("complaint filed with the Commissioner"),
+    RequestStatus.CLOSED: N_("closed"),
+}
+OUTCOMES = (
+    (Outcome.ANSWERED, N_("✅ Full answer")),
+    (Outcome.PARTIAL, N_("◐ Partial answer")),
+    (Outcome.REFUSED, N_("⛔ Refused")),
+    (Outcome.CLARIFY, N_("❓ Asked me to clarify")),
+    (Outcome.EXTENDED, N_("⏳ Extended (+5 working days)")),
+    (Outcome.TRANSFERRED, N_("↪️ Transferred")),
+    (Outcome.NO_ANSWER, N_("🔇 No answer")),
+)
+FORMATS = {
+    "electronic": N_("electronic copy"),
+    "paper": N_("paper copy"),
+    "on_site": N_("consult on site"),
+}
+
+
+def authority_label(t: Translator, authority: Authority) -> str:
+    """A municipality as "Bashkia X" / "Municipality of X"; other bodies by name (plain text)."""
+    if authority.kind == directory.MUNICIPALITY:
+        return plain(t.gettext("Municipality of {name}", name=authority.name))
+    return authority.name
+
+
+def authority_card(t: Translator, authority: Authority) -> Markup:
+    """What we know of an authority's right-to-information contacts."""
+    unknown = t.gettext("not known yet")
+    lines = [Markup("<b>{}</b>").format(authority_label(t, authority))]
+    fields = (
+        (N_("RTI coordinator"), authority.coordinator_name),
+        (N_("E-mail"), authority.email),
+        (N_("Phone"), authority.phone),
+        (N_("Postal address"), authority.postal_address),
+        (N_("Transparency Programme"), authority.transparency_url),
+        (N_("Website"), authority.website),
+    )
+    for label, value in fields:
+        lines.append(Markup("{}: {}").format(t.gettext(label), value or unknown))
+    lines.append(
+        t.gettext(
+            "💡 Check its Transparency Programme and its Register of Requests and Responses "
+            "first: the information may already be published (arts. 4, 5, 7 and 8)."
+        )
+    )
+    return Markup("\n").join(lines)
+
+
+def card(t: Translator, request: RtiRequest) -> Markup:
+    """One request: authority, status, dates and the next step."""
+    lines = [
+        t.gettext("<b>Request no. {number}</b>", number=request.id),
+        t.gettext("To: {authority}", authority=authority_label(t, request.authority)),
+        t.gettext("Status: {status}", status=t.gettext(STATUS[RequestStatus(request.status)])),
+    ]
+    if request.sent_on:
+        lines.append(t.gettext("Sent on: {date}", date=t.date(request.sent_on)))
+    if request.protocol_number:
+        lines.append(t.gettext("Protocol no.: {number}", number=request.protocol_number))
+    if request.due_on and request.status in WAITING:
+        lines.append(t.gettext("Answer due by: <b>{date}</b>", date=t.date(request.due_on)))
+    if request.complaint_due_on and request.status in COMPLAINABLE:
+        lines.append(
+            t.gettext(
+                "Complain to the Commissioner by: <b>{date}</b>",
+                date=t.date(request.complaint_due_on),
+            )
+        )
+    lines.append(next_step(t, request))
+    return Markup("\n").join(lines)
+
+
+def next_step(t: Translator, request: RtiRequest) -> str:
+    """One sentence telling the person what to do now."""
+    status = RequestStatus(request.status)
+    if status is RequestStatus.PREPARED:
+        return t.gettext("Next: send it, then tap “I have sent it” to start the clock.")
+    if status is RequestStatus.CLARIFY:
+        return t.gettext(
+            "Next: answer the authority's question in writing and keep proof; then tell me "
+            "what happens."
+        )
+    if status in WAITING:
+        return t.gettext("Next: when the authority answers, tell me what happened.")
+    if status in COMPLAINABLE:
+        return t.gettext("Next: you can complain to the Commissioner. I can draft it for you.")
+    if status is RequestStatus.COMPLAINT_FILED:
+        return t.gettext("Next: tell me what the Commissioner decides.")
+    if request.commissioner_outcome == "rejected":
+        return t.gettext(
+            "If you disagree with the Commissioner, you can go to the administrative court "
+            "(art. 25). Free legal aid or a lawyer can help you."
+        )
+    return t.gettext("Nothing more to do.")
+
+
+def card_buttons(t: Translator, request: RtiRequest) -> list[list[Button]]:
+    """The actions that fit the request's status."""
+    status = RequestStatus(request.status)
+    rid = request.id
+    rows: list[list[Button]] = []
+    if status is RequestStatus.PREPARED:
+        rows.append([(t.gettext("📮 I have sent it"), f"{SENT}{rid}")])
+        rows.append([(t.gettext("📄 The letter again"), f"{LETTER}{rid}")])
+    elif status in WAITING:
+        rows.extend(outcome_rows(t, request))
+    elif status in COMPLAINABLE:
+        rows.append([(t.gettext("📝 Complaint to the Commissioner"), f"{COMPLAINT}{rid}")])
+    elif status is RequestStatus.COMPLAINT_FILED:
+        rows.append(
+            [
+                (t.gettext("👍 Decided in my favour"), f"{DECIDED}{rid}:upheld"),
+                (t.gettext("👎 Rejected"), f"{DECIDED}{rid}:rejected"),
+            ]
+        )
+    rows.append([(t.gettext("📋 My requests"), LIST)])
+    return rows
+
+
+def outcome_rows(t: Translator, request: RtiRequest) -> list[list[Button]]:
+    """The one-tap outcome buttons, two per row."""
+    buttons = [
+        (t.gettext(label), f"{OUTCOME}{request.id}:{outcome}")
+        for outcome, label in OUTCOMES
+        if not (outcome is Outcome.EXTENDED and request.extended)
+    ]
+    return rows_of(buttons)
+
+
+def reminder_text(t: Translator, request: RtiRequest, kind: ReminderKind) -> str:
+    """The text of a reminder about a request."""
+    authority = authority_label(t, request.authority)
+    if kind is ReminderKind.BEFORE_DUE:
+        assert request.due_on is not None
+        return t.gettext(
+            "⏰ {authority} must answer your request no. {number} by {date}. Has it answered? "
+            "Tell me with one tap.",
+            authority=authority,
+            number=request.id,
+            date=t.date(request.due_on),
+        )
+    if kind is ReminderKind.AFTER_DUE:
+        assert request.due_on is not None
+        return t.gettext(
+            "⏰ The deadline for {authority} to answer your request no. {number} was {date}. "
+            "If it has not answered, silence counts as a refusal (art. 15(4)) and you can "
+            "complain to the Commissioner.",
+            authority=authority,
+            number=request.id,
+            date=t.date(request.due_on),
+        )
+    assert request.complaint_due_on is not None
+    return t.gettext(
+        "⏰ You can complain to the Commissioner about request no. {number} until {date}. "
+        "After that the 30 working days (art. 24) are over.",
+        number=request.id,
+        date=t.date(request.complaint_due_on),
+    )

@@ -1,1 +1,0 @@
-"""Domain services: plain async functions over a session, no Telegram imports."""

@@ -1,0 +1,1 @@
+"""Staff work: the case workspace, staff admin, exports and statistics, the scorecard."""

@@ -1,0 +1,227 @@
+"""/export and /stats for staff: within each member's municipalities and corruption permission."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import date, timedelta
+
+from markupsafe import Markup
+from telegram import InputFile, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot.cases import views as case_views
+from bot.core import routing
+from bot.core.access import current_member
+from bot.core.application import PactContext
+from bot.core.i18n import N_, Translator, join_lines
+from bot.kit.ui import answer, keyboard, send
+from bot.staff.services import charts, spreadsheets, stats
+from bot.staff.services import export as exports
+from bot.staff.services.filters import Scope
+from bot.staff.services.permissions import Permission
+from db.models import CaseStatus, StaffMember
+from db.repositories import audit
+
+EXPORT = "ex:period:"
+PERIODS = {
+    "month": N_("This month"),
+    "last": N_("Last month"),
+    "year": N_("This year"),
+    "all": N_("Everything"),
+}
+
+
+def period(key: str, today: date) -> tuple[date | None, date | None]:
+    """The first and last day of a named period (Tirana calendar)."""
+    if key == "month":
+        return today.replace(day=1), today
+    if key == "last":
+        last_day = today.replace(day=1) - timedelta(days=1)
+        return last_day.replace(day=1), last_day
+    if key == "year":
+        return today.replace(month=1, day=1), today
+    return None, None
+
+
+def scope_for(member: StaffMember, start: date | None, end: date | None) -> Scope:
+    """What this member may see, for a period."""
+    ids = tuple(member.municipality_ids) if member.municipality_ids is not None else None
+    return Scope(start=start, end=end, municipality_ids=ids, include_corruption=member.corruption)
+
+
+def period_buttons(t: Translator, prefix: str) -> list[list[tuple[str, str]]]:
+    """The periods as two rows of buttons."""
+    items = [(t.gettext(label), f"{prefix}{key}") for key, label in PERIODS.items()]
+    return [items[:2], items[2:]]
+
+
+async def export_command(update: Update, context: PactContext) -> None:
+    """/export: choose the period."""
+    t = context.t
+    await send(
+        update,
+        context,
+        t.gettext("Export cases and requests for:"),
+        keyboard(*period_buttons(t, EXPORT)),
+    )
+
+
+async def export_period(update: Update, context: PactContext) -> None:
+    """Send cases and requests, each as CSV and as .xlsx, and audit the export."""
+    query = await answer(update)
+    member = current_member(context)
+    assert member is not None
+    key = (query.data or "").removeprefix(EXPORT)
+    key = key if key in PERIODS else "all"
+    settings = context.services.settings
+    now = context.services.clock.now()
+    today = now.astimezone(settings.tz).date()
+    scope = scope_for(member, *period(key, today))
+    session = context.scope.session
+    assert update.effective_chat is not None
+    tz = settings.tz
+    for kind, header, rows in (
+        (
+            "cases",
+            exports.CASE_COLUMNS,
+            await exports.case_rows(session, scope, tz, context.t.locale),
+        ),
+        ("rti", exports.RTI_COLUMNS, await exports.rti_rows(session, scope, tz)),
+    ):
+        for extension, content in (
+            ("csv", spreadsheets.to_csv(header, rows, tz)),
+            ("xlsx", spreadsheets.to_xlsx(kind, header, rows, tz)),
+        ):
+            name = exports.filename(kind, scope, today, extension)
+            await context.bot.send_document(
+                update.effective_chat.id, InputFile(io.BytesIO(content), filename=name)
+            )
+    await audit.record(
+        session,
+        at=now,
+        actor_kind="staff",
+        actor_user_id=member.user_id,
+        action="export",
+        subject_type="export",
+        subject_id=None,
+        after={
+            "period": key,
+            "municipality_ids": list(scope.municipality_ids) if scope.municipality_ids else None,
+            "corruption": scope.include_corruption,
+        },
+    )
+
+
+STATS = "vw:period:"
+
+
+def _hours(t: Translator, value: float | None) -> str:
+    """A median in hours, or a dash."""
+    return "—" if value is None else t.number(round(value, 1))
+
+
+def _status_label(t: Translator, key: str) -> str:
+    """A status in the staff member's language."""
+    return t.gettext(case_views.STATUS[CaseStatus(key)]) if key in set(CaseStatus) else key
+
+
+def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.AuthorityRti]) -> Markup:
+    """The text part of /stats."""
+    lines = [
+        t.gettext("<b>Statistics</b>"),
+        t.ngettext("{count} case", "{count} cases", figures.total),
+        t.gettext(
+            "Median time to the first staff action: {hours} hours",
+            hours=_hours(t, figures.median_hours_to_first_action),
+        ),
+        t.gettext(
+            "Median time to resolution: {days} days",
+            days=_hours(t, figures.median_days_to_resolution),
+        ),
+        "",
+        t.gettext("<b>By municipality</b>"),
+        *(Markup("• {}: {}").format(name, t.number(n)) for name, n in figures.by_municipality[:15]),
+        "",
+        t.gettext("<b>By status</b>"),
+        *(
+            Markup("• {}: {}").format(_status_label(t, key), t.number(n))
+            for key, n in figures.by_status
+        ),
+    ]
+    if rti_rows:
+        lines += [
+            "",
+            t.gettext(
+                "<b>Requests for information</b> (sent · answered, with rate · median days to "
+                "answer)"
+            ),
+        ]
+        for row in rti_rows[:15]:
+            rate = "—" if row.answer_rate is None else f"{round(row.answer_rate * 100)}%"
+            lines.append(
+                Markup("• {}: {} · {} ({}) · {}").format(
+                    row.authority,
+                    row.requests,
+                    row.answered,
+                    rate,
+                    _hours(t, row.median_days_to_answer),
+                )
+            )
+    lines.append("")
+    lines.append(t.gettext("Citizen monitoring: counts of reports made through the bot."))
+    return join_lines(lines)
+
+
+async def stats_command(update: Update, context: PactContext) -> None:
+    """/stats: choose the period."""
+    t = context.t
+    await send(update, context, t.gettext("Statistics for:"), keyboard(*period_buttons(t, STATS)))
+
+
+async def stats_period(update: Update, context: PactContext) -> None:
+    """Figures as text, then the charts (drawn off the event loop)."""
+    query = await answer(update)
+    member = current_member(context)
+    assert member is not None and update.effective_chat is not None
+    t = context.t
+    key = (query.data or "").removeprefix(STATS)
+    key = key if key in PERIODS else "all"
+    settings = context.services.settings
+    today = context.services.clock.now().astimezone(settings.tz).date()
+    scope = scope_for(member, *period(key, today))
+    session = context.scope.session
+    figures = await stats.case_stats(session, scope, settings.tz)
+    rti_rows = await stats.rti_stats(session, scope, settings.tz)
+    await send(update, context, summary(t, figures, rti_rows))
+    empty = t.gettext("No data")
+    bars = await asyncio.to_thread(
+        charts.bar_chart,
+        t.gettext("Cases by municipality"),
+        figures.by_municipality,
+        empty_label=empty,
+    )
+    trend = await asyncio.to_thread(
+        charts.line_chart, t.gettext("Cases per month"), figures.by_month, empty_label=empty
+    )
+    for name, picture in (("municipalities.png", bars), ("months.png", trend)):
+        await context.bot.send_photo(
+            update.effective_chat.id, InputFile(io.BytesIO(picture), filename=name)
+        )
+
+
+def routes() -> list[routing.Route]:
+    """/export (the export permission) and /stats (the statistics permission) with periods."""
+    private = filters.ChatType.PRIVATE
+    return [
+        *routing.staff(
+            Permission.EXPORT,
+            CommandHandler("export", export_command, filters=private),
+            CallbackQueryHandler(export_period, pattern=f"^{EXPORT}"),
+        ),
+        *routing.staff(
+            Permission.STATS,
+            CommandHandler("stats", stats_command, filters=private),
+            CallbackQueryHandler(stats_period, pattern=f"^{STATS}"),
+        ),
+    ]

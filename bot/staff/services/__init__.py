@@ -1,0 +1,1 @@
+"""Staff rules: permissions, casework, statistics, exports, templates; no Telegram."""

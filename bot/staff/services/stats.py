@@ -1,0 +1,277 @@
+"""Statistics for staff over cases and information requests, within a Scope.
+
+Counts are GROUP BY queries. Medians are percentile_cont in PostgreSQL; SQLite has no such
+aggregate, so there one narrow column of durations is read and the median taken in Python.
+Both give the same figures (percentile_cont(0.5) averages the two middle values, like
+statistics.median).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Float, Integer, Select, and_, case, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.rti.services import directory
+from bot.staff.services.filters import Scope, case_conditions
+from db.models import Authority, Case, CaseEvent, CaseKind, CaseStatus, RequestStatus, RtiRequest
+
+POSTGRESQL = "postgresql"
+NO_MUNICIPALITY = "—"
+NO_CATEGORY = "—"
+CORRUPTION = CaseKind.CORRUPTION.value
+ANSWERED = (RequestStatus.ANSWERED.value, RequestStatus.PARTIAL.value)
+"""Request statuses that count as answered: a full or a partial answer."""
+SQLITE_MONTH, SQLITE_MINUTE = "%Y-%m", "%Y-%m-%d %H:%M"
+
+
+@dataclass(frozen=True)
+class CaseStats:
+    """Case figures in a scope; lists are (label, count), biggest first unless said otherwise."""
+
+    total: int
+    by_municipality: list[tuple[str, int]]
+    by_category: list[tuple[str, int]]
+    by_status: list[tuple[str, int]]
+    by_month: list[tuple[str, int]]
+    median_hours_to_first_action: float | None
+    median_days_to_resolution: float | None
+
+
+@dataclass(frozen=True)
+class AuthorityRti:
+    """Sent information requests to one authority and how it answered them."""
+
+    authority: str
+    requests: int
+    answered: int
+    answer_rate: float | None
+    median_days_to_answer: float | None
+
+
+def _dialect(session: AsyncSession) -> str:
+    """The backend's name, to pick SQL the backend understands."""
+    return session.get_bind().dialect.name
+
+
+def rti_conditions(scope: Scope) -> list[ColumnElement[bool]]:
+    """The scope on requests: sent, on a day in the period, to one of the municipalities."""
+    conditions: list[ColumnElement[bool]] = [RtiRequest.sent_on.is_not(None)]
+    if scope.start is not None:
+        conditions.append(RtiRequest.sent_on >= scope.start)
+    if scope.end is not None:
+        conditions.append(RtiRequest.sent_on <= scope.end)
+    if scope.municipality_ids is not None:
+        conditions.append(RtiRequest.authority_id.in_(scope.municipality_ids))
+    return conditions
+
+
+def ranked(tally: Counter[str]) -> list[tuple[str, int]]:
+    """Biggest count first, ties by label, so charts and tests see a stable order."""
+    return sorted(tally.items(), key=lambda item: (-item[1], item[0]))
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    """The median of the values that are not None, or None when there are none."""
+    present = [value for value in values if value is not None]
+    return float(statistics.median(present)) if present else None
+
+
+def seconds_between(dialect: str, later: Any, earlier: Any) -> ColumnElement[float]:
+    """Seconds from `earlier` to `later`, both cut to the whole second as SQLite's strftime does,
+    so the two backends give identical medians."""
+    if dialect == POSTGRESQL:
+        whole = func.date_trunc("second", later) - func.date_trunc("second", earlier)
+        return cast(func.extract("epoch", whole), Float)
+    return cast(func.strftime("%s", later), Integer) - cast(func.strftime("%s", earlier), Integer)
+
+
+def days_between(dialect: str, later: Any, earlier: Any) -> ColumnElement[int]:
+    """Calendar days from one date column to another."""
+    if dialect == POSTGRESQL:
+        return later - earlier
+    return cast(func.julianday(later) - func.julianday(earlier), Integer)
+
+
+def month_key(dialect: str, tz: ZoneInfo) -> ColumnElement[str]:
+    """The creation month in `tz` ("YYYY-MM") on PostgreSQL; a UTC bucket on SQLite.
+
+    SQLite has no time zones. On UTC days 2 to 27 the month is the same in every zone, so
+    those cases group by UTC month; the days around a month's turn group by UTC minute, which
+    month_of then places in the month of `tz`.
+    """
+    if dialect == POSTGRESQL:
+        return func.to_char(func.timezone(tz.key, Case.created_at), "YYYY-MM")
+    mid_month = func.strftime("%d", Case.created_at).between("02", "27")
+    return case(
+        (mid_month, func.strftime(SQLITE_MONTH, Case.created_at)),
+        else_=func.strftime(SQLITE_MINUTE, Case.created_at),
+    )
+
+
+def month_of(dialect: str, tz: ZoneInfo) -> Callable[[str], str]:
+    """Turn a month_key value into its "YYYY-MM" month in `tz`."""
+    if dialect == POSTGRESQL:
+        return str
+
+    def fold(bucket: str) -> str:
+        if len(bucket) == len("YYYY-MM"):
+            return bucket
+        moment = datetime.strptime(bucket, SQLITE_MINUTE).replace(tzinfo=UTC)
+        return moment.astimezone(tz).strftime("%Y-%m")
+
+    return fold
+
+
+def category_of(kind: str, category: str | None) -> str:
+    """The category key a case counts under; every corruption report counts as "corruption"."""
+    return CORRUPTION if kind == CORRUPTION else category or NO_CATEGORY
+
+
+async def tally(
+    session: AsyncSession,
+    conditions: Sequence[ColumnElement[bool]],
+    keys: Sequence[ColumnElement[Any]],
+    fold: Callable[..., str],
+) -> Counter[str]:
+    """Count in-scope cases per distinct key values in SQL, then fold the values to labels.
+
+    The keys are selected in a subquery and grouped outside it, so expressions with bound
+    parameters (to_char formats, zone names) never have to be repeated in GROUP BY.
+    """
+    scoped = (
+        select(*(key.label(f"key{i}") for i, key in enumerate(keys)))
+        .select_from(Case)
+        .outerjoin(Authority, Authority.id == Case.municipality_id)
+        .where(*conditions)
+        .subquery("scoped")
+    )
+    columns = list(scoped.c)
+    result = await session.execute(select(*columns, func.count()).group_by(*columns))
+    counts: Counter[str] = Counter()
+    for row in result:
+        counts[fold(*row[:-1])] += row[-1]
+    return counts
+
+
+def case_durations(dialect: str, conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """Per in-scope case with a staff action or a resolution: seconds to the first of each."""
+    resolved = and_(CaseEvent.kind == "status", CaseEvent.status == CaseStatus.RESOLVED.value)
+    staff = CaseEvent.staff_user_id.is_not(None)
+    per_case = (
+        select(
+            Case.created_at.label("created_at"),
+            func.min(case((staff, CaseEvent.at))).label("acted_at"),
+            func.min(case((resolved, CaseEvent.at))).label("resolved_at"),
+        )
+        .join(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(*conditions, or_(staff, resolved))
+        .group_by(Case.id, Case.created_at)
+        .subquery("per_case")
+    )
+    return select(
+        seconds_between(dialect, per_case.c.acted_at, per_case.c.created_at),
+        seconds_between(dialect, per_case.c.resolved_at, per_case.c.created_at),
+    )
+
+
+async def case_medians(
+    session: AsyncSession, dialect: str, conditions: Sequence[ColumnElement[bool]]
+) -> tuple[float | None, float | None]:
+    """Median hours to the first staff action and median days to the first resolution."""
+    durations = case_durations(dialect, conditions)
+    if dialect == POSTGRESQL:
+        columns = durations.subquery("durations").c
+        to_act, to_resolve = (
+            await session.execute(
+                select(*(func.percentile_cont(0.5).within_group(column) for column in columns))
+            )
+        ).one()
+    else:
+        rows = (await session.execute(durations)).all()
+        to_act, to_resolve = median(row[0] for row in rows), median(row[1] for row in rows)
+    return (
+        None if to_act is None else float(to_act) / 3600,
+        None if to_resolve is None else float(to_resolve) / 86400,
+    )
+
+
+async def case_stats(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> CaseStats:
+    """Counts by municipality, category, status and month (in `tz`), and the two medians."""
+    dialect = _dialect(session)
+    conditions = case_conditions(scope, tz)
+    by_status = await tally(session, conditions, [Case.status], str)
+    by_municipality = await tally(
+        session, conditions, [Authority.name], lambda name: name or NO_MUNICIPALITY
+    )
+    by_category = await tally(session, conditions, [Case.kind, Case.category], category_of)
+    by_month = await tally(session, conditions, [month_key(dialect, tz)], month_of(dialect, tz))
+    hours_to_act, days_to_resolve = await case_medians(session, dialect, conditions)
+    return CaseStats(
+        total=sum(by_status.values()),
+        by_municipality=ranked(by_municipality),
+        by_category=ranked(by_category),
+        by_status=ranked(by_status),
+        by_month=sorted(by_month.items()),
+        median_hours_to_first_action=hours_to_act,
+        median_days_to_resolution=days_to_resolve,
+    )
+
+
+async def answer_medians(
+    session: AsyncSession, dialect: str, conditions: Sequence[ColumnElement[bool]]
+) -> dict[int, float]:
+    """Per authority, the median calendar days from sending to an answer, over answered ones."""
+    days = days_between(dialect, RtiRequest.outcome_on, RtiRequest.sent_on)
+    answered = [*conditions, RtiRequest.status.in_(ANSWERED), RtiRequest.outcome_on.is_not(None)]
+    if dialect == POSTGRESQL:
+        result = await session.execute(
+            select(RtiRequest.authority_id, func.percentile_cont(0.5).within_group(days))
+            .where(*answered)
+            .group_by(RtiRequest.authority_id)
+        )
+        return {authority_id: float(value) for authority_id, value in result}
+    spans: defaultdict[int, list[float]] = defaultdict(list)
+    for authority_id, value in await session.execute(
+        select(RtiRequest.authority_id, days).where(*answered)
+    ):
+        spans[authority_id].append(value)
+    return {key: float(statistics.median(values)) for key, values in spans.items()}
+
+
+async def rti_stats(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> list[AuthorityRti]:
+    """Sent requests per authority (most first): how many, how many answered, how fast.
+
+    A request counts when it was sent (sent_on set; the period applies to sent_on and the
+    municipalities to the authority). It is answered when its status is "answered" or
+    "partial"; the median days to answer is over those with an outcome date, as calendar days
+    from sent_on to outcome_on. Corruption does not concern requests, so it is not filtered.
+    """
+    dialect = _dialect(session)
+    conditions = rti_conditions(scope)
+    answered = func.sum(case((RtiRequest.status.in_(ANSWERED), 1), else_=0))
+    result = await session.execute(
+        select(Authority.id, Authority.kind, Authority.name, func.count(), answered)
+        .join(Authority, Authority.id == RtiRequest.authority_id)
+        .where(*conditions)
+        .group_by(Authority.id, Authority.kind, Authority.name)
+    )
+    medians = await answer_medians(session, dialect, conditions)
+    rows = [
+        AuthorityRti(
+            authority=f"Bashkia {name}" if kind == directory.MUNICIPALITY else name,
+            requests=requests,
+            answered=int(answers),
+            answer_rate=int(answers) / requests if requests else None,
+            median_days_to_answer=medians.get(authority_id),
+        )
+        for authority_id, kind, name, requests, answers in result
+    ]
+    return sorted(rows, key=lambda row: (-row.requests, row.authority))

@@ -1,0 +1,705 @@
+"""The staff workspace: short case cards in the staff group, full cards privately, /inbox, and
+every action on a case.
+
+The group card shows reference, category, municipality and age only; its one button sends the
+full card (scope-checked) to the member's private chat, where every action and all typed input
+(replies, notes, status notes, merges, redactions) happen, keyed by user (see staff_cases.mmd).
+All of it sits behind bot.core.access.gate.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from markupsafe import Markup
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.account import cancel as cancel_handlers
+from bot.account.fallback import stale_button
+from bot.broadcasting import outbox
+from bot.broadcasting.services import outbox_rows
+from bot.cases import notify as case_notify
+from bot.cases import views as case_views
+from bot.cases.services import case_rules
+from bot.core import routing
+from bot.core.access import current_member, refuse_button
+from bot.core.application import PactContext
+from bot.core.i18n import N_, join_lines, shorten
+from bot.core.runtime import Services
+from bot.kit.ui import answer, edit_or_send, keyboard, rows_of, send, send_after_commit
+from bot.staff import views
+from bot.staff.services import casework, templates
+from bot.staff.services import permissions as staff
+from bot.staff.services.permissions import Permission
+from db.models import Case, CaseKind, CaseStatus, ResponseTemplate, User
+from db.repositories import audit
+
+log = logging.getLogger(__name__)
+
+# States
+INPUT = 0
+
+SKIP_NOTE = "stf:skipnote"
+TEMPLATE = "stf:tpl:"
+KEY = "staff_input"
+
+
+async def _case(update: Update, context: PactContext, prefix: str) -> tuple[Case, str] | None:
+    """The case a staff button names, if this staff member may see it (checked in the database).
+
+    Pressed in the group, any case button only sends the full card to the private chat.
+    """
+    data = (update.callback_query.data or "") if update.callback_query else ""
+    raw, _, rest = data.removeprefix(prefix).partition(":")
+    case = await context.scope.session.get(Case, int(raw)) if raw.isdigit() else None
+    if case is None or not staff.sees(current_member(context), case):
+        await refuse_button(update, context)
+        return None
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        await _open_privately(update, context, case, redraw=rest != views.KEEP[1:])
+        return None
+    return case, rest
+
+
+async def _card_text(context: PactContext, case: Case) -> str:
+    """The card text in this staff member's language."""
+    session = context.scope.session
+    files = await case_rules.attachments(session, case)
+    assignee = None
+    if case.assignee_user_id is not None:
+        member = await session.get(staff.StaffMember, case.assignee_user_id)
+        assignee = member.display_name if member else None
+    events = await casework.exchanges(session, case)
+    return views.card(context.t, case, files, assignee, context.services.clock.now(), events)
+
+
+async def _redraw(update: Update, context: PactContext, case: Case) -> None:
+    """Show the case card with its actions in place of the pressed message."""
+    await edit_or_send(
+        update, context, await _card_text(context, case), keyboard(*views.buttons(context.t, case))
+    )
+
+
+async def post_card(bot, services: Services, session, case: Case) -> None:
+    """A new service case in the staff group: reference, category, municipality, age, one button.
+
+    No description, photos, map pin or name: the group may hold staff of other municipalities.
+    Never corruption reports.
+    """
+    chat_id = services.settings.staff_chat_id
+    if chat_id is None or case.kind == CaseKind.CORRUPTION:
+        return
+    t = services.i18n.translator(None)
+    try:
+        thread = await _thread(bot, services, case)
+    except TelegramError as error:
+        # The card still goes out (in the general topic) once the group takes messages again.
+        log.warning("staff topic not found: %s", type(error).__name__)
+        thread = None
+    # An outbox row in the case's own transaction: sent after the commit, retried, recorded.
+    await outbox.enqueue(
+        services,
+        kind=outbox_rows.STAFF_CARD,
+        chat_id=chat_id,
+        text=views.group_card(t, case, services.clock.now()),
+        markup=keyboard(*views.group_buttons(t, case)),
+        thread_id=thread,
+    )
+
+
+async def _thread(bot, services: Services, case: Case) -> int | None:
+    """The municipality's topic when the staff group is a forum (created on first use)."""
+    chat_id = services.settings.staff_chat_id
+    if "staff_forum" not in services.cache:
+        services.cache["staff_forum"] = bool((await bot.get_chat(chat_id)).is_forum)
+    town = case.municipality
+    if not services.cache["staff_forum"] or town is None:
+        return None
+    if town.staff_thread_id is None:
+        topic = await bot.create_forum_topic(chat_id, f"Bashkia {town.name}"[:128])
+        town.staff_thread_id = topic.message_thread_id
+    return town.staff_thread_id
+
+
+async def _viewed(context: PactContext, case: Case) -> None:
+    """Staff access to a full card is logged (privacy.md 7)."""
+    member = current_member(context)
+    await audit.record(
+        context.scope.session,
+        at=context.services.clock.now(),
+        actor_kind="staff",
+        actor_user_id=member.user_id if member else None,
+        action="case.viewed",
+        subject_type="case",
+        subject_id=case.id,
+    )
+
+
+async def _open_privately(
+    update: Update, context: PactContext, case: Case, *, redraw: bool = True
+) -> None:
+    """Send the full card with its actions to the staff member's private chat, never the group."""
+    assert update.effective_user is not None
+    t = context.t
+    try:
+        await context.bot.send_message(
+            update.effective_user.id,
+            await _card_text(context, case),
+            reply_markup=keyboard(*views.buttons(t, case)),
+        )
+    except Forbidden:
+        await answer(update, t.gettext("Start a private chat with the bot first."), alert=True)
+        return
+    await _viewed(context, case)
+    await answer(update, t.gettext("Sent to your private chat."))
+    if redraw:
+        await _refresh_group_card(update, context, case)
+
+
+async def _refresh_group_card(update: Update, context: PactContext, case: Case) -> None:
+    """Redraw the pressed group message as the short card (fresh age; old full cards shrink)."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    t = context.services.i18n.translator(None)
+    try:
+        await query.message.edit_text(
+            views.group_card(t, case, context.services.clock.now()),
+            reply_markup=keyboard(*views.group_buttons(t, case)),
+        )
+    except BadRequest as error:
+        log.info("group card not redrawn: %s", type(error).__name__)
+
+
+async def open_privately(update: Update, context: PactContext) -> None:
+    """The group card's button: the full card privately, if this member may see the case."""
+    found = await _case(update, context, views.PRIVATE)  # in the group, _case opens privately
+    if found is not None:
+        await _open_privately(update, context, found[0], redraw=False)
+
+
+async def open_card(update: Update, context: PactContext) -> None:
+    """Show (or redraw) a case card with its actions; staff access is logged (privacy.md 7)."""
+    found = await _case(update, context, views.OPEN)
+    if found is None:
+        return
+    await answer(update)
+    case = found[0]
+    await _viewed(context, case)
+    await _redraw(update, context, case)
+
+
+async def take(update: Update, context: PactContext) -> None:
+    """Assign the case to oneself."""
+    found = await _case(update, context, views.TAKE)
+    if found is None:
+        return
+    case = found[0]
+    member = current_member(context)
+    assert member is not None
+    await casework.assign(
+        context.scope.session,
+        case,
+        member.user_id,
+        staff_user_id=member.user_id,
+        now=context.services.clock.now(),
+    )
+    await answer(update, context.t.gettext("You took {reference}.", reference=case.reference))
+    await _redraw(update, context, case)
+
+
+async def assign_menu(update: Update, context: PactContext) -> None:
+    """Choose a caseworker who may see the case."""
+    found = await _case(update, context, views.ASSIGN)
+    if found is None:
+        return
+    await answer(update)
+    case = found[0]
+    people = [
+        (m.display_name, f"{views.ASSIGN_TO}{case.id}:{m.user_id}")
+        for m, _user in await staff.everyone(context.scope.session)
+        if staff.sees(m, case)
+    ]
+    rows = rows_of(people)
+    await edit_or_send(
+        update,
+        context,
+        context.t.gettext("Assign {reference} to:", reference=case.reference),
+        keyboard(*rows, [(context.t.gettext("⬅️ Back"), f"{views.OPEN}{case.id}")]),
+    )
+
+
+async def assign_to(update: Update, context: PactContext) -> None:
+    """Assignment chosen."""
+    found = await _case(update, context, views.ASSIGN_TO)
+    if found is None:
+        return
+    case, raw = found
+    target = await context.scope.session.get(staff.StaffMember, int(raw)) if raw.isdigit() else None
+    member = current_member(context)
+    if target is None or member is None or not staff.sees(target, case):
+        await stale_button(update, context)
+        return
+    await casework.assign(
+        context.scope.session,
+        case,
+        target.user_id,
+        staff_user_id=member.user_id,
+        now=context.services.clock.now(),
+    )
+    await answer(update, context.t.gettext("Assigned to {name}.", name=target.display_name))
+    await _redraw(update, context, case)
+
+
+async def status_menu(update: Update, context: PactContext) -> None:
+    """The statuses to choose from."""
+    found = await _case(update, context, views.STATUS)
+    if found is None:
+        return
+    await answer(update)
+    case = found[0]
+    await edit_or_send(
+        update,
+        context,
+        context.t.gettext("New status for {reference}:", reference=case.reference),
+        keyboard(*views.status_buttons(context.t, case)),
+    )
+
+
+async def more(update: Update, context: PactContext) -> None:
+    """Merge, reopen, redact, audit."""
+    found = await _case(update, context, views.MORE)
+    if found is None:
+        return
+    await answer(update)
+    case = found[0]
+    await edit_or_send(
+        update,
+        context,
+        await _card_text(context, case),
+        keyboard(*views.more_buttons(context.t, case, current_member(context))),
+    )
+
+
+async def files(update: Update, context: PactContext) -> None:
+    """Send the case's files to the staff member privately (location, photos, voice, documents)."""
+    found = await _case(update, context, views.FILES)
+    if found is None:
+        return
+    case = found[0]
+    assert update.effective_user is not None
+    chat = update.effective_user.id
+    try:
+        if case.latitude is not None and case.longitude is not None:
+            await context.bot.send_location(chat, case.latitude, case.longitude)
+        for item in await case_rules.attachments(context.scope.session, case):
+            caption = case.reference
+            if item.kind == "photo":
+                await context.bot.send_photo(chat, item.file_id, caption=caption)
+            elif item.kind == "voice":
+                await context.bot.send_voice(chat, item.file_id, caption=caption)
+            else:
+                await context.bot.send_document(chat, item.file_id, caption=caption)
+    except Forbidden:
+        await answer(
+            update, context.t.gettext("Start a private chat with the bot first."), alert=True
+        )
+        return
+    await answer(update, context.t.gettext("Sent to your private chat."))
+
+
+async def reopen(update: Update, context: PactContext) -> None:
+    """Back to under review; the reporter is told."""
+    found = await _case(update, context, views.REOPEN)
+    if found is None:
+        return
+    case = found[0]
+    member = current_member(context)
+    assert member is not None
+    await casework.set_status(
+        context.scope.session,
+        case,
+        CaseStatus.UNDER_REVIEW,
+        None,
+        staff_user_id=member.user_id,
+        now=context.services.clock.now(),
+    )
+    await case_notify.status_changed(
+        context.bot, context.services, context.scope.session, case, None
+    )
+    await answer(update, context.t.gettext("Reopened."))
+    await _redraw(update, context, case)
+
+
+async def audit_log(update: Update, context: PactContext) -> None:
+    """Admins: who did what to this case, when, with before and after."""
+    found = await _case(update, context, views.AUDIT)
+    member = current_member(context)
+    if found is None:
+        return
+    if member is None or member.role != "admin":
+        await stale_button(update, context)
+        return
+    await answer(update)
+    case = found[0]
+    t = context.t
+    names = {m.user_id: m.display_name for m, _user in await staff.everyone(context.scope.session)}
+    lines = [t.gettext("<b>Audit log of {reference}</b>", reference=case.reference)]
+    for entry in await audit.for_subject(context.scope.session, "case", case.id):
+        who = (
+            names.get(entry.actor_user_id or 0) if entry.actor_kind == "staff" else entry.actor_kind
+        )
+        change = ""
+        if entry.before or entry.after:
+            change = f" {entry.before or {}} → {entry.after or {}}"
+        lines.append(
+            Markup("{} · {} · {}{}").format(t.datetime(entry.at), who or "?", entry.action, change)
+        )
+    if case.original_description is not None:
+        lines.append(
+            t.gettext(
+                "Original text before redaction: “{text}”",
+                text=shorten(case.original_description, 1500),
+            )
+        )
+    await send(
+        update,
+        context,
+        join_lines(lines),
+        keyboard([(t.gettext("⬅️ Back"), f"{views.OPEN}{case.id}")]),
+    )
+
+
+# --- typed input in the private chat ---------------------------------------------------------
+
+PROMPTS = {
+    "reply": N_(
+        "Type the message for the reporter of {reference}. It goes through the bot; they never "
+        "see who you are."
+    ),
+    "note": N_("Type an internal note for {reference} (never sent to the reporter)."),
+    "status": N_(
+        "Type a public note for {reference}, or tap Skip. The reporter and the people following "
+        "the case will read it."
+    ),
+    "reason": N_(
+        "Type the reason for rejecting {reference}; the reporter and the people following the "
+        "case will read it."
+    ),
+    "merge": N_("Type the reference of the case to keep; {reference} becomes its duplicate."),
+    "redact": N_("Type the new text of {reference}. The original stays visible to admins only."),
+}
+
+
+async def _ask(update: Update, context: PactContext, case: Case, action: str, **extra: str) -> int:
+    """Open the private step for typed input."""
+    t = context.t
+    context.user_data[KEY] = {"case_id": case.id, "action": action, **extra}
+    assert update.effective_user is not None
+    markup = keyboard([(t.gettext("Skip"), SKIP_NOTE)]) if action == "status" else None
+    if action == "reply":
+        found = await templates.all_templates(context.scope.session)
+        markup = (
+            keyboard(*[[(f"📄 {x.title}"[:60], f"{TEMPLATE}{x.id}")] for x in found])
+            if found
+            else None
+        )
+    try:
+        await context.bot.send_message(
+            update.effective_user.id,
+            t.gettext(PROMPTS[action], reference=case.reference),
+            reply_markup=markup,
+        )
+    except Forbidden:
+        context.user_data.pop(KEY, None)
+        await answer(update, t.gettext("Start a private chat with the bot first."), alert=True)
+        return ConversationHandler.END
+    await answer(update, t.gettext("Continue in your private chat with the bot."))
+    await _redraw(update, context, case)
+    return INPUT
+
+
+async def ask_reply(update: Update, context: PactContext) -> int:
+    """Reply: only when the reporter can be reached (named or confidential)."""
+    found = await _case(update, context, views.REPLY)
+    if found is None:
+        return ConversationHandler.END
+    case = found[0]
+    if await case_rules.reporter_of(context.scope.session, case) is None:
+        await answer(
+            update,
+            context.t.gettext("This reporter cannot be reached (anonymous report)."),
+            alert=True,
+        )
+        return ConversationHandler.END
+    return await _ask(update, context, case, "reply")
+
+
+async def ask_note(update: Update, context: PactContext) -> int:
+    """Internal note."""
+    found = await _case(update, context, views.NOTE)
+    return (
+        ConversationHandler.END if found is None else await _ask(update, context, found[0], "note")
+    )
+
+
+async def ask_status_note(update: Update, context: PactContext) -> int:
+    """A status was chosen: ask for the public note (a reason is required to reject)."""
+    found = await _case(update, context, views.SET_STATUS)
+    if found is None:
+        return ConversationHandler.END
+    case, raw = found
+    if raw not in {s.value for s in views.STAFF_STATUSES}:
+        await stale_button(update, context)
+        return ConversationHandler.END
+    action = "reason" if raw == CaseStatus.REJECTED else "status"
+    return await _ask(update, context, case, action, status=raw)
+
+
+async def ask_merge(update: Update, context: PactContext) -> int:
+    """Merge into another case."""
+    found = await _case(update, context, views.MERGE)
+    return (
+        ConversationHandler.END if found is None else await _ask(update, context, found[0], "merge")
+    )
+
+
+async def ask_redact(update: Update, context: PactContext) -> int:
+    """Redact the text."""
+    found = await _case(update, context, views.REDACT)
+    return (
+        ConversationHandler.END
+        if found is None
+        else await _ask(update, context, found[0], "redact")
+    )
+
+
+async def typed(update: Update, context: PactContext) -> int:
+    """The typed input, applied to the case."""
+    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    return await _apply(update, context, text)
+
+
+async def use_template(update: Update, context: PactContext) -> int:
+    """A template as the reply, in the reporter's language."""
+    await answer(update)
+    raw = (update.callback_query.data or "").removeprefix(TEMPLATE) if update.callback_query else ""
+    template = (
+        await context.scope.session.get(ResponseTemplate, int(raw)) if raw.isdigit() else None
+    )
+    case = await context.scope.session.get(Case, context.user_data.get(KEY, {}).get("case_id", 0))
+    if template is None or case is None:
+        return INPUT
+    reporter = await case_rules.reporter_of(context.scope.session, case)
+    return await _apply(
+        update, context, templates.body_for(template, reporter.language if reporter else None)
+    )
+
+
+async def skip_note(update: Update, context: PactContext) -> int:
+    """A status change without a public note."""
+    await answer(update)
+    return await _apply(update, context, "")
+
+
+async def _apply(update: Update, context: PactContext, text: str) -> int:
+    """Do what the pending step asked for."""
+    t = context.t
+    state = context.user_data.pop(KEY, {})
+    session = context.scope.session
+    member = (
+        await staff.member(session, update.effective_user.id) if update.effective_user else None
+    )
+    case = await session.get(Case, state.get("case_id", 0))
+    if case is None or not staff.sees(member, case):
+        await send(update, context, t.gettext("That case is no longer available to you."))
+        return ConversationHandler.END
+    assert member is not None
+    action, now = state.get("action"), context.services.clock.now()
+    if len(text) > case_rules.MAX_TEXT or (not text and action not in ("status",)):
+        context.user_data[KEY] = state
+        await send(
+            update,
+            context,
+            t.gettext(
+                "Please type the text (at most {limit} characters).",
+                limit=t.number(case_rules.MAX_TEXT),
+            ),
+        )
+        return INPUT
+    if action == "reply":
+        await casework.reply(session, case, text, staff_user_id=member.user_id, now=now)
+        await _relay(context, case, text)
+        done = t.gettext("Sent to the reporter of {reference}.", reference=case.reference)
+    elif action == "note":
+        await casework.note(session, case, text, staff_user_id=member.user_id, now=now)
+        done = t.gettext("Note added to {reference}.", reference=case.reference)
+    elif action in ("status", "reason"):
+        status = CaseStatus(state["status"])
+        await casework.set_status(
+            session, case, status, text or None, staff_user_id=member.user_id, now=now
+        )
+        reached = await case_notify.status_changed(
+            context.bot, context.services, session, case, text or None
+        )
+        done = t.ngettext(
+            "{reference} is now {status}; {count} person was told.",
+            "{reference} is now {status}; {count} people were told.",
+            reached,
+            reference=case.reference,
+            status=t.gettext(case_views.STATUS[status]),
+        )
+    elif action == "merge":
+        kept = await case_rules.by_reference(session, text)
+        if kept is None or kept.id == case.id or not staff.sees(member, kept):
+            context.user_data[KEY] = state
+            await send(
+                update, context, t.gettext("No such case. Type the reference again, or /cancel.")
+            )
+            return INPUT
+        await casework.merge(session, case, kept, staff_user_id=member.user_id, now=now)
+        await case_notify.status_changed(context.bot, context.services, session, case, None)
+        done = t.gettext(
+            "{duplicate} is now a duplicate of {kept}.",
+            duplicate=case.reference,
+            kept=kept.reference,
+        )
+    else:
+        await casework.redact(session, case, text, staff_user_id=member.user_id, now=now)
+        done = t.gettext("The text of {reference} was replaced.", reference=case.reference)
+    send_after_commit(
+        update, context, done, keyboard([(t.gettext("📂 Open the case"), f"{views.OPEN}{case.id}")])
+    )
+    return ConversationHandler.END
+
+
+async def _relay(context: PactContext, case: Case, text: str) -> None:
+    """Deliver a staff message to the reporter in their language, with an answer button."""
+    session = context.scope.session
+    person: User | None = await case_rules.reporter_of(session, case)
+    if person is None:
+        return
+    t = context.services.i18n.translator(person.language)
+    # Sent once, after the reply is stored (the outbox row commits with it).
+    await outbox.enqueue(
+        context.services,
+        kind=outbox_rows.RELAY,
+        chat_id=person.telegram_id,
+        user_id=person.id,
+        text=t.gettext(
+            "✉️ Message from the PACT team about {reference}:\n“{text}”",
+            reference=case.reference,
+            text=text,
+        ),
+        markup=keyboard([(t.gettext("↩️ Answer"), f"{case_views.ANSWER}{case.id}")]),
+    )
+
+
+async def inbox(update: Update, context: PactContext) -> None:
+    """/inbox and its filter buttons: open / mine / overdue / all, paged."""
+    member = current_member(context)
+    assert member is not None
+    t = context.t
+    data = (update.callback_query.data or "") if update.callback_query else f"{views.INBOX}open:0"
+    parts = data.removeprefix(views.INBOX).split(":")
+    which, page = (
+        (parts[0], int(parts[1])) if len(parts) == 2 and parts[1].isdigit() else ("open", 0)
+    )
+    if update.callback_query:
+        await answer(update)
+    idle = context.services.settings.staff_idle_days
+    found, more_pages = await casework.inbox(
+        context.scope.session,
+        member,
+        status="all" if which == "all" else "open",
+        mine=which == "mine",
+        overdue_days=idle if which == "overdue" else None,
+        now=context.services.clock.now(),
+        page=page,
+    )
+    labels = {
+        "open": t.gettext("Open"),
+        "mine": t.gettext("Mine"),
+        "overdue": t.gettext("Overdue"),
+        "all": t.gettext("All"),
+    }
+    filters_row = [
+        (("• " if key == which else "") + label, f"{views.INBOX}{key}:0")
+        for key, label in labels.items()
+    ]
+    rows = [[(case_views.button_label(t, c), f"{views.OPEN}{c.id}")] for c in found]
+    paging = []
+    if page > 0:
+        paging.append((t.gettext("⬅️ Previous"), f"{views.INBOX}{which}:{page - 1}"))
+    if more_pages:
+        paging.append((t.gettext("Next ➡️"), f"{views.INBOX}{which}:{page + 1}"))
+    text = (
+        t.gettext("<b>Inbox</b> · {filter}", filter=labels[which])
+        if found
+        else t.gettext("No cases here.")
+    )
+    await edit_or_send(update, context, text, keyboard(filters_row, *rows, paging))
+
+
+def conversation() -> ConversationHandler:
+    """Typed staff input, keyed by user so a group button can lead to the private chat."""
+    return ConversationHandler(
+        name="staff_input",
+        persistent=True,
+        allow_reentry=True,
+        per_chat=False,
+        entry_points=[
+            CallbackQueryHandler(ask_reply, pattern=f"^{views.REPLY}"),
+            CallbackQueryHandler(ask_note, pattern=f"^{views.NOTE}"),
+            CallbackQueryHandler(ask_status_note, pattern=f"^{views.SET_STATUS}"),
+            CallbackQueryHandler(ask_merge, pattern=f"^{views.MERGE}"),
+            CallbackQueryHandler(ask_redact, pattern=f"^{views.REDACT}"),
+        ],
+        states={
+            INPUT: [
+                MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, typed),
+                CallbackQueryHandler(skip_note, pattern=f"^{SKIP_NOTE}$"),
+                CallbackQueryHandler(use_template, pattern=f"^{TEMPLATE}"),
+            ]
+        },
+        fallbacks=[CommandHandler("cancel", cancel_handlers.cancel)],
+    )
+
+
+def buttons() -> list[CallbackQueryHandler]:
+    """The stateless staff buttons."""
+    return [
+        CallbackQueryHandler(inbox, pattern=f"^{views.INBOX}"),
+        CallbackQueryHandler(open_card, pattern=f"^{views.OPEN}"),
+        CallbackQueryHandler(open_privately, pattern=f"^{views.PRIVATE}"),
+        CallbackQueryHandler(take, pattern=f"^{views.TAKE}"),
+        CallbackQueryHandler(assign_to, pattern=f"^{views.ASSIGN_TO}"),
+        CallbackQueryHandler(assign_menu, pattern=f"^{views.ASSIGN}"),
+        CallbackQueryHandler(status_menu, pattern=f"^{views.STATUS}"),
+        CallbackQueryHandler(files, pattern=f"^{views.FILES}"),
+        CallbackQueryHandler(more, pattern=f"^{views.MORE}"),
+        CallbackQueryHandler(reopen, pattern=f"^{views.REOPEN}"),
+        CallbackQueryHandler(audit_log, pattern=f"^{views.AUDIT}"),
+    ]
+
+
+def routes() -> list[routing.Route]:
+    """/inbox, the typed-input flow and every case button: the case permission."""
+    return [
+        routing.staff_flow(conversation(), Permission.CASES, KEY),
+        *routing.staff(
+            Permission.CASES,
+            CommandHandler("inbox", inbox, filters=filters.ChatType.PRIVATE),
+            *buttons(),
+        ),
+    ]
