@@ -24,7 +24,6 @@ from db.models import AgeBand, Role
 # States: NOTICE -> AGE -> ROLE -> DONE (refusal: NOTICE -> DONE without storing a profile).
 NOTICE, AGE, ROLE, DONE = Step.NOTICE, Step.AGE, Step.ROLE, Step.DONE
 
-PREFIX = "onb:"
 ACCEPT, REFUSE, FULL = "onb:yes", "onb:no", "onb:full"
 SWITCH = "onb:lang:"
 AGE_PREFIX, ROLE_PREFIX = "onb:age:", "onb:role:"

@@ -26,7 +26,6 @@ from bot.staff.services import permissions as staff
 from db.models import ConsentPurpose, StaffMember, StaffRole, User
 from db.repositories import users as users_repo
 
-PREFIX = "prv:"
 GIVE, WITHDRAW = "prv:give:", "prv:withdraw:"
 NOTICE, EXPORT, ERASE, ERASE_YES, ERASE_ALL, SHOW = (
     "prv:notice",

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.account.fallback import stale_button
 from bot.broadcasting import sender as delivery
 from bot.campaigns.services import campaigns
 from bot.core import routing
 from bot.core.access import current_member
 from bot.core.application import PactContext
 from bot.core.i18n import N_
+from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, edit_or_send
 from bot.staff.services.permissions import Permission
 from db.models import Broadcast
@@ -30,11 +31,10 @@ Change = Callable[[AsyncSession, int, int | None, datetime], Awaitable[Broadcast
 """A status change in the campaigns service: pause, resume or cancel."""
 
 
-def _number(update: Update, prefix: str) -> int | None:
+def _number(update: Update, button: ButtonCodec) -> int | None:
     """The broadcast id a button carries."""
     assert update.callback_query is not None
-    raw = (update.callback_query.data or "").removeprefix(prefix)
-    return int(raw) if raw.isdigit() else None
+    return button.parse(update.callback_query.data)
 
 
 async def _redraw(
@@ -60,13 +60,13 @@ async def _redraw(
 async def _act(
     update: Update,
     context: PactContext,
-    prefix: str,
+    button: ButtonCodec,
     change: Change,
     done: str,
     refused: str,
 ) -> int | None:
     """Apply a status change from a button, answer with a toast, redraw; the id, or None."""
-    number = _number(update, prefix)
+    number = _number(update, button)
     if number is None:
         await stale_button(update, context)
         return None
@@ -142,9 +142,9 @@ def routes() -> list[routing.Route]:
     """The progress message's buttons: the broadcast permission."""
     return routing.staff(
         Permission.BROADCAST,
-        CallbackQueryHandler(pause, pattern=f"^{delivery.PAUSE}"),
-        CallbackQueryHandler(resume, pattern=f"^{delivery.RESUME}"),
-        CallbackQueryHandler(ask_cancel, pattern=f"^{delivery.CANCEL}"),
-        CallbackQueryHandler(cancel, pattern=f"^{delivery.CANCEL_YES}"),
-        CallbackQueryHandler(keep, pattern=f"^{delivery.KEEP}"),
+        CallbackQueryHandler(pause, pattern=delivery.PAUSE.pattern),
+        CallbackQueryHandler(resume, pattern=delivery.RESUME.pattern),
+        CallbackQueryHandler(ask_cancel, pattern=delivery.CANCEL.pattern),
+        CallbackQueryHandler(cancel, pattern=delivery.CANCEL_YES.pattern),
+        CallbackQueryHandler(keep, pattern=delivery.KEEP.pattern),
     )

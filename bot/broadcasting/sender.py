@@ -65,6 +65,7 @@ from bot.core.application import PactApplication
 from bot.core.i18n import Translator
 from bot.core.runtime import Services, current_scope, unit_of_work
 from bot.core.settings import Settings
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, keyboard
 from db.models import Broadcast, BroadcastKind, BroadcastStatus, User
 
@@ -87,8 +88,8 @@ TIMED_OUT = "TimedOut"
 SENDER = "pact_sender"
 """Key of the running Sender in ``Application.bot_data`` (never persisted)."""
 
-PAUSE, RESUME, CANCEL = "sb:pause:", "sb:resume:", "sb:cancel:"
-CANCEL_YES, KEEP = "sb:cancelyes:", "sb:keep:"
+PAUSE, RESUME, CANCEL = (ButtonCodec(p, int) for p in ("sb:pause:", "sb:resume:", "sb:cancel:"))
+CANCEL_YES, KEEP = ButtonCodec("sb:cancelyes:", int), ButtonCodec("sb:keep:", int)
 BAR_CELLS = 10
 FINAL = (BroadcastStatus.DONE, BroadcastStatus.CANCELLED)
 _TAG = re.compile(r"<[^>]*>?")
@@ -405,10 +406,10 @@ def progress_view(
         lines.append(t.gettext("About {time} left.", time=_duration(t, left / s.rate)))
     number = s.broadcast_id
     row: list[Button] = [
-        (t.gettext("▶️ Resume"), f"{RESUME}{number}")
+        (t.gettext("▶️ Resume"), RESUME.data(number))
         if paused
-        else (t.gettext("⏸ Pause"), f"{PAUSE}{number}"),
-        (t.gettext("✖️ Cancel"), f"{CANCEL}{number}"),
+        else (t.gettext("⏸ Pause"), PAUSE.data(number)),
+        (t.gettext("✖️ Cancel"), CANCEL.data(number)),
     ]
     if confirming:
         lines.append(
@@ -419,8 +420,8 @@ def progress_view(
             )
         )
         row = [
-            (t.gettext("✖️ Yes, cancel it"), f"{CANCEL_YES}{number}"),
-            (t.gettext("⬅️ No, go on"), f"{KEEP}{number}"),
+            (t.gettext("✖️ Yes, cancel it"), CANCEL_YES.data(number)),
+            (t.gettext("⬅️ No, go on"), KEEP.data(number)),
         ]
     return Markup("\n").join(lines), keyboard(row)
 

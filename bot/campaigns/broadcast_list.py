@@ -10,7 +10,6 @@ from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.account.fallback import stale_button
 from bot.broadcasting.sender import plain_title
 from bot.campaigns.services import schedule as broadcast_schedule
 from bot.campaigns.services.recurrence import Recurrence
@@ -18,6 +17,7 @@ from bot.core import routing
 from bot.core.access import current_member
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, join_lines, shorten
+from bot.kit.answers import stale_button
 from bot.kit.ui import Button, answer, edit_or_send, keyboard
 from bot.staff.services.permissions import Permission
 from db.models import Broadcast, BroadcastStatus

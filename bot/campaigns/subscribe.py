@@ -5,8 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.account import menu, onboarding
-from bot.account.fallback import stale_button
+from bot.account import onboarding
 from bot.account.services import accounts
 from bot.account.services.consent import BaseConsentMissingError, MinorConsentError, has_consent
 from bot.broadcasting.message import UNSUBSCRIBE
@@ -15,7 +14,8 @@ from bot.campaigns.services import audience, campaigns
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator
-from bot.kit import pickers
+from bot.kit import menu, pickers
+from bot.kit.answers import stale_button
 from bot.kit.ui import Button, answer, edit_or_send, keyboard, send
 from bot.rti.services import directory
 from db.models import Authority, Broadcast, ConsentPurpose, Subscription, Topic

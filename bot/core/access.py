@@ -23,10 +23,10 @@ from telegram.ext import (
     ConversationHandler,
 )
 
-from bot.account.fallback import stale_button, unknown_command
 from bot.core.application import PactContext
 from bot.core.i18n import N_
 from bot.core.routing import Route
+from bot.kit.answers import stale_button, unknown_command
 from bot.staff.services import permissions as staff
 from bot.staff.services.permissions import Permission
 from db.models import StaffMember

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FINISHED_KEPT = 10_000
+"""How many finished update ids wait_processed remembers (the oldest are forgotten first)."""
+
 
 class PactApplication(Application):
     """Wraps each update in a database session committed once, and tracks finished updates."""
@@ -36,7 +40,7 @@ class PactApplication(Application):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._finished: set[int] = set()
+        self._finished: OrderedDict[int, None] = OrderedDict()
         self._finished_changed = asyncio.Condition()
         self.unsaved_languages: dict[int, str] = {}
         """Languages chosen before consent: memory only, never stored (lost on restart)."""
@@ -61,7 +65,9 @@ class PactApplication(Application):
             await self._process(update)
         finally:
             async with self._finished_changed:
-                self._finished.add(update.update_id)
+                self._finished[update.update_id] = None
+                while len(self._finished) > FINISHED_KEPT:
+                    self._finished.popitem(last=False)
                 self._finished_changed.notify_all()
 
     async def _process(self, update: Update) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
-from bot.account.fallback import stale_button
 from bot.core.application import PactContext
+from bot.kit.answers import stale_button
 
 MAX_ID = 2**31 - 1
 """The largest id any table holds (PostgreSQL's integer)."""

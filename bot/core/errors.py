@@ -16,12 +16,12 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.account import menu
 from bot.account.services import accounts
 from bot.core import logs
 from bot.core.application import PactContext
 from bot.core.i18n import Translator
 from bot.core.runtime import current_scope, unit_of_work
+from bot.kit import menu
 
 log = logging.getLogger("bot.errors")
 

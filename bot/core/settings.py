@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -162,10 +161,3 @@ class Settings(BaseSettings):
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
         check_webhook_secret(secret, RuntimeError)
         return secret
-
-    def sqlite_path(self) -> Path | None:
-        """The SQLite file behind DATABASE_URL, if it is one."""
-        prefix = "sqlite+aiosqlite:///"
-        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
-            return Path(self.database_url.removeprefix(prefix))
-        return None

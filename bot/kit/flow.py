@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 
-from bot.account import cancel as cancel_handlers
-from bot.account import menu, onboarding
+from bot.account import onboarding
 from bot.core.application import PactContext
+from bot.kit import answers, menu
 from bot.kit.ui import answer, close_buttons, send
 
 
@@ -15,7 +15,7 @@ async def cancel_button(update: Update, context: PactContext) -> int:
     """The Cancel button: same as /cancel (drops the draft)."""
     await answer(update)
     await close_buttons(update)
-    return await cancel_handlers.cancel(update, context)
+    return await answers.cancel(update, context)
 
 
 async def leave_to_menu(update: Update, context: PactContext) -> int:
@@ -33,7 +33,7 @@ async def leave_to_start(update: Update, context: PactContext) -> int:
 def exits() -> list[BaseHandler]:
     """The fallbacks of every conversation."""
     return [
-        CommandHandler("cancel", cancel_handlers.cancel),
+        CommandHandler("cancel", answers.cancel),
         CommandHandler("menu", leave_to_menu),
         CommandHandler("start", leave_to_start),
     ]

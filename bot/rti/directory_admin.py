@@ -16,10 +16,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.account import cancel as cancel_handlers
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import N_
+from bot.kit import answers
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, keyboard, send
 from bot.rti import views
 from bot.rti.services import directory
@@ -30,7 +31,7 @@ from db.repositories import authorities as authorities_repo
 # States
 SEARCH, FIELD, VALUE, FILE = range(4)
 
-PICK, FIELD_CB, DONE = "adm:auth:", "adm:field:", "adm:done"
+PICK, DONE = ButtonCodec("adm:auth:", int), "adm:done"
 KEY = "admin"
 FIELD_LABELS = {
     "coordinator_name": N_("RTI coordinator"),
@@ -40,6 +41,7 @@ FIELD_LABELS = {
     "transparency_url": N_("Transparency Programme"),
     "website": N_("Website"),
 }
+FIELD_CB = ButtonCodec("adm:field:", tuple(FIELD_LABELS))
 MAX_CSV_BYTES = 1_000_000
 
 
@@ -65,7 +67,7 @@ async def _results(update: Update, context: PactContext, query: str) -> int:
     if not found:
         await send(update, context, t.gettext("No authority found. Try another name."))
         return SEARCH
-    rows = [[(directory.display_name(a), f"{PICK}{a.id}")] for a in found]
+    rows = [[(directory.display_name(a), PICK.data(a.id))] for a in found]
     await send(update, context, t.gettext("Which one?"), keyboard(*rows))
     return FIELD
 
@@ -75,9 +77,9 @@ async def _card(update: Update, context: PactContext, authority_id: int) -> int:
     t = context.t
     authority = await authorities_repo.get(context.scope.session, authority_id)
     if authority is None:
-        return await cancel_handlers.cancel(update, context)
+        return await answers.cancel(update, context)
     context.user_data[KEY] = {"authority_id": authority.id}
-    buttons = [(t.gettext(label), f"{FIELD_CB}{name}") for name, label in FIELD_LABELS.items()]
+    buttons = [(t.gettext(label), FIELD_CB.data(name)) for name, label in FIELD_LABELS.items()]
     await send(
         update,
         context,
@@ -90,16 +92,16 @@ async def _card(update: Update, context: PactContext, authority_id: int) -> int:
 async def pick(update: Update, context: PactContext) -> int:
     """Authority chosen."""
     query = await answer(update)
-    raw = (query.data or "").removeprefix(PICK)
-    return await _card(update, context, int(raw)) if raw.isdigit() else SEARCH
+    number = PICK.parse(query.data)
+    return await _card(update, context, number) if number is not None else SEARCH
 
 
 async def choose_field(update: Update, context: PactContext) -> int:
     """Which contact to change."""
     query = await answer(update)
-    name = (query.data or "").removeprefix(FIELD_CB)
-    if name not in FIELD_LABELS or "authority_id" not in context.user_data.get(KEY, {}):
-        return await cancel_handlers.cancel(update, context)
+    name = FIELD_CB.parse(query.data)
+    if name is None or "authority_id" not in context.user_data.get(KEY, {}):
+        return await answers.cancel(update, context)
     context.user_data[KEY]["field"] = name
     t = context.t
     await send(
@@ -119,7 +121,7 @@ async def value(update: Update, context: PactContext) -> int:
     state = context.user_data.get(KEY, {})
     authority = await authorities_repo.get(context.scope.session, state.get("authority_id", 0))
     if authority is None or state.get("field") not in FIELD_LABELS:
-        return await cancel_handlers.cancel(update, context)
+        return await answers.cancel(update, context)
     try:
         cleaned = directory.clean_value(state["field"], update.effective_message.text or "")
     except directory.InvalidValueError:
@@ -240,7 +242,7 @@ def _iso(text: str) -> date | None:
 def conversations() -> list[ConversationHandler]:
     """The editor and the import, each its own conversation."""
     text = filters.TEXT & ~filters.COMMAND
-    leave = [CommandHandler("cancel", cancel_handlers.cancel)]
+    leave = [CommandHandler("cancel", answers.cancel)]
     editor = ConversationHandler(
         name="admin_authority",
         persistent=True,
@@ -249,8 +251,8 @@ def conversations() -> list[ConversationHandler]:
         states={
             SEARCH: [MessageHandler(text, search)],
             FIELD: [
-                CallbackQueryHandler(pick, pattern=f"^{PICK}"),
-                CallbackQueryHandler(choose_field, pattern=f"^{FIELD_CB}"),
+                CallbackQueryHandler(pick, pattern=PICK.pattern),
+                CallbackQueryHandler(choose_field, pattern=FIELD_CB.pattern),
                 CallbackQueryHandler(done, pattern=f"^{DONE}$"),
             ],
             VALUE: [MessageHandler(text, value)],

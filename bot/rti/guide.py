@@ -8,15 +8,17 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.account import menu
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator
 from bot.core.settings import Settings
+from bot.kit import menu
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, edit_or_send, keyboard
 from bot.rti.services import deadlines
 
 PREFIX = "rtg:"
+PAGE = ButtonCodec(PREFIX, int)
 INDEX = "rtg:index"
 
 TITLES = (
@@ -126,9 +128,9 @@ def _nav(t: Translator, number: int) -> list[list[Button]]:
     """Previous/next, contents, ask, menu."""
     step: list[Button] = []
     if number > 0:
-        step.append((t.gettext("⬅️ Previous"), f"{PREFIX}{number - 1}"))
+        step.append((t.gettext("⬅️ Previous"), PAGE.data(number - 1)))
     if number < len(TITLES) - 1:
-        step.append((t.gettext("Next ➡️"), f"{PREFIX}{number + 1}"))
+        step.append((t.gettext("Next ➡️"), PAGE.data(number + 1)))
     return [
         step,
         [(t.gettext("📑 Contents"), INDEX), (t.gettext("✍️ Ask for information"), "rti:new")],
@@ -140,14 +142,13 @@ async def show(update: Update, context: PactContext) -> None:
     """The contents, or one page (edited in place so the chat stays short)."""
     query = await answer(update)
     t = context.t
-    raw = (query.data or "").removeprefix(PREFIX)
-    if raw.isdigit() and int(raw) < len(TITLES):
-        number = int(raw)
+    number = PAGE.parse(query.data)
+    if number is not None and number < len(TITLES):
         await edit_or_send(
             update, context, page(t, context.services.settings, number), keyboard(*_nav(t, number))
         )
         return
-    rows = [[(t.gettext(title), f"{PREFIX}{i}")] for i, title in enumerate(TITLES)]
+    rows = [[(t.gettext(title), PAGE.data(i))] for i, title in enumerate(TITLES)]
     await edit_or_send(
         update,
         context,

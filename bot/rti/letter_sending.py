@@ -8,8 +8,8 @@ from datetime import date
 from markupsafe import Markup
 from telegram import InputFile, Update
 
-from bot.account import menu
 from bot.core.application import PactContext
+from bot.kit import menu
 from bot.kit.ui import keyboard, send
 from bot.rti import views
 from bot.rti.services import directory, letters
@@ -184,7 +184,7 @@ async def send_complaint(update: Update, context: PactContext, request: RtiReque
             days=settings.commissioner_decision_days,
         ),
         keyboard(
-            [(t.gettext("✅ I have filed it"), f"{views.FILED}{request.id}")],
+            [(t.gettext("✅ I have filed it"), views.FILED.data(request.id))],
             [(t.gettext("📋 My requests"), views.LIST), menu.menu_button(t)],
         ),
     )

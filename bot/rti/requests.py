@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.account import menu
-from bot.account.fallback import stale_button
 from bot.account.services.consent import has_consent
 from bot.broadcasting import outbox
 from bot.broadcasting.services import outbox_rows
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, plain, shorten
+from bot.kit import menu
+from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, edit_or_send, keyboard, send
 from bot.rti import builder as rti_builder
 from bot.rti import views
@@ -22,7 +25,6 @@ from bot.rti.services import requests as rti
 from db.models import RtiRequest
 from db.repositories import authorities as authorities_repo
 
-MENU = "menu:rti"
 GUIDE = "rtg:index"
 
 
@@ -63,7 +65,7 @@ async def my_requests(update: Update, context: PactContext) -> None:
             keyboard([(t.gettext("✍️ Ask for information"), "rti:new")], [menu.menu_button(t)]),
         )
         return
-    rows = [[(_line(t, request), f"{views.OPEN}{request.id}")] for request in found[:20]]
+    rows = [[(_line(t, request), views.OPEN.data(request.id))] for request in found[:20]]
     await edit_or_send(
         update, context, t.gettext("<b>My requests</b>"), keyboard(*rows, [menu.menu_button(t)])
     )
@@ -77,20 +79,21 @@ def _line(t: Translator, request: RtiRequest) -> str:
 
 
 async def _owned(
-    update: Update, context: PactContext, prefix: str
-) -> tuple[RtiRequest, str] | None:
-    """The request named by the button, if it is the person's; else a stale-button answer."""
-    data = (update.callback_query.data or "") if update.callback_query else ""
-    raw, _, rest = data.removeprefix(prefix).partition(":")
+    update: Update, context: PactContext, button: ButtonCodec
+) -> tuple[RtiRequest, Any] | None:
+    """The request the button names (its first field) if it is the person's, with the button's
+    second field (None without one); else a stale-button answer."""
+    parsed = button.parse(update.callback_query.data if update.callback_query else None)
+    number, choice = parsed if isinstance(parsed, tuple) else (parsed, None)
     request = (
-        await rti.owned(context.scope.session, context.user_row, int(raw))
-        if raw.isdigit()
+        await rti.owned(context.scope.session, context.user_row, number)
+        if number is not None
         else None
     )
     if request is None:
         await stale_button(update, context)
         return None
-    return request, rest
+    return request, choice
 
 
 async def open_request(update: Update, context: PactContext) -> None:
@@ -158,18 +161,15 @@ async def outcome(update: Update, context: PactContext) -> None:
     found = await _owned(update, context, views.OUTCOME)
     if found is None:
         return
-    request, raw = found
+    request, chosen = found
     t = context.t
-    if raw not in set(rti.Outcome):
-        await stale_button(update, context)
-        return
     settings = context.services.settings
     now = context.services.clock.now()
     try:
         await rti.record_outcome(
             context.scope.session,
             request,
-            rti.Outcome(raw),
+            chosen,
             today=now.astimezone(settings.tz).date(),
             tz=settings.tz,
             now=now,
@@ -182,7 +182,7 @@ async def outcome(update: Update, context: PactContext) -> None:
     await edit_or_send(
         update,
         context,
-        f"{OUTCOME_TEXT[rti.Outcome(raw)](t, request)}\n\n{views.card(t, request)}",
+        f"{OUTCOME_TEXT[chosen](t, request)}\n\n{views.card(t, request)}",
         keyboard(*views.card_buttons(t, request)),
     )
 
@@ -247,10 +247,10 @@ async def decided(update: Update, context: PactContext) -> None:
     found = await _owned(update, context, views.DECIDED)
     if found is None:
         return
-    request, raw = found
+    request, decision = found
     try:
         await rti.record_commissioner_outcome(
-            context.scope.session, request, raw, now=context.services.clock.now()
+            context.scope.session, request, decision, now=context.services.clock.now()
         )
     except rti.OutcomeRefusedError:
         await stale_button(update, context)
@@ -282,9 +282,9 @@ async def wrong_contact(update: Update, context: PactContext) -> None:
     """A citizen says an authority's contact is wrong: audited, and staff are told."""
     query = update.callback_query
     assert query is not None
-    raw = (query.data or "").removeprefix(views.WRONG_CONTACT)
+    number = views.CONTACT_IS_WRONG.parse(query.data)
     authority = (
-        await authorities_repo.get(context.scope.session, int(raw)) if raw.isdigit() else None
+        await authorities_repo.get(context.scope.session, number) if number is not None else None
     )
     if authority is None or not await _contact_shown(context, authority.id):
         await stale_button(update, context)
@@ -319,11 +319,11 @@ def routes() -> list[routing.Route]:
     return routing.citizen(
         CallbackQueryHandler(rti_menu, pattern=f"^{menu.RTI}$"),
         CallbackQueryHandler(my_requests, pattern=f"^{views.LIST}$"),
-        CallbackQueryHandler(open_request, pattern=f"^{views.OPEN}"),
-        CallbackQueryHandler(outcome, pattern=f"^{views.OUTCOME}"),
-        CallbackQueryHandler(complaint, pattern=f"^{views.COMPLAINT}"),
-        CallbackQueryHandler(filed, pattern=f"^{views.FILED}"),
-        CallbackQueryHandler(decided, pattern=f"^{views.DECIDED}"),
-        CallbackQueryHandler(letter_again, pattern=f"^{views.LETTER}"),
-        CallbackQueryHandler(wrong_contact, pattern=f"^{views.WRONG_CONTACT}"),
+        CallbackQueryHandler(open_request, pattern=views.OPEN.pattern),
+        CallbackQueryHandler(outcome, pattern=views.OUTCOME.pattern),
+        CallbackQueryHandler(complaint, pattern=views.COMPLAINT.pattern),
+        CallbackQueryHandler(filed, pattern=views.FILED.pattern),
+        CallbackQueryHandler(decided, pattern=views.DECIDED.pattern),
+        CallbackQueryHandler(letter_again, pattern=views.LETTER.pattern),
+        CallbackQueryHandler(wrong_contact, pattern=views.CONTACT_IS_WRONG.pattern),
     )

@@ -14,11 +14,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.account import cancel as cancel_handlers
-from bot.account import menu
-from bot.account.fallback import stale_button
 from bot.core import routing
 from bot.core.application import PactContext
+from bot.kit import answers, menu
+from bot.kit.answers import stale_button
 from bot.kit.ui import answer, close_buttons, keyboard, send
 from bot.rti import views
 from bot.rti.services import deadlines
@@ -59,10 +58,10 @@ def _today(context: PactContext) -> date:
 async def start(update: Update, context: PactContext) -> int:
     """Entry from a prepared request's "I have sent it" button."""
     query = await answer(update)
-    raw = (query.data or "").removeprefix(views.SENT)
+    number = views.SENT.parse(query.data)
     request = (
-        await rti.owned(context.scope.session, context.user_row, int(raw))
-        if raw.isdigit()
+        await rti.owned(context.scope.session, context.user_row, number)
+        if number is not None
         else None
     )
     if request is None or request.status != RequestStatus.PREPARED:
@@ -203,7 +202,7 @@ async def cancel(update: Update, context: PactContext) -> int:
     if update.callback_query:
         await answer(update)
         await close_buttons(update)
-    return await cancel_handlers.cancel(update, context)
+    return await answers.cancel(update, context)
 
 
 async def not_text(update: Update, context: PactContext) -> int:
@@ -221,7 +220,7 @@ def conversation() -> ConversationHandler:
         name="rti_sent",
         persistent=True,
         allow_reentry=True,
-        entry_points=[CallbackQueryHandler(start, pattern=f"^{views.SENT}\\d+$")],
+        entry_points=[CallbackQueryHandler(start, pattern=views.SENT.pattern)],
         states={
             DATE: [CallbackQueryHandler(choose_day, pattern=f"^{DAY}"), cancel_button],
             TYPED_DATE: [

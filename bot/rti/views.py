@@ -5,22 +5,21 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from bot.core.i18n import N_, Translator, plain
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, rows_of
 from bot.rti.services import directory
 from bot.rti.services.requests import COMPLAINABLE, WAITING, Outcome, ReminderKind
 from db.models import Authority, RequestStatus, RtiRequest
 
-OPEN, OUTCOME, COMPLAINT, FILED, DECIDED, SENT, LETTER = (
-    "rtr:",
-    "rto:",
-    "rtc:",
-    "rtf:",
-    "rtk:",
-    "rts:",
-    "rtl:",
+OPEN, COMPLAINT, FILED, SENT, LETTER = (
+    ButtonCodec(prefix, int) for prefix in ("rtr:", "rtc:", "rtf:", "rts:", "rtl:")
 )
+OUTCOME = ButtonCodec("rto:", int, Outcome)
+DECIDED = ButtonCodec("rtk:", int, ("upheld", "rejected"))
 LIST = "rti:mine"
 WRONG_CONTACT = "rtw:"
+CONTACT_IS_WRONG = ButtonCodec(WRONG_CONTACT, int)
+"""The "contact is wrong" button under an authority's contact (bot/rti/builder.py draws it)."""
 
 STATUS = {
     RequestStatus.PREPARED: N_("prepared, not sent yet"),
@@ -135,17 +134,17 @@ def card_buttons(t: Translator, request: RtiRequest) -> list[list[Button]]:
     rid = request.id
     rows: list[list[Button]] = []
     if status is RequestStatus.PREPARED:
-        rows.append([(t.gettext("📮 I have sent it"), f"{SENT}{rid}")])
-        rows.append([(t.gettext("📄 The letter again"), f"{LETTER}{rid}")])
+        rows.append([(t.gettext("📮 I have sent it"), SENT.data(rid))])
+        rows.append([(t.gettext("📄 The letter again"), LETTER.data(rid))])
     elif status in WAITING:
         rows.extend(outcome_rows(t, request))
     elif status in COMPLAINABLE:
-        rows.append([(t.gettext("📝 Complaint to the Commissioner"), f"{COMPLAINT}{rid}")])
+        rows.append([(t.gettext("📝 Complaint to the Commissioner"), COMPLAINT.data(rid))])
     elif status is RequestStatus.COMPLAINT_FILED:
         rows.append(
             [
-                (t.gettext("👍 Decided in my favour"), f"{DECIDED}{rid}:upheld"),
-                (t.gettext("👎 Rejected"), f"{DECIDED}{rid}:rejected"),
+                (t.gettext("👍 Decided in my favour"), DECIDED.data(rid, "upheld")),
+                (t.gettext("👎 Rejected"), DECIDED.data(rid, "rejected")),
             ]
         )
     rows.append([(t.gettext("📋 My requests"), LIST)])
@@ -155,7 +154,7 @@ def card_buttons(t: Translator, request: RtiRequest) -> list[list[Button]]:
 def outcome_rows(t: Translator, request: RtiRequest) -> list[list[Button]]:
     """The one-tap outcome buttons, two per row."""
     buttons = [
-        (t.gettext(label), f"{OUTCOME}{request.id}:{outcome}")
+        (t.gettext(label), OUTCOME.data(request.id, outcome))
         for outcome, label in OUTCOMES
         if not (outcome is Outcome.EXTENDED and request.extended)
     ]
