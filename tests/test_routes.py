@@ -32,6 +32,7 @@ from bot.core import access, buttons, drafts
 from bot.core.application import PactApplication
 from bot.core.routing import Route, Tier, button_prefixes, tier
 from bot.core.settings import Settings
+from bot.kit.codec import ButtonCodec
 from bot.staff.services import permissions as staff
 from bot.staff.services.permissions import Permission
 
@@ -175,6 +176,9 @@ def _sample(handler: CallbackQueryHandler, prefix: str) -> str:
     for tail in TAILS:
         if handler.pattern.match(prefix + tail):
             return prefix + tail
+    codec = ButtonCodec.made.get(handler.pattern.pattern)
+    if codec is not None and codec.prefix == prefix:
+        return codec.example()
     raise AssertionError(f"{handler.pattern.pattern!r} accepts nothing starting {prefix!r}")
 
 

@@ -13,9 +13,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.account import cancel as cancel_handlers
-from bot.account import menu
-from bot.account.fallback import stale_button
 from bot.cases import evidence_intake
 from bot.cases import notify as case_notify
 from bot.cases import views as case_views
@@ -24,6 +21,9 @@ from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import Translator
 from bot.core.runtime import after_commit_effect
+from bot.kit import answers, menu
+from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, close_buttons, edit_or_send, keyboard, send, send_after_commit
 from bot.staff.services import casework
 from db.models import Case
@@ -43,7 +43,7 @@ async def my_cases(update: Update, context: PactContext) -> None:
         if context.user_row
         else []
     )
-    rows = [[(case_views.button_label(t, c), f"{case_views.OPEN_CASE}{c.id}")] for c in found[:20]]
+    rows = [[(case_views.button_label(t, c), case_views.OPEN_CASE.data(c.id))] for c in found[:20]]
     text = (
         t.gettext("<b>My cases</b>")
         if found
@@ -57,15 +57,18 @@ async def my_cases(update: Update, context: PactContext) -> None:
     )
 
 
-async def _case(update: Update, context: PactContext, prefix: str) -> tuple[Case, str] | None:
-    """The case a button names, if this person may see it; else a stale-button answer."""
-    data = (update.callback_query.data or "") if update.callback_query else ""
-    raw, _, rest = data.removeprefix(prefix).partition(":")
-    case = await context.scope.session.get(Case, int(raw)) if raw.isdigit() else None
+async def _case(
+    update: Update, context: PactContext, button: ButtonCodec
+) -> tuple[Case, str | None] | None:
+    """The case a button names (its first field) if this person may see it, with the button's
+    second field (None without one); else a stale-button answer."""
+    parsed = button.parse(update.callback_query.data if update.callback_query else None)
+    number, choice = parsed if isinstance(parsed, tuple) else (parsed, None)
+    case = await context.scope.session.get(Case, number) if number is not None else None
     if case is None or not await case_rules.can_see(context.scope.session, case, context.user_row):
         await stale_button(update, context)
         return None
-    return case, rest
+    return case, choice
 
 
 async def _show(
@@ -113,8 +116,8 @@ async def withdraw(update: Update, context: PactContext) -> None:
         ),
         keyboard(
             [
-                (t.gettext("Yes, withdraw"), f"{case_views.WITHDRAW_YES}{found[0].id}"),
-                (t.gettext("No"), f"{case_views.OPEN_CASE}{found[0].id}"),
+                (t.gettext("Yes, withdraw"), case_views.WITHDRAW_YES.data(found[0].id)),
+                (t.gettext("No"), case_views.OPEN_CASE.data(found[0].id)),
             ]
         ),
     )
@@ -149,9 +152,7 @@ async def followup(update: Update, context: PactContext) -> None:
         return
     case, raw = found
     session = context.scope.session
-    if raw not in ("yes", "partly", "no") or not await case_rules.is_reporter(
-        session, case, context.user_row
-    ):
+    if not await case_rules.is_reporter(session, case, context.user_row):
         await stale_button(update, context)
         return
     await answer(update)
@@ -207,7 +208,7 @@ async def add_received(update: Update, context: PactContext) -> int:
     state = context.user_data.pop(KEY, {})
     case = await context.scope.session.get(Case, state.get("case_id", 0))
     if case is None or message is None:
-        return await cancel_handlers.cancel(update, context)
+        return await answers.cancel(update, context)
     text = (message.text or message.caption or "").strip() or None
     if text and len(text) > case_rules.MAX_TEXT:
         context.user_data[KEY] = state
@@ -280,9 +281,8 @@ async def _show_new(update: Update, context: PactContext, case: Case, note: str)
 
 async def answer_start(update: Update, context: PactContext) -> int:
     """The reporter answers a message the team relayed."""
-    data = (update.callback_query.data or "") if update.callback_query else ""
-    raw = data.removeprefix(case_views.ANSWER)
-    case = await context.scope.session.get(Case, int(raw)) if raw.isdigit() else None
+    number = case_views.ANSWER.parse(update.callback_query.data if update.callback_query else None)
+    case = await context.scope.session.get(Case, number) if number is not None else None
     if case is None or not await case_rules.is_reporter(
         context.scope.session, case, context.user_row
     ):
@@ -308,7 +308,7 @@ async def answer_received(update: Update, context: PactContext) -> int:
     state = context.user_data.pop(KEY, {})
     case = await context.scope.session.get(Case, state.get("case_id", 0))
     if case is None:
-        return await cancel_handlers.cancel(update, context)
+        return await answers.cancel(update, context)
     if not text or len(text) > case_rules.MAX_TEXT:
         context.user_data[KEY] = state
         await send(
@@ -401,7 +401,7 @@ async def cancel_step(update: Update, context: PactContext) -> int:
     """Cancel button of these small steps."""
     await answer(update)
     await close_buttons(update)
-    return await cancel_handlers.cancel(update, context)
+    return await answers.cancel(update, context)
 
 
 async def not_text(update: Update, context: PactContext) -> int:
@@ -415,7 +415,7 @@ def conversations() -> list[ConversationHandler]:
     text = filters.TEXT & ~filters.COMMAND
     other = ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL
     cancel_button = CallbackQueryHandler(cancel_step, pattern="^cs:addcancel$")
-    fallbacks = [CommandHandler("cancel", cancel_handlers.cancel)]
+    fallbacks = [CommandHandler("cancel", answers.cancel)]
     check = ConversationHandler(
         name="case_check",
         persistent=True,
@@ -439,7 +439,7 @@ def conversations() -> list[ConversationHandler]:
         name="case_add",
         persistent=True,
         allow_reentry=True,
-        entry_points=[CallbackQueryHandler(add_start, pattern=f"^{case_views.ADD_INFO}\\d+$")],
+        entry_points=[CallbackQueryHandler(add_start, pattern=case_views.ADD_INFO.pattern)],
         states={
             ADD: [
                 MessageHandler(text | filters.PHOTO | filters.Document.ALL, add_received),
@@ -453,7 +453,7 @@ def conversations() -> list[ConversationHandler]:
         name="case_answer",
         persistent=True,
         allow_reentry=True,
-        entry_points=[CallbackQueryHandler(answer_start, pattern=f"^{case_views.ANSWER}\\d+$")],
+        entry_points=[CallbackQueryHandler(answer_start, pattern=case_views.ANSWER.pattern)],
         states={
             ANSWER: [
                 MessageHandler(text, answer_received),
@@ -471,8 +471,8 @@ def routes() -> list[routing.Route]:
     return routing.citizen(
         *conversations(),
         CallbackQueryHandler(my_cases, pattern=f"^{menu.CASES}$"),
-        CallbackQueryHandler(open_case, pattern=f"^{case_views.OPEN_CASE}"),
-        CallbackQueryHandler(withdraw, pattern=f"^{case_views.WITHDRAW}"),
-        CallbackQueryHandler(withdraw_confirmed, pattern=f"^{case_views.WITHDRAW_YES}"),
-        CallbackQueryHandler(followup, pattern=f"^{case_views.FOLLOWUP}"),
+        CallbackQueryHandler(open_case, pattern=case_views.OPEN_CASE.pattern),
+        CallbackQueryHandler(withdraw, pattern=case_views.WITHDRAW.pattern),
+        CallbackQueryHandler(withdraw_confirmed, pattern=case_views.WITHDRAW_YES.pattern),
+        CallbackQueryHandler(followup, pattern=case_views.FOLLOWUP.pattern),
     )

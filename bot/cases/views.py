@@ -6,19 +6,15 @@ from markupsafe import Markup
 
 from bot.cases.services import case_rules
 from bot.core.i18n import N_, Translator, plain, shorten
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button
 from db.models import Case, CaseEvent, CaseKind, CaseStatus, Identification
 
-ANSWER = "cs:ans:"
-OPEN_CASE, ADD_INFO, WITHDRAW, WITHDRAW_YES, FOLLOWUP, LIST, CHECK = (
-    "cs:open:",
-    "cs:add:",
-    "cs:wd:",
-    "cs:wdy:",
-    "cs:fu:",
-    "menu:cases",
-    "cs:check",
+ANSWER, OPEN_CASE, ADD_INFO, WITHDRAW, WITHDRAW_YES = (
+    ButtonCodec(prefix, int) for prefix in ("cs:ans:", "cs:open:", "cs:add:", "cs:wd:", "cs:wdy:")
 )
+FOLLOWUP = ButtonCodec("cs:fu:", int, ("yes", "partly", "no"))
+LIST, CHECK = "menu:cases", "cs:check"
 
 STATUS = {
     CaseStatus.RECEIVED: N_("received"),
@@ -107,8 +103,8 @@ def card_buttons(t: Translator, case: Case, reporter: bool) -> list[list[Button]
     """Add information and withdraw for the reporter of an open case; a follower gets neither."""
     rows: list[list[Button]] = []
     if reporter and case.status in case_rules.OPEN:
-        rows.append([(t.gettext("➕ Add information"), f"{ADD_INFO}{case.id}")])
-        rows.append([(t.gettext("↩️ Withdraw"), f"{WITHDRAW}{case.id}")])
+        rows.append([(t.gettext("➕ Add information"), ADD_INFO.data(case.id))])
+        rows.append([(t.gettext("↩️ Withdraw"), WITHDRAW.data(case.id))])
     rows.append([(t.gettext("📂 My cases"), LIST)])
     return rows
 
@@ -140,8 +136,8 @@ def followup_buttons(t: Translator, case: Case) -> list[list[Button]]:
     """Yes / partly / no."""
     return [
         [
-            (t.gettext("✅ Yes"), f"{FOLLOWUP}{case.id}:yes"),
-            (t.gettext("◐ Partly"), f"{FOLLOWUP}{case.id}:partly"),
-            (t.gettext("❌ No"), f"{FOLLOWUP}{case.id}:no"),
+            (t.gettext("✅ Yes"), FOLLOWUP.data(case.id, "yes")),
+            (t.gettext("◐ Partly"), FOLLOWUP.data(case.id, "partly")),
+            (t.gettext("❌ No"), FOLLOWUP.data(case.id, "no")),
         ]
     ]

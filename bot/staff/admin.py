@@ -6,12 +6,12 @@ from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.account.fallback import stale_button
 from bot.core import routing
 from bot.core.access import current_member
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, join_lines
 from bot.kit import pickers
+from bot.kit.answers import stale_button
 from bot.kit.ui import Button, answer, edit_or_send, keyboard, rows_of, send
 from bot.staff.services import permissions as staff
 from bot.staff.services import templates

@@ -8,7 +8,6 @@ from markupsafe import Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.account.fallback import stale_button
 from bot.broadcasting import sender as delivery
 from bot.campaigns.services import audience, campaigns
 from bot.core import routing
@@ -16,6 +15,7 @@ from bot.core.access import current_member
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, escaped_within
 from bot.kit import pickers
+from bot.kit.answers import stale_button
 from bot.kit.ui import answer, edit_or_send, keyboard, rows_of, send
 from bot.staff.services import stats
 from bot.staff.services.filters import Scope

@@ -19,7 +19,6 @@ from db.models import (
     StaffMember,
 )
 
-P = "stf:"
 TAKE, STATUS, SET_STATUS, REPLY, NOTE, ASSIGN, ASSIGN_TO = (
     "stf:take:",
     "stf:st:",

@@ -23,8 +23,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.account import cancel as cancel_handlers
-from bot.account.fallback import stale_button
 from bot.broadcasting import outbox
 from bot.broadcasting.services import outbox_rows
 from bot.cases import notify as case_notify
@@ -35,6 +33,8 @@ from bot.core.access import current_member, refuse_button
 from bot.core.application import PactContext
 from bot.core.i18n import N_, join_lines, shorten
 from bot.core.runtime import Services
+from bot.kit import answers
+from bot.kit.answers import stale_button
 from bot.kit.ui import answer, edit_or_send, keyboard, rows_of, send, send_after_commit
 from bot.staff import views
 from bot.staff.services import casework, templates
@@ -601,7 +601,7 @@ async def _relay(context: PactContext, case: Case, text: str) -> None:
             reference=case.reference,
             text=text,
         ),
-        markup=keyboard([(t.gettext("↩️ Answer"), f"{case_views.ANSWER}{case.id}")]),
+        markup=keyboard([(t.gettext("↩️ Answer"), case_views.ANSWER.data(case.id))]),
     )
 
 
@@ -672,7 +672,7 @@ def conversation() -> ConversationHandler:
                 CallbackQueryHandler(use_template, pattern=f"^{TEMPLATE}"),
             ]
         },
-        fallbacks=[CommandHandler("cancel", cancel_handlers.cancel)],
+        fallbacks=[CommandHandler("cancel", answers.cancel)],
     )
 
 
