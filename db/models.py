@@ -6,10 +6,35 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base
+
+
+def stored_as_value(members: type[enum.StrEnum], length: int) -> Enum:
+    """The enum's value in a plain VARCHAR(length), read back as the member; no schema change.
+
+    No database enum type and no CHECK constraint, so adding a member needs no migration; a value
+    that is not a member is refused when written.
+    """
+    return Enum(
+        members,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda kinds: [kind.value for kind in kinds],
+        validate_strings=True,
+    )
 
 
 class AgeBand(enum.StrEnum):
@@ -45,7 +70,7 @@ class User(Base):
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     language: Mapped[str | None] = mapped_column(String(8))
     age_band: Mapped[str | None] = mapped_column(String(16))
-    role: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[Role | None] = mapped_column(stored_as_value(Role, 16))
     onboarded_at: Mapped[datetime | None]
     privacy_refused_at: Mapped[datetime | None]
     blocked_at: Mapped[datetime | None]
@@ -65,7 +90,7 @@ class Consent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[ConsentPurpose] = mapped_column(stored_as_value(ConsentPurpose, 32))
     notice_version: Mapped[str] = mapped_column(String(32))
     given_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]
@@ -90,6 +115,13 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class AuthorityKind(enum.StrEnum):
+    """A municipality (the programme's focus) or any other public body."""
+
+    MUNICIPALITY = "municipality"
+    OTHER = "other"
+
+
 class Authority(Base):
     """A public authority people can ask for information: a municipality or another body."""
 
@@ -97,7 +129,7 @@ class Authority(Base):
     __table_args__ = (UniqueConstraint("kind", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[AuthorityKind] = mapped_column(stored_as_value(AuthorityKind, 16))
     name: Mapped[str] = mapped_column(String(200))
     qark: Mapped[str | None] = mapped_column(String(64))
     seat: Mapped[str | None] = mapped_column(String(100))
@@ -145,7 +177,7 @@ class RtiRequest(Base):
     reply_channel: Mapped[str] = mapped_column(String(8))
     reply_address: Mapped[str] = mapped_column(String(300))
     requester_name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[RequestStatus] = mapped_column(stored_as_value(RequestStatus, 20))
     sent_on: Mapped[date | None]
     protocol_number: Mapped[str | None] = mapped_column(String(64))
     due_on: Mapped[date | None]
@@ -262,6 +294,31 @@ class ErasedBy(enum.StrEnum):
     RETENTION = "retention"
 
 
+class CaseEventKind(enum.StrEnum):
+    """What one line of a case's timeline records."""
+
+    STATUS = "status"
+    REOPENED = "reopened"
+    REPORTER_INFO = "reporter_info"
+    FOLLOWUP_YES = "followup_yes"
+    FOLLOWUP_PARTLY = "followup_partly"
+    FOLLOWUP_NO = "followup_no"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    NOTE = "note"
+    STAFF_REPLY = "staff_reply"
+    REPORTER_REPLY = "reporter_reply"
+    REDACTED = "redacted"
+
+
+class AttachmentKind(enum.StrEnum):
+    """What a case's file is, as Telegram sent it."""
+
+    PHOTO = "photo"
+    VOICE = "voice"
+    DOCUMENT = "document"
+
+
 class CaseCounter(Base):
     """The last case number given out in a year (references are sequential per year)."""
 
@@ -279,9 +336,9 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
-    identification: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[CaseKind] = mapped_column(stored_as_value(CaseKind, 16))
+    status: Mapped[CaseStatus] = mapped_column(stored_as_value(CaseStatus, 16))
+    identification: Mapped[Identification] = mapped_column(stored_as_value(Identification, 16))
     municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("authorities.id", ondelete="RESTRICT")
     )
@@ -304,7 +361,7 @@ class Case(Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     original_description: Mapped[str | None] = mapped_column(Text)
-    erased_by: Mapped[str | None] = mapped_column(String(16))
+    erased_by: Mapped[ErasedBy | None] = mapped_column(stored_as_value(ErasedBy, 16))
     """ErasedBy: the reporter erased their data, or the retention period anonymised the case."""
     erased_at: Mapped[datetime | None]
     last_staff_action_at: Mapped[datetime | None]
@@ -359,7 +416,7 @@ class CaseAttachment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[AttachmentKind] = mapped_column(stored_as_value(AttachmentKind, 16))
     file_id: Mapped[str] = mapped_column(String(300))
     file_name: Mapped[str | None] = mapped_column(String(200))
     cleaned: Mapped[bool] = mapped_column(default=False)
@@ -375,12 +432,12 @@ class CaseEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(24))
-    status: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[CaseEventKind] = mapped_column(stored_as_value(CaseEventKind, 24))
+    status: Mapped[CaseStatus | None] = mapped_column(stored_as_value(CaseStatus, 16))
     public_text: Mapped[str | None] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    erased_by: Mapped[str | None] = mapped_column(String(16))
+    erased_by: Mapped[ErasedBy | None] = mapped_column(stored_as_value(ErasedBy, 16))
     """ErasedBy, when public_text was cleared (the reporter's own words, or retention)."""
 
 
@@ -400,7 +457,7 @@ class StaffMember(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[StaffRole] = mapped_column(stored_as_value(StaffRole, 16))
     corruption: Mapped[bool] = mapped_column(default=False)
     municipality_ids: Mapped[list[int] | None] = mapped_column(JSON)
     display_name: Mapped[str] = mapped_column(String(100))
@@ -500,7 +557,9 @@ class Broadcast(Base):
     __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), server_default=BroadcastKind.CAMPAIGN.value)
+    kind: Mapped[BroadcastKind] = mapped_column(
+        stored_as_value(BroadcastKind, 16), server_default=BroadcastKind.CAMPAIGN.value
+    )
     title: Mapped[str] = mapped_column(String(100))
     text_sq: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str | None] = mapped_column(Text)
@@ -510,7 +569,7 @@ class Broadcast(Base):
     topic: Mapped[str] = mapped_column(String(24))
     municipality_ids: Mapped[list[int] | None] = mapped_column(JSON)
     audience: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[BroadcastStatus] = mapped_column(stored_as_value(BroadcastStatus, 16))
     send_at: Mapped[datetime]
     recurrence: Mapped[str | None] = mapped_column(String(16))
     recur_day: Mapped[int | None]
@@ -525,6 +584,32 @@ class Broadcast(Base):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class OutboxStatus(enum.StrEnum):
+    """An outbox row's life: pending until sent, failed for good, skipped or cancelled."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class OutboxKind(enum.StrEnum):
+    """What an outbox row carries: a broadcast's copy, or one kind of direct message."""
+
+    BROADCAST = "broadcast"
+    REPLY = "reply"
+    STAFF_CARD = "staff_card"
+    STAFF_NOTICE = "staff_notice"
+    RELAY = "relay"
+    REPORTER_ANSWER = "answer"
+    STATUS_NOTICE = "status_notice"
+    REMINDER = "reminder"
+    ADMIN_ALERT = "admin_alert"
+    DIGEST = "staff_digest"
+    ADMIN_NOTICE = "admin_notice"
 
 
 class OutboxMessage(Base):
@@ -545,7 +630,9 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(24), server_default="broadcast")
+    kind: Mapped[OutboxKind] = mapped_column(
+        stored_as_value(OutboxKind, 24), server_default=OutboxKind.BROADCAST.value
+    )
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="CASCADE")
     )
@@ -554,7 +641,7 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     not_before: Mapped[datetime | None]
     dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[OutboxStatus] = mapped_column(stored_as_value(OutboxStatus, 12))
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None]

@@ -22,6 +22,7 @@ from db.models import (
     Authority,
     Case,
     CaseEvent,
+    CaseEventKind,
     CaseKind,
     CaseStatus,
     RtiRequest,
@@ -121,7 +122,14 @@ async def add_cases(session: AsyncSession, places: Places) -> None:
     staff_event(session, fourth, 1 * hour, CaseStatus.UNDER_REVIEW)
     staff_event(session, fourth, 5 * day, CaseStatus.RESOLVED)
     staff_event(session, fourth, 8 * day, CaseStatus.RESOLVED)
-    session.add(CaseEvent(case_id=5, at=fifth.created_at + hour, kind="addition", public_text="+"))
+    session.add(
+        CaseEvent(
+            case_id=5,
+            at=fifth.created_at + hour,
+            kind=CaseEventKind.REPORTER_INFO,
+            public_text="+",
+        )
+    )
     staff_event(session, fifth, 10 * hour, CaseStatus.REJECTED)
     staff_event(session, sixth, 1 * hour, CaseStatus.UNDER_REVIEW)
     staff_event(session, seventh, 2 * hour)

@@ -26,7 +26,7 @@ from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, close_buttons, edit_or_send, keyboard, send, send_after_commit
 from bot.staff.services import casework
-from db.models import Case
+from db.models import AttachmentKind, Case
 
 # States
 CHECK_REFERENCE, CHECK_CODE, ADD, ANSWER = range(4)
@@ -221,7 +221,7 @@ async def add_received(update: Update, context: PactContext) -> int:
         )
         return ADD
     files = (
-        [case_rules.Attachment(kind="photo", file_id=message.photo[-1].file_id)]
+        [case_rules.Attachment(kind=AttachmentKind.PHOTO, file_id=message.photo[-1].file_id)]
         if message.photo
         else []
     )

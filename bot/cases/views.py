@@ -8,7 +8,7 @@ from bot.cases.services import case_rules
 from bot.core.i18n import N_, Translator, plain, shorten
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button
-from db.models import Case, CaseEvent, CaseKind, CaseStatus, Identification
+from db.models import Case, CaseEvent, CaseEventKind, CaseKind, CaseStatus, Identification
 
 ANSWER, OPEN_CASE, ADD_INFO, WITHDRAW, WITHDRAW_YES = (
     ButtonCodec(prefix, int) for prefix in ("cs:ans:", "cs:open:", "cs:add:", "cs:wd:", "cs:wdy:")
@@ -33,13 +33,13 @@ IDENTIFICATION = {
     Identification.ANONYMOUS: N_("anonymous"),
 }
 EVENTS = {
-    "reporter_info": N_("You added information"),
-    "reopened": N_("Reopened: the problem is not solved"),
-    "followup_yes": N_("You said the problem is solved"),
-    "followup_partly": N_("You said the problem is partly solved"),
-    "followup_no": N_("You said the problem is not solved"),
-    "staff_reply": N_("Message from the team"),
-    "reporter_reply": N_("Your answer"),
+    CaseEventKind.REPORTER_INFO: N_("You added information"),
+    CaseEventKind.REOPENED: N_("Reopened: the problem is not solved"),
+    CaseEventKind.FOLLOWUP_YES: N_("You said the problem is solved"),
+    CaseEventKind.FOLLOWUP_PARTLY: N_("You said the problem is partly solved"),
+    CaseEventKind.FOLLOWUP_NO: N_("You said the problem is not solved"),
+    CaseEventKind.STAFF_REPLY: N_("Message from the team"),
+    CaseEventKind.REPORTER_REPLY: N_("Your answer"),
 }
 
 
@@ -70,13 +70,13 @@ def button_label(t: Translator, case: Case) -> str:
 def event_line(t: Translator, event: CaseEvent) -> Markup:
     """One timeline line, with the staff's public note when there is one."""
     when = t.date(event.at)
-    if event.kind == "status" and event.status:
+    if event.kind == CaseEventKind.STATUS and event.status:
         line = t.gettext(
             "{date}: {status}", date=when, status=t.gettext(STATUS[CaseStatus(event.status)])
         )
     else:
         line = Markup("{}: {}").format(when, t.gettext(EVENTS.get(event.kind, N_("Update"))))
-    if event.public_text and event.kind != "reporter_info":
+    if event.public_text and event.kind != CaseEventKind.REPORTER_INFO:
         line += Markup("\n   “{}”").format(event.public_text)
     return line
 

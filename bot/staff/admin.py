@@ -16,7 +16,7 @@ from bot.kit.ui import Button, answer, edit_or_send, keyboard, rows_of, send
 from bot.staff.services import permissions as staff
 from bot.staff.services import templates
 from bot.staff.services.permissions import Permission
-from db.models import StaffMember, StaffRole, User
+from db.models import AuthorityKind, StaffMember, StaffRole, User
 
 P = "adm:staff:"
 ROLES = {
@@ -96,7 +96,9 @@ async def _show(update: Update, context: PactContext, member: StaffMember) -> No
     t = context.t
     names = await _names(context)
     programme = [
-        a for a in await pickers.all_sorted(context) if a.kind == "municipality" and a.in_programme
+        a
+        for a in await pickers.all_sorted(context)
+        if a.kind == AuthorityKind.MUNICIPALITY and a.in_programme
     ]
     chosen = set(member.municipality_ids or [])
     toggles: list[Button] = [

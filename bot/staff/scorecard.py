@@ -20,7 +20,7 @@ from bot.kit.ui import answer, edit_or_send, keyboard, rows_of, send
 from bot.staff.services import stats
 from bot.staff.services.filters import Scope
 from bot.staff.services.permissions import Permission
-from db.models import Authority, CaseStatus, Topic
+from db.models import Authority, AuthorityKind, CaseStatus, Topic
 
 P = "adm:sc:"
 PUBLISH = "adm:scp:"
@@ -85,7 +85,9 @@ def render(
 async def scorecard_command(update: Update, context: PactContext) -> None:
     """/scorecard: choose a programme municipality."""
     towns = [
-        a for a in await pickers.all_sorted(context) if a.kind == "municipality" and a.in_programme
+        a
+        for a in await pickers.all_sorted(context)
+        if a.kind == AuthorityKind.MUNICIPALITY and a.in_programme
     ]
     buttons = [(a.name, f"{P}{a.id}:last") for a in towns]
     rows = rows_of(buttons, 3)
@@ -100,7 +102,7 @@ async def scorecard_show(update: Update, context: PactContext) -> None:
     assert query is not None
     raw, _, which = (query.data or "").removeprefix(P).partition(":")
     town = await context.scope.session.get(Authority, int(raw)) if raw.isdigit() else None
-    if town is None or town.kind != "municipality":
+    if town is None or town.kind != AuthorityKind.MUNICIPALITY:
         await stale_button(update, context)
         return
     await answer(update)
@@ -144,7 +146,7 @@ async def publish(update: Update, context: PactContext) -> None:
     raw, _, which = (query.data or "").removeprefix(PUBLISH).partition(":")
     town = await context.scope.session.get(Authority, int(raw)) if raw.isdigit() else None
     member = current_member(context)
-    if town is None or town.kind != "municipality" or member is None:
+    if town is None or town.kind != AuthorityKind.MUNICIPALITY or member is None:
         await stale_button(update, context)
         return
     await answer(update)

@@ -17,6 +17,7 @@ from db.models import (
     ErasedBy,
     Identification,
     StaffMember,
+    StaffRole,
 )
 
 TAKE, STATUS, SET_STATUS, REPLY, NOTE, ASSIGN, ASSIGN_TO = (
@@ -188,7 +189,7 @@ def more_buttons(t: Translator, case: Case, member: StaffMember | None) -> list[
             (t.gettext("✂️ Redact text"), f"{REDACT}{cid}"),
         ],
     ]
-    if member is not None and member.role == "admin":
+    if member is not None and member.role == StaffRole.ADMIN:
         rows.append([(t.gettext("📜 Audit log"), f"{AUDIT}{cid}")])
     rows.append([(t.gettext("⬅️ Back"), f"{OPEN}{cid}")])
     return rows

@@ -40,7 +40,15 @@ from bot.staff import views
 from bot.staff.services import casework, templates
 from bot.staff.services import permissions as staff
 from bot.staff.services.permissions import Permission
-from db.models import Case, CaseKind, CaseStatus, ResponseTemplate, User
+from db.models import (
+    AttachmentKind,
+    Case,
+    CaseKind,
+    CaseStatus,
+    ResponseTemplate,
+    StaffRole,
+    User,
+)
 from db.repositories import audit
 
 log = logging.getLogger(__name__)
@@ -304,9 +312,9 @@ async def files(update: Update, context: PactContext) -> None:
             await context.bot.send_location(chat, case.latitude, case.longitude)
         for item in await case_rules.attachments(context.scope.session, case):
             caption = case.reference
-            if item.kind == "photo":
+            if item.kind == AttachmentKind.PHOTO:
                 await context.bot.send_photo(chat, item.file_id, caption=caption)
-            elif item.kind == "voice":
+            elif item.kind == AttachmentKind.VOICE:
                 await context.bot.send_voice(chat, item.file_id, caption=caption)
             else:
                 await context.bot.send_document(chat, item.file_id, caption=caption)
@@ -347,7 +355,7 @@ async def audit_log(update: Update, context: PactContext) -> None:
     member = current_member(context)
     if found is None:
         return
-    if member is None or member.role != "admin":
+    if member is None or member.role != StaffRole.ADMIN:
         await stale_button(update, context)
         return
     await answer(update)

@@ -26,24 +26,26 @@ from db.models import (
     CaseAttachment,
     CaseContact,
     CaseEvent,
+    CaseEventKind,
     CaseFollower,
     CaseStatus,
     CodeAttempt,
     ErasedBy,
     OutboxMessage,
+    OutboxStatus,
     Reminder,
     RequestStatus,
     RtiRequest,
 )
 from db.repositories import audit, bot_state
 
-REPORTER_TEXTS = ("reporter_info", "reporter_reply")
+REPORTER_TEXTS = (CaseEventKind.REPORTER_INFO, CaseEventKind.REPORTER_REPLY)
 """Timeline kinds whose text the reporter typed (cleared when the reporter erases their data)."""
 CLOSED_CASES = (*case_rules.FINAL, CaseStatus.WITHDRAWN)
 FINISHED_REQUESTS = (RequestStatus.ANSWERED, RequestStatus.CLOSED, RequestStatus.PREPARED)
 """Requests that are over once untouched long enough (a prepared one was never sent)."""
 DONE_BROADCASTS = (BroadcastStatus.DONE, BroadcastStatus.CANCELLED)
-OUTBOX_PENDING = "pending"
+OUTBOX_PENDING = OutboxStatus.PENDING
 CHUNK = 500
 
 

@@ -16,16 +16,21 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.staff.services import permissions as staff
-from db.models import OutboxMessage, StaffRole
+from db.models import OutboxKind, OutboxMessage, OutboxStatus, StaffRole
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-BROADCAST = "broadcast"
-STAFF_CARD, STAFF_NOTICE, RELAY, REPORTER_ANSWER = "staff_card", "staff_notice", "relay", "answer"
-STATUS_NOTICE, REMINDER, ADMIN_ALERT = "status_notice", "reminder", "admin_alert"
-DIGEST, ADMIN_NOTICE = "staff_digest", "admin_notice"
+PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
+BROADCAST = OutboxKind.BROADCAST
+STAFF_CARD, STAFF_NOTICE = OutboxKind.STAFF_CARD, OutboxKind.STAFF_NOTICE
+RELAY, REPORTER_ANSWER = OutboxKind.RELAY, OutboxKind.REPORTER_ANSWER
+STATUS_NOTICE, REMINDER, ADMIN_ALERT = (
+    OutboxKind.STATUS_NOTICE,
+    OutboxKind.REMINDER,
+    OutboxKind.ADMIN_ALERT,
+)
+DIGEST, ADMIN_NOTICE = OutboxKind.DIGEST, OutboxKind.ADMIN_NOTICE
 QUIET_KINDS = frozenset({REMINDER})
 """Citizen messages no one is waiting for: a retry at night waits for the end of quiet hours."""
-REPLY = "reply"
+REPLY = OutboxKind.REPLY
 """The replies to one update (bot/core/replies.py), sent right after its commit."""
 MAX_ATTEMPTS = 6
 """Tries of a direct row for errors that may pass (5xx, network) before it fails."""
@@ -39,7 +44,7 @@ class Direct:
     """A direct row as the sender needs it."""
 
     id: int
-    kind: str
+    kind: OutboxKind
     chat_id: int
     user_id: int | None
     payload: dict[str, Any]
@@ -49,7 +54,7 @@ class Direct:
 async def add(
     session: AsyncSession,
     *,
-    kind: str,
+    kind: OutboxKind,
     chat_id: int,
     payload: dict[str, Any],
     now: datetime,

@@ -22,6 +22,7 @@ from db.models import (
     ConsentPurpose,
     EventRsvp,
     OutboxMessage,
+    OutboxStatus,
     PollVote,
     Subscription,
     User,
@@ -130,7 +131,7 @@ async def fill_outbox(
     rows = select(
         literal(broadcast.id, type_=table.broadcast_id.type),
         chosen.c.id,
-        literal("pending", type_=table.status.type),
+        literal(OutboxStatus.PENDING, type_=table.status.type),
         literal(0, type_=table.attempts.type),
         literal(now, type_=table.created_at.type),
     )

@@ -25,6 +25,7 @@ from db.models import (
     BroadcastStatus,
     ConsentPurpose,
     OutboxMessage,
+    OutboxStatus,
     Subscription,
     Topic,
     User,
@@ -263,7 +264,8 @@ def quiet_ends(now: datetime, tz: ZoneInfo, end: time) -> datetime:
     return moment if moment > local else moment + timedelta(days=1)
 
 
-PENDING, SENT, FAILED, SKIPPED, CANCELLED = "pending", "sent", "failed", "skipped", "cancelled"
+PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
+SKIPPED, CANCELLED = OutboxStatus.SKIPPED, OutboxStatus.CANCELLED
 """Outbox row statuses."""
 CAP_REASON, BLOCKED_REASON = "weekly cap", "blocked"
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Broadcast, BroadcastStatus, OutboxMessage
+from db.models import Broadcast, BroadcastStatus, OutboxMessage, OutboxStatus
 from db.repositories import audit
 
 WAITING = (BroadcastStatus.SCHEDULED, BroadcastStatus.RECURRING)
@@ -44,7 +44,13 @@ async def recent(session: AsyncSession, limit: int = 5) -> list[tuple[Broadcast,
                 )
             ).all()
         )
-        rows.append((broadcast, int(tally.get("sent", 0)), int(tally.get("failed", 0))))
+        rows.append(
+            (
+                broadcast,
+                int(tally.get(OutboxStatus.SENT, 0)),
+                int(tally.get(OutboxStatus.FAILED, 0)),
+            )
+        )
     return rows
 
 

@@ -20,11 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.account.services import consent as privacy
 from bot.cases.services import secret_codes as case_codes
 from db.models import (
+    AttachmentKind,
     Case,
     CaseAttachment,
     CaseContact,
     CaseCounter,
     CaseEvent,
+    CaseEventKind,
     CaseFollower,
     CaseKind,
     CaseStatus,
@@ -106,7 +108,7 @@ def allowed_identifications(reporter: User | None, kind: CaseKind) -> list[Ident
 class Attachment:
     """A file to attach, already cleaned when it was an image document."""
 
-    kind: str
+    kind: AttachmentKind
     file_id: str
     file_name: str | None = None
     cleaned: bool = False
@@ -208,7 +210,9 @@ async def create(
                 added_at=now,
             )
         )
-    session.add(CaseEvent(case_id=case.id, at=now, kind="status", status=CaseStatus.RECEIVED))
+    session.add(
+        CaseEvent(case_id=case.id, at=now, kind=CaseEventKind.STATUS, status=CaseStatus.RECEIVED)
+    )
     if new.identification is Identification.CONFIDENTIAL and reporter is not None:
         session.add(
             CaseContact(case_id=case.id, user_id=reporter.id, relay_code=secrets.token_urlsafe(12))
@@ -407,7 +411,7 @@ async def lookup(
     return anonymous
 
 
-FOLLOWER_EVENTS = ("status", "reopened")
+FOLLOWER_EVENTS = (CaseEventKind.STATUS, CaseEventKind.REOPENED)
 """What a follower sees of a case: status changes with their public notes, nothing else."""
 
 
@@ -433,7 +437,7 @@ async def photo_count(session: AsyncSession, case: Case) -> int:
     result = await session.execute(
         select(func.count())
         .select_from(CaseAttachment)
-        .where(CaseAttachment.case_id == case.id, CaseAttachment.kind == "photo")
+        .where(CaseAttachment.case_id == case.id, CaseAttachment.kind == AttachmentKind.PHOTO)
     )
     return int(result.scalar_one())
 
@@ -455,7 +459,13 @@ async def change_status(
     if duplicate_of is not None:
         case.duplicate_of_id = duplicate_of.id
     session.add(
-        CaseEvent(case_id=case.id, at=now, kind="status", status=status, public_text=public_note)
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            kind=CaseEventKind.STATUS,
+            status=status,
+            public_text=public_note,
+        )
     )
     await audit.record(
         session,
@@ -476,12 +486,14 @@ async def change_status(
 async def followup_answer(session: AsyncSession, case: Case, answer: str, now: datetime) -> bool:
     """ "Is the problem solved?": yes / partly / no; "no" reopens the case. True if reopened."""
     reopened = answer == "no" and case.status in (CaseStatus.RESOLVED, CaseStatus.ANSWERED)
-    session.add(CaseEvent(case_id=case.id, at=now, kind=f"followup_{answer}"))
+    session.add(CaseEvent(case_id=case.id, at=now, kind=CaseEventKind(f"followup_{answer}")))
     if reopened:
         case.status = CaseStatus.UNDER_REVIEW
         case.updated_at = now
         session.add(
-            CaseEvent(case_id=case.id, at=now, kind="reopened", status=CaseStatus.UNDER_REVIEW)
+            CaseEvent(
+                case_id=case.id, at=now, kind=CaseEventKind.REOPENED, status=CaseStatus.UNDER_REVIEW
+            )
         )
     await session.flush()
     return reopened
@@ -492,7 +504,9 @@ async def add_information(
 ) -> None:
     """The reporter adds text or files to an open case."""
     if text:
-        session.add(CaseEvent(case_id=case.id, at=now, kind="reporter_info", public_text=text))
+        session.add(
+            CaseEvent(case_id=case.id, at=now, kind=CaseEventKind.REPORTER_INFO, public_text=text)
+        )
     for item in files:
         session.add(
             CaseAttachment(
@@ -527,5 +541,7 @@ async def withdraw(session: AsyncSession, case: Case, now: datetime) -> None:
     """The reporter withdraws an open case."""
     case.status = CaseStatus.WITHDRAWN
     case.updated_at = now
-    session.add(CaseEvent(case_id=case.id, at=now, kind="status", status=CaseStatus.WITHDRAWN))
+    session.add(
+        CaseEvent(case_id=case.id, at=now, kind=CaseEventKind.STATUS, status=CaseStatus.WITHDRAWN)
+    )
     await session.flush()

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Authority
+from db.models import Authority, AuthorityKind
 from db.repositories import audit
 from db.repositories import authorities as repo
 
 DATA = Path(__file__).resolve().parents[3] / "db" / "data"
 MUNICIPALITIES_CSV = DATA / "municipalities.csv"
 AUTHORITIES_CSV = DATA / "authorities.csv"
-MUNICIPALITY, OTHER = "municipality", "other"
+MUNICIPALITY, OTHER = AuthorityKind.MUNICIPALITY, AuthorityKind.OTHER
 REGION_ORDER = ("Shkodër", "Lezhë", "Kukës", "Dibër")
 """Programme regions in the order the programme lists them (municipalities.csv)."""
 

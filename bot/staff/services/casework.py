@@ -8,7 +8,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cases.services import case_rules
-from db.models import Case, CaseEvent, CaseFollower, CaseStatus, StaffMember
+from db.models import (
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    CaseFollower,
+    CaseKind,
+    CaseStatus,
+    StaffMember,
+)
 from db.repositories import audit
 
 PAGE = 8
@@ -48,7 +56,11 @@ async def assign(
     case.assignee_user_id = assignee_user_id
     session.add(
         CaseEvent(
-            case_id=case.id, at=now, kind="assigned", internal=True, staff_user_id=staff_user_id
+            case_id=case.id,
+            at=now,
+            kind=CaseEventKind.ASSIGNED,
+            internal=True,
+            staff_user_id=staff_user_id,
         )
     )
     await _touch(
@@ -71,7 +83,11 @@ async def release(
     case.updated_at = now
     session.add(
         CaseEvent(
-            case_id=case.id, at=now, kind="unassigned", internal=True, staff_user_id=actor_user_id
+            case_id=case.id,
+            at=now,
+            kind=CaseEventKind.UNASSIGNED,
+            internal=True,
+            staff_user_id=actor_user_id,
         )
     )
     await audit.record(
@@ -91,7 +107,10 @@ async def exchanges(session: AsyncSession, case: Case, limit: int = 6) -> list[C
     """The latest staff messages and reporter answers of a case, oldest first (for staff)."""
     result = await session.execute(
         select(CaseEvent)
-        .where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(("staff_reply", "reporter_reply")))
+        .where(
+            CaseEvent.case_id == case.id,
+            CaseEvent.kind.in_((CaseEventKind.STAFF_REPLY, CaseEventKind.REPORTER_REPLY)),
+        )
         .order_by(CaseEvent.id.desc())
         .limit(limit)
     )
@@ -138,7 +157,7 @@ async def note(
         CaseEvent(
             case_id=case.id,
             at=now,
-            kind="note",
+            kind=CaseEventKind.NOTE,
             public_text=text,
             internal=True,
             staff_user_id=staff_user_id,
@@ -155,7 +174,7 @@ async def reply(
         CaseEvent(
             case_id=case.id,
             at=now,
-            kind="staff_reply",
+            kind=CaseEventKind.STAFF_REPLY,
             public_text=text,
             staff_user_id=staff_user_id,
         )
@@ -165,7 +184,9 @@ async def reply(
 
 async def reporter_answer(session: AsyncSession, case: Case, text: str, now: datetime) -> None:
     """The reporter's answer to a staff message, shown back in the case."""
-    session.add(CaseEvent(case_id=case.id, at=now, kind="reporter_reply", public_text=text))
+    session.add(
+        CaseEvent(case_id=case.id, at=now, kind=CaseEventKind.REPORTER_REPLY, public_text=text)
+    )
     case.updated_at = now
     await session.flush()
 
@@ -218,7 +239,11 @@ async def redact(
     case.description = text
     session.add(
         CaseEvent(
-            case_id=case.id, at=now, kind="redacted", internal=True, staff_user_id=staff_user_id
+            case_id=case.id,
+            at=now,
+            kind=CaseEventKind.REDACTED,
+            internal=True,
+            staff_user_id=staff_user_id,
         )
     )
     await _touch(session, case, staff_user_id=staff_user_id, action="case.redacted", now=now)
@@ -241,7 +266,7 @@ async def inbox(
     elif status != "all":
         query = query.where(Case.status == status)
     if not member.corruption:
-        query = query.where(Case.kind != "corruption")
+        query = query.where(Case.kind != CaseKind.CORRUPTION)
     if member.municipality_ids is not None:
         query = query.where(Case.municipality_id.in_(member.municipality_ids))
     if mine:

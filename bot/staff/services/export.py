@@ -24,10 +24,12 @@ from bot.rti.services import directory
 from bot.staff.services.filters import Scope, case_conditions, period
 from bot.staff.services.spreadsheets import to_csv, to_xlsx
 from db.models import (
+    AttachmentKind,
     Authority,
     Case,
     CaseAttachment,
     CaseEvent,
+    CaseEventKind,
     CaseKind,
     Identification,
     RtiRequest,
@@ -75,7 +77,7 @@ RTI_COLUMNS = (
 
 def attachment_counts() -> Any:
     """Per case: how many photos and how many files in all (one grouped subquery)."""
-    photo = case((CaseAttachment.kind == "photo", 1), else_=0)
+    photo = case((CaseAttachment.kind == AttachmentKind.PHOTO, 1), else_=0)
     return (
         select(
             CaseAttachment.case_id.label("case_id"),
@@ -101,7 +103,7 @@ def public_notes() -> Any:
         .where(
             CaseEvent.internal.is_(False),
             CaseEvent.public_text.is_not(None),
-            CaseEvent.kind.in_(("status", "staff_reply")),
+            CaseEvent.kind.in_((CaseEventKind.STATUS, CaseEventKind.STAFF_REPLY)),
         )
         .subquery("public_notes")
     )

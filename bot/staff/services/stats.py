@@ -21,7 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rti.services import directory
 from bot.staff.services.filters import Scope, case_conditions
-from db.models import Authority, Case, CaseEvent, CaseKind, CaseStatus, RequestStatus, RtiRequest
+from db.models import (
+    Authority,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    CaseKind,
+    CaseStatus,
+    RequestStatus,
+    RtiRequest,
+)
 
 POSTGRESQL = "postgresql"
 NO_MUNICIPALITY = "—"
@@ -163,7 +172,9 @@ async def tally(
 
 def case_durations(dialect: str, conditions: Sequence[ColumnElement[bool]]) -> Select[Any]:
     """Per in-scope case with a staff action or a resolution: seconds to the first of each."""
-    resolved = and_(CaseEvent.kind == "status", CaseEvent.status == CaseStatus.RESOLVED.value)
+    resolved = and_(
+        CaseEvent.kind == CaseEventKind.STATUS, CaseEvent.status == CaseStatus.RESOLVED.value
+    )
     staff = CaseEvent.staff_user_id.is_not(None)
     per_case = (
         select(
