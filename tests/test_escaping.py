@@ -111,6 +111,7 @@ async def test_reports_and_casework_show_typed_text_literally(fake, database_url
         await arta.press("Shkodër")
         await arta.press("Municipality of Shkodër")
         await arta.text(f"{QA} {PROBE}")
+        await arta.press("✔️ Yes, that is the place")
         await arta.press("Street lighting")
         await arta.text(f"Lights off {PROBE} {QA}")
         await arta.text(f"Near {PROBE}")

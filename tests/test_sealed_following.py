@@ -254,6 +254,7 @@ async def test_a_typed_village_stays_with_the_reporter_and_staff(bot: BotHarness
     await arta.press("Shkodër")
     await arta.press("Municipality of Shkodër")
     await arta.text("Fshati Sekret")
+    await arta.press("✔️ Yes, that is the place")
     await arta.press("Street lighting")
     await arta.text(DESCRIPTION)
     await arta.act("send_location", 41.8667, 19.4167)

@@ -2,20 +2,15 @@
 
 Service: municipality → unit → category → what happened → where → photos → identification →
 preview → (similar open cases?) → send. Corruption: safety notes → institution → what happened →
-when → evidence → identification → preview → send. Answers are persisted between restarts.
+when → evidence → identification → preview → send. Declared on the wizard kernel
+(bot/kit/wizard.py), which handles Back, Skip, Edit, resume and wrong input.
 """
 
 from __future__ import annotations
 
 from markupsafe import Markup
-from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram import Message, Update
+from telegram.ext import ConversationHandler, filters
 
 from bot.account import menu
 from bot.account.services.consent import has_consent, is_minor
@@ -27,96 +22,45 @@ from bot.cases.services.evidence import PRIVATE_MODES
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, shorten
-from bot.kit import flow, pickers
-from bot.kit.ui import Button, answer, close_buttons, keyboard, rows_of, send, send_after_commit
+from bot.kit import pickers
+from bot.kit import wizard as wz
+from bot.kit.ui import Button, close_buttons, keyboard, rows_of, send, send_after_commit
+from bot.kit.wizard import END, NEXT, STAY, OnButton, OnMessage, OnText, Question, Screen, Step
+from bot.rti.services import directory
 from bot.staff import workspace as staff_cases
 from db.models import Case, CaseKind, Identification
 from db.repositories import authorities as authorities_repo
 
-# States
-(
-    RESUME,
-    MUNICIPALITY,
-    UNIT,
-    CATEGORY,
-    INSTITUTION,
-    DESCRIPTION,
-    WHEN,
-    LOCATION,
-    FILES,
-    IDENTITY,
-    PREVIEW,
-    SIMILAR,
-) = range(12)
+SAFETY, MUNICIPALITY, UNIT, CATEGORY = (
+    "report.safety",
+    "report.municipality",
+    "report.unit",
+    "report.category",
+)
+INSTITUTION, DESCRIPTION, WHEN, LOCATION = (
+    "report.institution",
+    "report.description",
+    "report.when",
+    "report.location",
+)
+FILES, IDENTITY, PREVIEW, SIMILAR = (
+    "report.files",
+    "report.identity",
+    "report.preview",
+    "report.similar",
+)
 
-SERVICE_STEPS = (MUNICIPALITY, UNIT, CATEGORY, DESCRIPTION, LOCATION, FILES, IDENTITY, PREVIEW)
-CORRUPTION_STEPS = (INSTITUTION, DESCRIPTION, WHEN, FILES, IDENTITY, PREVIEW)
-
-START_SERVICE, START_CORRUPTION = "menu:service", "menu:corruption"
-P = "rp:"
-REGION, OTHER_MUNICIPALITY, PICK = "rp:region:", "rp:om", "rp:muni:"
-UNIT_CB, CATEGORY_CB, IDENTITY_CB, EDIT = "rp:unit:", "rp:cat:", "rp:id:", "rp:edit:"
-SKIP, DONE, BACK, CANCEL = "rp:skip", "rp:done", "rp:back", "rp:cancel"
-SEND, SEND_FORWARD, FOLLOW, DIFFERENT = "rp:send", "rp:sendfw", "rp:follow:", "rp:new"
-RESUME_CB, RESTART, GO = "rp:resume", "rp:restart", "rp:go"
 DRAFT = "report_draft"
 MAX_SHORT = 200
+MAX_UNIT = 100
 DONE_WORDS = {"done", "gata", "mbarova", "u krye"}
+KEEP_VOICE, TEXT_INSTEAD = "voice:keep", "voice:text"
+TYPED_UNIT = "typed"
 
 
-def _draft(context: PactContext) -> dict:
-    """The answers so far (JSON-friendly: persisted between restarts)."""
-    return context.user_data.setdefault(DRAFT, {})
-
-
-def _steps(context: PactContext) -> tuple[int, ...]:
-    """The steps of this kind of report."""
-    return CORRUPTION_STEPS if _draft(context).get("kind") == CaseKind.CORRUPTION else SERVICE_STEPS
-
-
-def _nav(context: PactContext) -> list[Button]:
-    """Back and Cancel under every question."""
-    t = context.t
-    return [(t.gettext("⬅️ Back"), BACK), (t.gettext("✖️ Cancel"), CANCEL)]
-
-
-async def start_service(update: Update, context: PactContext) -> int:
-    """Menu → Report a service problem."""
-    return await _start(update, context, CaseKind.SERVICE)
-
-
-async def start_corruption(update: Update, context: PactContext) -> int:
-    """Menu → Report corruption."""
-    return await _start(update, context, CaseKind.CORRUPTION)
-
-
-async def _start(update: Update, context: PactContext, kind: CaseKind) -> int:
-    """Offer to resume a draft of the same kind, or begin."""
-    await answer(update)
-    t = context.t
-    draft = context.user_data.get(DRAFT)
-    if draft and draft.get("kind") == kind:
-        await send(
-            update,
-            context,
-            t.gettext("You have a report in progress. Continue where you stopped?"),
-            keyboard(
-                [(t.gettext("▶️ Continue"), RESUME_CB), (t.gettext("🔄 Start again"), RESTART)]
-            ),
-        )
-        return RESUME
-    context.user_data[DRAFT] = {"kind": kind, "files": [], "received": 0}
-    if not has_consent(context.user_row):
-        await send(update, context, _memory_only_note(t))
-    if kind == CaseKind.CORRUPTION:
-        await send(
-            update,
-            context,
-            safety_text(t),
-            keyboard([(t.gettext("Continue ➡️"), GO)], [(t.gettext("✖️ Cancel"), CANCEL)]),
-        )
-        return RESUME
-    return await ask(update, context, MUNICIPALITY)
+def _kind(draft: dict) -> CaseKind:
+    """The kind of report (a draft without one is a service report)."""
+    return CaseKind.CORRUPTION if draft.get("kind") == CaseKind.CORRUPTION else CaseKind.SERVICE
 
 
 def _memory_only_note(t: Translator) -> str:
@@ -127,218 +71,182 @@ def _memory_only_note(t: Translator) -> str:
     )
 
 
-async def resume(update: Update, context: PactContext) -> int:
-    """Continue at the saved step (or begin after the safety notes)."""
-    await answer(update)
+async def _greet(update: Update, context: PactContext, draft: dict) -> None:
+    """Before the first question: say that nothing is stored without consent."""
+    if not has_consent(context.user_row):
+        await send(update, context, _memory_only_note(context.t))
+
+
+def _fresh(kind: CaseKind) -> dict:
+    """A new draft of one kind."""
+    return {"kind": kind, "files": [], "received": 0}
+
+
+# --- corruption: safety notes ---------------------------------------------------------------
+
+
+async def ask_safety(context: PactContext, draft: dict) -> Question:
+    """What the bot can and cannot do, and the official channels."""
+    return Question(safety_text(context.t), [[(context.t.gettext("Continue ➡️"), "rp:go")]])
+
+
+async def go_on(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """Read the safety notes: go on."""
     await close_buttons(update)
-    return await ask(update, context, _draft(context).get("step", _steps(context)[0]))
-
-
-async def restart(update: Update, context: PactContext) -> int:
-    """Drop the draft and begin again."""
-    kind = CaseKind(_draft(context).get("kind", CaseKind.SERVICE))
-    await close_buttons(update)
-    context.user_data.pop(DRAFT, None)
-    return await _start(update, context, kind)
-
-
-async def ask(update: Update, context: PactContext, step: int) -> int:
-    """Ask the question of a step."""
-    _draft(context)["step"] = step
-    return await QUESTIONS[step](update, context)
-
-
-async def _next(update: Update, context: PactContext, current: int) -> int:
-    """The following step, or the preview when one answer was being edited."""
-    draft = _draft(context)
-    if draft.get("editing"):
-        return await ask(update, context, PREVIEW)
-    steps = _steps(context)
-    return await ask(update, context, steps[steps.index(current) + 1])
-
-
-async def back(update: Update, context: PactContext) -> int:
-    """One step back; from the first, leave (nothing was stored)."""
-    await answer(update)
-    await close_buttons(update)
-    draft = _draft(context)
-    draft.pop("editing", None)
-    steps = _steps(context)
-    step = draft.get("step", steps[0])
-    if step not in steps or steps.index(step) == 0:
-        context.user_data.pop(DRAFT, None)
-        await menu.show_menu(update, context)
-        return ConversationHandler.END
-    return await ask(update, context, steps[steps.index(step) - 1])
+    return NEXT
 
 
 # --- municipality and unit -------------------------------------------------------------------
 
 
-async def ask_municipality(update: Update, context: PactContext) -> int:
+async def ask_municipality(context: PactContext, draft: dict) -> Question:
     """Which municipality: a region's buttons, or type part of the name."""
     t = context.t
-    await send(
-        update,
-        context,
+    return Question(
         t.gettext(
             "<b>Which municipality?</b>\nChoose the region, or type part of the name (for "
             "example: vau i dejes)."
         ),
-        keyboard(
-            *pickers.region_rows(REGION),
-            [(t.gettext("Other municipality"), OTHER_MUNICIPALITY)],
-            [(t.gettext("✖️ Cancel"), CANCEL)],
-        ),
+        [*pickers.region_rows("rp:region:"), [(t.gettext("Other municipality"), "rp:om")]],
     )
-    return MUNICIPALITY
 
 
-async def region(update: Update, context: PactContext) -> int:
+async def region_screen(context: PactContext, draft: dict, region: str) -> Question:
     """Programme municipalities of a region."""
-    query = await answer(update)
-    found = await pickers.in_region(context, (query.data or "").removeprefix(REGION))
-    rows = pickers.choice_rows(context.t, found, PICK)
-    await send(
-        update,
-        context,
-        context.t.gettext("Choose the municipality:"),
-        keyboard(*rows, _nav(context)),
-    )
-    return MUNICIPALITY
+    found = await pickers.in_region(context, region or "")
+    rows = pickers.choice_rows(context.t, found, "rp:muni:")
+    return Question(context.t.gettext("Choose the municipality:"), rows)
 
 
-async def other_municipality(update: Update, context: PactContext) -> int:
+async def typing_screen(context: PactContext, draft: dict, arg: object) -> Question:
     """Type the name."""
-    await answer(update)
-    await send(update, context, context.t.gettext("Type the name of the municipality:"))
-    return MUNICIPALITY
+    return Question(context.t.gettext("Type the name of the municipality:"))
 
 
-async def search_municipality(update: Update, context: PactContext) -> int:
-    """Typed name: matching municipalities."""
+async def results_screen(context: PactContext, draft: dict, text: str) -> Question:
+    """Municipalities matching typed text."""
     t = context.t
-    found = await pickers.search(context, flow.typed_text(update), municipalities_only=True)
+    found = await pickers.search(context, text or "", municipalities_only=True)
     if not found:
-        await send(
-            update,
-            context,
+        return Question(
             t.gettext(
                 "I found no municipality for “{text}”. Try another part of the name.",
-                text=shorten(flow.typed_text(update), 50),
-            ),
-            keyboard(_nav(context)),
+                text=shorten(text or "", 50),
+            )
         )
-        return MUNICIPALITY
-    rows = pickers.choice_rows(t, found, PICK)
-    await send(update, context, t.gettext("Did you mean:"), keyboard(*rows, _nav(context)))
-    return MUNICIPALITY
+    return Question(t.gettext("Did you mean:"), pickers.choice_rows(t, found, "rp:muni:"))
 
 
-async def pick_municipality(update: Update, context: PactContext) -> int:
-    """Municipality chosen."""
-    query = await answer(update)
-    raw = (query.data or "").removeprefix(PICK)
+async def region(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """A region button: its municipalities."""
+    return wz.show("region", value)
+
+
+async def other_municipality(
+    update: Update, context: PactContext, draft: dict, value: str
+) -> wz.Move:
+    """Type the name instead."""
+    return wz.show("typing")
+
+
+async def search_municipality(
+    update: Update, context: PactContext, draft: dict, text: str
+) -> wz.Move:
+    """Typed name: matching municipalities."""
+    return wz.show("results", text[:100])
+
+
+async def pick_municipality(
+    update: Update, context: PactContext, draft: dict, value: str
+) -> wz.Move:
+    """Municipality chosen (a new one drops the unit of the old one)."""
     authority = (
-        await authorities_repo.get(context.scope.session, int(raw)) if raw.isdigit() else None
+        await authorities_repo.get(context.scope.session, int(value)) if value.isdigit() else None
     )
     if authority is None or authority.kind != "municipality":
-        return await ask(update, context, MUNICIPALITY)
-    draft = _draft(context)
+        return wz.goto(MUNICIPALITY)
     if draft.get("municipality_id") != authority.id:
         draft.pop("unit", None)
     draft["municipality_id"] = authority.id
     await close_buttons(
         update, "✔️ " + context.t.gettext("Municipality of {name}", name=authority.name)
     )
-    return await _next(update, context, MUNICIPALITY)
+    return NEXT
 
 
-async def ask_unit(update: Update, context: PactContext) -> int:
+async def _units(context: PactContext, draft: dict) -> list[str]:
+    """The administrative units of the chosen municipality."""
+    authority = await authorities_repo.get(context.scope.session, draft.get("municipality_id", 0))
+    return (authority.units or "").split(";") if authority and authority.units else []
+
+
+async def ask_unit(context: PactContext, draft: dict) -> Question:
     """The administrative unit or village, optional; units are those of the chosen municipality."""
-    t = context.t
-    authority = await authorities_repo.get(
-        context.scope.session, _draft(context).get("municipality_id", 0)
-    )
-    units = (authority.units or "").split(";") if authority and authority.units else []
-    buttons = [(unit, f"{UNIT_CB}{index}") for index, unit in enumerate(units)]
-    rows = rows_of(buttons, 3)
-    await send(
-        update,
-        context,
-        t.gettext(
+    buttons = [
+        (unit, f"rp:unit:{index}") for index, unit in enumerate(await _units(context, draft))
+    ]
+    return Question(
+        context.t.gettext(
             "<b>Which administrative unit or village?</b> Choose, type the village, or skip."
         ),
-        keyboard(*rows, [(t.gettext("Skip"), SKIP)], _nav(context)),
+        rows_of(buttons, 3),
     )
-    return UNIT
 
 
-async def pick_unit(update: Update, context: PactContext) -> int:
-    """A unit button (by its position in the municipality's list)."""
-    query = await answer(update)
-    authority = await authorities_repo.get(
-        context.scope.session, _draft(context).get("municipality_id", 0)
+async def typed_unit_screen(context: PactContext, draft: dict, text: str) -> Question:
+    """A typed name that is none of the units: confirm it is the village, not a stray message."""
+    t = context.t
+    return Question(
+        t.gettext("Is “{name}” the administrative unit or village?", name=text or ""),
+        [[(t.gettext("✔️ Yes, that is the place"), f"rp:unit:{TYPED_UNIT}")]],
     )
-    units = (authority.units or "").split(";") if authority and authority.units else []
-    raw = (query.data or "").removeprefix(UNIT_CB)
-    if not raw.isdigit() or int(raw) >= len(units):
-        return await ask(update, context, UNIT)
-    _draft(context)["unit"] = units[int(raw)]
-    await close_buttons(update, Markup("✔️ {}").format(units[int(raw)]))
-    return await _next(update, context, UNIT)
 
 
-async def typed_unit(update: Update, context: PactContext) -> int:
-    """A typed village or unit."""
-    text = flow.typed_text(update)
-    if len(text) > 100:
-        await send(
-            update, context, context.t.gettext("Please use at most {limit} characters.", limit=100)
-        )
-        return UNIT
-    _draft(context)["unit"] = text
-    return await _next(update, context, UNIT)
+async def pick_unit(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """A unit button (by its position in the municipality's list), or the confirmed typed name."""
+    if value == TYPED_UNIT:
+        typed = wz.screen_arg(draft)
+        if not isinstance(typed, str) or not typed:
+            return wz.goto(UNIT)
+        draft["unit"] = typed
+        await close_buttons(update, Markup("✔️ {}").format(typed))
+        return NEXT
+    units = await _units(context, draft)
+    if not value.isdigit() or int(value) >= len(units):
+        return wz.goto(UNIT)
+    draft["unit"] = units[int(value)]
+    await close_buttons(update, Markup("✔️ {}").format(units[int(value)]))
+    return NEXT
 
 
-async def skip(update: Update, context: PactContext) -> int:
-    """Skip an optional step."""
-    await answer(update)
-    await close_buttons(update)
-    step = _draft(context).get("step", UNIT)
-    if step == UNIT:
-        _draft(context).pop("unit", None)
-    if step == LOCATION:
-        for key in ("latitude", "longitude", "location_text"):
-            _draft(context).pop(key, None)
-    return await _next(update, context, step)
+async def typed_unit(update: Update, context: PactContext, draft: dict, text: str) -> wz.Move:
+    """A typed village: a unit of the list is taken, any other name is confirmed first."""
+    if len(text) > MAX_UNIT:
+        return wz.retry(context.t.gettext("Please use at most {limit} characters.", limit=MAX_UNIT))
+    listed = {directory.fold(unit): unit for unit in await _units(context, draft)}
+    if directory.fold(text) in listed:
+        draft["unit"] = listed[directory.fold(text)]
+        return NEXT
+    return wz.show("village", text)
 
 
 # --- category -------------------------------------------------------------------------------
 
 
-async def ask_category(update: Update, context: PactContext) -> int:
+async def ask_category(context: PactContext, draft: dict) -> Question:
     """The service category (categories.md)."""
     t = context.t
-    buttons = [(c.label(t.locale), f"{CATEGORY_CB}{c.key}") for c in case_rules.categories()]
-    rows = rows_of(buttons)
-    await send(
-        update,
-        context,
-        t.gettext("<b>What is the problem about?</b>"),
-        keyboard(*rows, _nav(context)),
-    )
-    return CATEGORY
+    buttons = [(c.label(t.locale), f"rp:cat:{c.key}") for c in case_rules.categories()]
+    return Question(t.gettext("<b>What is the problem about?</b>"), rows_of(buttons))
 
 
-async def pick_category(update: Update, context: PactContext) -> int:
+async def pick_category(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
     """Category chosen; say who handles it when it is not the municipality."""
-    query = await answer(update)
-    chosen = case_rules.category((query.data or "").removeprefix(CATEGORY_CB))
+    chosen = case_rules.category(value)
     if chosen is None:
-        return await ask(update, context, CATEGORY)
+        return wz.goto(CATEGORY)
     t = context.t
-    _draft(context)["category"] = chosen.key
+    draft["category"] = chosen.key
     await close_buttons(update, Markup("✔️ {}").format(chosen.label(t.locale)))
     if not chosen.municipal:
         await send(
@@ -350,178 +258,135 @@ async def pick_category(update: Update, context: PactContext) -> int:
                 who=chosen.responsible(t.locale),
             ),
         )
-    return await _next(update, context, CATEGORY)
+    return NEXT
 
 
 # --- corruption: institution and when --------------------------------------------------------
 
 
-async def ask_institution(update: Update, context: PactContext) -> int:
+async def ask_institution(context: PactContext, draft: dict) -> Question:
     """Which institution or office."""
-    t = context.t
-    await send(
-        update,
-        context,
-        t.gettext(
+    return Question(
+        context.t.gettext(
             "<b>Which institution or office?</b> For example: the municipality's urban "
             "planning office, a school, a health centre."
-        ),
-        keyboard(_nav(context)),
-    )
-    return INSTITUTION
-
-
-async def institution(update: Update, context: PactContext) -> int:
-    """Keep the institution (short text)."""
-    return await _short(update, context, "institution", INSTITUTION)
-
-
-async def ask_when(update: Update, context: PactContext) -> int:
-    """When it happened, in the person's own words."""
-    t = context.t
-    await send(
-        update,
-        context,
-        t.gettext("<b>When did it happen?</b> A date or roughly (for example: last week)."),
-        keyboard(_nav(context)),
-    )
-    return WHEN
-
-
-async def when(update: Update, context: PactContext) -> int:
-    """Keep the time (short text)."""
-    return await _short(update, context, "when", WHEN)
-
-
-async def _short(update: Update, context: PactContext, key: str, step: int) -> int:
-    """A short free-text answer of at most 200 characters."""
-    text = flow.typed_text(update)
-    if not text or len(text) > MAX_SHORT:
-        await send(
-            update,
-            context,
-            context.t.gettext("Please answer in at most {limit} characters.", limit=MAX_SHORT),
         )
-        return step
-    _draft(context)[key] = text
-    return await _next(update, context, step)
+    )
+
+
+async def ask_when(context: PactContext, draft: dict) -> Question:
+    """When it happened, in the person's own words."""
+    return Question(
+        context.t.gettext("<b>When did it happen?</b> A date or roughly (for example: last week).")
+    )
+
+
+def _short(key: str) -> wz.TextHandler:
+    """A short free-text answer of at most 200 characters, kept under `key`."""
+
+    async def keep(update: Update, context: PactContext, draft: dict, text: str) -> wz.Move:
+        if not text or len(text) > MAX_SHORT:
+            return wz.retry(
+                context.t.gettext("Please answer in at most {limit} characters.", limit=MAX_SHORT)
+            )
+        draft[key] = text
+        return NEXT
+
+    return keep
 
 
 # --- what happened ---------------------------------------------------------------------------
 
 
-async def ask_description(update: Update, context: PactContext) -> int:
+async def ask_description(context: PactContext, draft: dict) -> Question:
     """What happened: text or a voice note."""
     t = context.t
-    await send(
-        update,
-        context,
+    return Question(
         t.gettext(
             "<b>What happened?</b> Write it (at most {limit} characters) or send a voice note. "
             "Do not include health, religion, political views or other people's personal "
             "data unless it is needed.",
             limit=t.number(case_rules.MAX_TEXT),
-        ),
-        keyboard(_nav(context)),
+        )
     )
-    return DESCRIPTION
 
 
-async def description(update: Update, context: PactContext) -> int:
+async def description(update: Update, context: PactContext, draft: dict, text: str) -> wz.Move:
     """Text description, with a clear message when too long."""
     t = context.t
-    text = flow.typed_text(update)
     if len(text) > case_rules.MAX_TEXT:
-        await send(
-            update,
-            context,
+        return wz.retry(
             t.gettext(
                 "That is {length} characters; the limit is {limit}. Please shorten it and send "
                 "it again.",
                 length=t.number(len(text)),
                 limit=t.number(case_rules.MAX_TEXT),
-            ),
+            )
         )
-        return DESCRIPTION
     if len(text) < 5:
-        await send(update, context, t.gettext("Please describe the problem in a few words."))
-        return DESCRIPTION
-    draft = _draft(context)
+        return wz.retry(t.gettext("Please describe the problem in a few words."))
     draft["description"] = text
     draft.pop("voice", None)
-    return await _next(update, context, DESCRIPTION)
+    return NEXT
 
 
-async def voice_description(update: Update, context: PactContext) -> int:
+async def voice_description(
+    update: Update, context: PactContext, draft: dict, message: Message
+) -> wz.Move:
     """A voice note instead of text."""
-    voice = update.effective_message.voice if update.effective_message else None
-    if voice is None:
-        return DESCRIPTION
-    draft = _draft(context)
-    draft["voice"] = voice.file_id
+    assert message.voice is not None
+    draft["voice"] = message.voice.file_id
     draft.pop("description", None)
     if draft.get("identification") in PRIVATE_MODES:
-        return await _ask_about_voice(update, context, draft["identification"])
+        return _ask_about_voice(draft, draft["identification"])
     draft["voice_warned"] = True
     t = context.t
     await send(update, context, t.gettext("🎙 Voice note received.") + "\n" + _voice_warning(t))
-    return await _next(update, context, DESCRIPTION)
+    return NEXT
 
 
 # --- location --------------------------------------------------------------------------------
 
 
-async def ask_location(update: Update, context: PactContext) -> int:
+async def ask_location(context: PactContext, draft: dict) -> Question:
     """Where: share a location, type an address or landmark, or skip."""
-    t = context.t
-    await send(
-        update,
-        context,
-        t.gettext(
+    return Question(
+        context.t.gettext(
             "<b>Where exactly?</b> Share a location (📎 → Location), type an address or a "
             "landmark, or skip."
-        ),
-        keyboard([(t.gettext("Skip"), SKIP)], _nav(context)),
+        )
     )
-    return LOCATION
 
 
-async def shared_location(update: Update, context: PactContext) -> int:
+async def shared_location(
+    update: Update, context: PactContext, draft: dict, message: Message
+) -> wz.Move:
     """A Telegram location."""
-    location = update.effective_message.location if update.effective_message else None
-    if location is None:
-        return LOCATION
-    draft = _draft(context)
-    draft["latitude"], draft["longitude"] = location.latitude, location.longitude
+    assert message.location is not None
+    draft["latitude"], draft["longitude"] = message.location.latitude, message.location.longitude
     draft.pop("location_text", None)
     await send(update, context, context.t.gettext("📍 Location received."))
-    return await _next(update, context, LOCATION)
+    return NEXT
 
 
-async def typed_location(update: Update, context: PactContext) -> int:
+async def typed_location(update: Update, context: PactContext, draft: dict, text: str) -> wz.Move:
     """An address or landmark."""
-    text = flow.typed_text(update)
     if len(text) > 300:
-        await send(
-            update,
-            context,
-            context.t.gettext("Please answer in at most {limit} characters.", limit=300),
+        return wz.retry(
+            context.t.gettext("Please answer in at most {limit} characters.", limit=300)
         )
-        return LOCATION
-    draft = _draft(context)
     draft["location_text"] = text
     draft.pop("latitude", None)
     draft.pop("longitude", None)
-    return await _next(update, context, LOCATION)
+    return NEXT
 
 
 # --- photos and evidence ---------------------------------------------------------------------
 
 
-async def ask_files(update: Update, context: PactContext) -> int:
+async def ask_files(context: PactContext, draft: dict) -> Question:
     """Photos (service) or evidence (corruption): up to five, optional."""
     t = context.t
-    corruption = _draft(context).get("kind") == CaseKind.CORRUPTION
     text = (
         t.gettext(
             "<b>Evidence?</b> Send photos, PDFs, other documents or voice notes (up to "
@@ -531,24 +396,28 @@ async def ask_files(update: Update, context: PactContext) -> int:
             "are kept only in named reports. A voice can identify you.",
             limit=case_rules.MAX_PHOTOS,
         )
-        if corruption
+        if _kind(draft) == CaseKind.CORRUPTION
         else t.gettext(
             "<b>Photos?</b> Send up to {limit} photos, then tap Done (or tap Done now if you "
             "have none).",
             limit=case_rules.MAX_PHOTOS,
         )
     )
-    await send(update, context, text, keyboard([(t.gettext("✔️ Done"), DONE)], _nav(context)))
-    return FILES
+    return Question(text, [[(t.gettext("✔️ Done"), "rp:done")]])
 
 
-def _files(context: PactContext) -> list[dict]:
-    return _draft(context).setdefault("files", [])
+def _files(draft: dict) -> list[dict]:
+    return draft.setdefault("files", [])
 
 
-async def _refuse_file(update: Update, context: PactContext) -> int | None:
-    """Count an upload against FILES_PER_CASE (across edits); a state when it is not taken."""
-    draft = _draft(context)
+def _fresh_files(context: PactContext, draft: dict) -> None:
+    """Edit → Files replaces them; "received" still counts every upload (FILES_PER_CASE)."""
+    if draft.get("received", 0) < context.services.settings.files_per_case:
+        draft["files"] = []
+
+
+async def _refuse_file(update: Update, context: PactContext, draft: dict) -> wz.Move | None:
+    """Count an upload against FILES_PER_CASE (across edits); a move when it is not taken."""
     t = context.t
     limit = context.services.settings.files_per_case
     if draft.get("received", 0) >= limit:
@@ -563,16 +432,16 @@ async def _refuse_file(update: Update, context: PactContext) -> int | None:
                 limit,
             ),
         )
-        return await _next(update, context, FILES)
-    if len(_files(context)) >= case_rules.MAX_PHOTOS:
-        return await _added(update, context)
+        return NEXT
+    if len(_files(draft)) >= case_rules.MAX_PHOTOS:
+        return await _added(update, context, draft)
     draft["received"] = draft.get("received", 0) + 1
     return None
 
 
-async def _added(update: Update, context: PactContext) -> int:
+async def _added(update: Update, context: PactContext, draft: dict) -> wz.Move:
     """Count files; move on automatically at the limit."""
-    count = len(_files(context))
+    count = len(_files(draft))
     t = context.t
     if count >= case_rules.MAX_PHOTOS:
         await send(
@@ -580,7 +449,7 @@ async def _added(update: Update, context: PactContext) -> int:
             context,
             t.gettext("That is the limit of {limit} files.", limit=case_rules.MAX_PHOTOS),
         )
-        return await _next(update, context, FILES)
+        return NEXT
     await send(
         update,
         context,
@@ -589,92 +458,84 @@ async def _added(update: Update, context: PactContext) -> int:
             "{count} files received. Send more or tap Done.",
             count,
         ),
-        keyboard([(t.gettext("✔️ Done"), DONE)]),
+        keyboard([(t.gettext("✔️ Done"), "rp:done")]),
     )
-    return FILES
+    return STAY
 
 
-async def photo(update: Update, context: PactContext) -> int:
+async def photo(update: Update, context: PactContext, draft: dict, message: Message) -> wz.Move:
     """A photo (already recompressed by Telegram)."""
-    message = update.effective_message
-    if message is None or not message.photo:
-        return FILES
-    if (refused := await _refuse_file(update, context)) is not None:
+    if (refused := await _refuse_file(update, context, draft)) is not None:
         return refused
-    _files(context).append({"kind": "photo", "file_id": message.photo[-1].file_id})
-    return await _added(update, context)
+    _files(draft).append({"kind": "photo", "file_id": message.photo[-1].file_id})
+    return await _added(update, context, draft)
 
 
-async def document(update: Update, context: PactContext) -> int:
+async def document(update: Update, context: PactContext, draft: dict, message: Message) -> wz.Move:
     """A document judged by its content, cleaned and shown back under a neutral name."""
-    message = update.effective_message
-    doc = message.document if message else None
-    if doc is None:
-        return FILES
-    if (refused := await _refuse_file(update, context)) is not None:
+    if (refused := await _refuse_file(update, context, draft)) is not None:
         return refused
-    corruption = _draft(context).get("kind") == CaseKind.CORRUPTION
     item = await evidence_intake.take_document(
         update,
         context,
-        number=len(_files(context)) + 1,
-        mode=_private_or_chosen_mode(context),
-        images_only=not corruption,
+        number=len(_files(draft)) + 1,
+        mode=_private_or_chosen_mode(context, draft),
+        images_only=_kind(draft) != CaseKind.CORRUPTION,
     )
     if item is None:
-        return FILES
-    _files(context).append(item)
-    return await _added(update, context)
+        return STAY
+    _files(draft).append(item)
+    return await _added(update, context, draft)
 
 
-async def voice_evidence(update: Update, context: PactContext) -> int:
+async def voice_evidence(
+    update: Update, context: PactContext, draft: dict, message: Message
+) -> wz.Move:
     """A voice note as evidence (corruption)."""
-    voice = update.effective_message.voice if update.effective_message else None
-    if voice is None or _draft(context).get("kind") != CaseKind.CORRUPTION:
-        await send(update, context, context.t.gettext("Please send photos here."))
-        return FILES
-    if (refused := await _refuse_file(update, context)) is not None:
+    if message.voice is None or _kind(draft) != CaseKind.CORRUPTION:
+        return wz.retry(context.t.gettext("Please send photos here."))
+    if (refused := await _refuse_file(update, context, draft)) is not None:
         return refused
-    _files(context).append({"kind": "voice", "file_id": voice.file_id})
-    if _draft(context).get("identification") in PRIVATE_MODES:
-        return await _ask_about_voice(update, context, _draft(context)["identification"])
-    if not _draft(context).get("voice_warned"):
-        _draft(context)["voice_warned"] = True
+    _files(draft).append({"kind": "voice", "file_id": message.voice.file_id})
+    if draft.get("identification") in PRIVATE_MODES:
+        return _ask_about_voice(draft, draft["identification"])
+    if not draft.get("voice_warned"):
+        draft["voice_warned"] = True
         await send(update, context, _voice_warning(context.t))
-    return await _added(update, context)
+    return await _added(update, context, draft)
 
 
-async def files_done(update: Update, context: PactContext) -> int:
-    """Done with files (button or the word "done")."""
-    if update.callback_query:
-        await answer(update)
-        await close_buttons(update)
-    elif flow.typed_text(update).lower() not in DONE_WORDS:
-        await send(update, context, context.t.gettext("Send photos, or tap Done."))
-        return FILES
-    return await _next(update, context, FILES)
+async def done_button(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """Done with files."""
+    await close_buttons(update)
+    return NEXT
+
+
+async def done_word(update: Update, context: PactContext, draft: dict, text: str) -> wz.Move:
+    """The word "done" instead of the button."""
+    if text.lower() not in DONE_WORDS:
+        return wz.retry(context.t.gettext("Send photos, or tap Done."))
+    return NEXT
 
 
 # --- identification --------------------------------------------------------------------------
 
 
-def _allowed_modes(context: PactContext) -> list[Identification]:
+def _allowed_modes(context: PactContext, draft: dict) -> list[Identification]:
     """The identification modes this person may choose for this kind of report."""
-    return case_rules.allowed_identifications(
-        context.user_row, CaseKind(_draft(context).get("kind", CaseKind.SERVICE))
-    )
+    return case_rules.allowed_identifications(context.user_row, _kind(draft))
 
 
-async def ask_identity(update: Update, context: PactContext) -> int:
+async def ask_identity(context: PactContext, draft: dict) -> Question:
     """How to be identified, with what each choice means."""
     t = context.t
-    modes = _allowed_modes(context)
+    modes = _allowed_modes(context, draft)
     labels = {
         Identification.NAMED: t.gettext("👤 Named"),
         Identification.CONFIDENTIAL: t.gettext("🔒 Confidential"),
         Identification.ANONYMOUS: t.gettext("🕶 Anonymous"),
     }
-    rows = [[(labels[mode], f"{IDENTITY_CB}{mode}")] for mode in modes]
+    rows = [[(labels[mode], f"rp:id:{mode}")] for mode in modes]
     note = ""
     if modes == [Identification.ANONYMOUS]:
         note = "\n\n" + (
@@ -685,46 +546,39 @@ async def ask_identity(update: Update, context: PactContext) -> int:
                 "notice (/privacy). You can report anonymously now."
             )
         )
-    await send(update, context, identity_text(t) + note, keyboard(*rows, _nav(context)))
-    return IDENTITY
+    return Question(identity_text(t) + note, rows)
 
 
-async def pick_identity(update: Update, context: PactContext) -> int:
+async def pick_identity(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
     """Mode chosen; anonymous and confidential drop uncleanable documents and ask about voice."""
-    query = await answer(update)
-    raw = (query.data or "").removeprefix(IDENTITY_CB)
-    if raw in (KEEP_VOICE, TEXT_INSTEAD):
-        return await _voice_answer(update, context, raw)
-    if raw not in set(Identification) or Identification(raw) not in _allowed_modes(context):
-        return await ask(update, context, IDENTITY)
-    mode = Identification(raw)
+    if value in (KEEP_VOICE, TEXT_INSTEAD):
+        return await _voice_answer(update, context, draft, value)
+    if value not in set(Identification) or Identification(value) not in _allowed_modes(
+        context, draft
+    ):
+        return wz.goto(IDENTITY)
+    mode = Identification(value)
     await close_buttons(update, "✔️ " + context.t.gettext(case_views.IDENTIFICATION[mode]))
     if mode in PRIVATE_MODES:
-        await _drop_named_only_files(update, context)
-        if _holds_voice(context):
-            return await _ask_about_voice(update, context, mode)
-    _draft(context)["identification"] = raw
-    return await _next(update, context, IDENTITY)
+        await _drop_named_only_files(update, context, draft)
+        if _holds_voice(draft):
+            return _ask_about_voice(draft, mode)
+    draft["identification"] = value
+    return NEXT
 
 
-# --- what could identify an anonymous or confidential reporter --------------------------------
-
-KEEP_VOICE, TEXT_INSTEAD = "voice:keep", "voice:text"
-
-
-def _private_or_chosen_mode(context: PactContext) -> Identification | None:
+def _private_or_chosen_mode(context: PactContext, draft: dict) -> Identification | None:
     """The identification already chosen, anonymous when it is the only choice, else None."""
-    chosen = _draft(context).get("identification")
+    chosen = draft.get("identification")
     if chosen in set(Identification):
         return Identification(chosen)
-    only_anonymous = _allowed_modes(context) == [Identification.ANONYMOUS]
+    only_anonymous = _allowed_modes(context, draft) == [Identification.ANONYMOUS]
     return Identification.ANONYMOUS if only_anonymous else None
 
 
-def _holds_voice(context: PactContext) -> bool:
+def _holds_voice(draft: dict) -> bool:
     """Whether the draft has a voice note (as the description or as evidence)."""
-    draft = _draft(context)
-    return bool(draft.get("voice")) or any(item.get("kind") == "voice" for item in _files(context))
+    return bool(draft.get("voice")) or any(item.get("kind") == "voice" for item in _files(draft))
 
 
 def _voice_warning(t: Translator) -> str:
@@ -735,9 +589,9 @@ def _voice_warning(t: Translator) -> str:
     )
 
 
-async def _drop_named_only_files(update: Update, context: PactContext) -> None:
+async def _drop_named_only_files(update: Update, context: PactContext, draft: dict) -> None:
     """Remove documents that were not cleaned (kept in named reports only) and say why."""
-    files = _files(context)
+    files = _files(draft)
     kept = [item for item in files if not evidence.named_only(item)]
     dropped = len(files) - len(kept)
     if not dropped:
@@ -758,44 +612,41 @@ async def _drop_named_only_files(update: Update, context: PactContext) -> None:
     )
 
 
-async def _ask_about_voice(update: Update, context: PactContext, mode: Identification) -> int:
+def _ask_about_voice(draft: dict, mode: str) -> wz.Move:
     """Before an anonymous or confidential report keeps a voice note: keep it or write instead."""
+    return wz.show("voice", Identification(mode).value, on=IDENTITY)
+
+
+async def voice_screen(context: PactContext, draft: dict, mode: str) -> Question:
+    """Keep the voice note, or write the text instead?"""
     t = context.t
-    draft = _draft(context)
-    draft["pending_identification"] = Identification(mode).value
-    draft["step"] = IDENTITY
-    await send(
-        update,
-        context,
+    return Question(
         t.gettext(
             "<b>Your report has a voice note.</b> A voice can identify you, even in an "
             "anonymous or confidential report: people who know you may recognise it. Keep the "
             "voice note, or write the text instead?"
         ),
-        keyboard(
-            [(t.gettext("🎙 Keep the voice note"), f"{IDENTITY_CB}{KEEP_VOICE}")],
-            [(t.gettext("✍️ Write text instead"), f"{IDENTITY_CB}{TEXT_INSTEAD}")],
-            _nav(context),
-        ),
+        [
+            [(t.gettext("🎙 Keep the voice note"), f"rp:id:{KEEP_VOICE}")],
+            [(t.gettext("✍️ Write text instead"), f"rp:id:{TEXT_INSTEAD}")],
+        ],
     )
-    return IDENTITY
 
 
-async def _voice_answer(update: Update, context: PactContext, choice: str) -> int:
+async def _voice_answer(update: Update, context: PactContext, draft: dict, choice: str) -> wz.Move:
     """Keep the voice and go on, or drop every voice note and write the description instead."""
-    draft = _draft(context)
-    pending = draft.pop("pending_identification", None)
-    if pending not in set(Identification) or Identification(pending) not in _allowed_modes(context):
-        return await ask(update, context, IDENTITY)
+    pending = wz.screen_arg(draft) or draft.pop("pending_identification", None)
+    allowed = _allowed_modes(context, draft)
+    if pending not in set(Identification) or Identification(pending) not in allowed:
+        return wz.goto(IDENTITY)
     t = context.t
     draft["identification"] = pending
     if choice == KEEP_VOICE:
         await close_buttons(update, "✔️ " + t.gettext("🎙 Keep the voice note"))
-        return await _next(update, context, IDENTITY)
+        return NEXT
     await close_buttons(update, "✔️ " + t.gettext("✍️ Write text instead"))
     draft.pop("voice", None)
-    draft["files"] = [item for item in _files(context) if item.get("kind") != "voice"]
-    draft["editing"] = True
+    draft["files"] = [item for item in _files(draft) if item.get("kind") != "voice"]
     await send(
         update,
         context,
@@ -804,45 +655,19 @@ async def _voice_answer(update: Update, context: PactContext, choice: str) -> in
             "notes said."
         ),
     )
-    return await ask(update, context, DESCRIPTION)
+    return wz.goto(DESCRIPTION, editing=True)
 
 
 # --- preview and sending ---------------------------------------------------------------------
 
 
-REQUIRED = {
-    CaseKind.SERVICE: ((MUNICIPALITY, ("municipality_id",)), (CATEGORY, ("category",))),
-    CaseKind.CORRUPTION: ((INSTITUTION, ("institution",)), (WHEN, ("when",))),
-}
-"""The answers each kind needs before the preview (besides what happened and identification)."""
-
-
-def _first_missing(draft: dict) -> int | None:
-    """The first step a torn draft lacks an answer for (no kind: a service report), or None."""
-    draft.setdefault("kind", CaseKind.SERVICE)
-    steps = CORRUPTION_STEPS if draft["kind"] == CaseKind.CORRUPTION else SERVICE_STEPS
-    needed = [
-        *REQUIRED[CaseKind(draft["kind"])],
-        (DESCRIPTION, ("description", "voice")),
-        (IDENTITY, ("identification",)),
-    ]
-    missing = [step for step, keys in needed if not any(draft.get(key) for key in keys)]
-    return min(missing, key=steps.index) if missing else None
-
-
-async def preview(update: Update, context: PactContext) -> int:
-    """The whole report with an Edit button per answer (a missing answer is asked first)."""
+async def preview(context: PactContext, draft: dict) -> Question:
+    """The whole report with an Edit button per answer (the kernel asks a missing one first)."""
     t = context.t
-    draft = _draft(context)
-    missing = _first_missing(draft)
-    if missing is not None:
-        draft["editing"] = True  # once answered, back to the preview (which checks again)
-        return await ask(update, context, missing)
-    draft.pop("editing", None)
-    draft["step"] = PREVIEW
+    edit = WIZARD.edit_button
     lines = [t.gettext("<b>Check your report</b>")]
     edit_rows: list[Button] = []
-    if draft["kind"] == CaseKind.SERVICE:
+    if _kind(draft) == CaseKind.SERVICE:
         authority = await authorities_repo.get(
             context.scope.session, draft.get("municipality_id", 0)
         )
@@ -858,22 +683,22 @@ async def preview(update: Update, context: PactContext) -> int:
             t.gettext("Problem: {category}", category=chosen.label(t.locale) if chosen else "?")
         )
         edit_rows += [
-            (t.gettext("✏️ Place"), f"{EDIT}{MUNICIPALITY}"),
-            (t.gettext("✏️ Problem"), f"{EDIT}{CATEGORY}"),
+            edit(t.gettext("✏️ Place"), MUNICIPALITY),
+            edit(t.gettext("✏️ Problem"), CATEGORY),
         ]
     else:
         lines.append(t.gettext("Institution: {name}", name=draft.get("institution", "")))
         lines.append(t.gettext("When: {when}", when=draft.get("when", "")))
         edit_rows += [
-            (t.gettext("✏️ Institution"), f"{EDIT}{INSTITUTION}"),
-            (t.gettext("✏️ When"), f"{EDIT}{WHEN}"),
+            edit(t.gettext("✏️ Institution"), INSTITUTION),
+            edit(t.gettext("✏️ When"), WHEN),
         ]
     lines.append(
         t.gettext("What happened: {text}", text=draft["description"])
         if draft.get("description")
         else t.gettext("What happened: 🎙 voice note")
     )
-    if draft["kind"] == CaseKind.SERVICE:
+    if _kind(draft) == CaseKind.SERVICE:
         if draft.get("latitude") is not None:
             lines.append(t.gettext("Where: 📍 shared location"))
         elif draft.get("location_text"):
@@ -883,97 +708,81 @@ async def preview(update: Update, context: PactContext) -> int:
     lines.append(
         t.gettext("Identification: {mode}", mode=t.gettext(case_views.IDENTIFICATION[mode]))
     )
-    send_rows = [[(t.gettext("📨 Send"), SEND)]]
+    send_rows: list[list[Button]] = [[(t.gettext("📨 Send"), "rp:send")]]
     if mode is Identification.NAMED:
-        send_rows.append(
-            [(t.gettext("📨 Send, and the institution may see my name"), SEND_FORWARD)]
-        )
-    await send(
-        update,
-        context,
+        send_rows.append([(t.gettext("📨 Send, and the institution may see my name"), "rp:sendfw")])
+    return Question(
         Markup("\n").join(lines),
-        keyboard(
+        [
             *send_rows,
             edit_rows,
             [
-                (t.gettext("✏️ What happened"), f"{EDIT}{DESCRIPTION}"),
-                (t.gettext("✏️ Files"), f"{EDIT}{FILES}"),
-                (t.gettext("✏️ Identification"), f"{EDIT}{IDENTITY}"),
+                edit(t.gettext("✏️ What happened"), DESCRIPTION),
+                edit(t.gettext("✏️ Files"), FILES),
+                edit(t.gettext("✏️ Identification"), IDENTITY),
             ],
-            _nav(context),
-        ),
+        ],
     )
-    return PREVIEW
 
 
-async def edit(update: Update, context: PactContext) -> int:
-    """Change one answer, then come back to the preview."""
-    query = await answer(update)
-    await close_buttons(update)
-    raw = (query.data or "").removeprefix(EDIT)
-    step = int(raw) if raw.isdigit() and int(raw) in _steps(context) else PREVIEW
-    draft = _draft(context)
-    if step == FILES and draft.get("received", 0) < context.services.settings.files_per_case:
-        draft["files"] = []  # replaced; "received" still counts every upload (FILES_PER_CASE)
-    draft["editing"] = True
-    return await ask(update, context, step)
+def _sender(forward: bool) -> wz.ButtonHandler:
+    """Send (with or without the institution seeing the name)."""
+
+    async def send_report(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+        """Before storing a service report, offer to follow a similar open case of someone else.
+
+        Only named service cases are offered, shown by category, place and date (never anyone's
+        words), and the offered ids are kept in the draft: `follow_existing` accepts only those.
+        """
+        await close_buttons(update)
+        draft["forward"] = forward
+        draft.pop("offered", None)
+        if _kind(draft) == CaseKind.SERVICE and has_consent(context.user_row):
+            similar = await case_rules.similar_open(
+                context.scope.session,
+                draft.get("municipality_id"),
+                draft.get("category"),
+                context.services.clock.now(),
+                context.user_row,
+            )
+            if similar:
+                draft["offered"] = [case.id for case in similar]
+                return wz.goto(SIMILAR)
+        return await _store(update, context, draft)
+
+    return send_report
 
 
-async def send_report(update: Update, context: PactContext) -> int:
-    """Before storing a service report, offer to follow a similar open case of someone else.
-
-    Only named service cases are offered, shown by category, place and date (never anyone's
-    words), and the offered ids are kept in the draft: `follow_existing` accepts only those.
-    """
-    query = await answer(update)
-    await close_buttons(update)
-    draft = _draft(context)
-    draft["forward"] = query.data == SEND_FORWARD
-    draft.pop("offered", None)
-    if draft["kind"] == CaseKind.SERVICE and has_consent(context.user_row):
-        similar = await case_rules.similar_open(
-            context.scope.session,
-            draft.get("municipality_id"),
-            draft.get("category"),
-            context.services.clock.now(),
-            context.user_row,
+async def ask_similar(context: PactContext, draft: dict) -> Question:
+    """The similar open cases offered, by category, place and date."""
+    t = context.t
+    lines = [t.gettext("Similar open cases were reported here in the last 30 days:")]
+    rows: list[list[Button]] = []
+    for case_id in draft.get("offered") or []:
+        case = await context.scope.session.get(Case, case_id)
+        if case is None:
+            continue
+        where = case_views.place(t, case, typed_unit_visible=False)  # not theirs
+        lines.append(
+            Markup("• {} · {} · {} · {}").format(
+                case.reference, case_views.what(t, case), where, t.date(case.created_at)
+            )
         )
-        if similar:
-            t = context.t
-            draft["offered"] = [case.id for case in similar]
-            lines = [t.gettext("Similar open cases were reported here in the last 30 days:")]
-            rows: list[list[Button]] = []
-            for case in similar:
-                where = case_views.place(t, case, typed_unit_visible=False)  # not theirs
-                lines.append(
-                    Markup("• {} · {} · {} · {}").format(
-                        case.reference, case_views.what(t, case), where, t.date(case.created_at)
-                    )
-                )
-                rows.append(
-                    [
-                        (
-                            t.gettext(
-                                "Same problem — add me to {reference}", reference=case.reference
-                            ),
-                            f"{FOLLOW}{case.id}",
-                        )
-                    ]
-                )
-            rows.append([(t.gettext("It is a different problem"), DIFFERENT)])
-            await send(update, context, Markup("\n").join(lines), keyboard(*rows))
-            return SIMILAR
-    return await _store(update, context)
+        label = t.gettext("Same problem — add me to {reference}", reference=case.reference)
+        rows.append([(label, f"rp:follow:{case.id}")])
+    rows.append([(t.gettext("It is a different problem"), "rp:new")])
+    return Question(Markup("\n").join(lines), rows)
 
 
-async def follow_existing(update: Update, context: PactContext) -> int:
+async def follow_existing(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
     """Same problem: follow an offered case instead of opening a new one; any other id is stale."""
     query = update.callback_query
     assert query is not None
-    raw = (query.data or "").removeprefix(FOLLOW)
-    offered = _draft(context).get("offered") or []
+    offered = draft.get("offered") or []
     session, user = context.scope.session, context.user_row
-    case = await session.get(Case, int(raw)) if raw.isdigit() and int(raw) in offered else None
+    case = (
+        await session.get(Case, int(value)) if value.isdigit() and int(value) in offered else None
+    )
     if (
         case is None
         or user is None
@@ -981,11 +790,11 @@ async def follow_existing(update: Update, context: PactContext) -> int:
         or await case_rules.is_reporter(session, case, user)
     ):
         await query.answer(context.t.gettext("This button is no longer active."))
-        return SIMILAR
-    await answer(update)
+        return STAY
+    await query.answer()
     await close_buttons(update)
     await case_rules.follow(session, case, user, context.services.clock.now())
-    context.user_data.pop(DRAFT, None)
+    WIZARD.drop(context)
     t = context.t
     send_after_commit(
         update,
@@ -996,15 +805,14 @@ async def follow_existing(update: Update, context: PactContext) -> int:
         ),
         keyboard(*case_views.card_buttons(t, case, reporter=False)),
     )
-    return ConversationHandler.END
+    return END
 
 
-async def different(update: Update, context: PactContext) -> int:
+async def different(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
     """A different problem: forget the offered cases and store the new case."""
-    await answer(update)
     await close_buttons(update)
-    _draft(context).pop("offered", None)
-    return await _store(update, context)
+    draft.pop("offered", None)
+    return await _store(update, context, draft)
 
 
 async def _over_daily_quota(update: Update, context: PactContext) -> bool:
@@ -1032,17 +840,15 @@ async def _over_daily_quota(update: Update, context: PactContext) -> bool:
     return True
 
 
-async def _store(update: Update, context: PactContext) -> int:
+async def _store(update: Update, context: PactContext, draft: dict) -> wz.Move:
     """Store the case in this update's single transaction and tell the reporter what happens."""
-    draft = _draft(context)
-    missing = _first_missing(draft)
-    if missing is not None:
-        return await ask(update, context, missing)
+    if WIZARD.first_missing(draft) is not None:
+        return wz.goto(PREVIEW)  # the preview asks the missing answer first
     mode = Identification(draft["identification"])
-    if mode not in _allowed_modes(context):
-        return await ask(update, context, IDENTITY)
+    if mode not in _allowed_modes(context, draft):
+        return wz.goto(IDENTITY)
     new = case_rules.NewCase(
-        kind=CaseKind(draft["kind"]),
+        kind=_kind(draft),
         identification=mode,
         description=draft.get("description"),
         municipality_id=draft.get("municipality_id"),
@@ -1060,12 +866,12 @@ async def _store(update: Update, context: PactContext) -> int:
     if draft.get("voice"):
         new.attachments.insert(0, case_rules.Attachment(kind="voice", file_id=draft["voice"]))
     if await _over_daily_quota(update, context):
-        return ConversationHandler.END
+        return END
     reporter = None if mode is Identification.ANONYMOUS else context.user_row
     created = await case_rules.create(
         context.scope.session, new, reporter, context.services.clock.now()
     )
-    kept = context.user_data.pop(DRAFT, None)
+    kept = WIZARD.drop(context)
     # Should the commit fail, the answers are put back: "what you had already sent is kept".
     context.scope.after_rollback.append(lambda: context.user_data.setdefault(DRAFT, kept))
     t = context.t
@@ -1076,126 +882,159 @@ async def _store(update: Update, context: PactContext) -> int:
         menu.menu_markup(t),
     )
     await staff_cases.post_card(context.bot, context.services, context.scope.session, created.case)
-    return ConversationHandler.END
+    return END
 
 
-# --- leaving and wrong input -----------------------------------------------------------------
+# --- the declaration -------------------------------------------------------------------------
 
 
-async def use_buttons(update: Update, context: PactContext) -> int:
-    """Input where a button is expected: say so and ask again."""
-    await send(update, context, context.t.gettext("Please use the buttons."))
-    return await ask(update, context, _draft(context).get("step", _steps(context)[0]))
+STEPS = (
+    Step(
+        SAFETY,
+        ask_safety,
+        accepts=(OnButton("go", go_on),),
+        label="continue",
+    ),
+    Step(
+        MUNICIPALITY,
+        ask_municipality,
+        accepts=(
+            OnButton("region:", region, exact=False),
+            OnButton("om", other_municipality),
+            OnButton("muni:", pick_municipality, exact=False),
+            OnText(search_municipality),
+        ),
+        keys=("municipality_id",),
+        screens=(
+            Screen("region", region_screen, "a region: its municipalities"),
+            Screen("typing", typing_screen, "other municipality: type the name"),
+            Screen("results", results_screen, "typed part of a name: matches"),
+        ),
+        label="municipality picked",
+    ),
+    Step(
+        UNIT,
+        ask_unit,
+        accepts=(OnButton("unit:", pick_unit, exact=False), OnText(typed_unit)),
+        keys=("unit",),
+        optional=True,
+        screens=(Screen("village", typed_unit_screen, "typed name not in the list: confirm"),),
+        label="unit button, typed unit or confirmed village, or skip",
+    ),
+    Step(
+        CATEGORY,
+        ask_category,
+        accepts=(OnButton("cat:", pick_category, exact=False),),
+        keys=("category",),
+        label="category (says who is responsible when not the municipality)",
+    ),
+    Step(
+        INSTITUTION,
+        ask_institution,
+        accepts=(OnText(_short("institution")),),
+        keys=("institution",),
+        label="typed (at most 200 characters)",
+    ),
+    Step(
+        DESCRIPTION,
+        ask_description,
+        accepts=(OnMessage(filters.VOICE, voice_description), OnText(description)),
+        keys=("description", "voice"),
+        label="text up to 3,000 characters or a voice note",
+        goes={IDENTITY: "voice note, anonymous or confidential chosen: keep it?"},
+    ),
+    Step(
+        WHEN,
+        ask_when,
+        accepts=(OnText(_short("when")),),
+        keys=("when",),
+        label="typed (at most 200 characters)",
+    ),
+    Step(
+        LOCATION,
+        ask_location,
+        accepts=(OnMessage(filters.LOCATION, shared_location), OnText(typed_location)),
+        keys=("latitude", "longitude", "location_text"),
+        optional=True,
+        label="shared location, typed place, or skip",
+    ),
+    Step(
+        FILES,
+        ask_files,
+        accepts=(
+            OnMessage(filters.PHOTO, photo),
+            OnMessage(filters.Document.ALL, document),
+            OnMessage(filters.VOICE, voice_evidence),
+            OnButton("done", done_button),
+            OnText(done_word),
+        ),
+        hint=lambda t: t.gettext("Send photos, or tap Done."),
+        on_edit=_fresh_files,
+        label="Done (photos, documents cleaned and sent back as evidence-N, voice: up to 5)",
+        goes={IDENTITY: "voice note, anonymous or confidential chosen: keep it?"},
+    ),
+    Step(
+        IDENTITY,
+        ask_identity,
+        accepts=(OnButton("id:", pick_identity, exact=False),),
+        keys=("identification",),
+        screens=(Screen("voice", voice_screen, "private mode with a voice note: keep it?"),),
+        label="named or confidential need consent; anonymous always",
+        goes={DESCRIPTION: "write instead (voice notes dropped), then back to the preview"},
+    ),
+    Step(
+        PREVIEW,
+        preview,
+        accepts=(OnButton("send", _sender(False)), OnButton("sendfw", _sender(True))),
+        goes={SIMILAR: "send: similar open cases in the last 30 days", "[*]": "send: stored"},
+    ),
+    Step(
+        SIMILAR,
+        ask_similar,
+        accepts=(
+            OnButton("follow:", follow_existing, exact=False, answer=False),
+            OnButton("new", different),
+        ),
+        back=lambda draft: PREVIEW,
+        goes={"[*]": "same problem: follow it; different: stored"},
+    ),
+)
 
-
-async def type_text(update: Update, context: PactContext) -> int:
-    """A sticker, photo or file where text is expected."""
-    await send(update, context, context.t.gettext("Please type your answer as text."))
-    return _draft(context).get("step", _steps(context)[0])
-
-
-QUESTIONS = {
-    MUNICIPALITY: ask_municipality,
-    UNIT: ask_unit,
-    CATEGORY: ask_category,
-    INSTITUTION: ask_institution,
-    DESCRIPTION: ask_description,
-    WHEN: ask_when,
-    LOCATION: ask_location,
-    FILES: ask_files,
-    IDENTITY: ask_identity,
-    PREVIEW: preview,
-}
+WIZARD = wz.Wizard(
+    name="report",
+    prefix="rp:",
+    draft_key=DRAFT,
+    steps=STEPS,
+    branches={
+        "service": (MUNICIPALITY, UNIT, CATEGORY, DESCRIPTION, LOCATION, FILES, IDENTITY, PREVIEW),
+        "corruption": (SAFETY, INSTITUTION, DESCRIPTION, WHEN, FILES, IDENTITY, PREVIEW),
+    },
+    branch_of=lambda draft: _kind(draft).value,
+    entries=(
+        wz.Entry(
+            fresh=lambda context: _fresh(CaseKind.SERVICE),
+            button="menu:service",
+            matches=lambda draft: _kind(draft) == CaseKind.SERVICE,
+            greet=_greet,
+            label="Report a service problem",
+        ),
+        wz.Entry(
+            fresh=lambda context: _fresh(CaseKind.CORRUPTION),
+            button="menu:corruption",
+            matches=lambda draft: _kind(draft) == CaseKind.CORRUPTION,
+            greet=_greet,
+            label="Report corruption",
+        ),
+    ),
+    preview=PREVIEW,
+    resume_text=lambda t: t.gettext("You have a report in progress. Continue where you stopped?"),
+    title="Reporting (report.py): one persistent conversation for both kinds of report.",
+)
 
 
 def conversation() -> ConversationHandler:
     """Both report kinds as one persistent conversation."""
-    text = filters.TEXT & ~filters.COMMAND
-    anything = ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    nav: list[BaseHandler] = [
-        CallbackQueryHandler(back, pattern=f"^{BACK}$"),
-        CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$"),
-    ]
-    buttons_only: list[BaseHandler] = [MessageHandler(anything, use_buttons)]
-    text_only: list[BaseHandler] = [MessageHandler(anything & ~filters.TEXT, type_text)]
-    return ConversationHandler(
-        name="report",
-        persistent=True,
-        allow_reentry=True,
-        entry_points=[
-            CallbackQueryHandler(start_service, pattern=f"^{START_SERVICE}$"),
-            CallbackQueryHandler(start_corruption, pattern=f"^{START_CORRUPTION}$"),
-        ],
-        states={
-            RESUME: [
-                CallbackQueryHandler(resume, pattern=f"^({RESUME_CB}|{GO})$"),
-                CallbackQueryHandler(restart, pattern=f"^{RESTART}$"),
-                CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$"),
-                *buttons_only,
-            ],
-            MUNICIPALITY: [
-                CallbackQueryHandler(region, pattern=f"^{REGION}"),
-                CallbackQueryHandler(other_municipality, pattern=f"^{OTHER_MUNICIPALITY}$"),
-                CallbackQueryHandler(pick_municipality, pattern=f"^{PICK}"),
-                MessageHandler(text, search_municipality),
-                *nav,
-                *text_only,
-            ],
-            UNIT: [
-                CallbackQueryHandler(pick_unit, pattern=f"^{UNIT_CB}"),
-                CallbackQueryHandler(skip, pattern=f"^{SKIP}$"),
-                MessageHandler(text, typed_unit),
-                *nav,
-                *text_only,
-            ],
-            CATEGORY: [
-                CallbackQueryHandler(pick_category, pattern=f"^{CATEGORY_CB}"),
-                *nav,
-                *buttons_only,
-            ],
-            INSTITUTION: [MessageHandler(text, institution), *nav, *text_only],
-            WHEN: [MessageHandler(text, when), *nav, *text_only],
-            DESCRIPTION: [
-                MessageHandler(text, description),
-                MessageHandler(filters.VOICE, voice_description),
-                *nav,
-                *text_only,
-            ],
-            LOCATION: [
-                MessageHandler(filters.LOCATION, shared_location),
-                MessageHandler(text, typed_location),
-                CallbackQueryHandler(skip, pattern=f"^{SKIP}$"),
-                *nav,
-                *text_only,
-            ],
-            FILES: [
-                MessageHandler(filters.PHOTO, photo),
-                MessageHandler(filters.Document.ALL, document),
-                MessageHandler(filters.VOICE, voice_evidence),
-                MessageHandler(text, files_done),
-                CallbackQueryHandler(files_done, pattern=f"^{DONE}$"),
-                *nav,
-                MessageHandler(anything, use_buttons),
-            ],
-            IDENTITY: [
-                CallbackQueryHandler(pick_identity, pattern=f"^{IDENTITY_CB}"),
-                *nav,
-                *buttons_only,
-            ],
-            PREVIEW: [
-                CallbackQueryHandler(send_report, pattern=f"^({SEND}|{SEND_FORWARD})$"),
-                CallbackQueryHandler(edit, pattern=f"^{EDIT}"),
-                *nav,
-                *buttons_only,
-            ],
-            SIMILAR: [
-                CallbackQueryHandler(follow_existing, pattern=f"^{FOLLOW}"),
-                CallbackQueryHandler(different, pattern=f"^{DIFFERENT}$"),
-                *buttons_only,
-            ],
-        },
-        fallbacks=flow.exits(),
-    )
+    return WIZARD.conversation()
 
 
 def routes() -> list[routing.Route]:
