@@ -40,3 +40,15 @@ async def follower(
     """A new English-speaking person who follows a topic."""
     person = bot.person(language_code="en", first_name=name, last_name=last_name)
     return await follow(person, topic, place, age, role)
+
+
+COMPOSER_ADMIN = 9400
+"""The Telegram id of the staff member who composes broadcasts (an admin by settings)."""
+
+
+async def composer_admin(bot: BotHarness) -> Person:
+    """An admin (by settings, so the bot restarts) who may use /broadcast, in English."""
+    await bot.stop()
+    bot.settings = bot.settings.model_copy(update={"admin_ids": frozenset({COMPOSER_ADMIN})})
+    await bot.start()
+    return Person(bot, bot.fake.user(user_id=COMPOSER_ADMIN, first_name="Ledi", language_code="en"))

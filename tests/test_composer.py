@@ -1,4 +1,5 @@
-"""The /broadcast composer end to end: media, buttons, region, filters, repeats, bad input."""
+"""The /broadcast composer end to end: media, buttons, region, filters, repeats, editing from the
+summary, bad input (Back, Skip, resume and wrong input in general: tests/test_wizard_kernel.py)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ async def test_photo_link_region_filters_and_a_weekly_repeat(fake, database_url)
         assert admin.messages[-2].photo, "the English caption is tested on the same photo"
 
         await admin.text("hello")
-        assert admin.seen("Please use the buttons above, or /cancel.")
+        assert admin.last.text == "Please use the buttons above."
         await admin.press("🔗 Link")
         await admin.text("no address here")
         assert admin.seen("an address starting with https://")
@@ -146,6 +147,60 @@ async def test_cancel_at_the_summary_stores_nothing_and_citizens_cannot_compose(
     citizen = bot.person(language_code="en")
     await citizen.command("/broadcast")
     assert citizen.seen("I don't know that command.")
+
+
+async def test_editing_from_the_summary_reschedules_and_retests_the_texts(bot: BotHarness) -> None:
+    await bot.stop()
+    bot.settings = bot.settings.model_copy(update={"admin_ids": frozenset({ADMIN})})
+    await bot.start()
+    admin = Person(bot, bot.fake.user(user_id=ADMIN, first_name="Ledi", language_code="en"))
+    await admin.command("/broadcast")
+    await admin.text("Lajm i shkurtër.")
+    await admin.text("E" * 1500)
+    await admin.press("No buttons ➡️")
+    await admin.press("⬜ Anti-corruption")
+    await admin.press("Continue ➡️")
+    await admin.press("All municipalities")
+    await admin.press("Continue ➡️")
+    await admin.press("📣 Send now")
+    assert "Place: all municipalities" in admin.last.text
+    assert "✏️ Date and time" not in admin.last.labels
+
+    await admin.press("✏️ When")
+    await admin.press("🔁 Every month")
+    assert "It repeats every month on that day at that time." in admin.last.text
+    await admin.text("2026-12-15 09:30")
+    assert "When: every month, first on 15 December 2026, 09:30" in admin.last.text
+    await admin.press("✏️ Place")
+    await admin.press("Kukës")
+    await admin.press("The whole region of Kukës")
+    assert "Place: Kukës" in admin.last.text
+    await admin.press("✏️ Albanian text")
+    await admin.act("send_photo", caption="Lajm me foto.")
+    assert "Now the English text, or skip." in admin.last.text, "1,500 characters: no caption"
+    await admin.press("Skip")
+    assert "Ready to schedule" in admin.last.text
+    await admin.press("✅ Confirm")
+    assert admin.seen("Scheduled: every month, first on 15 December 2026, 09:30.")
+
+    async with bot.app.services.sessions() as session:
+        [row] = (await session.execute(select(Broadcast))).scalars().all()
+        kukes = (
+            (
+                await session.execute(
+                    select(Authority.id).where(
+                        Authority.qark == "Kukës",
+                        Authority.kind == "municipality",
+                        Authority.in_programme.is_(True),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert (row.recurrence, row.recur_day) == (Recurrence.MONTHLY, 15)
+    assert (row.text_sq, row.text_en, row.media_kind) == ("Lajm me foto.", None, "photo")
+    assert sorted(row.municipality_ids or []) == sorted(kukes)
 
 
 async def test_broadcasts_list_and_stopping_a_repeat(fake, database_url) -> None:

@@ -2,8 +2,9 @@
 
 Albanian text or photo/document with caption → English (or skip) → buttons (link, event, poll)
 → topics → municipality or region → role, language, age band (the audience count updates) →
-now, at a moment, weekly or monthly → confirm. Each text is first sent back to the composer as
-a test, which is also how Telegram validates its HTML (see broadcast_composer.mmd).
+now, at a moment, weekly or monthly → confirm, where each answer can be edited. Each text is
+first sent back to the composer as a test, which is also how Telegram validates its HTML.
+Declared on the wizard kernel (bot/kit/wizard.py); composer.mmd is generated from it.
 """
 
 from __future__ import annotations
@@ -14,19 +15,12 @@ from typing import Any
 from markupsafe import Markup
 from telegram import Message, Update
 from telegram.error import BadRequest
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import ConversationHandler, filters
 
 from bot.broadcasting import sender as delivery
 from bot.broadcasting.message import DOCUMENT, PHOTO
 from bot.campaigns.services import audience, campaigns
-from bot.campaigns.services import composer_rules as broadcast_drafts
+from bot.campaigns.services import composer_rules as rules
 from bot.campaigns.services.recurrence import Recurrence
 from bot.campaigns.subscribe import TOPICS
 from bot.core import routing
@@ -34,30 +28,21 @@ from bot.core.access import current_member
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, escaped_within, shorten
 from bot.kit import flow, moments, pickers
-from bot.kit.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
+from bot.kit import wizard as wz
+from bot.kit.ui import Button, close_buttons, rows_of, send
+from bot.kit.wizard import END, NEXT, REDRAW, OnButton, OnMessage, OnText, Question, Screen, Step
+from bot.rti.services import directory
 from bot.staff.services.permissions import Permission
 from db.models import AgeBand, Authority, Role, Topic
 
-# States
-TEXT_SQ, TEXT_EN, BUTTONS, LINK, TOPIC, PLACE, REFINE, WHEN, MOMENT, CONFIRM = range(10)
-
-P = "adm:bc:"
-SKIP = f"{P}skip"
-ADD_LINK, ADD_EVENT, ADD_POLL, BUTTONS_DONE, BUTTONS_CLEAR = (
-    f"{P}b:link",
-    f"{P}b:event",
-    f"{P}b:poll",
-    f"{P}b:done",
-    f"{P}b:clear",
-)
-EVENT, POLL = f"{P}ev:", f"{P}pl:"
-TOPIC_CB, TOPICS_DONE = f"{P}t:", f"{P}tok"
-ALL, REGION, WHOLE_REGION, PICK = f"{P}all", f"{P}r:", f"{P}wr:", f"{P}m:"
-FILTER, REFINE_DONE = f"{P}f:", f"{P}fok"
-NOW, AT, WEEKLY, MONTHLY = f"{P}w:now", f"{P}w:at", f"{P}w:weekly", f"{P}w:monthly"
-GO, DROP, BACK = f"{P}go", f"{P}no", f"{P}b:back"
-KEY = "broadcast_draft"
+SQ, EN, BUTTONS, LINK = "broadcast.sq", "broadcast.en", "broadcast.buttons", "broadcast.link"
+TOPIC, PLACE, AUDIENCE = "broadcast.topics", "broadcast.place", "broadcast.audience"
+WHEN, MOMENT, CONFIRM = "broadcast.when", "broadcast.moment", "broadcast.confirm"
+PREFIX = "adm:bc:"
 EXAMPLE = "2026-12-01 10:00"
+SCHEDULES = {"at": None, "weekly": Recurrence.WEEKLY.value, "monthly": Recurrence.MONTHLY.value}
+"""The "when" choices other than now, and the repeat each stands for."""
+ANY_MESSAGE = ~filters.StatusUpdate.ALL
 
 CHOICES: dict[str, list[tuple[str | None, str]]] = {
     "roles": [
@@ -76,24 +61,12 @@ CHOICES: dict[str, list[tuple[str | None, str]]] = {
 FILTER_NAMES = {"roles": N_("Role"), "languages": N_("Language"), "age_bands": N_("Age")}
 
 
-def _draft(context: PactContext) -> dict[str, Any]:
-    """The draft being composed (kept across restarts by the persistence)."""
-    return context.user_data.setdefault(KEY, {})
+def _fresh(context: PactContext) -> dict[str, Any]:
+    """A new draft."""
+    return {"buttons": [], "topics": [], "filters": {}}
 
 
-async def start(update: Update, context: PactContext) -> int:
-    """/broadcast: a fresh draft."""
-    context.user_data[KEY] = {"buttons": [], "topics": [], "filters": {}}
-    await send(
-        update,
-        context,
-        context.t.gettext(
-            "Send the Albanian text of the message, or a photo or document with the Albanian "
-            "text as its caption. Formatting: <b>bold</b>, <i>italic</i>, links. I will send "
-            "it back to you as a test first."
-        ),
-    )
-    return TEXT_SQ
+# --- the texts ----------------------------------------------------------------------------------
 
 
 def _media(message: Message) -> tuple[str, str] | None:
@@ -107,8 +80,8 @@ def _media(message: Message) -> tuple[str, str] | None:
 
 async def _test_send(
     update: Update, context: PactContext, text: str, media: tuple[str, str] | None
-) -> bool:
-    """Send the message back as it will look; Telegram refuses broken formatting here."""
+) -> str | None:
+    """Send the text back as it will look; Telegram's refusal of broken formatting, if any."""
     assert update.effective_chat is not None
     chat = update.effective_chat.id
     try:
@@ -119,86 +92,80 @@ async def _test_send(
         else:
             await context.bot.send_document(chat, media[1], caption=text)
     except BadRequest as error:
-        await send(
-            update,
-            context,
-            context.t.gettext(
-                "Telegram refused this text: {error}. Please send it again.",
-                error=shorten(str(error), 200),
-            ),
+        return context.t.gettext(
+            "Telegram refused this text: {error}. Please send it again.",
+            error=shorten(str(error), 200),
         )
-        return False
-    return True
+    return None
 
 
-async def _take_text(update: Update, context: PactContext, allow_media: bool) -> str | None:
-    """The formatted text of a step, tested; None (with the reason said) if unusable."""
-    message = update.effective_message
-    assert message is not None
+async def _problem(
+    update: Update, context: PactContext, text: str, media: tuple[str, str] | None
+) -> str | None:
+    """Why a text cannot go out (empty, too long, refused by the test send), or None."""
     t = context.t
-    draft = _draft(context)
-    media = _media(message) if allow_media else None
-    if media is None and (message.photo or message.document):
-        await send(update, context, t.gettext("Please send text only here: the caption."))
-        return None
-    if media is not None:
-        draft["media"] = list(media)
-    kept = tuple(draft["media"]) if draft.get("media") else None
-    text = (message.caption_html if media else message.text_html) or ""
     if not text.strip():
-        await send(
-            update,
-            context,
-            t.gettext("Please send the text of the message (or a photo with a caption)."),
-        )
-        return None
-    limit = broadcast_drafts.text_limit(kept is not None)
+        return t.gettext("Please send the text of the message (or a photo with a caption).")
+    limit = rules.text_limit(media is not None)
     if len(text) > limit:
-        await send(
-            update,
-            context,
-            t.gettext(
-                "That is {length} characters; Telegram allows {limit} here. Please shorten it.",
-                length=len(text),
-                limit=limit,
-            ),
+        return t.gettext(
+            "That is {length} characters; Telegram allows {limit} here. Please shorten it.",
+            length=len(text),
+            limit=limit,
         )
-        return None
-    if not await _test_send(update, context, text, kept):  # type: ignore[arg-type]
-        return None
-    return text
+    return await _test_send(update, context, text, media)
 
 
-async def text_sq(update: Update, context: PactContext) -> int:
-    """The Albanian text, or media with an Albanian caption (required)."""
-    text = await _take_text(update, context, allow_media=True)
-    if text is None:
-        return TEXT_SQ
-    _draft(context)["sq"] = text
-    t = context.t
-    await send(
-        update,
-        context,
-        t.gettext("Now the English text, or skip."),
-        keyboard([(t.gettext("Skip"), SKIP)]),
+def _kept_media(draft: dict[str, Any]) -> tuple[str, str] | None:
+    """The photo or document the Albanian text came with."""
+    media = draft.get("media")
+    return (media[0], media[1]) if media else None
+
+
+async def ask_sq(context: PactContext, draft: dict) -> Question:
+    """The Albanian text, or media with an Albanian caption."""
+    return Question(
+        context.t.gettext(
+            "Send the Albanian text of the message, or a photo or document with the Albanian "
+            "text as its caption. Formatting: <b>bold</b>, <i>italic</i>, links. I will send "
+            "it back to you as a test first."
+        )
     )
-    return TEXT_EN
 
 
-async def text_en(update: Update, context: PactContext) -> int:
-    """The English text (optional)."""
-    text = await _take_text(update, context, allow_media=False)
-    if text is None:
-        return TEXT_EN
-    _draft(context)["en"] = text
-    return await _buttons_screen(update, context)
+async def take_sq(update: Update, context: PactContext, draft: dict, message: Message) -> wz.Move:
+    """The Albanian text (tested); it sets the media, so an English text too long is re-asked."""
+    media = _media(message)
+    text = (message.caption_html if media else message.text_html) or ""
+    problem = await _problem(update, context, text, media)
+    if problem is not None:
+        return wz.retry(problem)
+    draft["sq"] = text
+    draft["media"] = list(media) if media else None
+    if len(draft.get("en") or "") > rules.text_limit(media is not None):
+        draft.pop("en")
+        return wz.goto(EN)
+    return NEXT
 
 
-async def skip_en(update: Update, context: PactContext) -> int:
-    """No English text: English users get the Albanian one."""
-    await answer(update)
-    await close_buttons(update)
-    return await _buttons_screen(update, context)
+async def ask_en(context: PactContext, draft: dict) -> Question:
+    """The English text (optional: English users then get the Albanian one)."""
+    return Question(context.t.gettext("Now the English text, or skip."))
+
+
+async def take_en(update: Update, context: PactContext, draft: dict, message: Message) -> wz.Move:
+    """The English text, tested with the Albanian text's media."""
+    if _media(message) is not None:
+        return wz.retry(context.t.gettext("Please send text only here: the caption."))
+    text = message.text_html or ""
+    problem = await _problem(update, context, text, _kept_media(draft))
+    if problem is not None:
+        return wz.retry(problem)
+    draft["en"] = text
+    return NEXT
+
+
+# --- the buttons under the message --------------------------------------------------------------
 
 
 def _button_line(t: Translator, button: dict[str, Any]) -> str:
@@ -210,214 +177,231 @@ def _button_line(t: Translator, button: dict[str, Any]) -> str:
     return t.gettext("📊 Poll: {question}", question=button.get("title", ""))
 
 
-async def _buttons_screen(update: Update, context: PactContext) -> int:
+async def ask_buttons(context: PactContext, draft: dict) -> Question:
     """Which buttons go under the message (up to three)."""
     t = context.t
-    buttons = _draft(context)["buttons"]
-    lines = [t.gettext("Add a button under the message?")]
-    lines += [_button_line(t, b) for b in buttons]
+    buttons = draft["buttons"]
+    lines = [t.gettext("Add a button under the message?"), *(_button_line(t, b) for b in buttons)]
     rows: list[list[Button]] = []
-    if len(buttons) < broadcast_drafts.MAX_BUTTONS:
-        rows.append([(t.gettext("🔗 Link"), ADD_LINK), (t.gettext("🗓 Join event"), ADD_EVENT)])
-        rows.append([(t.gettext("📊 Poll"), ADD_POLL)])
+    if len(buttons) < rules.MAX_BUTTONS:
+        rows.append(
+            [
+                (t.gettext("🔗 Link"), f"{PREFIX}b:link"),
+                (t.gettext("🗓 Join event"), f"{PREFIX}b:event"),
+            ]
+        )
+        rows.append([(t.gettext("📊 Poll"), f"{PREFIX}b:poll")])
     if buttons:
-        rows.append([(t.gettext("🗑 Remove the buttons"), BUTTONS_CLEAR)])
-    rows.append([(t.gettext("Continue ➡️") if buttons else t.gettext("No buttons ➡️"), BUTTONS_DONE)])
-    await edit_or_send(update, context, Markup("\n").join(lines), keyboard(*rows))
-    return BUTTONS
+        rows.append([(t.gettext("🗑 Remove the buttons"), f"{PREFIX}b:clear")])
+    done = t.gettext("Continue ➡️") if buttons else t.gettext("No buttons ➡️")
+    rows.append([(done, f"{PREFIX}b:done")])
+    return Question(Markup("\n").join(lines), rows)
 
 
-async def buttons_clear(update: Update, context: PactContext) -> int:
-    """Start the buttons over."""
-    await answer(update)
-    _draft(context)["buttons"] = []
-    return await _buttons_screen(update, context)
+def _room(draft: dict) -> bool:
+    """Whether another button fits."""
+    return len(draft["buttons"]) < rules.MAX_BUTTONS
 
 
-async def ask_link(update: Update, context: PactContext) -> int:
-    """A link button: its label and address, typed on one line."""
-    await answer(update)
+async def add_link(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
+    """A link button: typed on the next step."""
+    if not _room(draft):
+        return REDRAW
     await close_buttons(update)
-    await send(
-        update,
-        context,
+    return wz.goto(LINK)
+
+
+async def list_events(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
+    """The upcoming events to attach."""
+    if not _room(draft):
+        return REDRAW
+    await close_buttons(update)
+    return wz.show("events")
+
+
+async def list_polls(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
+    """The open polls to attach."""
+    if not _room(draft):
+        return REDRAW
+    await close_buttons(update)
+    return wz.show("polls")
+
+
+async def events_screen(context: PactContext, draft: dict, _: Any) -> Question:
+    """Upcoming events: people answer "I will attend" or "Not this time"."""
+    t = context.t
+    found = await rules.attachable_events(context.scope.session, context.services.clock.now())
+    if not found:
+        return Question(t.gettext("There is no upcoming event. Create one with /event first."))
+    rows = [[(f"{e.title[:40]} · {t.date(e.starts_at)}", f"{PREFIX}ev:{e.id}")] for e in found]
+    return Question(t.gettext("Which event?"), rows)
+
+
+async def polls_screen(context: PactContext, draft: dict, _: Any) -> Question:
+    """Open polls: their options become the buttons."""
+    t = context.t
+    found = await rules.attachable_polls(context.scope.session)
+    if not found:
+        return Question(t.gettext("There is no open poll. Create one with /poll first."))
+    rows = [[(p.question_sq[:50], f"{PREFIX}pl:{p.id}")] for p in found]
+    return Question(t.gettext("Which poll?"), rows)
+
+
+async def attach_event(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """An event chosen from the list."""
+    chosen = flow.number_after(value, "")
+    found = await rules.attachable_events(context.scope.session, context.services.clock.now())
+    event = next((e for e in found if e.id == chosen), None)
+    if event is not None and _room(draft):
+        draft["buttons"].append({"kind": "event", "event_id": event.id, "title": event.title[:60]})
+    await close_buttons(update)
+    return wz.goto(BUTTONS)
+
+
+async def attach_poll(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """A poll chosen from the list."""
+    chosen = flow.number_after(value, "")
+    found = await rules.attachable_polls(context.scope.session)
+    poll = next((p for p in found if p.id == chosen), None)
+    if poll is not None and _room(draft):
+        draft["buttons"].append(
+            {"kind": "poll", "poll_id": poll.id, "title": poll.question_sq[:60]}
+        )
+    await close_buttons(update)
+    return wz.goto(BUTTONS)
+
+
+async def clear_buttons(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
+    """Start the buttons over."""
+    draft["buttons"] = []
+    return REDRAW
+
+
+async def buttons_done(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
+    """The buttons are settled."""
+    await close_buttons(update)
+    return NEXT
+
+
+async def ask_link(context: PactContext, draft: dict) -> Question:
+    """A link button's label and address, typed on one line."""
+    return Question(
         context.t.gettext(
             "Send the button's label and the web address on one line, for example: {example}",
             example="Lexo më shumë https://example.org",
-        ),
+        )
     )
-    return LINK
 
 
-async def link(update: Update, context: PactContext) -> int:
-    """A typed link button."""
-    typed = update.effective_message.text if update.effective_message else ""
-    found = broadcast_drafts.parse_link(typed or "")
+async def typed_link(update: Update, context: PactContext, draft: dict, text: str) -> wz.Move:
+    """A typed link button, added to the buttons."""
+    found = rules.parse_link(text)
     if found is None:
-        await send(
-            update,
-            context,
+        return wz.retry(
             context.t.gettext(
                 "I need a label of up to {limit} characters, a space, then an address "
                 "starting with https://. Please try again.",
-                limit=broadcast_drafts.LABEL_LIMIT,
-            ),
+                limit=rules.LABEL_LIMIT,
+            )
         )
-        return LINK
-    _draft(context)["buttons"].append({"kind": "link", "label_sq": found.label, "url": found.url})
-    return await _buttons_screen(update, context)
+    if _room(draft):
+        draft["buttons"].append({"kind": "link", "label_sq": found.label, "url": found.url})
+    return wz.goto(BUTTONS)
 
 
-async def ask_event(update: Update, context: PactContext) -> int:
-    """Attach an upcoming event: people answer "I will attend" or "Not this time"."""
-    await answer(update)
-    t = context.t
-    found = await broadcast_drafts.attachable_events(
-        context.scope.session, context.services.clock.now()
-    )
-    if not found:
-        await edit_or_send(
-            update,
-            context,
-            t.gettext("There is no upcoming event. Create one with /event first."),
-            keyboard([(t.gettext("⬅️ Back"), BACK)]),
-        )
-        return BUTTONS
-    rows = [[(f"{e.title[:40]} · {t.date(e.starts_at)}", f"{EVENT}{e.id}")] for e in found]
-    rows.append([(t.gettext("⬅️ Back"), BACK)])
-    await edit_or_send(update, context, t.gettext("Which event?"), keyboard(*rows))
-    return BUTTONS
+# --- the audience -------------------------------------------------------------------------------
 
 
-async def ask_poll(update: Update, context: PactContext) -> int:
-    """Attach an open poll: its options become the buttons."""
-    await answer(update)
-    t = context.t
-    found = await broadcast_drafts.attachable_polls(context.scope.session)
-    if not found:
-        await edit_or_send(
-            update,
-            context,
-            t.gettext("There is no open poll. Create one with /poll first."),
-            keyboard([(t.gettext("⬅️ Back"), BACK)]),
-        )
-        return BUTTONS
-    rows = [[(p.question_sq[:50], f"{POLL}{p.id}")] for p in found]
-    rows.append([(t.gettext("⬅️ Back"), BACK)])
-    await edit_or_send(update, context, t.gettext("Which poll?"), keyboard(*rows))
-    return BUTTONS
-
-
-async def attach(update: Update, context: PactContext) -> int:
-    """An event or poll chosen from the list."""
-    query = await answer(update)
-    data = query.data or ""
-    session = context.scope.session
-    buttons = _draft(context)["buttons"]
-    if data.startswith(EVENT) and data.removeprefix(EVENT).isdigit():
-        found = await broadcast_drafts.attachable_events(session, context.services.clock.now())
-        event = next((e for e in found if e.id == int(data.removeprefix(EVENT))), None)
-        if event is not None and len(buttons) < broadcast_drafts.MAX_BUTTONS:
-            buttons.append({"kind": "event", "event_id": event.id, "title": event.title[:60]})
-    elif data.startswith(POLL) and data.removeprefix(POLL).isdigit():
-        polls = await broadcast_drafts.attachable_polls(session)
-        poll = next((p for p in polls if p.id == int(data.removeprefix(POLL))), None)
-        if poll is not None and len(buttons) < broadcast_drafts.MAX_BUTTONS:
-            buttons.append({"kind": "poll", "poll_id": poll.id, "title": poll.question_sq[:60]})
-    return await _buttons_screen(update, context)
-
-
-async def back_to_buttons(update: Update, context: PactContext) -> int:
-    """Back from the event or poll list."""
-    await answer(update)
-    return await _buttons_screen(update, context)
-
-
-async def buttons_done(update: Update, context: PactContext) -> int:
-    """Buttons settled: which topics' subscribers?"""
-    await answer(update)
-    await close_buttons(update)
-    return await _topics_screen(update, context, fresh=True)
-
-
-async def _topics_screen(update: Update, context: PactContext, fresh: bool = False) -> int:
+async def ask_topics(context: PactContext, draft: dict) -> Question:
     """Topics as toggles; people following any of them are reached."""
     t = context.t
-    chosen = set(_draft(context)["topics"])
+    chosen = set(draft["topics"])
     rows: list[list[Button]] = [
-        [(("✅ " if topic.value in chosen else "⬜ ") + t.gettext(label), f"{TOPIC_CB}{topic}")]
+        [(("✅ " if topic.value in chosen else "⬜ ") + t.gettext(label), f"{PREFIX}t:{topic}")]
         for topic, label in TOPICS.items()
     ]
     if chosen:
-        rows.append([(t.gettext("Continue ➡️"), TOPICS_DONE)])
-    text = t.gettext("Which topics is it about? People following any of them receive it.")
-    if fresh:
-        await send(update, context, text, keyboard(*rows))
-    else:
-        await edit_or_send(update, context, text, keyboard(*rows))
-    return TOPIC
+        rows.append([(t.gettext("Continue ➡️"), f"{PREFIX}tok")])
+    return Question(
+        t.gettext("Which topics is it about? People following any of them receive it."), rows
+    )
 
 
-async def topic(update: Update, context: PactContext) -> int:
-    """Toggle one topic."""
-    query = await answer(update)
-    raw = (query.data or "").removeprefix(TOPIC_CB)
-    if raw in set(Topic):
-        chosen = set(_draft(context)["topics"]) ^ {raw}
-        _draft(context)["topics"] = sorted(chosen)
-    return await _topics_screen(update, context)
+async def toggle_topic(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """Turn one topic on or off."""
+    if value in set(Topic):
+        draft["topics"] = sorted(set(draft["topics"]) ^ {value})
+    return REDRAW
 
 
-async def topics_done(update: Update, context: PactContext) -> int:
-    """Topics chosen: where?"""
-    await answer(update)
-    if not _draft(context)["topics"]:
-        return await _topics_screen(update, context)
+async def topics_done(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
+    """At least one topic: go on."""
+    if not draft["topics"]:
+        return REDRAW
+    await close_buttons(update)
+    return NEXT
+
+
+async def ask_place(context: PactContext, draft: dict) -> Question:
+    """All municipalities, or a region first."""
     t = context.t
-    await edit_or_send(
-        update,
-        context,
+    return Question(
         t.gettext("For which municipality's subscribers?"),
-        keyboard([(t.gettext("All municipalities"), ALL)], *pickers.region_rows(REGION)),
+        [[(t.gettext("All municipalities"), f"{PREFIX}all")], *pickers.region_rows(f"{PREFIX}r:")],
     )
-    return PLACE
 
 
-async def region(update: Update, context: PactContext) -> int:
+async def region_screen(context: PactContext, draft: dict, name: Any) -> Question:
     """A region: all of it, or one of its programme municipalities."""
-    query = await answer(update)
-    name = (query.data or "").removeprefix(REGION)
-    found = await pickers.in_region(context, name)
     t = context.t
-    await edit_or_send(
-        update,
-        context,
+    found = await pickers.in_region(context, str(name))
+    whole = t.gettext("The whole region of {region}", region=name)
+    return Question(
         t.gettext("Choose the municipality:"),
-        keyboard(
-            [(t.gettext("The whole region of {region}", region=name), f"{WHOLE_REGION}{name}")],
-            *pickers.choice_rows(t, found, PICK),
-        ),
+        [[(whole, f"{PREFIX}wr:{name}")], *pickers.choice_rows(t, found, f"{PREFIX}m:")],
     )
-    return PLACE
 
 
-async def place(update: Update, context: PactContext) -> int:
-    """All, a whole region, or one municipality."""
-    query = await answer(update)
-    data = query.data or ""
-    draft = _draft(context)
-    if data.startswith(WHOLE_REGION):
-        name = data.removeprefix(WHOLE_REGION)
-        towns = await pickers.in_region(context, name)
-        draft["municipalities"] = [town.id for town in towns]
-        draft["place"] = name
-    elif data.startswith(PICK) and data.removeprefix(PICK).isdigit():
-        town = await context.scope.session.get(Authority, int(data.removeprefix(PICK)))
-        draft["municipalities"] = [town.id] if town else None
-        draft["place"] = town.name if town else None
-    else:
-        draft["municipalities"], draft["place"] = None, None
-    return await _refine_screen(update, context)
+def _set_place(draft: dict, name: str | None, municipality_ids: list[int] | None) -> None:
+    """Where it goes: a name and its municipalities, or everywhere (None, None)."""
+    draft["place"], draft["municipalities"] = name, municipality_ids
+    draft["everywhere"] = name is None
+
+
+async def everywhere(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
+    """All municipalities."""
+    _set_place(draft, None, None)
+    await close_buttons(update)
+    return NEXT
+
+
+async def open_region(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """A region's municipalities."""
+    if value not in directory.REGION_ORDER:
+        return REDRAW
+    await close_buttons(update)
+    return wz.show("region", value)
+
+
+async def whole_region(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """Every programme municipality of the region."""
+    if value not in directory.REGION_ORDER:
+        return REDRAW
+    towns = await pickers.in_region(context, value)
+    _set_place(draft, value, [town.id for town in towns])
+    await close_buttons(update)
+    return NEXT
+
+
+async def one_town(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """One municipality."""
+    chosen = flow.number_after(value, "")
+    town = await context.scope.session.get(Authority, chosen) if chosen is not None else None
+    if town is None:
+        return REDRAW
+    _set_place(draft, town.name, [town.id])
+    await close_buttons(update)
+    return NEXT
 
 
 def _audience(draft: dict[str, Any], default_language: str) -> audience.Audience:
@@ -440,19 +424,17 @@ def _choice_label(t: Translator, name: str, value: list[str] | None) -> str:
     return t.gettext(label) if label[0].isalpha() else label
 
 
-async def _reach(context: PactContext) -> int:
+async def _reach(context: PactContext, draft: dict) -> int:
     """How many people the draft reaches right now."""
-    draft = _draft(context)
     return await audience.count(
         context.scope.session, _audience(draft, context.services.settings.default_locale)
     )
 
 
-async def _refine_screen(update: Update, context: PactContext) -> int:
+async def ask_audience(context: PactContext, draft: dict) -> Question:
     """Narrow by role, language and age band; tapping a button moves to its next choice."""
     t = context.t
-    chosen = _draft(context).get("filters", {})
-    reach = await _reach(context)
+    chosen = draft.get("filters", {})
     rows = [
         [
             (
@@ -461,147 +443,159 @@ async def _refine_screen(update: Update, context: PactContext) -> int:
                     filter=t.gettext(FILTER_NAMES[name]),
                     choice=_choice_label(t, name, chosen.get(name)),
                 ),
-                f"{FILTER}{name}",
+                f"{PREFIX}f:{name}",
             )
         ]
         for name in CHOICES
     ]
-    rows.append([(t.gettext("Continue ➡️"), REFINE_DONE)])
+    rows.append([(t.gettext("Continue ➡️"), f"{PREFIX}fok")])
     text = t.ngettext(
         "It reaches {count} person now (weekly limits and quiet hours apply). "
         "Narrow it down, or continue.",
         "It reaches {count} people now (weekly limits and quiet hours apply). "
         "Narrow it down, or continue.",
-        reach,
+        await _reach(context, draft),
     )
-    await edit_or_send(update, context, text, keyboard(*rows))
-    return REFINE
+    return Question(text, rows)
 
 
-async def refine(update: Update, context: PactContext) -> int:
+async def next_choice(update: Update, context: PactContext, draft: dict, name: str) -> wz.Move:
     """Move one filter to its next choice."""
-    query = await answer(update)
-    name = (query.data or "").removeprefix(FILTER)
     if name in CHOICES:
-        filters_ = _draft(context).setdefault("filters", {})
+        filters_ = draft.setdefault("filters", {})
         keys = [key for key, _ in CHOICES[name]]
         current = (filters_.get(name) or [None])[0]
         following = keys[(keys.index(current) + 1) % len(keys)] if current in keys else None
         filters_[name] = [following] if following else []
-    return await _refine_screen(update, context)
+    return REDRAW
 
 
-async def refine_done(update: Update, context: PactContext) -> int:
-    """When should it go?"""
-    await answer(update)
-    t = context.t
-    await edit_or_send(
-        update,
-        context,
-        t.gettext("When should it be sent?"),
-        keyboard(
-            [(t.gettext("📣 Send now"), NOW), (t.gettext("🕒 At a date and time"), AT)],
-            [(t.gettext("🔁 Every week"), WEEKLY), (t.gettext("🔁 Every month"), MONTHLY)],
-        ),
-    )
-    return WHEN
-
-
-async def when_now(update: Update, context: PactContext) -> int:
-    """Send as soon as the next delivery run comes."""
-    await answer(update)
-    draft = _draft(context)
-    draft["send_at"] = context.services.clock.now().isoformat()
-    draft["recurrence"] = None
-    return await _confirm_screen(update, context)
-
-
-async def ask_moment(update: Update, context: PactContext) -> int:
-    """Ask for the moment (for a repeat: the first one, which sets the weekday or day)."""
-    query = await answer(update)
-    data = query.data or ""
-    draft = _draft(context)
-    draft["recurrence"] = {WEEKLY: Recurrence.WEEKLY.value, MONTHLY: Recurrence.MONTHLY.value}.get(
-        data
-    )
-    t = context.t
-    if draft["recurrence"] == Recurrence.WEEKLY:
-        text = t.gettext(
-            "Type the first date and time in Tirana, for example {example}. "
-            "It repeats every week on that weekday at that time.",
-            example=EXAMPLE,
-        )
-    elif draft["recurrence"] == Recurrence.MONTHLY:
-        text = t.gettext(
-            "Type the first date and time in Tirana, for example {example}. "
-            "It repeats every month on that day at that time.",
-            example=EXAMPLE,
-        )
-    else:
-        text = t.gettext(
-            "Type the date and time in Tirana, for example {example}.", example=EXAMPLE
-        )
+async def audience_done(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
+    """The audience is settled."""
     await close_buttons(update)
-    await send(update, context, text)
-    return MOMENT
+    return NEXT
 
 
-async def moment(update: Update, context: PactContext) -> int:
-    """A typed moment in the future."""
-    typed = update.effective_message.text if update.effective_message else ""
-    found = moments.parse_local(typed or "", context.services.settings.tz)
-    if found is None or found <= context.services.clock.now():
-        await send(
-            update,
-            context,
-            context.t.gettext("Type a future date and time like {example}.", example=EXAMPLE),
-        )
-        return MOMENT
-    _draft(context)["send_at"] = found.isoformat()
-    return await _confirm_screen(update, context)
+# --- the schedule and the confirmation ----------------------------------------------------------
 
 
-def _when_text(t: Translator, draft: dict[str, Any]) -> str:
-    """The schedule, in words."""
-    moment_ = datetime.fromisoformat(draft["send_at"])
-    if draft.get("recurrence") == Recurrence.WEEKLY:
-        return t.gettext("every week, first on {time}", time=t.datetime(moment_))
-    if draft.get("recurrence") == Recurrence.MONTHLY:
-        return t.gettext("every month, first on {time}", time=t.datetime(moment_))
-    return t.datetime(moment_)
-
-
-async def _confirm_screen(update: Update, context: PactContext) -> int:
-    """The summary, and the last chance to stop."""
+async def ask_when(context: PactContext, draft: dict) -> Question:
+    """Now, at a moment, or repeating."""
     t = context.t
-    draft = _draft(context)
-    reach = await _reach(context)
+    return Question(
+        t.gettext("When should it be sent?"),
+        [
+            [
+                (t.gettext("📣 Send now"), f"{PREFIX}w:now"),
+                (t.gettext("🕒 At a date and time"), f"{PREFIX}w:at"),
+            ],
+            [
+                (t.gettext("🔁 Every week"), f"{PREFIX}w:weekly"),
+                (t.gettext("🔁 Every month"), f"{PREFIX}w:monthly"),
+            ],
+        ],
+    )
+
+
+async def choose_when(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
+    """Now goes to the summary; the others ask for the (first) moment."""
+    if value != "now" and value not in SCHEDULES:
+        return REDRAW
+    draft["when"] = value
+    draft["recurrence"] = SCHEDULES.get(value)
+    draft.pop("send_at", None)
+    await close_buttons(update)
+    return NEXT
+
+
+async def ask_moment(context: PactContext, draft: dict) -> Question:
+    """The moment (for a repeat: the first one, which sets the weekday or day)."""
+    t = context.t
+    if draft.get("recurrence") == Recurrence.WEEKLY:
+        return Question(
+            t.gettext(
+                "Type the first date and time in Tirana, for example {example}. "
+                "It repeats every week on that weekday at that time.",
+                example=EXAMPLE,
+            )
+        )
+    if draft.get("recurrence") == Recurrence.MONTHLY:
+        return Question(
+            t.gettext(
+                "Type the first date and time in Tirana, for example {example}. "
+                "It repeats every month on that day at that time.",
+                example=EXAMPLE,
+            )
+        )
+    return Question(
+        t.gettext("Type the date and time in Tirana, for example {example}.", example=EXAMPLE)
+    )
+
+
+async def typed_moment(update: Update, context: PactContext, draft: dict, text: str) -> wz.Move:
+    """A moment in the future."""
+    found = moments.parse_local(text, context.services.settings.tz)
+    if found is None or found <= context.services.clock.now():
+        return wz.retry(
+            context.t.gettext("Type a future date and time like {example}.", example=EXAMPLE)
+        )
+    draft["send_at"] = found.isoformat()
+    return NEXT
+
+
+def _send_at(context: PactContext, draft: dict) -> datetime:
+    """The (first) moment: the typed one, or now."""
+    if draft.get("when") == "now" or not draft.get("send_at"):
+        return context.services.clock.now()
+    return datetime.fromisoformat(draft["send_at"])
+
+
+def _when_text(t: Translator, draft: dict[str, Any], moment: datetime) -> str:
+    """The schedule, in words."""
+    if draft.get("recurrence") == Recurrence.WEEKLY:
+        return t.gettext("every week, first on {time}", time=t.datetime(moment))
+    if draft.get("recurrence") == Recurrence.MONTHLY:
+        return t.gettext("every month, first on {time}", time=t.datetime(moment))
+    return t.datetime(moment)
+
+
+async def ask_confirm(context: PactContext, draft: dict) -> Question:
+    """The summary, each answer editable, and the last chance to stop."""
+    t = context.t
     topics = Markup(", ").join(t.gettext(TOPICS[Topic(x)]) for x in draft["topics"])
+    reach = await _reach(context, draft)
     lines = [
         t.gettext("<b>Ready to schedule</b>"),
         t.gettext("Topics: {topics}", topics=topics),
         t.gettext("Place: {place}", place=draft.get("place") or t.gettext("all municipalities")),
         t.ngettext("Reaches now: {count} person", "Reaches now: {count} people", reach),
-        t.gettext("When: {when}", when=_when_text(t, draft)),
+        t.gettext("When: {when}", when=_when_text(t, draft, _send_at(context, draft))),
+        *(_button_line(t, b) for b in draft["buttons"]),
     ]
-    lines += [_button_line(t, b) for b in draft["buttons"]]
-    await send(
-        update,
-        context,
-        Markup("\n").join(lines),
-        keyboard([(t.gettext("✅ Confirm"), GO), (t.gettext("✖️ Cancel"), DROP)]),
-    )
-    return CONFIRM
+    edits = [
+        WIZARD.edit_button(t.gettext("✏️ Albanian text"), SQ),
+        WIZARD.edit_button(t.gettext("✏️ English text"), EN),
+        WIZARD.edit_button(t.gettext("✏️ Buttons"), BUTTONS),
+        WIZARD.edit_button(t.gettext("✏️ Topics"), TOPIC),
+        WIZARD.edit_button(t.gettext("✏️ Place"), PLACE),
+        WIZARD.edit_button(t.gettext("✏️ Audience"), AUDIENCE),
+        WIZARD.edit_button(t.gettext("✏️ When"), WHEN),
+    ]
+    if draft.get("when") in SCHEDULES:
+        edits.append(WIZARD.edit_button(t.gettext("✏️ Date and time"), MOMENT))
+    rows = [[(t.gettext("✅ Confirm"), f"{PREFIX}go")], *rows_of(edits)]
+    return Question(Markup("\n").join(lines), rows)
 
 
-async def confirm(update: Update, context: PactContext) -> int:
+async def store(update: Update, context: PactContext, draft: dict, _: str) -> wz.Move:
     """Store the broadcast; the delivery job does the rest and reports progress here."""
-    await answer(update)
+    if WIZARD.first_missing(draft) is not None:
+        return wz.goto(CONFIRM)
     await close_buttons(update)
-    draft = context.user_data.pop(KEY, {})
+    WIZARD.drop(context)
     member = current_member(context)
     settings = context.services.settings
-    send_at = datetime.fromisoformat(draft["send_at"])
+    send_at = _send_at(context, draft)
     recurrence = Recurrence(draft["recurrence"]) if draft.get("recurrence") else None
     media = draft.get("media")
     chat = update.effective_chat.id if update.effective_chat else None
@@ -617,9 +611,7 @@ async def confirm(update: Update, context: PactContext) -> int:
         media_kind=media[0] if media else None,
         media_file_id=media[1] if media else None,
         recurrence=recurrence,
-        recur_day=broadcast_drafts.recur_day(send_at, recurrence, settings.tz)
-        if recurrence
-        else None,
+        recur_day=rules.recur_day(send_at, recurrence, settings.tz) if recurrence else None,
         send_at=send_at,
         by_user_id=member.user_id if member else None,
         progress_chat_id=chat,
@@ -632,82 +624,132 @@ async def confirm(update: Update, context: PactContext) -> int:
         context,
         t.gettext(
             "Scheduled: {when}. I will report the progress here.",
-            when=_when_text(t, draft),
+            when=_when_text(t, draft, send_at),
         ),
     )
-    return ConversationHandler.END
+    return END
 
 
-async def drop(update: Update, context: PactContext) -> int:
-    """Cancel at the summary: nothing is stored."""
-    return await flow.cancel_button(update, context)
+# --- the declaration ----------------------------------------------------------------------------
 
-
-async def wrong_input(update: Update, context: PactContext) -> int | None:
-    """A message where a button is expected: say so, keep the draft and the step."""
-    await send(update, context, context.t.gettext("Please use the buttons above, or /cancel."))
-    return None
+STEPS = (
+    Step(
+        SQ,
+        ask_sq,
+        accepts=(OnMessage(ANY_MESSAGE, take_sq),),
+        keys=("sq",),
+        label="Albanian text, or photo/document with caption, sent back as a test",
+    ),
+    Step(
+        EN,
+        ask_en,
+        accepts=(OnMessage(ANY_MESSAGE, take_en),),
+        keys=("en",),
+        optional=True,
+        label="English text (tested)",
+    ),
+    Step(
+        BUTTONS,
+        ask_buttons,
+        accepts=(
+            OnButton("b:link", add_link),
+            OnButton("b:event", list_events),
+            OnButton("b:poll", list_polls),
+            OnButton("ev:", attach_event, exact=False),
+            OnButton("pl:", attach_poll, exact=False),
+            OnButton("b:clear", clear_buttons),
+            OnButton("b:done", buttons_done),
+        ),
+        screens=(
+            Screen("events", events_screen, "Join event: upcoming events"),
+            Screen("polls", polls_screen, "Poll: open polls"),
+        ),
+        label="continue (up to three buttons)",
+        goes={LINK: "Link"},
+    ),
+    Step(
+        LINK,
+        ask_link,
+        accepts=(OnText(typed_link),),
+        back=lambda draft: BUTTONS,
+        goes={BUTTONS: "link added"},
+    ),
+    Step(
+        TOPIC,
+        ask_topics,
+        accepts=(OnButton("t:", toggle_topic, exact=False), OnButton("tok", topics_done)),
+        keys=("topics",),
+        label="continue (at least one topic)",
+    ),
+    Step(
+        PLACE,
+        ask_place,
+        accepts=(
+            OnButton("all", everywhere),
+            OnButton("r:", open_region, exact=False),
+            OnButton("wr:", whole_region, exact=False),
+            OnButton("m:", one_town, exact=False),
+        ),
+        keys=("place", "everywhere"),
+        screens=(Screen("region", region_screen, "a region's municipalities"),),
+        label="all, a whole region, or one municipality",
+    ),
+    Step(
+        AUDIENCE,
+        ask_audience,
+        accepts=(OnButton("f:", next_choice, exact=False), OnButton("fok", audience_done)),
+        label="role / language / age band (count updated), continue",
+    ),
+    Step(
+        WHEN,
+        ask_when,
+        accepts=(OnButton("w:", choose_when, exact=False),),
+        keys=("when",),
+        label="send now; or at a date and time, every week, every month (scheduled)",
+    ),
+    Step(
+        MOMENT,
+        ask_moment,
+        accepts=(OnText(typed_moment),),
+        keys=("send_at",),
+        label="a future Tirana moment (for a repeat: the first one)",
+    ),
+    Step(
+        CONFIRM,
+        ask_confirm,
+        accepts=(OnButton("go", store),),
+        goes={
+            "[*]": "confirm (row stored; progress reported to this chat)",
+            BUTTONS: "Edit, then back to the preview",
+            AUDIENCE: "Edit, then back to the preview",
+        },
+    ),
+)
+_BEFORE_WHEN = (SQ, EN, BUTTONS, TOPIC, PLACE, AUDIENCE, WHEN)
+WIZARD = wz.Wizard(
+    name="broadcast_composer",
+    prefix=PREFIX,
+    draft_key="broadcast_draft",
+    steps=STEPS,
+    branches={"send now": (*_BEFORE_WHEN, CONFIRM), "scheduled": (*_BEFORE_WHEN, MOMENT, CONFIRM)},
+    branch_of=lambda draft: "scheduled" if draft.get("when") in SCHEDULES else "send now",
+    entries=(wz.Entry(fresh=_fresh, command="broadcast"),),
+    preview=CONFIRM,
+    resume_text=lambda t: t.gettext(
+        "You have a broadcast in progress. Continue where you stopped?"
+    ),
+    title=(
+        "/broadcast (bot/campaigns/composer.py), staff with the broadcast permission:\n"
+        "the gate checks the command, bot.core.access.guard_staff_flows every later step."
+    ),
+)
 
 
 def conversation() -> ConversationHandler:
     """The composer, persistent like the other flows."""
-    text = filters.TEXT & ~filters.COMMAND
-    anything = ~filters.COMMAND
-    return ConversationHandler(
-        name="broadcast_composer",
-        persistent=True,
-        allow_reentry=True,
-        entry_points=[CommandHandler("broadcast", start, filters=filters.ChatType.PRIVATE)],
-        states={
-            TEXT_SQ: [MessageHandler(anything, text_sq)],
-            TEXT_EN: [
-                MessageHandler(anything, text_en),
-                CallbackQueryHandler(skip_en, pattern=f"^{SKIP}$"),
-            ],
-            BUTTONS: _buttons_handlers(),
-            LINK: [MessageHandler(text, link)],
-            TOPIC: [
-                CallbackQueryHandler(topics_done, pattern=f"^{TOPICS_DONE}$"),
-                CallbackQueryHandler(topic, pattern=f"^{TOPIC_CB}"),
-            ],
-            PLACE: [
-                CallbackQueryHandler(region, pattern=f"^{REGION}"),
-                CallbackQueryHandler(place, pattern=f"^({PICK}|{WHOLE_REGION}|{ALL}$)"),
-            ],
-            REFINE: [
-                CallbackQueryHandler(refine, pattern=f"^{FILTER}"),
-                CallbackQueryHandler(refine_done, pattern=f"^{REFINE_DONE}$"),
-            ],
-            WHEN: [
-                CallbackQueryHandler(when_now, pattern=f"^{NOW}$"),
-                CallbackQueryHandler(ask_moment, pattern=f"^({AT}|{WEEKLY}|{MONTHLY})$"),
-            ],
-            MOMENT: [MessageHandler(text, moment)],
-            CONFIRM: [
-                CallbackQueryHandler(confirm, pattern=f"^{GO}$"),
-                CallbackQueryHandler(drop, pattern=f"^{DROP}$"),
-            ],
-        },
-        fallbacks=[
-            *flow.exits(),
-            MessageHandler(anything, wrong_input),
-        ],
-    )
-
-
-def _buttons_handlers() -> list[BaseHandler]:
-    """The buttons step: add a link, an event or a poll, clear, go on."""
-    return [
-        CallbackQueryHandler(ask_link, pattern=f"^{ADD_LINK}$"),
-        CallbackQueryHandler(ask_event, pattern=f"^{ADD_EVENT}$"),
-        CallbackQueryHandler(ask_poll, pattern=f"^{ADD_POLL}$"),
-        CallbackQueryHandler(attach, pattern=f"^({EVENT}|{POLL})"),
-        CallbackQueryHandler(back_to_buttons, pattern=f"^{P}b:back$"),
-        CallbackQueryHandler(buttons_clear, pattern=f"^{BUTTONS_CLEAR}$"),
-        CallbackQueryHandler(buttons_done, pattern=f"^{BUTTONS_DONE}$"),
-    ]
+    return WIZARD.conversation()
 
 
 def routes() -> list[routing.Route]:
     """The composer: the broadcast permission at its start and at every step."""
-    return [routing.staff_flow(conversation(), Permission.BROADCAST, KEY)]
+    return [routing.staff_flow(conversation(), Permission.BROADCAST, WIZARD.draft_key)]
