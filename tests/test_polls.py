@@ -1,6 +1,7 @@
-"""Polls end to end: /poll with bad input, the broadcast with option buttons, votes (one changed),
-results by municipality, age band and role with a chart, results sent back to voters only,
-closing, stale buttons; the data download and erasure; the pure parts of the service."""
+"""Polls end to end: /poll with bad input, resumed, edited, and stopped by a revoked grant; the
+broadcast with option buttons, votes (one changed), results by municipality, age band and role
+with a chart, results sent back to voters only, closing, stale buttons; the data download and
+erasure; the pure parts of the service."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.campaign_steps import follower
 from tests.harness import BotHarness, Person
 
 TIRANA = ZoneInfo("Europe/Tirane")
-ADMIN = 9400
+ADMIN, EDITOR = 9400, 9401
 QUESTION_SQ = "A duhet bashkia të transmetojë live mbledhjet e këshillit?"
 QUESTION_EN = "Should the council broadcast its meetings live?"
 SHKODER, LEZHE = ("Shkodër", "Municipality of Shkodër"), ("Lezhë", "Municipality of Lezhë")
@@ -75,7 +76,7 @@ async def test_a_poll_from_composer_to_results_by_segment(fake, database_url) ->
 
         await admin.command("/poll")
         await admin.text(QUESTION_SQ)
-        assert admin.last.labels == ["Skip"]
+        assert admin.last.labels == ["Skip", "⬅️ Back", "✖️ Cancel"]
         await admin.text(QUESTION_EN)
         await admin.act("send_sticker")
         assert admin.last.text == "Please type your answer as text."
@@ -89,7 +90,7 @@ async def test_a_poll_from_composer_to_results_by_segment(fake, database_url) ->
         await admin.text("Po | Yes\nJo | No\nNuk e di | I don't know")
         assert QUESTION_SQ in admin.last.text and "3. Nuk e di / I don't know" in admin.last.text
         await admin.text("again")
-        assert admin.last.text == "Please use the buttons."
+        assert admin.last.text == "Please use the buttons above."
         await admin.press("✅ Save poll")
         assert admin.seen("Poll #1 saved.")
         await admin.press("📣 Send to “Polls and surveys” subscribers now")
@@ -211,12 +212,19 @@ async def test_poll_composer_cancel_menu_and_later(fake, database_url) -> None:
         await admin.text("Po\nJo")
         assert not admin.seen("Preview"), "the flow was left"
         await admin.command("/poll")
-        await admin.text(QUESTION_SQ)
+        assert admin.last.labels == ["▶️ Continue", "🔄 Start again"]
+        await admin.press("▶️ Continue")
+        assert admin.last.text == "Now the question in English, or skip."
         await admin.press("Skip")
         await admin.text("Po\nJo")
         await admin.press("✏️ Change the options")
         await admin.text("Po\nJo\nNdoshta")
         assert "3. Ndoshta" in admin.last.text
+        await admin.press("✏️ Change the question")
+        assert admin.last.text == "Send the question in Albanian (at most 300 characters)."
+        await admin.text("A duhet bashkia të hapë një park?")
+        assert "🇦🇱 A duhet bashkia të hapë një park?" in admin.last.text
+        assert "3. Ndoshta" in admin.last.text and "🇬🇧" not in admin.last.text
         await admin.press("✅ Save poll")
         await admin.press("Later")
         assert "Send it later from /polls" in admin.last.text
@@ -225,14 +233,40 @@ async def test_poll_composer_cancel_menu_and_later(fake, database_url) -> None:
         assert admin.seen("Cancelled. Nothing from that step was saved.")
         async with bot.app.services.sessions() as session:
             found = await polls.listing(session)
-        assert [(poll.question_en, poll.options[2], votes) for poll, votes in found] == [
-            (None, {"sq": "Ndoshta"}, 0)
-        ]
+        assert [
+            (poll.question_sq, poll.question_en, poll.options[2], votes) for poll, votes in found
+        ] == [("A duhet bashkia të hapë një park?", None, {"sq": "Ndoshta"}, 0)]
         await admin.command("/polls")
         await admin.press(next(label for label in admin.last.labels if "#1" in label))
         assert "No votes yet." in admin.last.text
         assert not any(m.photo for m in admin.messages), "no chart without votes"
         assert "📣 Send results to participants" not in admin.last.labels
+    finally:
+        await bot.stop()
+
+
+async def test_a_revoked_broadcaster_cannot_finish_a_poll(fake, database_url) -> None:
+    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    try:
+        admin = _admin(bot)
+        await admin.command("/start")
+        await admin.command("/staff", args=f"grant {EDITOR} admin Mira")
+        mira = Person(bot, bot.fake.user(user_id=EDITOR, first_name="Mira", language_code="en"))
+        await mira.command("/start")
+        await mira.press("✅ I agree")
+        await mira.command("/poll")
+        await mira.text(QUESTION_SQ)
+        await admin.command("/staff", args=f"revoke {EDITOR}")
+        await mira.text(QUESTION_EN)
+        assert mira.last.text == "This action is no longer available to you."
+        await mira.text("Po\nJo")
+        assert not mira.seen("Preview"), "the flow is over"
+        await admin.command("/staff", args=f"grant {EDITOR} admin Mira")
+        await mira.command("/poll")
+        assert mira.last.text.startswith("New poll."), "the draft went with the grant"
+        async with bot.app.services.sessions() as session:
+            assert await polls.listing(session) == []
     finally:
         await bot.stop()
 

@@ -1,8 +1,9 @@
 """Polls: the /poll composer and /polls results for staff, and the vote buttons for everyone.
 
-/poll: Albanian question → English question or skip → options, one per line → preview → save,
-then send to "Polls and surveys" subscribers now or later (see polls.mmd). Votes arrive on
-buttons under the broadcast ("pv:{poll}:{option}"); one per person, changeable until closed.
+/poll (a bot.kit.wizard): Albanian question → English question or Skip → options, one per line →
+preview → save, then send to "Polls and surveys" subscribers now or later (see polls.mmd). Votes
+arrive on buttons under the broadcast ("pv:{poll}:{option}"); one per person, changeable until
+closed.
 """
 
 from __future__ import annotations
@@ -12,17 +13,9 @@ import io
 
 from markupsafe import Markup
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.account import onboarding
-from bot.account.fallback import stale_button
 from bot.broadcasting import sender as delivery
 from bot.broadcasting.message import VOTE
 from bot.broadcasting.services import received
@@ -33,19 +26,19 @@ from bot.core.access import acting_user_id
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, escaped_within, join_lines, plain, shorten
 from bot.core.runtime import after_commit_effect
-from bot.kit import flow
+from bot.kit import wizard
+from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
 from bot.staff.services import charts
 from bot.staff.services.permissions import Permission
 from db.models import AgeBand, BroadcastKind, Poll, Role, Topic
 
-# States
-QUESTION_SQ, QUESTION_EN, OPTIONS, PREVIEW = range(4)
-
-SKIP, SAVE, EDIT, CANCEL = "sb:poll:skip", "sb:poll:save", "sb:poll:edit", "sb:poll:cancel"
-SEND, LATER = "sb:poll:send:", "sb:poll:later"
-LIST, SHOW, RESULTS, CLOSE = "sb:poll:list", "sb:poll:show:", "sb:poll:res:", "sb:poll:close:"
-KEY = "poll_draft"
+SEND = ButtonCodec("sb:poll:send:", int)
+SHOW = ButtonCodec("sb:poll:show:", int)
+RESULTS = ButtonCodec("sb:poll:res:", int)
+CLOSE = ButtonCodec("sb:poll:close:", int)
+LIST, LATER = "sb:poll:list", "sb:poll:later"
 SHOWN = 20
 SEGMENTS = (
     ("by_municipality", N_("By municipality")),
@@ -54,67 +47,47 @@ SEGMENTS = (
 )
 
 
-async def start(update: Update, context: PactContext) -> int:
-    """/poll."""
-    context.user_data[KEY] = {}
-    await send(
-        update,
-        context,
-        context.t.gettext(
+async def ask_question_sq(context: PactContext, draft: dict) -> wizard.Question:
+    """The Albanian question ("New poll." the first time)."""
+    t = context.t
+    if draft.get("sq"):
+        return wizard.Question(
+            t.gettext(
+                "Send the question in Albanian (at most {limit} characters).",
+                limit=polls.MAX_QUESTION,
+            )
+        )
+    return wizard.Question(
+        t.gettext(
             "New poll. Send the question in Albanian (at most {limit} characters).",
             limit=polls.MAX_QUESTION,
-        ),
-    )
-    return QUESTION_SQ
-
-
-async def _too_long(update: Update, context: PactContext) -> None:
-    """An empty question or one over the limit."""
-    t = context.t
-    await send(
-        update,
-        context,
-        t.gettext(
-            "That is longer than {limit} characters. Please shorten it.", limit=polls.MAX_QUESTION
         )
-        if flow.typed_text(update)
-        else t.gettext("Please type your answer as text."),
     )
 
 
-async def question_sq(update: Update, context: PactContext) -> int:
-    """The Albanian question."""
-    text = flow.typed_text(update)
-    if not text or len(text) > polls.MAX_QUESTION:
-        await _too_long(update, context)
-        return QUESTION_SQ
-    context.user_data.setdefault(KEY, {})["sq"] = text
-    t = context.t
-    await send(
-        update,
-        context,
-        t.gettext("Now the question in English, or skip."),
-        keyboard([(t.gettext("Skip"), SKIP)]),
-    )
-    return QUESTION_EN
+def _question(key: str) -> wizard.TextHandler:
+    """Store a question under `key`; empty or over the limit is refused."""
+
+    async def typed(update: Update, context: PactContext, draft: dict, text: str) -> wizard.Move:
+        t = context.t
+        if not text:
+            return wizard.retry(t.gettext("Please type your answer as text."))
+        if len(text) > polls.MAX_QUESTION:
+            return wizard.retry(
+                t.gettext(
+                    "That is longer than {limit} characters. Please shorten it.",
+                    limit=polls.MAX_QUESTION,
+                )
+            )
+        draft[key] = text
+        return wizard.NEXT
+
+    return typed
 
 
-async def question_en(update: Update, context: PactContext) -> int:
-    """The English question."""
-    text = flow.typed_text(update)
-    if not text or len(text) > polls.MAX_QUESTION:
-        await _too_long(update, context)
-        return QUESTION_EN
-    context.user_data.setdefault(KEY, {})["en"] = text
-    return await _ask_options(update, context)
-
-
-async def skip_en(update: Update, context: PactContext) -> int:
-    """No English question: English readers see the Albanian one."""
-    await answer(update)
-    await close_buttons(update, "✔️ " + context.t.gettext("Skip"))
-    context.user_data.setdefault(KEY, {}).pop("en", None)
-    return await _ask_options(update, context)
+async def ask_question_en(context: PactContext, draft: dict) -> wizard.Question:
+    """The English question; English readers see the Albanian one when it is skipped."""
+    return wizard.Question(context.t.gettext("Now the question in English, or skip."))
 
 
 def _options_help(t: Translator) -> str:
@@ -128,10 +101,9 @@ def _options_help(t: Translator) -> str:
     )
 
 
-async def _ask_options(update: Update, context: PactContext) -> int:
-    """Ask for the options."""
-    await send(update, context, _options_help(context.t))
-    return OPTIONS
+async def ask_options(context: PactContext, draft: dict) -> wizard.Question:
+    """The options, one per line."""
+    return wizard.Question(_options_help(context.t))
 
 
 def options_error(t: Translator, error: polls.OptionsError) -> str:
@@ -158,26 +130,22 @@ def options_error(t: Translator, error: polls.OptionsError) -> str:
     return t.gettext("“{line}” has no Albanian text before “|”.", line=detail)
 
 
-async def options(update: Update, context: PactContext) -> int:
+async def options(update: Update, context: PactContext, draft: dict, text: str) -> wizard.Move:
     """The options; a mistake is explained and the question is kept."""
     t = context.t
     try:
-        parsed = polls.parse_options(flow.typed_text(update))
+        draft["options"] = polls.parse_options(text)
     except polls.OptionsError as error:
-        await send(
-            update,
-            context,
+        return wizard.retry(
             Markup("\n\n").join(
                 [
                     options_error(t, error),
                     t.gettext("Your question is kept. Please send all the options again."),
                     _options_help(t),
                 ]
-            ),
+            )
         )
-        return OPTIONS
-    context.user_data.setdefault(KEY, {})["options"] = parsed
-    return await _preview(update, context)
+    return wizard.NEXT
 
 
 def _draft_text(t: Translator, draft: dict) -> Markup:
@@ -192,42 +160,34 @@ def _draft_text(t: Translator, draft: dict) -> Markup:
     return Markup("\n").join(lines)
 
 
-async def _preview(update: Update, context: PactContext) -> int:
-    """Show the poll with save, change options, cancel."""
+async def ask_preview(context: PactContext, draft: dict) -> wizard.Question:
+    """The poll with save and a change button per answer."""
     t = context.t
-    await send(
-        update,
-        context,
-        _draft_text(t, context.user_data[KEY]),
-        keyboard(
-            [(t.gettext("✅ Save poll"), SAVE)],
-            [(t.gettext("✏️ Change the options"), EDIT), (t.gettext("✖️ Cancel"), CANCEL)],
-        ),
+    return wizard.Question(
+        _draft_text(t, draft),
+        [
+            [(t.gettext("✅ Save poll"), f"{WIZARD.prefix}save")],
+            [
+                WIZARD.edit_button(t.gettext("✏️ Change the question"), "poll.question_sq"),
+                WIZARD.edit_button(t.gettext("✏️ Change the English question"), "poll.question_en"),
+            ],
+            [WIZARD.edit_button(t.gettext("✏️ Change the options"), "poll.options")],
+        ],
     )
-    return PREVIEW
-
-
-async def edit_options(update: Update, context: PactContext) -> int:
-    """Back to the options."""
-    await answer(update)
-    await close_buttons(update)
-    return await _ask_options(update, context)
 
 
 def share_button(t: Translator, poll_id: int) -> Button:
     """Send the poll to "Polls and surveys" subscribers."""
     topic = campaign_handlers.topic_label(t, Topic.POLLS)
-    return (t.gettext("📣 Send to “{topic}” subscribers now", topic=topic), f"{SEND}{poll_id}")
+    return (t.gettext("📣 Send to “{topic}” subscribers now", topic=topic), SEND.data(poll_id))
 
 
-async def save(update: Update, context: PactContext) -> int:
-    """Store the poll, then offer to send it."""
-    await answer(update)
-    draft = context.user_data.pop(KEY, None)
-    if not draft or not draft.get("options"):
-        await stale_button(update, context)
-        return ConversationHandler.END
+async def save(update: Update, context: PactContext, draft: dict, _value: str) -> wizard.Move:
+    """Store the poll, then offer to send it (outside the flow)."""
+    if WIZARD.first_missing(draft) is not None:
+        return wizard.goto(WIZARD.preview)
     await close_buttons(update)
+    WIZARD.drop(context)
     poll = await polls.create(
         context.scope.session,
         question_sq=draft["sq"],
@@ -243,37 +203,53 @@ async def save(update: Update, context: PactContext) -> int:
         t.gettext("Poll #{number} saved.", number=poll.id),
         keyboard([share_button(t, poll.id)], [(t.gettext("Later"), LATER)]),
     )
-    return ConversationHandler.END
+    return wizard.END
 
 
-def conversation() -> ConversationHandler:
-    """The /poll composer, persistent like the other flows."""
-    text = filters.TEXT & ~filters.COMMAND
-    anything = ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    not_text: list[BaseHandler] = [MessageHandler(anything & ~filters.TEXT, flow.type_text)]
-    cancel = CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$")
-    return ConversationHandler(
-        name="poll_composer",
-        persistent=True,
-        allow_reentry=True,
-        entry_points=[CommandHandler("poll", start, filters=filters.ChatType.PRIVATE)],
-        states={
-            QUESTION_SQ: [MessageHandler(text, question_sq), *not_text],
-            QUESTION_EN: [
-                MessageHandler(text, question_en),
-                CallbackQueryHandler(skip_en, pattern=f"^{SKIP}$"),
-                *not_text,
-            ],
-            OPTIONS: [MessageHandler(text, options), *not_text],
-            PREVIEW: [
-                CallbackQueryHandler(save, pattern=f"^{SAVE}$"),
-                CallbackQueryHandler(edit_options, pattern=f"^{EDIT}$"),
-                cancel,
-                MessageHandler(anything, flow.use_buttons),
-            ],
-        },
-        fallbacks=flow.exits(),
-    )
+WIZARD = wizard.Wizard(
+    name="poll_composer",
+    prefix="sb:poll:",
+    draft_key="poll_draft",
+    steps=(
+        wizard.Step(
+            "poll.question_sq",
+            ask_question_sq,
+            (wizard.OnText(_question("sq")),),
+            keys=("sq",),
+            label=f"Albanian question (at most {polls.MAX_QUESTION} characters)",
+        ),
+        wizard.Step(
+            "poll.question_en",
+            ask_question_en,
+            (wizard.OnText(_question("en")),),
+            keys=("en",),
+            optional=True,
+            label="English question or Skip",
+        ),
+        wizard.Step(
+            "poll.options",
+            ask_options,
+            (wizard.OnText(options),),
+            keys=("options",),
+            label=f"{polls.MIN_OPTIONS}–{polls.MAX_OPTIONS} options, one per line "
+            "(a mistake keeps the question)",
+        ),
+        wizard.Step(
+            "poll.preview",
+            ask_preview,
+            (wizard.OnButton("save", save),),
+            goes={"[*]": "Save (then send to subscribers now or later, outside the flow)"},
+        ),
+    ),
+    branches={"new poll": ("poll.question_sq", "poll.question_en", "poll.options", "poll.preview")},
+    branch_of=lambda draft: "new poll",
+    entries=(wizard.Entry(fresh=lambda context: {}, command="poll"),),
+    preview="poll.preview",
+    resume_text=lambda t: t.gettext("You have a poll in progress. Continue where you stopped?"),
+    title="/poll (bot/campaigns/polls.py): staff with the broadcast permission,\n"
+    "every step re-checked (bot/core/access.py).",
+)
+"""The /poll composer: Albanian question, English question or Skip, options, preview, save."""
 
 
 def invitation(t: Translator, poll: Poll) -> Markup:
@@ -291,7 +267,7 @@ async def send_poll(update: Update, context: PactContext) -> None:
     query = update.callback_query
     assert query is not None
     session = context.scope.session
-    poll_id = flow.number_after(query.data, SEND)
+    poll_id = SEND.parse(query.data)
     poll = await polls.get(session, poll_id) if poll_id else None
     if poll is None:
         await stale_button(update, context)
@@ -327,7 +303,7 @@ async def send_poll(update: Update, context: PactContext) -> None:
             "Scheduled: the poll goes out now to {count} people (quiet hours apply).",
             reach,
         ),
-        keyboard([(t.gettext("📊 Results"), f"{SHOW}{poll.id}")]),
+        keyboard([(t.gettext("📊 Results"), SHOW.data(poll.id))]),
     )
 
 
@@ -411,7 +387,7 @@ async def _listing(context: PactContext) -> tuple[str, InlineKeyboardMarkup | No
                 mark, poll.id, short, t.ngettext("{count} vote", "{count} votes", votes)
             )
         )
-        rows.append([(f"{mark} #{poll.id} {short}", f"{SHOW}{poll.id}")])
+        rows.append([(f"{mark} #{poll.id} {short}", SHOW.data(poll.id))])
     return join_lines(lines), keyboard(*rows)
 
 
@@ -478,19 +454,19 @@ def _card_markup(t: Translator, poll: Poll, results: polls.Results) -> InlineKey
     """Send results, close, send the poll, back."""
     rows: list[list[Button]] = []
     if results.total:
-        rows.append([(t.gettext("📣 Send results to participants"), f"{RESULTS}{poll.id}")])
+        rows.append([(t.gettext("📣 Send results to participants"), RESULTS.data(poll.id))])
     if poll.closed_at is None:
         rows.append([share_button(t, poll.id)])
-        rows.append([(t.gettext("🔒 Close poll"), f"{CLOSE}{poll.id}")])
+        rows.append([(t.gettext("🔒 Close poll"), CLOSE.data(poll.id))])
     rows.append([(t.gettext("⬅️ Back"), LIST)])
     return keyboard(*rows)
 
 
-async def _loaded(update: Update, context: PactContext, prefix: str) -> Poll | None:
+async def _loaded(update: Update, context: PactContext, button: ButtonCodec) -> Poll | None:
     """The poll a staff button points at; the stale-button answer if it is gone."""
     query = update.callback_query
     assert query is not None
-    poll_id = flow.number_after(query.data, prefix)
+    poll_id = button.parse(query.data)
     poll = await polls.get(context.scope.session, poll_id) if poll_id else None
     if poll is None:
         await stale_button(update, context)
@@ -619,16 +595,16 @@ def routes() -> list[routing.Route]:
     """Voting for everyone; the /poll composer, /polls and its buttons: the broadcast permission."""
     private = filters.ChatType.PRIVATE
     return [
-        routing.staff_flow(conversation(), Permission.BROADCAST, KEY),
+        routing.staff_flow(WIZARD.conversation(), Permission.BROADCAST, WIZARD.draft_key),
         *routing.citizen(CallbackQueryHandler(vote, pattern=f"^{VOTE}")),
         *routing.staff(
             Permission.BROADCAST,
             CommandHandler("polls", list_command, filters=private),
             CallbackQueryHandler(list_button, pattern=f"^{LIST}$"),
-            CallbackQueryHandler(show, pattern=f"^{SHOW}"),
-            CallbackQueryHandler(send_poll, pattern=f"^{SEND}"),
+            CallbackQueryHandler(show, pattern=SHOW.pattern),
+            CallbackQueryHandler(send_poll, pattern=SEND.pattern),
             CallbackQueryHandler(later, pattern=f"^{LATER}$"),
-            CallbackQueryHandler(send_results, pattern=f"^{RESULTS}"),
-            CallbackQueryHandler(close, pattern=f"^{CLOSE}"),
+            CallbackQueryHandler(send_results, pattern=RESULTS.pattern),
+            CallbackQueryHandler(close, pattern=CLOSE.pattern),
         ),
     ]
