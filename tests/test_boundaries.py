@@ -33,7 +33,6 @@ EXCEPTIONS = {
     ("bot.staff.workspace", "bot.cases.notify"): "a staff reply or status change notifies the "
     "reporter through the cases feature's notices",
     ("bot.campaigns.polls", "bot.account.onboarding"): "age and role labels live there",
-    ("bot.campaigns.polls", "bot.account.fallback"): "wizard rewrite: to use bot.kit.answers",
     ("bot.campaigns.hearings", "bot.account.fallback"): "wizard rewrite: to use bot.kit.answers",
     ("bot.campaigns.subscribe", "bot.account.onboarding"): "the consent button (ACCEPT) lives "
     "there",
