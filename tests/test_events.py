@@ -1,4 +1,5 @@
-"""Events end to end: /event with bad input, the invitation with RSVP buttons, named and unnamed
+"""Events end to end: /event with bad input, editing from the preview, a moment that passes
+before saving, the staff check at every step; the invitation with RSVP buttons, named and unnamed
 attendance, both reminders to exactly those attending, cancellation, stale buttons; the data
 download and erasure; the pure parts of the service."""
 
@@ -18,7 +19,7 @@ from tests.campaign_steps import follower
 from tests.harness import BotHarness, Person
 
 TIRANA = ZoneInfo("Europe/Tirane")
-ADMIN = 9500
+ADMIN, EDITOR = 9500, 9501
 TITLE = "Dëgjesë publike për buxhetin 2027"
 SHKODER, LEZHE = ("Shkodër", "Municipality of Shkodër"), ("Lezhë", "Municipality of Lezhë")
 
@@ -75,9 +76,9 @@ async def test_an_event_with_rsvp_attendance_and_both_reminders(fake, database_u
         _at(bot, "2026-11-23T10:00")
 
         await admin.command("/event")
+        await admin.text("x" * 201)
+        assert admin.last.text == "That is longer than 200 characters. Please shorten it."
         await admin.text(TITLE)
-        await admin.text("Shkodër")
-        assert admin.last.text == "Please use the buttons."
         await admin.press("Shkodër")
         await admin.press("Municipality of Shkodër")
         await admin.text("Salla e Këshillit Bashkiak")
@@ -85,8 +86,6 @@ async def test_an_event_with_rsvp_attendance_and_both_reminders(fake, database_u
         assert admin.last.text == "Type the date and time like 2026-12-05 17:00."
         await admin.text("2026-11-01 17:00")
         assert admin.last.text.startswith("That moment has passed.")
-        await admin.act("send_sticker")
-        assert admin.last.text == "Please type your answer as text."
         await admin.text("2026-12-05 17:00")
         await admin.text("Projekt-buxheti i vitit 2027: pyetje dhe propozime.")
         preview = admin.last.text
@@ -216,23 +215,66 @@ async def test_cancelling_tells_those_attending_and_stops_reminders(fake, databa
         await bot.stop()
 
 
-async def test_event_composer_exits_and_staff_only(fake, database_url) -> None:
+async def test_editing_from_the_preview_and_a_moment_that_passes_before_saving(
+    fake, database_url
+) -> None:
+    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    try:
+        admin = _admin(bot)
+        _at(bot, "2026-11-23T10:00")
+        await admin.command("/event")
+        await admin.text("Forum rinor")
+        await admin.press("No specific municipality")
+        await admin.text("Online")
+        await admin.text("2026-11-23 10:30")
+        await admin.press("Skip")
+        assert admin.last.text.startswith("Preview") and "Municipality of" not in admin.last.text
+        await admin.press("✏️ Municipality")
+        await admin.press("Kukës")
+        assert admin.last.text == "Choose the municipality:"
+        await admin.press("⬅️ Back")
+        assert admin.last.text == "In which municipality?"
+        await admin.press("Shkodër")
+        await admin.press("Municipality of Shkodër")
+        assert "Online, Municipality of Shkodër" in admin.last.text, "back to the preview"
+
+        _at(bot, "2026-11-23T10:31")
+        await admin.press("✅ Save event")
+        assert admin.messages[-2].text.startswith("That moment has passed.")
+        assert admin.last.text.startswith("When does it start?")
+        await admin.text("2026-11-24 10:30")
+        assert "24 November 2026, 10:30" in admin.last.text, "back to the preview"
+        await admin.press("✅ Save event")
+        assert admin.seen("Event #1 saved.")
+        async with bot.app.services.sessions() as session:
+            [event] = (await session.execute(select(Event))).scalars().all()
+        assert (event.title, event.place, event.description) == ("Forum rinor", "Online", "")
+        assert event.municipality_id is not None
+    finally:
+        await bot.stop()
+
+
+async def test_event_composer_is_staff_only_at_every_step(fake, database_url) -> None:
     bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
     await bot.start()
     try:
         admin = _admin(bot)
         await admin.command("/events")
         assert admin.last.text.startswith("No upcoming or recent events.")
-        await admin.command("/event")
-        await admin.text("Forum rinor")
-        await admin.press("Kukës")
-        await admin.press("⬅️ Back")
-        await admin.command("/cancel")
-        assert admin.seen("Cancelled. Nothing from that step was saved.")
-        await admin.command("/event")
-        await admin.text("Forum rinor")
-        await admin.command("/menu")
-        assert "Main menu" in admin.last.text
+        await admin.command("/staff", args=f"grant {EDITOR} admin Mira")
+        mira = Person(bot, bot.fake.user(user_id=EDITOR, first_name="Mira", language_code="en"))
+        await mira.command("/start")
+        await mira.press("✅ I agree")
+        await mira.command("/event")
+        await admin.command("/staff", args=f"revoke {EDITOR}")
+        await mira.text("Forum rinor")
+        assert mira.last.text == "This action is no longer available to you."
+        await mira.text("Forum rinor")
+        assert not mira.seen("In which municipality?"), "the flow is over"
+        await admin.command("/staff", args=f"grant {EDITOR} admin Mira")
+        await mira.command("/event")
+        assert mira.last.text.startswith("New event."), "the draft went with the grant"
         async with bot.app.services.sessions() as session:
             assert (await session.execute(select(Event))).first() is None
 

@@ -1,9 +1,10 @@
 """Events: the /event composer and /events attendance for staff, and RSVP buttons for everyone.
 
-/event: title → municipality (region, then municipality, or none) → place → date and time →
-description or skip → preview → save, then announce now or later (see events.mmd). People
-answer on the buttons under the invitation and the reminders ("ev:y:{id}", "ev:n:{id}"); saying
-yes asks once whether their name may appear on the attendance list ("ev:nm:{id}:1" or ":0").
+/event is a wizard on the kernel (bot/kit/wizard.py): title → municipality (region, then
+municipality, or none) → place → date and time → description or skip → preview (edit any answer)
+→ save, then announce now or later (see hearings.mmd). People answer on the buttons under the
+invitation and the reminders ("ev:y:{id}", "ev:n:{id}"); saying yes asks once whether their name
+may appear on the attendance list ("ev:nm:{id}:1" or ":0").
 """
 
 from __future__ import annotations
@@ -12,14 +13,7 @@ from datetime import datetime
 
 from markupsafe import Markup
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.account.fallback import stale_button
 from bot.broadcasting import sender as delivery
@@ -33,7 +27,7 @@ from bot.core.access import acting_user_id
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, join_lines, shorten
 from bot.core.runtime import after_commit_effect
-from bot.kit import flow, pickers
+from bot.kit import flow, pickers, wizard
 from bot.kit.ui import (
     Button,
     answer,
@@ -46,171 +40,142 @@ from bot.kit.ui import (
 from bot.staff.services.permissions import Permission
 from db.models import Authority, Event, Topic
 
-# States
-TITLE, TOWN, PLACE, WHEN, DESCRIPTION, PREVIEW = range(6)
-
-REGION, PICK, NO_TOWN, TOWNS = "sb:ev:r:", "sb:ev:m:", "sb:ev:none", "sb:ev:towns"
-SKIP, SAVE, CANCEL = "sb:ev:skip", "sb:ev:save", "sb:ev:cancel"
+PREFIX, KEY = "sb:ev:", "event_draft"
+"""The composer's buttons start with PREFIX (region "r:", municipality "m:", "none", "save");
+its draft lives in user_data[KEY]."""
+TITLE, TOWN, PLACE, WHEN, DESCRIPTION, PREVIEW = (
+    "event.title",
+    "event.town",
+    "event.place",
+    "event.when",
+    "event.description",
+    "event.preview",
+)
+REGION, PICK, NO_TOWN, SAVE = "r:", "m:", "none", "save"
 ANNOUNCE, LATER = "sb:ev:ann:", "sb:ev:later"
 LIST, SHOW, DROP, DROP_YES = "sb:ev:list", "sb:ev:show:", "sb:ev:cx:", "sb:ev:cxy:"
 NAMED = "ev:nm:"
-KEY = "event_draft"
 
 
-async def _ask_again(update: Update, context: PactContext, limit: int) -> None:
-    """An empty answer or one over the limit."""
-    t = context.t
-    await send(
-        update,
-        context,
-        t.gettext("That is longer than {limit} characters. Please shorten it.", limit=limit)
-        if flow.typed_text(update)
-        else t.gettext("Please type your answer as text."),
-    )
+def _typed(limit: int, key: str) -> wizard.TextHandler:
+    """A text answer of at most `limit` characters, stored under `key`."""
+
+    async def typed(update: Update, context: PactContext, draft: dict, text: str) -> wizard.Move:
+        t = context.t
+        if not text:
+            return wizard.retry(t.gettext("Please type your answer as text."))
+        if len(text) > limit:
+            return wizard.retry(
+                t.gettext("That is longer than {limit} characters. Please shorten it.", limit=limit)
+            )
+        draft[key] = text
+        return wizard.NEXT
+
+    return typed
 
 
-async def start(update: Update, context: PactContext) -> int:
-    """/event."""
-    context.user_data[KEY] = {}
-    await send(
-        update,
-        context,
+async def _ask_title(context: PactContext, draft: dict) -> wizard.Question:
+    """The title."""
+    return wizard.Question(
         context.t.gettext(
             "New event. What is its title? For example: “Public hearing on the 2027 budget”."
-        ),
+        )
     )
-    return TITLE
 
 
-async def title(update: Update, context: PactContext) -> int:
-    """The title."""
-    text = flow.typed_text(update)
-    if not text or len(text) > events.MAX_TITLE:
-        await _ask_again(update, context, events.MAX_TITLE)
-        return TITLE
-    context.user_data.setdefault(KEY, {})["title"] = text
-    return await _ask_town(update, context)
-
-
-def _town_markup(t: Translator) -> InlineKeyboardMarkup:
+async def _ask_town(context: PactContext, draft: dict) -> wizard.Question:
     """Regions, and no specific municipality."""
-    return keyboard(
-        *pickers.region_rows(REGION), [(t.gettext("No specific municipality"), NO_TOWN)]
+    t = context.t
+    return wizard.Question(
+        t.gettext("In which municipality?"),
+        [
+            *pickers.region_rows(PREFIX + REGION),
+            [(t.gettext("No specific municipality"), PREFIX + NO_TOWN)],
+        ],
     )
 
 
-async def _ask_town(update: Update, context: PactContext) -> int:
-    """Which municipality."""
-    t = context.t
-    await send(update, context, t.gettext("In which municipality?"), _town_markup(t))
-    return TOWN
-
-
-async def towns_again(update: Update, context: PactContext) -> int:
-    """Back from a region to the regions."""
-    await answer(update)
-    t = context.t
-    await edit_or_send(update, context, t.gettext("In which municipality?"), _town_markup(t))
-    return TOWN
-
-
-async def region(update: Update, context: PactContext) -> int:
+async def _region_screen(context: PactContext, draft: dict, region: str) -> wizard.Question:
     """A region's programme municipalities."""
-    query = await answer(update)
     t = context.t
-    found = await pickers.in_region(context, (query.data or "").removeprefix(REGION))
-    await edit_or_send(
-        update,
-        context,
-        t.gettext("Choose the municipality:"),
-        keyboard(*pickers.choice_rows(t, found, PICK), [(t.gettext("⬅️ Back"), TOWNS)]),
+    found = await pickers.in_region(context, region)
+    return wizard.Question(
+        t.gettext("Choose the municipality:"), pickers.choice_rows(t, found, PREFIX + PICK)
     )
-    return TOWN
 
 
-async def town(update: Update, context: PactContext) -> int:
-    """A municipality, or none: then the place."""
-    query = await answer(update)
+async def _region(update: Update, context: PactContext, draft: dict, region: str) -> wizard.Move:
+    """A region: its municipalities, with Back to the regions."""
+    return wizard.show("region", region)
+
+
+async def _town(update: Update, context: PactContext, draft: dict, raw: str) -> wizard.Move:
+    """A municipality; a button for one that is gone only gets the stale-button toast."""
     t = context.t
-    raw = (query.data or "").removeprefix(PICK)
     chosen = await context.scope.session.get(Authority, int(raw)) if raw.isdigit() else None
     if chosen is None:
-        await close_buttons(update, "✔️ " + t.gettext("No specific municipality"))
-    else:
-        await close_buttons(update, "✔️ " + t.gettext("Municipality of {name}", name=chosen.name))
-    context.user_data.setdefault(KEY, {})["town"] = chosen.id if chosen else None
-    await send(
-        update,
-        context,
-        t.gettext("Where exactly? For example: “Town hall, meeting room 2”."),
+        await answer(update, t.gettext("This button is no longer active."))
+        return wizard.STAY
+    await answer(update)
+    await close_buttons(update, "✔️ " + t.gettext("Municipality of {name}", name=chosen.name))
+    draft.pop("no_town", None)
+    draft["town"] = chosen.id
+    return wizard.NEXT
+
+
+async def _no_town(update: Update, context: PactContext, draft: dict, _value: str) -> wizard.Move:
+    """No specific municipality."""
+    await close_buttons(update, "✔️ " + context.t.gettext("No specific municipality"))
+    draft.pop("town", None)
+    draft["no_town"] = True
+    return wizard.NEXT
+
+
+async def _ask_place(context: PactContext, draft: dict) -> wizard.Question:
+    """The place."""
+    return wizard.Question(
+        context.t.gettext("Where exactly? For example: “Town hall, meeting room 2”.")
     )
-    return PLACE
 
 
-async def place(update: Update, context: PactContext) -> int:
-    """The place: then the moment."""
-    text = flow.typed_text(update)
-    if not text or len(text) > events.MAX_PLACE:
-        await _ask_again(update, context, events.MAX_PLACE)
-        return PLACE
-    context.user_data.setdefault(KEY, {})["place"] = text
-    await send(
-        update,
-        context,
+async def _ask_when(context: PactContext, draft: dict) -> wizard.Question:
+    """The moment, in Tirana time."""
+    return wizard.Question(
         context.t.gettext(
             "When does it start? Type the date and time in Tirana, for example {example}.",
             example=events.TIME_EXAMPLE,
-        ),
-    )
-    return WHEN
-
-
-async def when(update: Update, context: PactContext) -> int:
-    """A future local date and time: then the description."""
-    t = context.t
-    text = flow.typed_text(update)
-    now = context.services.clock.now()
-    tz = context.services.settings.tz
-    moment = events.parse_start(text, tz, now)
-    if moment is None:
-        past = events.parse_start(text, tz, datetime.min.replace(tzinfo=tz)) is not None
-        await send(
-            update,
-            context,
-            t.gettext(
-                "That moment has passed. Type a future date and time like {example}.",
-                example=events.TIME_EXAMPLE,
-            )
-            if past
-            else t.gettext("Type the date and time like {example}.", example=events.TIME_EXAMPLE),
         )
-        return WHEN
-    context.user_data.setdefault(KEY, {})["starts_at"] = moment.isoformat()
-    await send(
-        update,
-        context,
-        t.gettext("Add a short description (what it is about, who may come), or skip."),
-        keyboard([(t.gettext("Skip"), SKIP)]),
     )
-    return DESCRIPTION
 
 
-async def description(update: Update, context: PactContext) -> int:
-    """The description: then the preview."""
-    text = flow.typed_text(update)
-    if not text or len(text) > events.MAX_DESCRIPTION:
-        await _ask_again(update, context, events.MAX_DESCRIPTION)
-        return DESCRIPTION
-    context.user_data.setdefault(KEY, {})["description"] = text
-    return await _preview(update, context)
+def _passed(t: Translator) -> str:
+    """The moment typed (or saved) is no longer in the future."""
+    return t.gettext(
+        "That moment has passed. Type a future date and time like {example}.",
+        example=events.TIME_EXAMPLE,
+    )
 
 
-async def skip_description(update: Update, context: PactContext) -> int:
-    """No description."""
-    await answer(update)
-    await close_buttons(update, "✔️ " + context.t.gettext("Skip"))
-    context.user_data.setdefault(KEY, {})["description"] = ""
-    return await _preview(update, context)
+async def _when(update: Update, context: PactContext, draft: dict, text: str) -> wizard.Move:
+    """A future local date and time."""
+    t = context.t
+    tz = context.services.settings.tz
+    moment = events.parse_start(text, tz, context.services.clock.now())
+    if moment is None:
+        if events.parse_start(text, tz, datetime.min.replace(tzinfo=tz)) is not None:
+            return wizard.retry(_passed(t))
+        return wizard.retry(
+            t.gettext("Type the date and time like {example}.", example=events.TIME_EXAMPLE)
+        )
+    draft["starts_at"] = moment.isoformat()
+    return wizard.NEXT
+
+
+async def _ask_description(context: PactContext, draft: dict) -> wizard.Question:
+    """An optional description (the kernel adds Skip)."""
+    return wizard.Question(
+        context.t.gettext("Add a short description (what it is about, who may come), or skip.")
+    )
 
 
 def _draft_event(draft: dict) -> Event:
@@ -232,42 +197,34 @@ async def _town_of(context: PactContext, town_id: int | None) -> str | None:
     return found.name if found else None
 
 
-async def _preview(update: Update, context: PactContext) -> int:
-    """The invitation as subscribers will see it, with save and cancel."""
+async def _ask_preview(context: PactContext, draft: dict) -> wizard.Question:
+    """The invitation as subscribers will see it, with save and an edit button per answer."""
     t = context.t
-    draft = context.user_data[KEY]
     text = events.announcement(t, _draft_event(draft), await _town_of(context, draft.get("town")))
-    await send(
-        update,
-        context,
+    edit = WIZARD.edit_button
+    return wizard.Question(
         Markup("\n\n").join([t.gettext("<b>Preview</b>"), text]),
-        keyboard([(t.gettext("✅ Save event"), SAVE), (t.gettext("✖️ Cancel"), CANCEL)]),
+        [
+            [(t.gettext("✅ Save event"), PREFIX + SAVE)],
+            [edit(t.gettext("✏️ Title"), TITLE), edit(t.gettext("✏️ Municipality"), TOWN)],
+            [edit(t.gettext("✏️ Place"), PLACE), edit(t.gettext("✏️ When"), WHEN)],
+            [edit(t.gettext("✏️ Description"), DESCRIPTION)],
+        ],
     )
-    return PREVIEW
 
 
-async def save(update: Update, context: PactContext) -> int:
+async def _save(update: Update, context: PactContext, draft: dict, _value: str) -> wizard.Move:
     """Store the event and its reminders, then offer to announce it."""
-    await answer(update)
-    draft = context.user_data.pop(KEY, None)
-    if not draft or "starts_at" not in draft:
-        await stale_button(update, context)
-        return ConversationHandler.END
+    if WIZARD.first_missing(draft) is not None:
+        return wizard.goto(PREVIEW)
     t = context.t
     now = context.services.clock.now()
     starts_at = datetime.fromisoformat(draft["starts_at"])
     if starts_at <= now:
-        context.user_data[KEY] = draft
-        await send(
-            update,
-            context,
-            t.gettext(
-                "That moment has passed. Type a future date and time like {example}.",
-                example=events.TIME_EXAMPLE,
-            ),
-        )
-        return WHEN
+        await send(update, context, _passed(t))
+        return wizard.goto(WHEN, editing=True)
     await close_buttons(update)
+    WIZARD.drop(context)
     event = await events.create(
         context.scope.session,
         title=draft["title"],
@@ -291,42 +248,72 @@ async def save(update: Update, context: PactContext) -> int:
             [(t.gettext("Later"), LATER)],
         ),
     )
-    return ConversationHandler.END
+    return wizard.END
 
 
-def conversation() -> ConversationHandler:
-    """The /event composer, persistent like the other flows."""
-    text = filters.TEXT & ~filters.COMMAND
-    anything = ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    not_text: list[BaseHandler] = [MessageHandler(anything & ~filters.TEXT, flow.type_text)]
-    return ConversationHandler(
-        name="event_composer",
-        persistent=True,
-        allow_reentry=True,
-        entry_points=[CommandHandler("event", start, filters=filters.ChatType.PRIVATE)],
-        states={
-            TITLE: [MessageHandler(text, title), *not_text],
-            TOWN: [
-                CallbackQueryHandler(region, pattern=f"^{REGION}"),
-                CallbackQueryHandler(town, pattern=f"^({PICK}|{NO_TOWN}$)"),
-                CallbackQueryHandler(towns_again, pattern=f"^{TOWNS}$"),
-                MessageHandler(anything, flow.use_buttons),
-            ],
-            PLACE: [MessageHandler(text, place), *not_text],
-            WHEN: [MessageHandler(text, when), *not_text],
-            DESCRIPTION: [
-                MessageHandler(text, description),
-                CallbackQueryHandler(skip_description, pattern=f"^{SKIP}$"),
-                *not_text,
-            ],
-            PREVIEW: [
-                CallbackQueryHandler(save, pattern=f"^{SAVE}$"),
-                CallbackQueryHandler(flow.cancel_button, pattern=f"^{CANCEL}$"),
-                MessageHandler(anything, flow.use_buttons),
-            ],
-        },
-        fallbacks=flow.exits(),
-    )
+WIZARD = wizard.Wizard(
+    name="event_composer",
+    prefix=PREFIX,
+    draft_key=KEY,
+    title="/event (bot/campaigns/hearings.py): staff with the broadcast permission.",
+    steps=(
+        wizard.Step(
+            TITLE,
+            _ask_title,
+            (wizard.OnText(_typed(events.MAX_TITLE, "title")),),
+            keys=("title",),
+            label="title (up to 200 characters)",
+        ),
+        wizard.Step(
+            TOWN,
+            _ask_town,
+            (
+                wizard.OnButton(REGION, _region, exact=False),
+                wizard.OnButton(PICK, _town, exact=False, answer=False),
+                wizard.OnButton(NO_TOWN, _no_town),
+            ),
+            keys=("town", "no_town"),
+            screens=(wizard.Screen("region", _region_screen, "a region's municipalities"),),
+            label="a municipality, or no specific municipality",
+        ),
+        wizard.Step(
+            PLACE,
+            _ask_place,
+            (wizard.OnText(_typed(events.MAX_PLACE, "place")),),
+            keys=("place",),
+            label="place",
+        ),
+        wizard.Step(
+            WHEN,
+            _ask_when,
+            (wizard.OnText(_when),),
+            keys=("starts_at",),
+            label="a future date and time (YYYY-MM-DD HH:MM, Tirana)",
+        ),
+        wizard.Step(
+            DESCRIPTION,
+            _ask_description,
+            (wizard.OnText(_typed(events.MAX_DESCRIPTION, "description")),),
+            keys=("description",),
+            optional=True,
+            label="description",
+        ),
+        wizard.Step(
+            PREVIEW,
+            _ask_preview,
+            (wizard.OnButton(SAVE, _save),),
+            goes={
+                WHEN: "save, but the moment has passed meanwhile",
+                "[*]": "save (the event and its reminders; then announce now or later)",
+            },
+        ),
+    ),
+    branches={"/event": (TITLE, TOWN, PLACE, WHEN, DESCRIPTION, PREVIEW)},
+    branch_of=lambda draft: "/event",
+    entries=(wizard.Entry(fresh=lambda context: {}, command="event"),),
+    preview=PREVIEW,
+    resume_text=lambda t: t.gettext("You have an event in progress. Continue where you stopped?"),
+)
 
 
 async def _loaded(update: Update, context: PactContext, prefix: str) -> Event | None:
@@ -666,7 +653,7 @@ def routes() -> list[routing.Route]:
     permission."""
     private = filters.ChatType.PRIVATE
     return [
-        routing.staff_flow(conversation(), Permission.BROADCAST, KEY),
+        routing.staff_flow(WIZARD.conversation(), Permission.BROADCAST, KEY),
         *routing.citizen(
             CallbackQueryHandler(attend, pattern=f"^{RSVP_YES}"),
             CallbackQueryHandler(decline, pattern=f"^{RSVP_NO}"),
