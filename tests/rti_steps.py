@@ -17,6 +17,13 @@ async def onboard_english(person: Person) -> None:
     await person.press("Skip")
 
 
+async def open_builder(person: Person) -> None:
+    """From the menu to the request builder's first question."""
+    await person.command("/menu")
+    await person.press("⚖️ Right to information")
+    await person.press("✍️ Ask for information")
+
+
 async def build_request(
     person: Person,
     *,
@@ -26,9 +33,7 @@ async def build_request(
     name: str = "Arta Kelmendi",
 ) -> None:
     """Walk the builder from the menu to the finished request."""
-    await person.command("/menu")
-    await person.press("⚖️ Right to information")
-    await person.press("✍️ Ask for information")
+    await open_builder(person)
     await person.press(region)
     await person.press(municipality)
     await person.text(information)

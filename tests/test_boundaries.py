@@ -25,7 +25,6 @@ SHARED = {
 """Modules of a feature that are machinery rather than handlers, open to every feature."""
 EXCEPTIONS = {
     ("bot.account.privacy", "bot.staff.admin"): "the role names shown in /privacy live there",
-    ("bot.rti.builder", "bot.account.menu"): "wizard rewrite in progress: to use bot.kit.menu",
     ("bot.rti.builder", "bot.account.onboarding"): "consent buttons (ACCEPT, FULL) live there",
     ("bot.cases.report", "bot.account.menu"): "wizard rewrite in progress: to use bot.kit.menu",
     ("bot.cases.report", "bot.staff.workspace"): "the staff card after a report: to become an "

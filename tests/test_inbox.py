@@ -249,7 +249,7 @@ async def test_a_torn_request_draft_goes_back_to_the_missing_step(bot: BotHarnes
     await _rti_up_to_preview(arta)
     assert "Check your request" in arta.last.text
     del bot.app.user_data[arta.fake.user_id]["rti_draft"]["information"]
-    await arta.text("hello")
+    await arta.press("✅ Make the request")
     assert not arta.seen("Sorry, something went wrong")
     assert "What information do you want?" in arta.last.text
     await arta.text("The 2026 budget of the municipality and its annexes.")
