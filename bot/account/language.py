@@ -11,15 +11,16 @@ from bot.account.services import accounts
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.settings import SUPPORTED_LOCALES
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, edit_or_send, keyboard, send
 
-PREFIX = "lang:"
+CHOICE = ButtonCodec("lang:", SUPPORTED_LOCALES)
 NAMES = {"sq": "🇦🇱 Shqip", "en": "🇬🇧 English"}
 
 
 def _choices():
     """One button per shipped language, labelled in that language."""
-    return keyboard([(NAMES[code], PREFIX + code) for code in SUPPORTED_LOCALES])
+    return keyboard([(NAMES[code], CHOICE.data(code)) for code in SUPPORTED_LOCALES])
 
 
 async def language_command(update: Update, context: PactContext) -> None:
@@ -36,8 +37,8 @@ async def language_button(update: Update, context: PactContext) -> None:
 async def choose(update: Update, context: PactContext) -> None:
     """Store the choice (in the row if we keep one, else only in memory) and confirm."""
     query = await answer(update)
-    code = (query.data or "").removeprefix(PREFIX)
-    if code not in SUPPORTED_LOCALES:
+    code = CHOICE.parse(query.data)
+    if code is None:
         await stale_button(update, context)
         return
     context.remember_language(update, code)
@@ -52,5 +53,5 @@ def routes() -> list[routing.Route]:
     return routing.citizen(
         CommandHandler("language", language_command, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(language_button, pattern=f"^{menu.LANGUAGE}$"),
-        CallbackQueryHandler(choose, pattern=f"^{PREFIX}"),
+        CallbackQueryHandler(choose, pattern=CHOICE.pattern),
     )

@@ -18,6 +18,7 @@ from bot.account.texts import full_notice, short_notice
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, close_buttons, edit_or_send, keyboard, send
 from db.models import AgeBand, Role
 
@@ -25,9 +26,10 @@ from db.models import AgeBand, Role
 NOTICE, AGE, ROLE, DONE = Step.NOTICE, Step.AGE, Step.ROLE, Step.DONE
 
 ACCEPT, REFUSE, FULL = "onb:yes", "onb:no", "onb:full"
-SWITCH = "onb:lang:"
-AGE_PREFIX, ROLE_PREFIX = "onb:age:", "onb:role:"
+SWITCH = ButtonCodec("onb:lang:", ("sq", "en"))
 SKIP = "skip"
+AGE_CHOICE = ButtonCodec("onb:age:", (*AgeBand, SKIP))
+ROLE_CHOICE = ButtonCodec("onb:role:", (*Role, SKIP))
 
 AGE_LABELS = {
     AgeBand.UNDER_16: N_("Under 16"),
@@ -44,7 +46,7 @@ def _notice_markup(t: Translator):
     return keyboard(
         [(t.gettext("✅ I agree"), ACCEPT), (t.gettext("No, thanks"), REFUSE)],
         [(t.gettext("📄 Full privacy notice"), FULL)],
-        [("🇬🇧 English" if other == "en" else "🇦🇱 Shqip", SWITCH + other)],
+        [("🇬🇧 English" if other == "en" else "🇦🇱 Shqip", SWITCH.data(other))],
     )
 
 
@@ -76,8 +78,8 @@ async def start(update: Update, context: PactContext) -> None:
 async def switch_language(update: Update, context: PactContext) -> None:
     """Language button on the notice: redraw it in the other language."""
     await answer(update)
-    code = update.callback_query.data.removeprefix(SWITCH)  # type: ignore[union-attr]
-    if code not in ("sq", "en"):
+    code = SWITCH.parse(update.callback_query.data if update.callback_query else None)
+    if code is None:
         return
     context.remember_language(update, code)
     await accounts.set_language(context.scope.session, context.actor(update), code)
@@ -134,12 +136,12 @@ async def refuse(update: Update, context: PactContext) -> None:
 async def _ask_age(update: Update, context: PactContext) -> None:
     """One question: the age band (or skip)."""
     t = context.t
-    rows = [[(t.gettext(label), AGE_PREFIX + band) for band, label in AGE_LABELS.items()]]
+    rows = [[(t.gettext(label), AGE_CHOICE.data(band)) for band, label in AGE_LABELS.items()]]
     await send(
         update,
         context,
         t.gettext("How old are you? We ask so that we can protect young people's data."),
-        keyboard(rows[0][:2], rows[0][2:], [(t.gettext("Skip"), AGE_PREFIX + SKIP)]),
+        keyboard(rows[0][:2], rows[0][2:], [(t.gettext("Skip"), AGE_CHOICE.data(SKIP))]),
     )
 
 
@@ -147,8 +149,8 @@ async def choose_age(update: Update, context: PactContext) -> None:
     """Age band chosen: under 16 gets anonymous-only use, others the role question."""
     query = await answer(update)
     t = context.t
-    raw = (query.data or "").removeprefix(AGE_PREFIX)
-    if raw != SKIP and raw not in set(AgeBand):
+    raw = AGE_CHOICE.parse(query.data)
+    if raw is None:
         return await _stale(update, context)
     band = None if raw == SKIP else AgeBand(raw)
     if not has_consent(context.user_row):
@@ -183,8 +185,8 @@ async def _ask_role(update: Update, context: PactContext) -> None:
             "public hearings. You can skip this."
         ),
         keyboard(
-            [(t.gettext(label), ROLE_PREFIX + role) for role, label in ROLE_LABELS.items()],
-            [(t.gettext("Skip"), ROLE_PREFIX + SKIP)],
+            [(t.gettext(label), ROLE_CHOICE.data(role)) for role, label in ROLE_LABELS.items()],
+            [(t.gettext("Skip"), ROLE_CHOICE.data(SKIP))],
         ),
     )
 
@@ -193,8 +195,8 @@ async def choose_role(update: Update, context: PactContext) -> None:
     """Role chosen (or skipped): onboarding done, show the menu."""
     query = await answer(update)
     t = context.t
-    raw = (query.data or "").removeprefix(ROLE_PREFIX)
-    if (raw != SKIP and raw not in set(Role)) or not has_consent(context.user_row):
+    raw = ROLE_CHOICE.parse(query.data)
+    if raw is None or not has_consent(context.user_row):
         return await _stale(update, context)
     role = None if raw == SKIP else Role(raw)
     await accounts.set_role(context.scope.session, context.actor(update), role)
@@ -220,7 +222,7 @@ def routes() -> list[routing.Route]:
         CallbackQueryHandler(accept, pattern=f"^{ACCEPT}$"),
         CallbackQueryHandler(refuse, pattern=f"^{REFUSE}$"),
         CallbackQueryHandler(full, pattern=f"^{FULL}$"),
-        CallbackQueryHandler(switch_language, pattern=f"^{SWITCH}"),
-        CallbackQueryHandler(choose_age, pattern=f"^{AGE_PREFIX}"),
-        CallbackQueryHandler(choose_role, pattern=f"^{ROLE_PREFIX}"),
+        CallbackQueryHandler(switch_language, pattern=SWITCH.pattern),
+        CallbackQueryHandler(choose_age, pattern=AGE_CHOICE.pattern),
+        CallbackQueryHandler(choose_role, pattern=ROLE_CHOICE.pattern),
     )

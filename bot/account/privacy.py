@@ -20,13 +20,14 @@ from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator
 from bot.core.persistence import TOUCHED
 from bot.core.runtime import after_commit_effect
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, edit_or_send, keyboard, send
 from bot.staff.admin import ROLES
 from bot.staff.services import permissions as staff
 from db.models import ConsentPurpose, StaffMember, StaffRole, User
 from db.repositories import users as users_repo
 
-GIVE, WITHDRAW = "prv:give:", "prv:withdraw:"
+GIVE, WITHDRAW = (ButtonCodec(prefix, ConsentPurpose) for prefix in ("prv:give:", "prv:withdraw:"))
 NOTICE, EXPORT, ERASE, ERASE_YES, ERASE_ALL, SHOW = (
     "prv:notice",
     "prv:export",
@@ -72,14 +73,14 @@ def _status(t: Translator, user: User | None) -> tuple[str, list[list[Button]]]:
                 [
                     (
                         t.gettext("Withdraw: {what}", what=t.gettext(SHORT[purpose])),
-                        WITHDRAW + purpose,
+                        WITHDRAW.data(purpose),
                     )
                 ]
             )
         else:
             lines.append(t.gettext("⬜ {purpose}: not given", purpose=t.gettext(label)))
             rows.append(
-                [(t.gettext("Give: {what}", what=t.gettext(SHORT[purpose])), GIVE + purpose)]
+                [(t.gettext("Give: {what}", what=t.gettext(SHORT[purpose])), GIVE.data(purpose))]
             )
     rows.append([(t.gettext("📄 Full privacy notice"), NOTICE)])
     rows.append([(t.gettext("⬇️ Download my data"), EXPORT), (t.gettext("🗑 Delete my data"), ERASE)])
@@ -113,13 +114,12 @@ async def notice(update: Update, context: PactContext) -> None:
 async def change(update: Update, context: PactContext) -> None:
     """Give or withdraw one purpose, then redraw the status."""
     query = await answer(update)
-    data = query.data or ""
-    give = data.startswith(GIVE)
-    raw = data.removeprefix(GIVE if give else WITHDRAW)
-    if raw not in set(ConsentPurpose) or context.user_row is None:
+    given = GIVE.parse(query.data)
+    give = given is not None
+    purpose = given if give else WITHDRAW.parse(query.data)
+    if purpose is None or context.user_row is None:
         await stale_button(update, context)
         return
-    purpose = ConsentPurpose(raw)
     t = context.t
     try:
         user = await accounts.change_consent(
@@ -375,5 +375,6 @@ def routes() -> list[routing.Route]:
         CallbackQueryHandler(erase, pattern=f"^{ERASE}$"),
         CallbackQueryHandler(erase_confirmed, pattern=f"^{ERASE_YES}$"),
         CallbackQueryHandler(erase_everything, pattern=f"^{ERASE_ALL}$"),
-        CallbackQueryHandler(change, pattern=f"^({GIVE}|{WITHDRAW})"),
+        CallbackQueryHandler(change, pattern=GIVE.pattern),
+        CallbackQueryHandler(change, pattern=WITHDRAW.pattern),
     )

@@ -18,12 +18,13 @@ from bot.core.access import current_member
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, join_lines, shorten
 from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, edit_or_send, keyboard
 from bot.staff.services.permissions import Permission
 from db.models import Broadcast, BroadcastStatus
 
 P = "sb:list:"
-LIST, STOP, STOP_SURE = f"{P}all", f"{P}stop:", f"{P}sure:"
+LIST, STOP, STOP_SURE = f"{P}all", ButtonCodec(f"{P}stop:", int), ButtonCodec(f"{P}sure:", int)
 STATUS = {
     BroadcastStatus.SCHEDULED: N_("🕒 scheduled"),
     BroadcastStatus.RECURRING: N_("🔁 repeating"),
@@ -63,7 +64,7 @@ async def _render(update: Update, context: PactContext, note: str = "") -> None:
             for b, s, f in recent
         ]
     rows: list[list[Button]] = [
-        [(t.gettext("✖️ Stop #{number}", number=b.id), f"{STOP}{b.id}")]
+        [(t.gettext("✖️ Stop #{number}", number=b.id), STOP.data(b.id))]
         for b in active
         if b.status in broadcast_schedule.WAITING
     ]
@@ -78,38 +79,42 @@ async def list_command(update: Update, context: PactContext) -> None:
 async def ask_stop(update: Update, context: PactContext) -> None:
     """Confirm before stopping."""
     query = await answer(update)
-    raw = (query.data or "").removeprefix(STOP)
-    if not raw.isdigit():
+    number = STOP.parse(query.data)
+    if number is None:
         await stale_button(update, context)
         return
     t = context.t
     await edit_or_send(
         update,
         context,
-        t.gettext("Stop broadcast #{number}? It will not be sent (or repeated) again.", number=raw),
-        keyboard([(t.gettext("✖️ Yes, stop it"), f"{STOP_SURE}{raw}"), (t.gettext("⬅️ Back"), LIST)]),
+        t.gettext(
+            "Stop broadcast #{number}? It will not be sent (or repeated) again.", number=number
+        ),
+        keyboard(
+            [(t.gettext("✖️ Yes, stop it"), STOP_SURE.data(number)), (t.gettext("⬅️ Back"), LIST)]
+        ),
     )
 
 
 async def stop(update: Update, context: PactContext) -> None:
     """Stop it (audited)."""
     query = await answer(update)
-    raw = (query.data or "").removeprefix(STOP_SURE)
-    if not raw.isdigit():
+    number = STOP_SURE.parse(query.data)
+    if number is None:
         await stale_button(update, context)
         return
     member = current_member(context)
     stopped = await broadcast_schedule.stop(
         context.scope.session,
-        int(raw),
+        number,
         member.user_id if member else None,
         context.services.clock.now(),
     )
     t = context.t
     note = (
-        t.gettext("Broadcast #{number} stopped.", number=raw)
+        t.gettext("Broadcast #{number} stopped.", number=number)
         if stopped
-        else t.gettext("Broadcast #{number} has already started or ended.", number=raw)
+        else t.gettext("Broadcast #{number} has already started or ended.", number=number)
     )
     await _render(update, context, note)
 
@@ -125,7 +130,7 @@ def routes() -> list[routing.Route]:
     return routing.staff(
         Permission.BROADCAST,
         CommandHandler("broadcasts", list_command, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(ask_stop, pattern=f"^{STOP}"),
-        CallbackQueryHandler(stop, pattern=f"^{STOP_SURE}"),
+        CallbackQueryHandler(ask_stop, pattern=STOP.pattern),
+        CallbackQueryHandler(stop, pattern=STOP_SURE.pattern),
         CallbackQueryHandler(back, pattern=f"^{LIST}$"),
     )

@@ -16,20 +16,20 @@ from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator
 from bot.kit import menu, pickers
 from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, edit_or_send, keyboard, send
 from bot.rti.services import directory
-from db.models import Authority, Broadcast, ConsentPurpose, Subscription, Topic
+from db.models import Authority, Broadcast, ConsentPurpose, Subscription, Topic, User
 
 OPEN = "menu:campaigns"
-OPT_IN, TOPIC, PLACE, REGION, WHOLE_REGION, PICK, STOP = (
-    "cmp:optin",
-    "cmp:t:",
-    "cmp:place",
-    "cmp:reg:",
-    "cmp:wr:",
-    "cmp:m:",
-    "cmp:stop",
-)
+OPT_IN, PLACE, STOP = "cmp:optin", "cmp:place", "cmp:stop"
+TOPIC = ButtonCodec("cmp:t:", Topic)
+REGION, WHOLE_REGION = (ButtonCodec(p, directory.REGION_ORDER) for p in ("cmp:reg:", "cmp:wr:"))
+PICK, EVERYWHERE = ButtonCodec("cmp:m:", int), ButtonCodec("cmp:m:", ("all",))
+UNSUBSCRIBE_SENT = ButtonCodec(UNSUBSCRIBE, int)
+"""Under a campaign message: its broadcast id (bot/broadcasting/message.py writes it)."""
+UNSUBSCRIBE_TOPIC = ButtonCodec(UNSUBSCRIBE, Topic)
+"""Older campaign messages carry the topic itself."""
 TOPICS = {
     Topic.RTI: N_("Right-to-information tips"),
     Topic.SERVICES: N_("Municipal services monitoring"),
@@ -70,7 +70,7 @@ async def _screen(update: Update, context: PactContext, note: str = "") -> None:
     current = await campaigns.subscription(context.scope.session, user)
     followed = set(current.topics or []) if current else set()
     rows: list[list[Button]] = [
-        [(("✅ " if topic.value in followed else "⬜ ") + t.gettext(label), f"{TOPIC}{topic}")]
+        [(("✅ " if topic.value in followed else "⬜ ") + t.gettext(label), TOPIC.data(topic))]
         for topic, label in TOPICS.items()
     ]
     place = await _place(context, current)
@@ -127,14 +127,14 @@ async def opt_in(update: Update, context: PactContext) -> None:
 async def toggle(update: Update, context: PactContext) -> None:
     """Follow or stop following one topic."""
     query = await answer(update)
-    raw = (query.data or "").removeprefix(TOPIC)
+    topic = TOPIC.parse(query.data)
     user = context.user_row
-    if raw not in set(Topic) or user is None:
+    if topic is None or user is None:
         await stale_button(update, context)
         return
     try:
         await campaigns.toggle_topic(
-            context.scope.session, user, Topic(raw), context.services.clock.now()
+            context.scope.session, user, topic, context.services.clock.now()
         )
     except campaigns.NoCampaignConsentError:
         await _screen(update, context)
@@ -150,14 +150,17 @@ async def choose_place(update: Update, context: PactContext) -> None:
         update,
         context,
         t.gettext("Which municipality's news do you want?"),
-        keyboard(*pickers.region_rows(REGION), [(t.gettext("All"), f"{PICK}all")]),
+        keyboard(*pickers.region_rows(REGION.prefix), [(t.gettext("All"), EVERYWHERE.data("all"))]),
     )
 
 
 async def region(update: Update, context: PactContext) -> None:
     """The whole region, or one of its programme municipalities."""
     query = await answer(update)
-    name = (query.data or "").removeprefix(REGION)
+    name = REGION.parse(query.data)
+    if name is None:
+        await stale_button(update, context)
+        return
     found = await pickers.in_region(context, name)
     t = context.t
     await edit_or_send(
@@ -165,8 +168,8 @@ async def region(update: Update, context: PactContext) -> None:
         context,
         t.gettext("Choose the municipality:"),
         keyboard(
-            [(t.gettext("The whole region of {region}", region=name), f"{WHOLE_REGION}{name}")],
-            *pickers.choice_rows(t, found, PICK),
+            [(t.gettext("The whole region of {region}", region=name), WHOLE_REGION.data(name))],
+            *pickers.choice_rows(t, found, PICK.prefix),
         ),
     )
 
@@ -174,12 +177,10 @@ async def region(update: Update, context: PactContext) -> None:
 async def pick(update: Update, context: PactContext) -> None:
     """A municipality, a whole region, or all chosen."""
     query = await answer(update)
-    data = query.data or ""
-    raw = data.removeprefix(PICK)
+    municipality_id, region_name = PICK.parse(query.data), WHOLE_REGION.parse(query.data)
+    everywhere = EVERYWHERE.parse(query.data) is not None
     user = context.user_row
-    region_name = data.removeprefix(WHOLE_REGION) if data.startswith(WHOLE_REGION) else None
-    known = region_name in directory.REGION_ORDER or raw == "all" or raw.isdigit()
-    if user is None or not known:
+    if user is None or (municipality_id is None and region_name is None and not everywhere):
         await stale_button(update, context)
         return
     try:
@@ -187,7 +188,7 @@ async def pick(update: Update, context: PactContext) -> None:
             context.scope.session,
             user,
             context.services.clock.now(),
-            municipality_id=int(raw) if raw.isdigit() else None,
+            municipality_id=municipality_id,
             region=region_name,
         )
     except campaigns.NoCampaignConsentError:
@@ -198,12 +199,8 @@ async def pick(update: Update, context: PactContext) -> None:
 async def unsubscribe(update: Update, context: PactContext) -> None:
     """The button under every campaign message: one tap, and it says what it did."""
     query = await answer(update)
-    raw = (query.data or "").removeprefix(UNSUBSCRIBE)
     user = context.user_row
-    topics = await _message_topics(context, raw) if user is not None else []
-    if raw.isdigit() and user is not None:
-        if not await received.was_sent_broadcast(context.scope.session, user.id, int(raw)):
-            topics = []
+    topics = await _message_topics(context, user, query.data) if user is not None else []
     if not topics or user is None:
         await stale_button(update, context)
         return
@@ -223,13 +220,16 @@ async def unsubscribe(update: Update, context: PactContext) -> None:
     )
 
 
-async def _message_topics(context: PactContext, raw: str) -> list[Topic]:
-    """The topics a campaign message was sent for (older buttons carry the topic itself)."""
-    if raw in set(Topic):
-        return [Topic(raw)]
-    if not raw.isdigit():
+async def _message_topics(context: PactContext, user: User, data: str | None) -> list[Topic]:
+    """The topics of a campaign message sent to this person (older buttons carry the topic)."""
+    topic = UNSUBSCRIBE_TOPIC.parse(data)
+    if topic is not None:
+        return [topic]
+    number = UNSUBSCRIBE_SENT.parse(data)
+    session = context.scope.session
+    if number is None or not await received.was_sent_broadcast(session, user.id, number):
         return []
-    broadcast = await context.scope.session.get(Broadcast, int(raw))
+    broadcast = await session.get(Broadcast, number)
     if broadcast is None:
         return []
     found = audience.Audience.of(broadcast).topics
@@ -293,10 +293,13 @@ def routes() -> list[routing.Route]:
         CommandHandler("stop", stop_command, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(open_campaigns, pattern=f"^{OPEN}$"),
         CallbackQueryHandler(opt_in, pattern=f"^{OPT_IN}$"),
-        CallbackQueryHandler(toggle, pattern=f"^{TOPIC}"),
+        CallbackQueryHandler(toggle, pattern=TOPIC.pattern),
         CallbackQueryHandler(choose_place, pattern=f"^{PLACE}$"),
-        CallbackQueryHandler(region, pattern=f"^{REGION}"),
-        CallbackQueryHandler(pick, pattern=f"^({PICK}|{WHOLE_REGION})"),
-        CallbackQueryHandler(unsubscribe, pattern=f"^{UNSUBSCRIBE}"),
+        CallbackQueryHandler(region, pattern=REGION.pattern),
+        CallbackQueryHandler(pick, pattern=PICK.pattern),
+        CallbackQueryHandler(pick, pattern=EVERYWHERE.pattern),
+        CallbackQueryHandler(pick, pattern=WHOLE_REGION.pattern),
+        CallbackQueryHandler(unsubscribe, pattern=UNSUBSCRIBE_SENT.pattern),
+        CallbackQueryHandler(unsubscribe, pattern=UNSUBSCRIBE_TOPIC.pattern),
         CallbackQueryHandler(stop_command, pattern=f"^{STOP}$"),
     )

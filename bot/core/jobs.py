@@ -171,7 +171,7 @@ async def send_staff_digests(app: PactApplication) -> int:
                 f"• {c.reference} · {t.gettext(case_views.STATUS[CaseStatus(c.status)])}"
                 for c in idle
             ]
-            buttons = [[(c.reference, f"{staff_views.OPEN}{c.id}")] for c in idle[:10]]
+            buttons = [[(c.reference, staff_views.OPEN.data(c.id))] for c in idle[:10]]
             await outbox.enqueue(  # sent after the commit, retried, its outcome recorded
                 services,
                 kind=outbox_rows.DIGEST,

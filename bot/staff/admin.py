@@ -12,13 +12,16 @@ from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, join_lines
 from bot.kit import pickers
 from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, edit_or_send, keyboard, rows_of, send
 from bot.staff.services import permissions as staff
 from bot.staff.services import templates
 from bot.staff.services.permissions import Permission
 from db.models import AuthorityKind, StaffMember, StaffRole, User
 
-P = "adm:staff:"
+MEMBER = ButtonCodec("adm:staff:", int, ("show", "corr", "all"))
+MEMBER_PLACE = ButtonCodec("adm:staff:", int, "m", int)
+"""A staff member's card and its toggles (by user id); a municipality toggled (by authority id)."""
 ROLES = {
     StaffRole.ADMIN: N_("admin"),
     StaffRole.CASEWORKER: N_("caseworker"),
@@ -86,7 +89,10 @@ async def staff_command(update: Update, context: PactContext) -> None:
     lines = [t.gettext("<b>Staff</b>")] + [
         _line(t, m, names) for m, _u in await staff.everyone(session)
     ]
-    rows = [[(m.display_name, f"{P}{m.user_id}:show")] for m, _u in await staff.everyone(session)]
+    rows = [
+        [(m.display_name, MEMBER.data(m.user_id, "show"))]
+        for m, _u in await staff.everyone(session)
+    ]
     text = join_lines([*lines, "", t.gettext(USAGE)])
     await send(update, context, text, keyboard(*rows))
 
@@ -102,7 +108,7 @@ async def _show(update: Update, context: PactContext, member: StaffMember) -> No
     ]
     chosen = set(member.municipality_ids or [])
     toggles: list[Button] = [
-        (("✅ " if a.id in chosen else "") + a.name, f"{P}{member.user_id}:m:{a.id}")
+        (("✅ " if a.id in chosen else "") + a.name, MEMBER_PLACE.data(member.user_id, a.id))
         for a in programme
     ]
     rows = rows_of(toggles, 3)
@@ -111,8 +117,13 @@ async def _show(update: Update, context: PactContext, member: StaffMember) -> No
         context,
         _line(t, member, names),
         keyboard(
-            [(t.gettext("Corruption reports: turn on or off"), f"{P}{member.user_id}:corr")],
-            [(t.gettext("All municipalities"), f"{P}{member.user_id}:all")],
+            [
+                (
+                    t.gettext("Corruption reports: turn on or off"),
+                    MEMBER.data(member.user_id, "corr"),
+                )
+            ],
+            [(t.gettext("All municipalities"), MEMBER.data(member.user_id, "all"))],
             *rows,
         ),
     )
@@ -122,23 +133,24 @@ async def staff_button(update: Update, context: PactContext) -> None:
     """Toggle the corruption permission or a municipality, or show a member."""
     query = update.callback_query
     assert query is not None
-    parts = (query.data or "").removeprefix(P).split(":")
+    place = MEMBER_PLACE.parse(query.data)
+    number, action = (place[0], "m") if place else MEMBER.parse(query.data) or (None, None)
     session = context.scope.session
-    member = await session.get(StaffMember, int(parts[0])) if parts[0].isdigit() else None
+    member = await session.get(StaffMember, number) if number is not None else None
     admin = current_member(context)
     if member is None or admin is None or admin.role != StaffRole.ADMIN:
         await stale_button(update, context)
         return
     await answer(update)
-    if parts[1:2] != ["show"]:
+    if action != "show":
         corruption = member.corruption
         ids = None if member.municipality_ids is None else set(member.municipality_ids)
-        if parts[1:2] == ["corr"]:
+        if action == "corr":
             corruption = not corruption
-        elif parts[1:2] == ["all"]:
+        elif action == "all":
             ids = None
-        elif parts[1:2] == ["m"] and len(parts) == 3 and parts[2].isdigit():
-            ids = set(ids or set()) ^ {int(parts[2])}
+        else:
+            ids = set(ids or set()) ^ {place[1]}
             ids = ids or None
         user = await session.get(User, member.user_id)
         member = await staff.grant(
@@ -154,7 +166,7 @@ async def staff_button(update: Update, context: PactContext) -> None:
     await _show(update, context, member)
 
 
-TEMPLATE = "adm:tpl:del:"
+TEMPLATE = ButtonCodec("adm:tpl:del:", int)
 TEMPLATE_USAGE = N_("Add one with: /templates add Title | Albanian text | English text (optional)")
 
 
@@ -182,7 +194,7 @@ async def templates_command(update: Update, context: PactContext) -> None:
     lines = [t.gettext("<b>Response templates</b>")] + [
         Markup("• {}").format(x.title) for x in found
     ]
-    rows = [[(f"🗑 {x.title}"[:60], f"{TEMPLATE}{x.id}")] for x in found]
+    rows = [[(f"🗑 {x.title}"[:60], TEMPLATE.data(x.id))] for x in found]
     await send(
         update, context, join_lines([*lines, "", t.gettext(TEMPLATE_USAGE)]), keyboard(*rows)
     )
@@ -192,12 +204,12 @@ async def delete_template(update: Update, context: PactContext) -> None:
     """Delete a template."""
     query = await answer(update)
     admin = current_member(context)
-    raw = (query.data or "").removeprefix(TEMPLATE)
-    if admin is None or admin.role != StaffRole.ADMIN or not raw.isdigit():
+    number = TEMPLATE.parse(query.data)
+    if admin is None or admin.role != StaffRole.ADMIN or number is None:
         await stale_button(update, context)
         return
     done = await templates.delete(
-        context.scope.session, int(raw), by_user_id=admin.user_id, now=context.services.clock.now()
+        context.scope.session, number, by_user_id=admin.user_id, now=context.services.clock.now()
     )
     await send(
         update,
@@ -215,6 +227,7 @@ def routes() -> list[routing.Route]:
         Permission.ADMIN,
         CommandHandler("staff", staff_command, filters=private),
         CommandHandler("templates", templates_command, filters=private),
-        CallbackQueryHandler(staff_button, pattern=f"^{P}"),
-        CallbackQueryHandler(delete_template, pattern=f"^{TEMPLATE}"),
+        CallbackQueryHandler(staff_button, pattern=MEMBER.pattern),
+        CallbackQueryHandler(staff_button, pattern=MEMBER_PLACE.pattern),
+        CallbackQueryHandler(delete_template, pattern=TEMPLATE.pattern),
     )

@@ -15,6 +15,7 @@ from bot.core import routing
 from bot.core.access import current_member
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, join_lines
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, keyboard, send
 from bot.staff.services import charts, spreadsheets, stats
 from bot.staff.services import export as exports
@@ -23,13 +24,13 @@ from bot.staff.services.permissions import Permission
 from db.models import CaseStatus, StaffMember
 from db.repositories import audit
 
-EXPORT = "ex:period:"
 PERIODS = {
     "month": N_("This month"),
     "last": N_("Last month"),
     "year": N_("This year"),
     "all": N_("Everything"),
 }
+EXPORT = ButtonCodec("ex:period:", tuple(PERIODS))
 
 
 def period(key: str, today: date) -> tuple[date | None, date | None]:
@@ -50,9 +51,9 @@ def scope_for(member: StaffMember, start: date | None, end: date | None) -> Scop
     return Scope(start=start, end=end, municipality_ids=ids, include_corruption=member.corruption)
 
 
-def period_buttons(t: Translator, prefix: str) -> list[list[tuple[str, str]]]:
+def period_buttons(t: Translator, button: ButtonCodec) -> list[list[tuple[str, str]]]:
     """The periods as two rows of buttons."""
-    items = [(t.gettext(label), f"{prefix}{key}") for key, label in PERIODS.items()]
+    items = [(t.gettext(label), button.data(key)) for key, label in PERIODS.items()]
     return [items[:2], items[2:]]
 
 
@@ -72,8 +73,7 @@ async def export_period(update: Update, context: PactContext) -> None:
     query = await answer(update)
     member = current_member(context)
     assert member is not None
-    key = (query.data or "").removeprefix(EXPORT)
-    key = key if key in PERIODS else "all"
+    key = EXPORT.parse(query.data) or "all"
     settings = context.services.settings
     now = context.services.clock.now()
     today = now.astimezone(settings.tz).date()
@@ -113,7 +113,7 @@ async def export_period(update: Update, context: PactContext) -> None:
     )
 
 
-STATS = "vw:period:"
+STATS = ButtonCodec("vw:period:", tuple(PERIODS))
 
 
 def _hours(t: Translator, value: float | None) -> str:
@@ -185,8 +185,7 @@ async def stats_period(update: Update, context: PactContext) -> None:
     member = current_member(context)
     assert member is not None and update.effective_chat is not None
     t = context.t
-    key = (query.data or "").removeprefix(STATS)
-    key = key if key in PERIODS else "all"
+    key = STATS.parse(query.data) or "all"
     settings = context.services.settings
     today = context.services.clock.now().astimezone(settings.tz).date()
     scope = scope_for(member, *period(key, today))
@@ -217,11 +216,11 @@ def routes() -> list[routing.Route]:
         *routing.staff(
             Permission.EXPORT,
             CommandHandler("export", export_command, filters=private),
-            CallbackQueryHandler(export_period, pattern=f"^{EXPORT}"),
+            CallbackQueryHandler(export_period, pattern=EXPORT.pattern),
         ),
         *routing.staff(
             Permission.STATS,
             CommandHandler("stats", stats_command, filters=private),
-            CallbackQueryHandler(stats_period, pattern=f"^{STATS}"),
+            CallbackQueryHandler(stats_period, pattern=STATS.pattern),
         ),
     ]

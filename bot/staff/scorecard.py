@@ -16,14 +16,16 @@ from bot.core.application import PactContext
 from bot.core.i18n import Translator, escaped_within
 from bot.kit import pickers
 from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, edit_or_send, keyboard, rows_of, send
 from bot.staff.services import stats
 from bot.staff.services.filters import Scope
 from bot.staff.services.permissions import Permission
 from db.models import Authority, AuthorityKind, CaseStatus, Topic
 
-P = "adm:sc:"
-PUBLISH = "adm:scp:"
+MONTHS = ("last", "this")
+SHOW, PUBLISH = ButtonCodec("adm:sc:", int, MONTHS), ButtonCodec("adm:scp:", int, MONTHS)
+"""A municipality's scorecard, previewed or published, of last month or this month so far."""
 
 
 def month_bounds(today: date, previous: bool) -> tuple[date, date]:
@@ -89,7 +91,7 @@ async def scorecard_command(update: Update, context: PactContext) -> None:
         for a in await pickers.all_sorted(context)
         if a.kind == AuthorityKind.MUNICIPALITY and a.in_programme
     ]
-    buttons = [(a.name, f"{P}{a.id}:last") for a in towns]
+    buttons = [(a.name, SHOW.data(a.id, "last")) for a in towns]
     rows = rows_of(buttons, 3)
     await send(
         update, context, context.t.gettext("Scorecard of which municipality?"), keyboard(*rows)
@@ -100,8 +102,8 @@ async def scorecard_show(update: Update, context: PactContext) -> None:
     """The scorecard of last month or this month so far."""
     query = update.callback_query
     assert query is not None
-    raw, _, which = (query.data or "").removeprefix(P).partition(":")
-    town = await context.scope.session.get(Authority, int(raw)) if raw.isdigit() else None
+    number, which = SHOW.parse(query.data) or (None, None)
+    town = await context.scope.session.get(Authority, number) if number is not None else None
     if town is None or town.kind != AuthorityKind.MUNICIPALITY:
         await stale_button(update, context)
         return
@@ -124,7 +126,7 @@ async def scorecard_show(update: Update, context: PactContext) -> None:
         context,
         render(t, town, start, figures, rti_rows),
         keyboard(
-            [(label, f"{P}{town.id}:{other}")],
+            [(label, SHOW.data(town.id, other))],
             [
                 (
                     t.ngettext(
@@ -132,7 +134,7 @@ async def scorecard_show(update: Update, context: PactContext) -> None:
                         "📣 Publish to {count} subscribers",
                         reach,
                     ),
-                    f"{PUBLISH}{town.id}:{which or 'last'}",
+                    PUBLISH.data(town.id, which),
                 )
             ],
         ),
@@ -143,8 +145,8 @@ async def publish(update: Update, context: PactContext) -> None:
     """Send the scorecard as a broadcast to the municipality's "services" subscribers."""
     query = update.callback_query
     assert query is not None
-    raw, _, which = (query.data or "").removeprefix(PUBLISH).partition(":")
-    town = await context.scope.session.get(Authority, int(raw)) if raw.isdigit() else None
+    number, which = PUBLISH.parse(query.data) or (None, None)
+    town = await context.scope.session.get(Authority, number) if number is not None else None
     member = current_member(context)
     if town is None or town.kind != AuthorityKind.MUNICIPALITY or member is None:
         await stale_button(update, context)
@@ -186,6 +188,6 @@ def routes() -> list[routing.Route]:
     return routing.staff(
         Permission.ADMIN,
         CommandHandler("scorecard", scorecard_command, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(scorecard_show, pattern=f"^{P}"),
-        CallbackQueryHandler(publish, pattern=f"^{PUBLISH}"),
+        CallbackQueryHandler(scorecard_show, pattern=SHOW.pattern),
+        CallbackQueryHandler(publish, pattern=PUBLISH.pattern),
     )

@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from bot.cases import views as case_views
 from bot.core.i18n import N_, Translator, shorten
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, rows_of
 from db.models import (
     Case,
@@ -20,26 +21,6 @@ from db.models import (
     StaffRole,
 )
 
-TAKE, STATUS, SET_STATUS, REPLY, NOTE, ASSIGN, ASSIGN_TO = (
-    "stf:take:",
-    "stf:st:",
-    "stf:setst:",
-    "stf:reply:",
-    "stf:note:",
-    "stf:asg:",
-    "stf:asgto:",
-)
-PRIVATE, KEEP = "stf:priv:", ":keep"
-FILES, MORE, MERGE, REOPEN, REDACT, AUDIT, OPEN, INBOX = (
-    "stf:files:",
-    "stf:more:",
-    "stf:merge:",
-    "stf:reopen:",
-    "stf:redact:",
-    "stf:audit:",
-    "stf:open:",
-    "stf:inbox:",
-)
 STAFF_STATUSES = (
     CaseStatus.UNDER_REVIEW,
     CaseStatus.FORWARDED,
@@ -48,6 +29,32 @@ STAFF_STATUSES = (
     CaseStatus.NOT_RESOLVED,
     CaseStatus.REJECTED,
 )
+TAKE, STATUS, REPLY, NOTE, ASSIGN, FILES, MORE, MERGE, REOPEN, REDACT, AUDIT, OPEN, PRIVATE = (
+    ButtonCodec(prefix, int)
+    for prefix in (
+        "stf:take:",
+        "stf:st:",
+        "stf:reply:",
+        "stf:note:",
+        "stf:asg:",
+        "stf:files:",
+        "stf:more:",
+        "stf:merge:",
+        "stf:reopen:",
+        "stf:redact:",
+        "stf:audit:",
+        "stf:open:",
+        "stf:priv:",
+    )
+)
+"""Actions on one case (by its id)."""
+PRIVATE_NOTICE = ButtonCodec("stf:priv:", int, "keep")
+"""The full card privately from a notice, which keeps its text (a card is redrawn)."""
+SET_STATUS = ButtonCodec("stf:setst:", int, STAFF_STATUSES)
+ASSIGN_TO = ButtonCodec("stf:asgto:", int, int)
+"""A case (by id) assigned to a staff member (by user id)."""
+INBOX = ButtonCodec("stf:inbox:", ("open", "mine", "overdue", "all"), int)
+"""The inbox with a filter, at a page."""
 KINDS = {"photo": N_("photos"), "voice": N_("voice notes"), "document": N_("documents")}
 
 
@@ -96,7 +103,7 @@ def group_buttons(t: Translator, case: Case, *, notice: bool = False) -> list[li
 
     On a card the press also redraws the card (fresh age); a notice keeps its text (`:keep`).
     """
-    data = f"{PRIVATE}{case.id}{KEEP if notice else ''}"
+    data = PRIVATE_NOTICE.data(case.id) if notice else PRIVATE.data(case.id)
     return [[(t.gettext("🔓 Open in my private chat"), data)]]
 
 
@@ -172,10 +179,10 @@ def buttons(t: Translator, case: Case) -> list[list[Button]]:
     """The actions on a case card."""
     cid = case.id
     return [
-        [(t.gettext("🙋 Take"), f"{TAKE}{cid}"), (t.gettext("🔄 Status"), f"{STATUS}{cid}")],
-        [(t.gettext("✉️ Reply"), f"{REPLY}{cid}"), (t.gettext("📝 Note"), f"{NOTE}{cid}")],
-        [(t.gettext("👥 Assign"), f"{ASSIGN}{cid}"), (t.gettext("📎 Files"), f"{FILES}{cid}")],
-        [(t.gettext("⋯ More"), f"{MORE}{cid}")],
+        [(t.gettext("🙋 Take"), TAKE.data(cid)), (t.gettext("🔄 Status"), STATUS.data(cid))],
+        [(t.gettext("✉️ Reply"), REPLY.data(cid)), (t.gettext("📝 Note"), NOTE.data(cid))],
+        [(t.gettext("👥 Assign"), ASSIGN.data(cid)), (t.gettext("📎 Files"), FILES.data(cid))],
+        [(t.gettext("⋯ More"), MORE.data(cid))],
     ]
 
 
@@ -183,23 +190,23 @@ def more_buttons(t: Translator, case: Case, member: StaffMember | None) -> list[
     """Less frequent actions; the audit log is for admins."""
     cid = case.id
     rows = [
-        [(t.gettext("🔗 Merge into another case"), f"{MERGE}{cid}")],
+        [(t.gettext("🔗 Merge into another case"), MERGE.data(cid))],
         [
-            (t.gettext("🔁 Reopen"), f"{REOPEN}{cid}"),
-            (t.gettext("✂️ Redact text"), f"{REDACT}{cid}"),
+            (t.gettext("🔁 Reopen"), REOPEN.data(cid)),
+            (t.gettext("✂️ Redact text"), REDACT.data(cid)),
         ],
     ]
     if member is not None and member.role == StaffRole.ADMIN:
-        rows.append([(t.gettext("📜 Audit log"), f"{AUDIT}{cid}")])
-    rows.append([(t.gettext("⬅️ Back"), f"{OPEN}{cid}")])
+        rows.append([(t.gettext("📜 Audit log"), AUDIT.data(cid))])
+    rows.append([(t.gettext("⬅️ Back"), OPEN.data(cid))])
     return rows
 
 
 def status_buttons(t: Translator, case: Case) -> list[list[Button]]:
     """The statuses staff can set."""
     items = [
-        (t.gettext(case_views.STATUS[s]), f"{SET_STATUS}{case.id}:{s}")
+        (t.gettext(case_views.STATUS[s]), SET_STATUS.data(case.id, s))
         for s in STAFF_STATUSES
         if s != case.status
     ]
-    return [*rows_of(items), [(t.gettext("⬅️ Back"), f"{OPEN}{case.id}")]]
+    return [*rows_of(items), [(t.gettext("⬅️ Back"), OPEN.data(case.id))]]

@@ -10,6 +10,7 @@ All of it sits behind bot.core.access.gate.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from markupsafe import Markup
 from telegram import Message, Update
@@ -35,6 +36,7 @@ from bot.core.i18n import N_, join_lines, shorten
 from bot.core.runtime import Services
 from bot.kit import answers
 from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, edit_or_send, keyboard, rows_of, send, send_after_commit
 from bot.staff import views
 from bot.staff.services import casework, templates
@@ -57,26 +59,30 @@ log = logging.getLogger(__name__)
 INPUT = 0
 
 SKIP_NOTE = "stf:skipnote"
-TEMPLATE = "stf:tpl:"
+TEMPLATE = ButtonCodec("stf:tpl:", int)
 KEY = "staff_input"
 
 
-async def _case(update: Update, context: PactContext, prefix: str) -> tuple[Case, str] | None:
-    """The case a staff button names, if this staff member may see it (checked in the database).
+async def _case(
+    update: Update, context: PactContext, button: ButtonCodec
+) -> tuple[Case, Any] | None:
+    """The case a staff button names (its first field), if this staff member may see it (checked
+    in the database), with the button's second field (None without one).
 
-    Pressed in the group, any case button only sends the full card to the private chat.
+    Pressed in the group, any case button only sends the full card to the private chat (and
+    redraws the pressed card, not a notice).
     """
-    data = (update.callback_query.data or "") if update.callback_query else ""
-    raw, _, rest = data.removeprefix(prefix).partition(":")
-    case = await context.scope.session.get(Case, int(raw)) if raw.isdigit() else None
+    parsed = button.parse(update.callback_query.data if update.callback_query else None)
+    number, choice = parsed if isinstance(parsed, tuple) else (parsed, None)
+    case = await context.scope.session.get(Case, number) if number is not None else None
     if case is None or not staff.sees(current_member(context), case):
         await refuse_button(update, context)
         return None
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
-        await _open_privately(update, context, case, redraw=rest != views.KEEP[1:])
+        await _open_privately(update, context, case, redraw=button is not views.PRIVATE_NOTICE)
         return None
-    return case, rest
+    return case, choice
 
 
 async def _card_text(context: PactContext, case: Case) -> str:
@@ -191,7 +197,9 @@ async def _refresh_group_card(update: Update, context: PactContext, case: Case) 
 
 async def open_privately(update: Update, context: PactContext) -> None:
     """The group card's button: the full card privately, if this member may see the case."""
-    found = await _case(update, context, views.PRIVATE)  # in the group, _case opens privately
+    data = update.callback_query.data if update.callback_query else None
+    button = views.PRIVATE_NOTICE if views.PRIVATE_NOTICE.parse(data) is not None else views.PRIVATE
+    found = await _case(update, context, button)  # in the group, _case opens privately
     if found is not None:
         await _open_privately(update, context, found[0], redraw=False)
 
@@ -234,7 +242,7 @@ async def assign_menu(update: Update, context: PactContext) -> None:
     await answer(update)
     case = found[0]
     people = [
-        (m.display_name, f"{views.ASSIGN_TO}{case.id}:{m.user_id}")
+        (m.display_name, views.ASSIGN_TO.data(case.id, m.user_id))
         for m, _user in await staff.everyone(context.scope.session)
         if staff.sees(m, case)
     ]
@@ -243,7 +251,7 @@ async def assign_menu(update: Update, context: PactContext) -> None:
         update,
         context,
         context.t.gettext("Assign {reference} to:", reference=case.reference),
-        keyboard(*rows, [(context.t.gettext("⬅️ Back"), f"{views.OPEN}{case.id}")]),
+        keyboard(*rows, [(context.t.gettext("⬅️ Back"), views.OPEN.data(case.id))]),
     )
 
 
@@ -252,8 +260,8 @@ async def assign_to(update: Update, context: PactContext) -> None:
     found = await _case(update, context, views.ASSIGN_TO)
     if found is None:
         return
-    case, raw = found
-    target = await context.scope.session.get(staff.StaffMember, int(raw)) if raw.isdigit() else None
+    case, user_id = found
+    target = await context.scope.session.get(staff.StaffMember, user_id)
     member = current_member(context)
     if target is None or member is None or not staff.sees(target, case):
         await stale_button(update, context)
@@ -384,7 +392,7 @@ async def audit_log(update: Update, context: PactContext) -> None:
         update,
         context,
         join_lines(lines),
-        keyboard([(t.gettext("⬅️ Back"), f"{views.OPEN}{case.id}")]),
+        keyboard([(t.gettext("⬅️ Back"), views.OPEN.data(case.id))]),
     )
 
 
@@ -418,7 +426,7 @@ async def _ask(update: Update, context: PactContext, case: Case, action: str, **
     if action == "reply":
         found = await templates.all_templates(context.scope.session)
         markup = (
-            keyboard(*[[(f"📄 {x.title}"[:60], f"{TEMPLATE}{x.id}")] for x in found])
+            keyboard(*[[(f"📄 {x.title}"[:60], TEMPLATE.data(x.id))] for x in found])
             if found
             else None
         )
@@ -466,12 +474,9 @@ async def ask_status_note(update: Update, context: PactContext) -> int:
     found = await _case(update, context, views.SET_STATUS)
     if found is None:
         return ConversationHandler.END
-    case, raw = found
-    if raw not in {s.value for s in views.STAFF_STATUSES}:
-        await stale_button(update, context)
-        return ConversationHandler.END
-    action = "reason" if raw == CaseStatus.REJECTED else "status"
-    return await _ask(update, context, case, action, status=raw)
+    case, status = found
+    action = "reason" if status == CaseStatus.REJECTED else "status"
+    return await _ask(update, context, case, action, status=status)
 
 
 async def ask_merge(update: Update, context: PactContext) -> int:
@@ -501,9 +506,9 @@ async def typed(update: Update, context: PactContext) -> int:
 async def use_template(update: Update, context: PactContext) -> int:
     """A template as the reply, in the reporter's language."""
     await answer(update)
-    raw = (update.callback_query.data or "").removeprefix(TEMPLATE) if update.callback_query else ""
+    number = TEMPLATE.parse(update.callback_query.data if update.callback_query else None)
     template = (
-        await context.scope.session.get(ResponseTemplate, int(raw)) if raw.isdigit() else None
+        await context.scope.session.get(ResponseTemplate, number) if number is not None else None
     )
     case = await context.scope.session.get(Case, context.user_data.get(KEY, {}).get("case_id", 0))
     if template is None or case is None:
@@ -586,7 +591,7 @@ async def _apply(update: Update, context: PactContext, text: str) -> int:
         await casework.redact(session, case, text, staff_user_id=member.user_id, now=now)
         done = t.gettext("The text of {reference} was replaced.", reference=case.reference)
     send_after_commit(
-        update, context, done, keyboard([(t.gettext("📂 Open the case"), f"{views.OPEN}{case.id}")])
+        update, context, done, keyboard([(t.gettext("📂 Open the case"), views.OPEN.data(case.id))])
     )
     return ConversationHandler.END
 
@@ -618,11 +623,8 @@ async def inbox(update: Update, context: PactContext) -> None:
     member = current_member(context)
     assert member is not None
     t = context.t
-    data = (update.callback_query.data or "") if update.callback_query else f"{views.INBOX}open:0"
-    parts = data.removeprefix(views.INBOX).split(":")
-    which, page = (
-        (parts[0], int(parts[1])) if len(parts) == 2 and parts[1].isdigit() else ("open", 0)
-    )
+    pressed = views.INBOX.parse(update.callback_query.data) if update.callback_query else None
+    which, page = pressed or ("open", 0)
     if update.callback_query:
         await answer(update)
     idle = context.services.settings.staff_idle_days
@@ -642,15 +644,15 @@ async def inbox(update: Update, context: PactContext) -> None:
         "all": t.gettext("All"),
     }
     filters_row = [
-        (("• " if key == which else "") + label, f"{views.INBOX}{key}:0")
+        (("• " if key == which else "") + label, views.INBOX.data(key, 0))
         for key, label in labels.items()
     ]
-    rows = [[(case_views.button_label(t, c), f"{views.OPEN}{c.id}")] for c in found]
+    rows = [[(case_views.button_label(t, c), views.OPEN.data(c.id))] for c in found]
     paging = []
     if page > 0:
-        paging.append((t.gettext("⬅️ Previous"), f"{views.INBOX}{which}:{page - 1}"))
+        paging.append((t.gettext("⬅️ Previous"), views.INBOX.data(which, page - 1)))
     if more_pages:
-        paging.append((t.gettext("Next ➡️"), f"{views.INBOX}{which}:{page + 1}"))
+        paging.append((t.gettext("Next ➡️"), views.INBOX.data(which, page + 1)))
     text = (
         t.gettext("<b>Inbox</b> · {filter}", filter=labels[which])
         if found
@@ -667,17 +669,17 @@ def conversation() -> ConversationHandler:
         allow_reentry=True,
         per_chat=False,
         entry_points=[
-            CallbackQueryHandler(ask_reply, pattern=f"^{views.REPLY}"),
-            CallbackQueryHandler(ask_note, pattern=f"^{views.NOTE}"),
-            CallbackQueryHandler(ask_status_note, pattern=f"^{views.SET_STATUS}"),
-            CallbackQueryHandler(ask_merge, pattern=f"^{views.MERGE}"),
-            CallbackQueryHandler(ask_redact, pattern=f"^{views.REDACT}"),
+            CallbackQueryHandler(ask_reply, pattern=views.REPLY.pattern),
+            CallbackQueryHandler(ask_note, pattern=views.NOTE.pattern),
+            CallbackQueryHandler(ask_status_note, pattern=views.SET_STATUS.pattern),
+            CallbackQueryHandler(ask_merge, pattern=views.MERGE.pattern),
+            CallbackQueryHandler(ask_redact, pattern=views.REDACT.pattern),
         ],
         states={
             INPUT: [
                 MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, typed),
                 CallbackQueryHandler(skip_note, pattern=f"^{SKIP_NOTE}$"),
-                CallbackQueryHandler(use_template, pattern=f"^{TEMPLATE}"),
+                CallbackQueryHandler(use_template, pattern=TEMPLATE.pattern),
             ]
         },
         fallbacks=[CommandHandler("cancel", answers.cancel)],
@@ -687,17 +689,18 @@ def conversation() -> ConversationHandler:
 def buttons() -> list[CallbackQueryHandler]:
     """The stateless staff buttons."""
     return [
-        CallbackQueryHandler(inbox, pattern=f"^{views.INBOX}"),
-        CallbackQueryHandler(open_card, pattern=f"^{views.OPEN}"),
-        CallbackQueryHandler(open_privately, pattern=f"^{views.PRIVATE}"),
-        CallbackQueryHandler(take, pattern=f"^{views.TAKE}"),
-        CallbackQueryHandler(assign_to, pattern=f"^{views.ASSIGN_TO}"),
-        CallbackQueryHandler(assign_menu, pattern=f"^{views.ASSIGN}"),
-        CallbackQueryHandler(status_menu, pattern=f"^{views.STATUS}"),
-        CallbackQueryHandler(files, pattern=f"^{views.FILES}"),
-        CallbackQueryHandler(more, pattern=f"^{views.MORE}"),
-        CallbackQueryHandler(reopen, pattern=f"^{views.REOPEN}"),
-        CallbackQueryHandler(audit_log, pattern=f"^{views.AUDIT}"),
+        CallbackQueryHandler(inbox, pattern=views.INBOX.pattern),
+        CallbackQueryHandler(open_card, pattern=views.OPEN.pattern),
+        CallbackQueryHandler(open_privately, pattern=views.PRIVATE.pattern),
+        CallbackQueryHandler(open_privately, pattern=views.PRIVATE_NOTICE.pattern),
+        CallbackQueryHandler(take, pattern=views.TAKE.pattern),
+        CallbackQueryHandler(assign_to, pattern=views.ASSIGN_TO.pattern),
+        CallbackQueryHandler(assign_menu, pattern=views.ASSIGN.pattern),
+        CallbackQueryHandler(status_menu, pattern=views.STATUS.pattern),
+        CallbackQueryHandler(files, pattern=views.FILES.pattern),
+        CallbackQueryHandler(more, pattern=views.MORE.pattern),
+        CallbackQueryHandler(reopen, pattern=views.REOPEN.pattern),
+        CallbackQueryHandler(audit_log, pattern=views.AUDIT.pattern),
     ]
 
 

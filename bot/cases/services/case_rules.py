@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -430,16 +430,6 @@ async def attachments(session: AsyncSession, case: Case) -> list[CaseAttachment]
         select(CaseAttachment).where(CaseAttachment.case_id == case.id).order_by(CaseAttachment.id)
     )
     return list(result.scalars())
-
-
-async def photo_count(session: AsyncSession, case: Case) -> int:
-    """How many photos a case has."""
-    result = await session.execute(
-        select(func.count())
-        .select_from(CaseAttachment)
-        .where(CaseAttachment.case_id == case.id, CaseAttachment.kind == AttachmentKind.PHOTO)
-    )
-    return int(result.scalar_one())
 
 
 async def change_status(
