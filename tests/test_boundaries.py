@@ -26,7 +26,6 @@ SHARED = {
 EXCEPTIONS = {
     ("bot.account.privacy", "bot.staff.admin"): "the role names shown in /privacy live there",
     ("bot.rti.builder", "bot.account.onboarding"): "consent buttons (ACCEPT, FULL) live there",
-    ("bot.cases.report", "bot.account.menu"): "wizard rewrite in progress: to use bot.kit.menu",
     ("bot.cases.report", "bot.staff.workspace"): "the staff card after a report: to become an "
     "after-commit effect (see /tmp/pact-kernel-ready)",
     ("bot.staff.workspace", "bot.cases.notify"): "a staff reply or status change notifies the "

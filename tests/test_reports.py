@@ -322,29 +322,37 @@ async def test_export_lists_cases_and_erasure_keeps_them_anonymised(bot: BotHarn
         assert await session.get(CaseContact, case.id) is None, "the link is gone, the case stays"
 
 
-async def test_a_wrong_message_type_at_every_step_keeps_the_answers(bot: BotHarness) -> None:
+async def test_stray_text_at_the_village_step_is_not_taken_as_the_village(bot: BotHarness) -> None:
+    """Typed text that is none of the units is confirmed first; Back returns to the units.
+
+    Wrong input at every step in general is tested once for all wizards (test_wizard_kernel.py);
+    here only the report's own hints."""
     arta = bot.person(language_code="en")
     await onboard_english(arta)
     await arta.command("/menu")
     await arta.press("🛠 Report a service problem")
-    for label in ("Shkodër", "Municipality of Shkodër", "Skip", "Street lighting"):
-        await arta.act("send_sticker")
-        assert arta.last.text, "every wrong input gets an answer"
-        await arta.press(label)
+    await arta.press("Shkodër")
+    await arta.press("Municipality of Shkodër")
+    await arta.text("velipoje")
+    assert "What is the problem about?" in arta.last.text, "a listed unit, typed, is taken"
+    await arta.press("⬅️ Back")
+    await arta.text("The street lights are off")
+    assert "Is “The street lights are off” the administrative unit" in arta.last.text
+    await arta.press("⬅️ Back")
+    assert "Which administrative unit or village?" in arta.last.text
+    await arta.press("Skip")
+    await arta.press("Street lighting")
     await arta.act("send_sticker")
-    assert arta.seen("Please type your answer as text.")
+    assert arta.last.text == "Please type your answer as text."
     await arta.text("Dark street near the market.")
-    await arta.act("send_sticker")
     await arta.press("Skip")
     await arta.act("send_sticker")
     assert arta.last.text == "Send photos, or tap Done."
     await arta.press("✔️ Done")
-    await arta.act("send_sticker")
     await arta.press("👤 Named")
     preview = arta.last
-    await arta.act("send_sticker")
-    assert arta.last.text == "Please use the buttons above."
-    assert "Check your report" in preview.text
     assert "Dark street near the market." in preview.text and "Street lighting" in preview.text
+    assert "Place: Municipality of Shkodër\n" in preview.text, "no village was kept"
     await arta.press("📨 Send")
-    assert arta.seen("Your case number is PACT-2026-00001.")
+    [case] = await _cases(bot)
+    assert case.unit is None

@@ -12,7 +12,6 @@ from markupsafe import Markup
 from telegram import Message, Update
 from telegram.ext import ConversationHandler, filters
 
-from bot.account import menu
 from bot.account.services.consent import has_consent, is_minor
 from bot.cases import evidence_intake
 from bot.cases import views as case_views
@@ -22,7 +21,7 @@ from bot.cases.services.evidence import PRIVATE_MODES
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, shorten
-from bot.kit import pickers
+from bot.kit import menu, pickers
 from bot.kit import wizard as wz
 from bot.kit.ui import Button, close_buttons, keyboard, rows_of, send, send_after_commit
 from bot.kit.wizard import END, NEXT, STAY, OnButton, OnMessage, OnText, Question, Screen, Step
