@@ -27,6 +27,7 @@ class StoredFile:
     mime_type: str | None = None
     width: int | None = None
     height: int | None = None
+    duration: int | None = None
 
     @property
     def size(self) -> int:
@@ -49,6 +50,16 @@ class StoredFile:
             "file_unique_id": self.file_unique_id,
             "width": self.width,
             "height": self.height,
+            "file_size": self.size,
+        }
+
+    def to_voice(self, duration: int | None = None) -> dict[str, Any]:
+        """The Bot API Voice object for this file."""
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "duration": duration if duration is not None else self.duration or 0,
+            "mime_type": self.mime_type or "audio/ogg",
             "file_size": self.size,
         }
 

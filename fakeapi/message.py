@@ -110,6 +110,13 @@ class FakeMessage:
         return {**largest, "sizes": sizes, "content": self.files[-1].content}
 
     @property
+    def voice(self) -> dict[str, Any] | None:
+        """file_id, duration and content bytes of a voice note, or None."""
+        if "voice" not in self.media:
+            return None
+        return {**self.media["voice"], "content": self.files[0].content}
+
+    @property
     def location(self) -> dict[str, Any] | None:
         """latitude/longitude of a location message, or None."""
         return self.media.get("location")

@@ -176,14 +176,9 @@ class FakeUser(_ChatView):
         stored = self.fake.state.files.add(
             b"OggS" + bytes(duration * 100), "voice", mime_type="audio/ogg"
         )
-        voice = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "duration": duration,
-            "mime_type": "audio/ogg",
-            "file_size": stored.size,
-        }
-        return await self._send("voice", media={"voice": voice}, files=[stored])
+        stored.duration = duration
+        media = {"voice": stored.to_voice()}
+        return await self._send("voice", media=media, files=[stored])
 
     async def send_contact(
         self, phone_number: str = "+355691234567", first_name: str | None = None

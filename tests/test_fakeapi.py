@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import inspect
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,17 +19,22 @@ from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    CallbackQuery,
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    Message,
     ReplyKeyboardMarkup,
     Update,
+    User,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
 from fakeapi import FakeTelegram, HtmlParseError, UpdateDropped, parse_html
+from fakeapi.registry import method_names
 
 TOKEN = "123:ABC"
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -592,3 +601,90 @@ async def test_forum_topics_only_in_forums(fake: FakeTelegram, bot: Bot) -> None
     assert fake.forum_topics[-100900] == {topic.message_thread_id: "Bashkia Pukë"}
     with pytest.raises(BadRequest, match="not a forum"):
         await bot.create_forum_topic(-100901, "X")
+
+
+async def test_voice_notes_by_upload_and_by_file_id(fake: FakeTelegram, bot: Bot) -> None:
+    user = fake.user(user_id=1001)
+    await user.send_voice(duration=4)
+    [update] = await bot.get_updates(timeout=0)
+    heard = update.message.voice
+    sent = await bot.send_voice(1001, heard.file_id, caption="PACT-2026-0001")
+    assert sent.voice.file_id == heard.file_id and sent.voice.duration == 4
+    assert user.last.kind == "voice" and user.last.text == "PACT-2026-0001"
+    assert user.last.voice["content"].startswith(b"OggS")
+    uploaded = await bot.send_voice(1001, b"OggS-new", duration=2)
+    assert uploaded.voice.duration == 2 and user.last.voice["content"] == b"OggS-new"
+    photo = await bot.send_photo(1001, b"\xff\xd8raw")
+    with pytest.raises(BadRequest, match="as voice"):
+        await bot.send_voice(1001, photo.photo[-1].file_id)
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await bot.send_voice(1001, "unknown-id")
+
+
+SHORTCUT_OWNERS = (Message, CallbackQuery, Chat, User)
+"""Telegram objects whose methods call the Bot API (message.edit_text → editMessageText)."""
+
+
+def _endpoint(bot_method: str) -> str | None:
+    """The Bot API method a PTB Bot method posts to ("send_voice" → "sendVoice"), or None."""
+    function = getattr(Bot, bot_method, None)
+    if bot_method.startswith("_") or not inspect.iscoroutinefunction(function):
+        return None
+    first, *rest = bot_method.split("_")
+    name = first + "".join(part.title() for part in rest)
+    return name if f'"{name}"' in inspect.getsource(function) else None
+
+
+def _endpoints_of(called: str) -> set[str]:
+    """Bot API methods reached by calling a method of this name on a Bot or a shortcut owner."""
+    found = {_endpoint(called)}
+    for owner in SHORTCUT_OWNERS:
+        function = getattr(owner, called, None)
+        if inspect.iscoroutinefunction(function):
+            inner = re.findall(r"get_bot\(\)\.(\w+)\(", inspect.getsource(function))
+            found.add(_endpoint(inner[-1]) if inner else None)  # the last one: the general case
+    return {name for name in found if name}
+
+
+def _named_in_code(node: ast.AST) -> str | None:
+    """A Bot API method named as data: Call("sendMessage", …) or {"method": "sendMessage"}."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Call":
+        first = node.args[0] if node.args else None
+        return first.value if isinstance(first, ast.Constant) else None
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == "method":
+                return value.value if isinstance(value, ast.Constant) else None
+    return None
+
+
+def bot_api_calls() -> dict[str, list[str]]:
+    """Every Bot API method the bot's code calls, with where (modules importing telegram)."""
+    calls: dict[str, list[str]] = {}
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted((root / "bot").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        talks_to_telegram = any(
+            isinstance(node, ast.ImportFrom) and (node.module or "").startswith("telegram")
+            for node in ast.walk(tree)
+        )
+        for node in ast.walk(tree):
+            names: set[str] = set()
+            if talks_to_telegram and isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Attribute):
+                    names = _endpoints_of(node.func.attr)
+            named = _named_in_code(node)
+            if isinstance(named, str) and hasattr(Bot, named):
+                names.add(named)
+            for name in names:
+                where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
+                calls.setdefault(name, []).append(where)
+    return calls
+
+
+def test_every_bot_api_method_the_bot_calls_is_served() -> None:
+    calls = bot_api_calls()
+    assert {"sendMessage", "sendVoice", "answerCallbackQuery", "getUpdates"} <= set(calls)
+    served = {name.lower() for name in method_names()}
+    missing = {name: calls[name] for name in calls if name.lower() not in served}
+    assert not missing, f"the fake Bot API lacks methods the bot calls: {missing}"

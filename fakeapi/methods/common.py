@@ -125,6 +125,23 @@ def resolve_document(fake: FakeTelegram, p: Params, name: str, value: Any) -> St
     raise bad_request("wrong file identifier/HTTP URL specified")
 
 
+def resolve_voice(fake: FakeTelegram, p: Params, value: Any) -> StoredFile:
+    """A voice note for an upload or a known voice file_id; Bad Request for anything else."""
+    upload = p.attachment(value)
+    if upload is not None:
+        return fake.state.files.add(upload.content, "voice", mime_type="audio/ogg")
+    if not isinstance(value, str) or not value:
+        raise bad_request("there is no voice in the request")
+    known = fake.state.files.get(value)
+    if known is not None and known.kind == "voice":
+        return known
+    if known is not None:
+        raise bad_request(f"wrong file identifier: can't use file of type {known.kind} as voice")
+    if value.startswith(("http://", "https://")):
+        return fake.state.files.add(b"", "voice", mime_type="audio/ogg")
+    raise bad_request("wrong file identifier/HTTP URL specified")
+
+
 def photo_media(sizes: list[StoredFile]) -> dict[str, Any]:
     """The ``photo`` field of a Message."""
     return {"photo": [size.to_photo_size() for size in sizes]}

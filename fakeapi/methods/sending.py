@@ -16,6 +16,7 @@ from .common import (
     reply_target,
     resolve_document,
     resolve_photo,
+    resolve_voice,
     store_bot_message,
 )
 
@@ -95,6 +96,29 @@ async def send_document(fake: FakeTelegram, p: Params) -> dict[str, Any]:
         "document",
         content=caption,
         media=document_media(stored),
+        files=[stored],
+        markup=markup,
+        reply_to=reply_to,
+    )
+    return message.to_api()
+
+
+@api_method("sendVoice")
+async def send_voice(fake: FakeTelegram, p: Params) -> dict[str, Any]:
+    """Send a voice note given as upload, voice file_id or URL."""
+    chat = fake.state.writable_chat(p.get("chat_id"))
+    caption = caption_param(p)
+    markup = markup_param(p)
+    reply_to = reply_target(chat, p)
+    stored = resolve_voice(fake, p, p.get("voice"))
+    message = store_bot_message(
+        fake,
+        chat,
+        p,
+        "sendVoice",
+        "voice",
+        content=caption,
+        media={"voice": stored.to_voice(p.integer("duration"))},
         files=[stored],
         markup=markup,
         reply_to=reply_to,
