@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.rti.services.authority_search import best_matches, fold
 from db.models import Authority, AuthorityKind
 from db.repositories import audit
 from db.repositories import authorities as repo
@@ -35,13 +35,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 URL = re.compile(r"^https?://\S+\.\S+$")
 
 
-def fold(text: str) -> str:
-    """Lower case without diacritics or punctuation: "Fushë-Arrëz" → "fushe arrez"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
-
-
 def display_name(authority: Authority) -> str:
     """The name an Albanian letter uses: municipalities as "Bashkia X"."""
     return f"Bashkia {authority.name}" if authority.kind == MUNICIPALITY else authority.name
@@ -58,26 +51,8 @@ def sort_key(authority: Authority) -> tuple[int, int, str]:
 
 
 def search(authorities: list[Authority], query: str, limit: int = 8) -> list[Authority]:
-    """Authorities whose name matches the query; word starts rank before inner matches."""
-    wanted = fold(query)
-    if not wanted:
-        return []
-    ranked = []
-    for authority in authorities:
-        name = fold(authority.name)
-        if name == wanted:
-            rank = 0
-        elif name.startswith(wanted):
-            rank = 1
-        elif f" {wanted}" in f" {name}":
-            rank = 2
-        elif wanted in name or wanted.replace(" ", "") in name.replace(" ", ""):
-            rank = 3
-        else:
-            continue
-        ranked.append((rank, sort_key(authority), authority))
-    ranked.sort(key=lambda item: (item[0], item[1]))
-    return [authority for _rank, _key, authority in ranked[:limit]]
+    """Authorities that fit typed text, best first; equal fits in display order."""
+    return best_matches(sorted(authorities, key=sort_key), query, limit)
 
 
 def read_municipalities(path: Path = MUNICIPALITIES_CSV) -> list[dict[str, str]]:
