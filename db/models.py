@@ -116,9 +116,11 @@ class AuditEntry(Base):
 
 
 class AuthorityKind(enum.StrEnum):
-    """A municipality (the programme's focus) or any other public body."""
+    """A municipality (the programme's focus), a prefecture, a water utility or another body."""
 
     MUNICIPALITY = "municipality"
+    PREFECTURE = "prefecture"
+    WATER_UTILITY = "water_utility"
     OTHER = "other"
 
 
@@ -141,9 +143,26 @@ class Authority(Base):
     postal_address: Mapped[str | None] = mapped_column(String(300))
     transparency_url: Mapped[str | None] = mapped_column(String(300))
     website: Mapped[str | None] = mapped_column(String(300))
+    rti_email: Mapped[str | None] = mapped_column(String(200))
+    """The RTI coordinator's own e-mail, when the authority publishes one."""
+    contact_source: Mapped[str | None] = mapped_column(Text)
+    """Where the shipped contacts come from (db/data/contacts.csv), for staff to re-check."""
+    checked_on: Mapped[date | None]
+    """When the contacts were last checked: the sources' date, or a staff verification."""
+    verified_at: Mapped[datetime | None]
+    verified_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    staff_fields: Mapped[list[str] | None] = mapped_column(JSON)
+    """Contact fields a staff member set: seeding never overwrites them."""
     staff_thread_id: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    @property
+    def request_email(self) -> str | None:
+        """Where a request for information goes: the coordinator's e-mail, else the office's."""
+        return self.rti_email or self.email
 
 
 class RequestStatus(enum.StrEnum):

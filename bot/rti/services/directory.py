@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.rti.services import contacts
 from bot.rti.services.authority_search import best_matches, fold
 from db.models import Authority, AuthorityKind
 from db.repositories import audit
@@ -20,11 +21,13 @@ DATA = Path(__file__).resolve().parents[3] / "db" / "data"
 MUNICIPALITIES_CSV = DATA / "municipalities.csv"
 AUTHORITIES_CSV = DATA / "authorities.csv"
 MUNICIPALITY, OTHER = AuthorityKind.MUNICIPALITY, AuthorityKind.OTHER
+KINDS = tuple(kind.value for kind in AuthorityKind)
 REGION_ORDER = ("Shkodër", "Lezhë", "Kukës", "Dibër")
 """Programme regions in the order the programme lists them (municipalities.csv)."""
 
 EDITABLE = (
     "coordinator_name",
+    "rti_email",
     "email",
     "phone",
     "postal_address",
@@ -62,7 +65,7 @@ def read_municipalities(path: Path = MUNICIPALITIES_CSV) -> list[dict[str, str]]
 
 
 async def seed(session: AsyncSession, now: datetime) -> int:
-    """Insert shipped authorities that are missing; staff edits are never overwritten."""
+    """Insert shipped authorities that are missing, then their contacts; staff edits win."""
     existing = {(a.kind, a.name) for a in await repo.all_authorities(session)}
     added = 0
     for row in read_municipalities():
@@ -98,7 +101,7 @@ async def seed(session: AsyncSession, now: datetime) -> int:
                 ),
             )
             added += 1
-    return added
+    return added + await contacts.seed_contacts(session, now)
 
 
 class InvalidValueError(ValueError):
@@ -112,7 +115,7 @@ def clean_value(field_name: str, value: str) -> str | None:
         return None
     if len(value) > 300:
         raise InvalidValueError(field_name)
-    if field_name == "email" and not EMAIL.match(value):
+    if field_name in ("email", "rti_email") and not EMAIL.match(value):
         raise InvalidValueError(field_name)
     if field_name in ("transparency_url", "website") and not URL.match(value):
         raise InvalidValueError(field_name)
@@ -134,6 +137,7 @@ async def update_contact(
         return {}
     for name, value in changed.items():
         setattr(authority, name, value)
+    contacts.mark_staff_set(authority, changed)
     authority.updated_at = now
     await audit.record(
         session,
@@ -171,8 +175,8 @@ async def import_csv(
         return result
     for line, row in enumerate(reader, start=2):
         kind, name = (row.get("kind") or "").strip(), (row.get("name") or "").strip()
-        if kind not in (MUNICIPALITY, OTHER) or not name:
-            result.errors.append((line, "kind must be municipality or other, and name is needed"))
+        if kind not in KINDS or not name:
+            result.errors.append((line, f"kind must be one of {', '.join(KINDS)}, and a name"))
             continue
         try:
             changes = {
@@ -188,7 +192,8 @@ async def import_csv(
                 result.errors.append((line, f"unknown municipality {name}"))
                 continue
             authority = await repo.add(
-                session, Authority(kind=OTHER, name=name, created_at=now, updated_at=now)
+                session,
+                Authority(kind=AuthorityKind(kind), name=name, created_at=now, updated_at=now),
             )
             await audit.record(
                 session,
