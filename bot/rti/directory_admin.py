@@ -18,29 +18,23 @@ from telegram.ext import (
 
 from bot.core import routing
 from bot.core.application import PactContext
-from bot.core.i18n import N_
 from bot.kit import answers
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, keyboard, send
 from bot.rti import views
-from bot.rti.services import directory
+from bot.rti.services import contacts, directory
 from bot.rti.services import requests as rti
 from bot.staff.services.permissions import Permission
+from db.models import StaffMember
 from db.repositories import authorities as authorities_repo
 
 # States
 SEARCH, FIELD, VALUE, FILE = range(4)
 
 PICK, DONE = ButtonCodec("adm:auth:", int), "adm:done"
+VERIFY = ButtonCodec("adm:verify:", int)
 KEY = "admin"
-FIELD_LABELS = {
-    "coordinator_name": N_("RTI coordinator"),
-    "email": N_("E-mail"),
-    "phone": N_("Phone"),
-    "postal_address": N_("Postal address"),
-    "transparency_url": N_("Transparency Programme"),
-    "website": N_("Website"),
-}
+FIELD_LABELS = dict(views.CONTACT_FIELDS)
 FIELD_CB = ButtonCodec("adm:field:", tuple(FIELD_LABELS))
 MAX_CSV_BYTES = 1_000_000
 
@@ -73,18 +67,28 @@ async def _results(update: Update, context: PactContext, query: str) -> int:
 
 
 async def _card(update: Update, context: PactContext, authority_id: int) -> int:
-    """The authority's contacts with a button per field."""
+    """The authority's contacts, source and checks, with a button per field and "verified"."""
     t = context.t
-    authority = await authorities_repo.get(context.scope.session, authority_id)
+    session = context.scope.session
+    authority = await authorities_repo.get(session, authority_id)
     if authority is None:
         return await answers.cancel(update, context)
     context.user_data[KEY] = {"authority_id": authority.id}
+    verifier = (
+        await session.get(StaffMember, authority.verified_by_user_id)
+        if authority.verified_by_user_id
+        else None
+    )
     buttons = [(t.gettext(label), FIELD_CB.data(name)) for name, label in FIELD_LABELS.items()]
     await send(
         update,
         context,
-        views.authority_card(t, authority),
-        keyboard(buttons[:2], buttons[2:4], buttons[4:], [(t.gettext("✔️ Done"), DONE)]),
+        views.authority_staff_card(t, authority, verifier.display_name if verifier else None),
+        keyboard(
+            *(buttons[start : start + 2] for start in range(0, len(buttons), 2)),
+            [(t.gettext("✅ Mark the contacts verified"), VERIFY.data(authority.id))],
+            [(t.gettext("✔️ Done"), DONE)],
+        ),
     )
     return FIELD
 
@@ -113,6 +117,28 @@ async def choose_field(update: Update, context: PactContext) -> int:
         ),
     )
     return VALUE
+
+
+async def verify(update: Update, context: PactContext) -> int:
+    """Staff checked the contacts against the sources: record who and when, show the card."""
+    query = await answer(update)
+    authority_id = VERIFY.parse(query.data)
+    state = context.user_data.get(KEY, {})
+    if authority_id is None or state.get("authority_id") != authority_id:
+        return await answers.cancel(update, context)
+    authority = await authorities_repo.get(context.scope.session, authority_id)
+    if authority is None:
+        return await answers.cancel(update, context)
+    now = context.services.clock.now()
+    await contacts.mark_verified(
+        context.scope.session,
+        authority,
+        actor_user_id=context.user_row.id if context.user_row else None,
+        now=now,
+        today=now.astimezone(context.services.settings.tz).date(),
+    )
+    await send(update, context, context.t.gettext("Marked verified."))
+    return await _card(update, context, authority.id)
 
 
 async def value(update: Update, context: PactContext) -> int:
@@ -153,9 +179,10 @@ async def import_command(update: Update, context: PactContext) -> int:
         update,
         context,
         context.t.gettext(
-            "Send the CSV file now. Columns: kind (municipality or other), name, and any of "
-            "coordinator_name, email, phone, postal_address, transparency_url, website. An "
-            "empty cell leaves a value as it is, a single - clears it."
+            "Send the CSV file now. Columns: kind (municipality, prefecture, water_utility or "
+            "other), name, and any of coordinator_name, rti_email, email, phone, "
+            "postal_address, transparency_url, website. An empty cell leaves a value as it is, "
+            "a single - clears it."
         ),
     )
     return FILE
@@ -253,6 +280,7 @@ def conversations() -> list[ConversationHandler]:
             FIELD: [
                 CallbackQueryHandler(pick, pattern=PICK.pattern),
                 CallbackQueryHandler(choose_field, pattern=FIELD_CB.pattern),
+                CallbackQueryHandler(verify, pattern=VERIFY.pattern),
                 CallbackQueryHandler(done, pattern=f"^{DONE}$"),
             ],
             VALUE: [MessageHandler(text, value)],

@@ -57,26 +57,109 @@ def authority_label(t: Translator, authority: Authority) -> str:
     return authority.name
 
 
-def authority_card(t: Translator, authority: Authority) -> Markup:
-    """What we know of an authority's right-to-information contacts."""
-    unknown = t.gettext("not known yet")
-    lines = [Markup("<b>{}</b>").format(authority_label(t, authority))]
-    fields = (
-        (N_("RTI coordinator"), authority.coordinator_name),
-        (N_("E-mail"), authority.email),
-        (N_("Phone"), authority.phone),
-        (N_("Postal address"), authority.postal_address),
-        (N_("Transparency Programme"), authority.transparency_url),
-        (N_("Website"), authority.website),
+PYET_SHTETIN = "https://www.pyetshtetin.al"
+CONTACT_FIELDS = (
+    ("coordinator_name", N_("RTI coordinator")),
+    ("rti_email", N_("RTI coordinator's e-mail")),
+    ("email", N_("E-mail")),
+    ("phone", N_("Phone")),
+    ("postal_address", N_("Postal address")),
+    ("transparency_url", N_("Transparency Programme")),
+    ("website", N_("Website")),
+)
+"""Contact fields in card order, with their labels (staff edit the same fields)."""
+EMAILS, LINKS = ("rti_email", "email"), ("transparency_url", "website")
+
+
+def _contact_value(name: str, value: str) -> Markup:
+    """An e-mail as a mailto: link, a web address as a link, anything else as text."""
+    if name in EMAILS:
+        return Markup('<a href="mailto:{0}">{0}</a>').format(value)
+    if name in LINKS:
+        return Markup('<a href="{0}">{0}</a>').format(value)
+    return Markup("{}").format(value)
+
+
+def delivery_advice(t: Translator, authority: Authority) -> Markup:
+    """How to deliver a letter without an e-mail: by hand, by post, or through Pyet Shtetin."""
+    lines = [
+        t.gettext("<b>No e-mail is known for this authority.</b> Deliver your letter, signed:"),
+        t.gettext(
+            "• by hand at its protocol office (at a municipality, the one-stop office, Zyra me "
+            "Një Ndalesë): ask for the protocol number and keep it;"
+        ),
+    ]
+    if authority.postal_address:
+        lines.append(
+            t.gettext(
+                "• by post to {address}: keep the postal receipt;",
+                address=authority.postal_address,
+            )
+        )
+    else:
+        lines.append(
+            t.gettext(
+                "• by post to its office (ask the office for the address): keep the postal receipt;"
+            )
+        )
+    lines.append(
+        t.gettext(
+            "• or online through Pyet Shtetin, {link} (registration needed).", link=PYET_SHTETIN
+        )
     )
-    for label, value in fields:
-        lines.append(Markup("{}: {}").format(t.gettext(label), value or unknown))
+    return Markup("\n").join(lines)
+
+
+def authority_card(t: Translator, authority: Authority) -> Markup:
+    """What we know of an authority's right-to-information contacts, for a citizen."""
+    lines = [Markup("<b>{}</b>").format(authority_label(t, authority))]
+    for name, label in CONTACT_FIELDS:
+        value = getattr(authority, name)
+        if value:
+            lines.append(Markup("{}: {}").format(t.gettext(label), _contact_value(name, value)))
+    if not authority.request_email:
+        lines.append(delivery_advice(t, authority))
     lines.append(
         t.gettext(
             "💡 Check its Transparency Programme and its Register of Requests and Responses "
             "first: the information may already be published (arts. 4, 5, 7 and 8)."
         )
     )
+    return Markup("\n").join(lines)
+
+
+def authority_staff_card(t: Translator, authority: Authority, verified_by: str | None) -> Markup:
+    """Every contact field, where the contacts come from, when checked, and who verified them."""
+    unknown = t.gettext("not known yet")
+    lines = [Markup("<b>{}</b>").format(authority_label(t, authority))]
+    for name, label in CONTACT_FIELDS:
+        value = getattr(authority, name)
+        shown = _contact_value(name, value) if value else unknown
+        lines.append(Markup("{}: {}").format(t.gettext(label), shown))
+    lines.append(
+        t.gettext("Source: {source}", source=authority.contact_source)
+        if authority.contact_source
+        else t.gettext("Source: none recorded")
+    )
+    lines.append(
+        t.gettext("Last checked: {date}", date=t.date(authority.checked_on))
+        if authority.checked_on
+        else t.gettext("Last checked: never")
+    )
+    if authority.verified_at:
+        lines.append(
+            t.gettext(
+                "✅ Verified by {name} on {date}",
+                name=verified_by or t.gettext("a former staff member"),
+                date=t.date(authority.verified_at),
+            )
+        )
+    else:
+        lines.append(t.gettext("Not verified by staff yet."))
+    if authority.staff_fields:
+        labels = dict(CONTACT_FIELDS)
+        edited = [plain(t.gettext(labels[n])) for n in authority.staff_fields if n in labels]
+        lines.append(t.gettext("Set by staff: {fields}", fields=", ".join(edited)))
     return Markup("\n").join(lines)
 
 
