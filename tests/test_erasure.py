@@ -197,6 +197,7 @@ async def _lighting_report(person: Person, unit: str | None, identity: str) -> N
         await person.press("Skip")
     else:
         await person.text(unit)
+        await person.press("✔️ Yes, that is the place")
     await person.press("Street lighting")
     await person.text(DESCRIPTION if unit else "Dark street by the market.")
     await person.press("Skip")

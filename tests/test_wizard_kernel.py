@@ -276,6 +276,9 @@ async def test_a_preview_with_a_missing_answer_asks_it(tiny: BotHarness) -> None
     assert arta.last.text == "Your name?", "the first missing answer, not a crash"
     await arta.text("Besa")
     assert arta.last.text == "Preview: red / Besa / Hi", "then the preview"
+    await arta.press("✖️ Cancel")
+    assert arta.seen("Cancelled.") and _draft(tiny, arta, TINY) is None
+    assert _state(tiny, arta, TINY) is None, "Cancel leaves the flow"
 
 
 def test_step_ids_and_button_data_fit() -> None:
@@ -441,7 +444,7 @@ BROADCAST_COMPOSER = Walk(
             "For which municipality",
             again=(Act("press", "Shkodër"), Act("press", "The whole region of Shkodër")),
         ),
-        Act("press", "Age: everyone", "It reaches 0 people"),
+        Act("press", "Age: all", "It reaches 0 people"),
         Act("press", "Continue ➡️", "When should it be sent?", "It reaches 0 people"),
         Act("press", "🕒 At a date and time", "Type the date and time", "When should it be"),
         Act("text", "2026-12-20 10:00", "Ready to schedule", "Type the date and time"),
