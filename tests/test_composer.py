@@ -72,11 +72,11 @@ async def test_photo_link_region_filters_and_a_weekly_repeat(fake, database_url)
         await admin.press("Shkodër")
         await admin.press("The whole region of Shkodër")
         assert "It reaches 2 people now" in admin.last.text
-        await admin.press("Age: everyone")
+        await admin.press("Age: all")
         await admin.press("Age: 16–17")
         assert "Age: 18–29" in admin.last.labels
         assert "It reaches 1 person now" in admin.last.text
-        await admin.press("Language: everyone")
+        await admin.press("Language: all")
         assert "It reaches 0 people now" in admin.last.text
         await admin.press("Language: Albanian")
         assert "It reaches 1 person now" in admin.last.text

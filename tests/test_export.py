@@ -1,5 +1,5 @@
 """CSV and .xlsx exports on both backends: columns, order, scope, encoding, formulas that never
-run, and no protected identities."""
+run, no protected identities, and headers and values in the staff member's language."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cases.services import case_rules as cases
+from bot.core.i18n import I18n
 from bot.rti.services import directory
 from bot.staff.services import export
 from bot.staff.services.filters import Scope
@@ -36,6 +37,12 @@ from db.models import (
 )
 
 TZ = ZoneInfo("Europe/Tirane")
+I18N = I18n("sq", "Europe/Tirane")
+SQ = I18N.translator("sq")
+CASE_HEADER, RTI_HEADER = (
+    export.header(SQ, export.CASE_COLUMNS),
+    export.header(SQ, export.RTI_COLUMNS),
+)
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 TELEGRAM_IDS = ("123456789", "555000111", "777000333")
 USER_IDS = ("880001", "880002", "880003")
@@ -220,26 +227,29 @@ async def seeded(sessions: async_sessionmaker[AsyncSession]) -> tuple[Seeded, di
     return ids, references
 
 
-def parse(data: bytes) -> tuple[str, list[dict[str, str]], list[str]]:
-    """The text, rows and header of an exported file, after checking the BOM and CRLF lines."""
+def parse(data: bytes, columns: dict[str, str]) -> tuple[str, list[dict[str, str]], list[str]]:
+    """The text, rows (by column key) and header of an exported file, after checking the BOM and
+    CRLF lines."""
     assert data.startswith(codecs.BOM_UTF8)
     text = data[len(codecs.BOM_UTF8) :].decode("utf-8")
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    rows = list(reader)
-    return text, rows, list(reader.fieldnames or [])
+    header, *lines = csv.reader(io.StringIO(text, newline=""))
+    rows = [dict(zip(columns, line, strict=True)) for line in lines]
+    return text, rows, header
 
 
 async def cases_file(sessions, scope: Scope, locale: str = "sq"):
     """Export cases in a scope and parse the result."""
     async with sessions() as session:
-        return parse(await export.cases_csv(session, scope, TZ, locale))
+        data = await export.cases_csv(session, scope, TZ, I18N.translator(locale))
+    return parse(data, export.CASE_COLUMNS)
 
 
-async def rti_file(sessions, scope: Scope):
+async def rti_file(sessions, scope: Scope, locale: str = "sq"):
     """Export requests in a scope and parse the result."""
     async with sessions() as session:
-        return parse(await export.rti_csv(session, scope, TZ))
+        data = await export.rti_csv(session, scope, TZ, I18N.translator(locale))
+    return parse(data, export.RTI_COLUMNS)
 
 
 def assert_no_identities(text: str, rows: list[dict[str, str]], secrets: list[str]) -> None:
@@ -255,7 +265,8 @@ def assert_no_identities(text: str, rows: list[dict[str, str]], secrets: list[st
 async def test_cases_columns_order_content_and_no_identities(sessions, seeded) -> None:
     ids, refs = seeded
     text, rows, header = await cases_file(sessions, Scope(include_corruption=True))
-    assert tuple(header) == export.CASE_COLUMNS
+    assert tuple(header) == CASE_HEADER
+    assert header[:3] == ["Numri i rastit", "Lloji", "Statusi"]
     assert [r["reference"] for r in rows] == [
         refs["named"],
         refs["corruption"],
@@ -263,7 +274,7 @@ async def test_cases_columns_order_content_and_no_identities(sessions, seeded) -
         refs["anonymous"],
     ]
     named, corruption, confidential, anonymous = rows
-    assert named["reporter"] == "Arta K." and named["identification"] == "named"
+    assert named["reporter"] == "Arta K." and named["identification"] == "me emër"
     assert confidential["reporter"] == "" and anonymous["reporter"] == ""
     assert corruption["reporter"] == ""
     assert named["municipality"] == "Shkodër" and named["description"] == DESCRIPTION
@@ -275,12 +286,13 @@ async def test_cases_columns_order_content_and_no_identities(sessions, seeded) -
     assert named["created_at"] == "2026-01-01 00:30"
     assert confidential["updated_at"] == "2026-11-24 08:00"
     assert confidential["last_public_note"] == "Iu përcoll bashkisë."
-    assert (
-        confidential["status"] == "forwarded" and confidential["municipality"] == "Malësi e Madhe"
-    )
-    assert anonymous["duplicate_of"] == refs["named"] and anonymous["status"] == "duplicate"
+    assert confidential["status"] == "i përcjellë te institucioni"
+    assert confidential["municipality"] == "Malësi e Madhe"
+    assert anonymous["duplicate_of"] == refs["named"]
+    assert anonymous["status"] == "dublikatë e një rasti tjetër"
     assert anonymous["last_public_note"] == ""
-    assert corruption["category"] == "corruption" and corruption["municipality"] == ""
+    assert corruption["category"] == "Korrupsion" and corruption["municipality"] == ""
+    assert (named["kind"], corruption["kind"]) == ("Problem me shërbimin", "Raportim korrupsioni")
     assert corruption["institution"] == "Zyra e Gjendjes Civile"
     assert_no_identities(text, rows, ids.secrets)
 
@@ -309,14 +321,43 @@ async def test_cases_category_in_english(sessions, seeded) -> None:
     assert {row["category"] for row in rows} == {"Drinking water supply"}
 
 
+ENGLISH_WORDS = {"forwarded", "duplicate", "corruption", "named", "anonymous", "yes", "no"}
+"""Stored values that once leaked into Albanian exports."""
+
+
+async def test_albanian_export_has_no_english_words(sessions, seeded) -> None:
+    """Every cell of an Albanian export is in Albanian: no stored keys, no yes/no."""
+    texts = [await cases_file(sessions, Scope(include_corruption=True))]
+    texts.append(await rti_file(sessions, Scope()))
+    for _text, rows, header in texts:
+        cells = {cell.lower() for row in rows for cell in row.values()} | set(header)
+        assert cells & ENGLISH_WORDS == set()
+        assert not [h for h in header if "_" in h], "headers are words, not column keys"
+
+
+async def test_english_export_speaks_english(sessions, seeded) -> None:
+    _ids, refs = seeded
+    _text, rows, header = await cases_file(sessions, Scope(include_corruption=True), "en")
+    assert header[:3] == ["Case number", "Kind", "Status"]
+    by_reference = {row["reference"]: row for row in rows}
+    assert by_reference[refs["confidential"]]["status"] == "forwarded to the institution"
+    assert by_reference[refs["corruption"]]["category"] == "Corruption"
+    _text, requests, header = await rti_file(sessions, Scope(), "en")
+    assert "Deadline extended" in header
+    assert requests[0]["authority"] == "Municipality of Shkodër"
+    assert (requests[0]["extended"], requests[1]["extended"]) == ("no", "yes")
+
+
 async def test_rti_columns_scope_and_no_requester(sessions, seeded) -> None:
     ids, _refs = seeded
     text, rows, header = await rti_file(sessions, Scope())
-    assert tuple(header) == export.RTI_COLUMNS
+    assert tuple(header) == RTI_HEADER
     first, second = rows
     assert first["authority"] == "Bashkia Shkodër" and first["protocol_number"] == "Prot. 45/2"
     assert first["created_at"] == "2026-02-01 00:15" and first["sent_on"] == "2026-02-02"
-    assert (first["extended"], second["extended"]) == ("no", "yes")
+    assert (first["extended"], second["extended"]) == ("jo", "po")
+    assert first["status"] == "e dërguar, në pritje të përgjigjes"
+    assert first["format"] == "kopje elektronike"
     assert not second["authority"].startswith("Bashkia") and int(second["number"])
     assert_no_identities(text, rows, ids.secrets)
     assert "Kontratat" not in text, "the request text stays out"
@@ -329,7 +370,7 @@ async def test_rti_columns_scope_and_no_requester(sessions, seeded) -> None:
 
 async def test_empty_export_still_has_a_header(sessions) -> None:
     text, rows, header = await rti_file(sessions, Scope())
-    assert rows == [] and tuple(header) == export.RTI_COLUMNS and text.count("\r\n") == 1
+    assert rows == [] and tuple(header) == RTI_HEADER and text.count("\r\n") == 1
 
 
 def test_file_names() -> None:
@@ -381,14 +422,14 @@ def pieces(text: str) -> list[str]:
 async def test_csv_quotes_every_cell_and_no_formula_runs_after_a_separator(sessions) -> None:
     await add_attack_case(sessions)
     async with sessions() as session:
-        data = await export.cases_csv(session, Scope(), TZ)
+        data = await export.cases_csv(session, Scope(), TZ, SQ)
     assert data.startswith(codecs.BOM_UTF8)
     text = data[len(codecs.BOM_UTF8) :].decode("utf-8")
     header, row = list(csv.reader(io.StringIO(text, newline="")))
     requoted = io.StringIO()
     csv.writer(requoted, quoting=csv.QUOTE_ALL).writerows([header, row])
     assert text == requoted.getvalue(), "every cell quoted"
-    fields = dict(zip(header, row, strict=True))
+    fields = dict(zip(export.CASE_COLUMNS, row, strict=True))
     assert fields["description"].startswith("x;'=cmd|")
     assert "\n'@SUM" in fields["description"] and "a,\t'-2+3" in fields["description"]
     assert fields["location_text"] == "Rruga 5, '+1+cmd|' /C calc'!A0"
@@ -417,10 +458,10 @@ async def test_xlsx_cells_are_strings_dates_and_numbers_with_a_bold_frozen_heade
     ids, refs = seeded
     await add_attack_case(sessions)
     async with sessions() as session:
-        data = await export.cases_xlsx(session, Scope(include_corruption=True), TZ)
+        data = await export.cases_xlsx(session, Scope(include_corruption=True), TZ, SQ)
     sheet, rows = workbook_cells(data)
     assert sheet.title == "cases" and sheet.freeze_panes == "A2"
-    assert tuple(c.value for c in rows[0]) == export.CASE_COLUMNS
+    assert tuple(c.value for c in rows[0]) == CASE_HEADER
     assert all(c.font.bold for c in rows[0])
     by_reference = {
         row[0].value: dict(zip(export.CASE_COLUMNS, row, strict=False)) for row in rows[1:]
@@ -450,11 +491,11 @@ async def test_xlsx_cells_are_strings_dates_and_numbers_with_a_bold_frozen_heade
 async def test_rti_xlsx_has_dates_and_no_requester(sessions, seeded) -> None:
     ids, _refs = seeded
     async with sessions() as session:
-        data = await export.rti_xlsx(session, Scope(), TZ)
+        data = await export.rti_xlsx(session, Scope(), TZ, SQ)
     sheet, rows = workbook_cells(data)
-    assert tuple(c.value for c in rows[0]) == export.RTI_COLUMNS and sheet.freeze_panes == "A2"
+    assert tuple(c.value for c in rows[0]) == RTI_HEADER and sheet.freeze_panes == "A2"
     first = dict(zip(export.RTI_COLUMNS, rows[1], strict=True))
-    assert first["authority"].value == "Bashkia Shkodër" and first["extended"].value == "no"
+    assert first["authority"].value == "Bashkia Shkodër" and first["extended"].value == "jo"
     assert first["sent_on"].is_date and first["sent_on"].value.date() == date(2026, 2, 2)
     assert first["created_at"].value == datetime(2026, 2, 1, 0, 15)
     assert len(rows) == 3
@@ -466,9 +507,9 @@ async def test_rti_xlsx_has_dates_and_no_requester(sessions, seeded) -> None:
 
 async def test_an_empty_xlsx_still_has_its_header(sessions) -> None:
     async with sessions() as session:
-        data = await export.rti_xlsx(session, Scope(), TZ)
+        data = await export.rti_xlsx(session, Scope(), TZ, SQ)
     _sheet, rows = workbook_cells(data)
-    assert [[c.value for c in row] for row in rows] == [list(export.RTI_COLUMNS)]
+    assert [[c.value for c in row] for row in rows] == [list(RTI_HEADER)]
 
 
 def test_xlsx_keeps_text_with_control_characters_and_never_makes_formulas() -> None:

@@ -14,8 +14,8 @@ async def onboard(person: Person, agree: str = "✅ Pajtohem") -> None:
     """Consent, then skip the optional questions."""
     await person.command("/start")
     await person.press(agree)
-    await person.press("Kaloje" if "Pajtohem" in agree else "Skip")
-    await person.press("Kaloje" if "Pajtohem" in agree else "Skip")
+    await person.press("Kalojeni" if "Pajtohem" in agree else "Skip")
+    await person.press("Kalojeni" if "Pajtohem" in agree else "Skip")
 
 
 async def test_language_switch_survives_a_restart(bot: BotHarness) -> None:

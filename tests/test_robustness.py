@@ -138,7 +138,7 @@ async def test_handler_error_apologises_rolls_back_and_alerts_staff(
         arta = harness.person()
         await arta.command("/start")
         await arta.press("✅ Pajtohem")
-        await arta.press("Kaloje")
+        await arta.press("Kalojeni")
         with caplog.at_level(logging.ERROR):
             await arta.press("Qytetar/e")
         assert "Na vjen keq, diçka shkoi keq" in arta.last.text

@@ -7,6 +7,16 @@ from bot.core.i18n import Translator
 from bot.core.settings import Settings
 
 IDP_EMAIL = "info@idp.al"
+DEFAULT_CONTROLLER = Settings.model_fields["controller_name"].default
+
+
+def controller(t: Translator, settings: Settings) -> str:
+    """The controller's name in the reader's language (programme.md); a configured one as given."""
+    if settings.controller_name == DEFAULT_CONTROLLER:
+        return t.gettext(
+            "ANTTARC – Albanian National Training and Technical Assistance Resource Center"
+        )
+    return settings.controller_name
 
 
 def short_notice(t: Translator, settings: Settings) -> str:
@@ -21,7 +31,7 @@ def short_notice(t: Translator, settings: Settings) -> str:
         "at any time with /privacy. You can complain to the Commissioner for the Right to "
         "Information and Personal Data Protection: {idp}.\n\n"
         "Do you agree that we store your data for this?",
-        controller=settings.controller_name,
+        controller=controller(t, settings),
         months=settings.case_retention_months,
         idp=IDP_EMAIL,
     )
@@ -58,7 +68,7 @@ def full_notice(t: Translator, settings: Settings) -> str:
         "once. You can complain to the Commissioner for the Right to Information and "
         "Personal Data Protection (IDP): {idp}.",
         version=NOTICE_VERSION,
-        controller=settings.controller_name,
+        controller=controller(t, settings),
         contact=contact,
         months=settings.case_retention_months,
         idp=IDP_EMAIL,

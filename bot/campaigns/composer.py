@@ -50,9 +50,9 @@ CHOICES: dict[str, list[tuple[str | None, str]]] = {
         (Role.CITIZEN, N_("citizens")),
         (Role.ACTIVIST, N_("activists")),
     ],
-    "languages": [(None, N_("everyone")), ("sq", N_("Albanian")), ("en", N_("English"))],
+    "languages": [(None, N_("all")), ("sq", N_("Albanian")), ("en", N_("English"))],
     "age_bands": [
-        (None, N_("everyone")),
+        (None, N_("all")),
         (AgeBand.AGE_16_17, "16–17"),
         (AgeBand.AGE_18_29, "18–29"),
         (AgeBand.AGE_30_PLUS, "30+"),

@@ -702,7 +702,10 @@ async def preview(context: PactContext, draft: dict) -> Question:
             lines.append(t.gettext("Where: 📍 shared location"))
         elif draft.get("location_text"):
             lines.append(t.gettext("Where: {place}", place=draft["location_text"]))
-    lines.append(t.ngettext("{count} file", "{count} files", len(draft.get("files", []))))
+    files = len(draft.get("files", []))
+    lines.append(
+        t.ngettext("{count} file", "{count} files", files) if files else t.gettext("0 files")
+    )
     mode = Identification(draft["identification"])
     lines.append(
         t.gettext("Identification: {mode}", mode=t.gettext(case_views.IDENTIFICATION[mode]))

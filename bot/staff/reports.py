@@ -11,10 +11,11 @@ from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.cases import views as case_views
+from bot.cases.services import case_rules
 from bot.core import routing
 from bot.core.access import current_member
 from bot.core.application import PactContext
-from bot.core.i18n import N_, Translator, join_lines
+from bot.core.i18n import N_, Translator, join_lines, plain
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, keyboard, send
 from bot.staff.services import charts, spreadsheets, stats
@@ -81,14 +82,7 @@ async def export_period(update: Update, context: PactContext) -> None:
     session = context.scope.session
     assert update.effective_chat is not None
     tz = settings.tz
-    for kind, header, rows in (
-        (
-            "cases",
-            exports.CASE_COLUMNS,
-            await exports.case_rows(session, scope, tz, context.t.locale),
-        ),
-        ("rti", exports.RTI_COLUMNS, await exports.rti_rows(session, scope, tz)),
-    ):
+    for kind, header, rows in await exports.tables(session, scope, tz, context.t):
         for extension, content in (
             ("csv", spreadsheets.to_csv(header, rows, tz)),
             ("xlsx", spreadsheets.to_xlsx(kind, header, rows, tz)),
@@ -116,14 +110,77 @@ async def export_period(update: Update, context: PactContext) -> None:
 STATS = ButtonCodec("vw:period:", tuple(PERIODS))
 
 
-def _hours(t: Translator, value: float | None) -> str:
-    """A median in hours, or a dash."""
-    return "—" if value is None else t.number(round(value, 1))
-
-
 def _status_label(t: Translator, key: str) -> str:
     """A status in the staff member's language."""
     return t.gettext(case_views.STATUS[CaseStatus(key)]) if key in set(CaseStatus) else key
+
+
+def municipality_label(t: Translator, name: str) -> str:
+    """A municipality's name; cases without one (corruption reports about other institutions)
+    get their own words, never a dash. Plain text (charts)."""
+    if name == stats.NO_MUNICIPALITY:
+        return plain(t.gettext("No municipality (corruption reports)"))
+    return name
+
+
+def category_label(t: Translator, key: str) -> str:
+    """A category key in the staff member's language. Plain text (charts)."""
+    if key == stats.CORRUPTION:
+        return plain(t.gettext("Corruption report"))
+    found = case_rules.category(key)
+    return found.label(t.locale) if found else plain(t.gettext("No category"))
+
+
+def month_label(t: Translator, key: str) -> str:
+    """A "YYYY-MM" month in words in the staff member's language (Babel): "shkurt 2026"."""
+    year, month = key.split("-")
+    return t.month(date(int(year), int(month), 1))
+
+
+def _whole(value: float) -> int | None:
+    """A median rounded to one decimal, as a whole number when it is one (for ngettext)."""
+    rounded = round(value, 1)
+    return int(rounded) if rounded == int(rounded) else None
+
+
+def medians(t: Translator, figures: stats.CaseStats) -> list[Markup]:
+    """The two medians (ngettext for whole numbers), or what there is not yet to measure."""
+    hours, days = figures.median_hours_to_first_action, figures.median_days_to_resolution
+    if hours is None:
+        to_act = t.gettext("Median time to the first staff action: no staff action yet")
+    elif (whole := _whole(hours)) is not None:
+        to_act = t.ngettext(
+            "Median time to the first staff action: {count} hour",
+            "Median time to the first staff action: {count} hours",
+            whole,
+        )
+    else:
+        to_act = t.gettext(
+            "Median time to the first staff action: {amount} hours",
+            amount=t.number(round(hours, 1)),
+        )
+    if days is None:
+        to_resolve = t.gettext("Median time to resolution: no resolved cases yet")
+    elif (whole := _whole(days)) is not None:
+        to_resolve = t.ngettext(
+            "Median time to resolution: {count} day",
+            "Median time to resolution: {count} days",
+            whole,
+        )
+    else:
+        to_resolve = t.gettext(
+            "Median time to resolution: {amount} days", amount=t.number(round(days, 1))
+        )
+    return [to_act, to_resolve]
+
+
+def _rti_line(t: Translator, row: stats.AuthorityRti) -> Markup:
+    """One authority's requests: sent, answered (with the rate), median days to answer."""
+    rate = "" if row.answer_rate is None else f" ({round(row.answer_rate * 100)}%)"
+    line = Markup("• {}: {} · {}{}").format(row.authority, row.requests, row.answered, rate)
+    if row.median_days_to_answer is None:
+        return line + Markup(" · ") + t.gettext("no answer yet")
+    return line + Markup(" · ") + t.number(round(row.median_days_to_answer, 1))
 
 
 def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.AuthorityRti]) -> Markup:
@@ -131,17 +188,19 @@ def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.Author
     lines = [
         t.gettext("<b>Statistics</b>"),
         t.ngettext("{count} case", "{count} cases", figures.total),
-        t.gettext(
-            "Median time to the first staff action: {hours} hours",
-            hours=_hours(t, figures.median_hours_to_first_action),
-        ),
-        t.gettext(
-            "Median time to resolution: {days} days",
-            days=_hours(t, figures.median_days_to_resolution),
-        ),
+        *medians(t, figures),
         "",
         t.gettext("<b>By municipality</b>"),
-        *(Markup("• {}: {}").format(name, t.number(n)) for name, n in figures.by_municipality[:15]),
+        *(
+            Markup("• {}: {}").format(municipality_label(t, name), t.number(n))
+            for name, n in figures.by_municipality[:15]
+        ),
+        "",
+        t.gettext("<b>By category</b>"),
+        *(
+            Markup("• {}: {}").format(category_label(t, key), t.number(n))
+            for key, n in figures.by_category[:15]
+        ),
         "",
         t.gettext("<b>By status</b>"),
         *(
@@ -156,21 +215,34 @@ def summary(t: Translator, figures: stats.CaseStats, rti_rows: list[stats.Author
                 "<b>Requests for information</b> (sent · answered, with rate · median days to "
                 "answer)"
             ),
+            *(_rti_line(t, row) for row in rti_rows[:15]),
         ]
-        for row in rti_rows[:15]:
-            rate = "—" if row.answer_rate is None else f"{round(row.answer_rate * 100)}%"
-            lines.append(
-                Markup("• {}: {} · {} ({}) · {}").format(
-                    row.authority,
-                    row.requests,
-                    row.answered,
-                    rate,
-                    _hours(t, row.median_days_to_answer),
-                )
-            )
     lines.append("")
     lines.append(t.gettext("Citizen monitoring: counts of reports made through the bot."))
     return join_lines(lines)
+
+
+def chart_series(
+    t: Translator, figures: stats.CaseStats
+) -> list[tuple[str, str, list[tuple[str, int]]]]:
+    """Each chart's file name, title and labelled items, in the staff member's language."""
+    return [
+        (
+            "municipalities.png",
+            plain(t.gettext("Cases by municipality")),
+            [(municipality_label(t, name), n) for name, n in figures.by_municipality],
+        ),
+        (
+            "categories.png",
+            plain(t.gettext("Cases by category")),
+            [(category_label(t, key), n) for key, n in figures.by_category],
+        ),
+        (
+            "months.png",
+            plain(t.gettext("Cases per month")),
+            [(month_label(t, key), n) for key, n in figures.by_month],
+        ),
+    ]
 
 
 async def stats_command(update: Update, context: PactContext) -> None:
@@ -193,17 +265,14 @@ async def stats_period(update: Update, context: PactContext) -> None:
     figures = await stats.case_stats(session, scope, settings.tz)
     rti_rows = await stats.rti_stats(session, scope, settings.tz)
     await send(update, context, summary(t, figures, rti_rows))
-    empty = t.gettext("No data")
-    bars = await asyncio.to_thread(
-        charts.bar_chart,
-        t.gettext("Cases by municipality"),
-        figures.by_municipality,
-        empty_label=empty,
-    )
-    trend = await asyncio.to_thread(
-        charts.line_chart, t.gettext("Cases per month"), figures.by_month, empty_label=empty
-    )
-    for name, picture in (("municipalities.png", bars), ("months.png", trend)):
+    empty, other = plain(t.gettext("No data")), plain(t.gettext("Others"))
+    for name, title, items in chart_series(t, figures):
+        if name == "months.png":
+            picture = await asyncio.to_thread(charts.line_chart, title, items, empty_label=empty)
+        else:
+            picture = await asyncio.to_thread(
+                charts.bar_chart, title, items, empty_label=empty, other_label=other
+            )
         await context.bot.send_photo(
             update.effective_chat.id, InputFile(io.BytesIO(picture), filename=name)
         )

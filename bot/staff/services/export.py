@@ -7,6 +7,7 @@ is read only for named cases. CSV files are UTF-8 with a BOM so Excel shows ë a
 quoted, and text that a spreadsheet could run as a formula (at the start or after a separator)
 neutralised with a leading apostrophe. The .xlsx files, which Excel opens in any locale without
 asking for a separator, hold every text as a string cell (never a formula) and times as dates.
+Headers and values (statuses, kinds, yes/no) are in the staff member's language.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.cases.services import case_rules as cases
+from bot.core.i18n import N_, Translator, plain
 from bot.rti.services import directory
 from bot.staff.services.filters import Scope, case_conditions, period
 from bot.staff.services.spreadsheets import to_csv, to_xlsx
@@ -31,48 +33,119 @@ from db.models import (
     CaseEvent,
     CaseEventKind,
     CaseKind,
+    CaseStatus,
     Identification,
+    RequestStatus,
     RtiRequest,
 )
 
-CASE_COLUMNS = (
-    "reference",
-    "kind",
-    "status",
-    "identification",
-    "municipality",
-    "unit",
-    "category",
-    "institution",
-    "happened_when",
-    "description",
-    "latitude",
-    "longitude",
-    "location_text",
-    "photos",
-    "attachments",
-    "reporter",
-    "created_at",
-    "updated_at",
-    "last_public_note",
-    "duplicate_of",
-)
-RTI_COLUMNS = (
-    "number",
-    "authority",
-    "status",
-    "format",
-    "sent_on",
-    "protocol_number",
-    "due_on",
-    "extended",
-    "transferred",
-    "outcome_on",
-    "complaint_due_on",
-    "complaint_filed_on",
-    "commissioner_outcome",
-    "created_at",
-)
+CASE_COLUMNS = {
+    "reference": N_("Case number"),
+    "kind": N_("Kind"),
+    "status": N_("Status"),
+    "identification": N_("Identification"),
+    "municipality": N_("Municipality"),
+    "unit": N_("Administrative unit or village"),
+    "category": N_("Category"),
+    "institution": N_("Institution"),
+    "happened_when": N_("When it happened"),
+    "description": N_("Description"),
+    "latitude": N_("Latitude"),
+    "longitude": N_("Longitude"),
+    "location_text": N_("Place"),
+    "photos": N_("Photos"),
+    "attachments": N_("Files in all"),
+    "reporter": N_("Reporter"),
+    "created_at": N_("Created"),
+    "updated_at": N_("Last changed"),
+    "last_public_note": N_("Last public note"),
+    "duplicate_of": N_("Duplicate of"),
+}
+"""Each exported case column and its header."""
+RTI_COLUMNS = {
+    "number": N_("Request number"),
+    "authority": N_("Authority"),
+    "status": N_("Status"),
+    "format": N_("Form"),
+    "sent_on": N_("Sent on"),
+    "protocol_number": N_("Protocol number"),
+    "due_on": N_("Answer due by"),
+    "extended": N_("Deadline extended"),
+    "transferred": N_("Transferred"),
+    "outcome_on": N_("Outcome on"),
+    "complaint_due_on": N_("Complaint due by"),
+    "complaint_filed_on": N_("Complaint filed on"),
+    "commissioner_outcome": N_("Commissioner's decision"),
+    "created_at": N_("Created"),
+}
+"""Each exported request column and its header."""
+
+KINDS = {CaseKind.SERVICE: N_("Service problem"), CaseKind.CORRUPTION: N_("Corruption report")}
+CORRUPTION_CATEGORY = N_("Corruption")
+"""The category cell of a corruption report, which has no service category."""
+CASE_STATUSES = {
+    CaseStatus.RECEIVED: N_("received"),
+    CaseStatus.UNDER_REVIEW: N_("under review"),
+    CaseStatus.FORWARDED: N_("forwarded to the institution"),
+    CaseStatus.ANSWERED: N_("answered by the institution"),
+    CaseStatus.RESOLVED: N_("resolved"),
+    CaseStatus.NOT_RESOLVED: N_("not resolved"),
+    CaseStatus.REJECTED: N_("rejected"),
+    CaseStatus.DUPLICATE: N_("duplicate of another case"),
+    CaseStatus.WITHDRAWN: N_("withdrawn by the reporter"),
+}
+"""The same words the chat shows (bot/cases/views.py), so one translation serves both."""
+IDENTIFICATIONS = {
+    Identification.NAMED: N_("named"),
+    Identification.CONFIDENTIAL: N_("confidential"),
+    Identification.ANONYMOUS: N_("anonymous"),
+}
+REQUEST_STATUSES = {
+    RequestStatus.PREPARED: N_("prepared, not sent yet"),
+    RequestStatus.SENT: N_("sent, waiting for the answer"),
+    RequestStatus.EXTENDED: N_("deadline extended, waiting"),
+    RequestStatus.TRANSFERRED: N_("transferred to another authority, waiting"),
+    RequestStatus.CLARIFY: N_("the authority asked you to clarify"),
+    RequestStatus.ANSWERED: N_("answered"),
+    RequestStatus.PARTIAL: N_("partly answered"),
+    RequestStatus.REFUSED: N_("refused"),
+    RequestStatus.NO_ANSWER: N_("no answer within the deadline"),
+    RequestStatus.COMPLAINT_FILED: N_("complaint filed with the Commissioner"),
+    RequestStatus.CLOSED: N_("closed"),
+}
+"""The same words the chat shows (bot/rti/views.py)."""
+FORMATS = {
+    "electronic": N_("electronic copy"),
+    "paper": N_("paper copy"),
+    "on_site": N_("consult on site"),
+}
+COMMISSIONER_OUTCOMES = {
+    "upheld": N_("in the requester's favour"),
+    "rejected": N_("complaint rejected"),
+}
+YES, NO = N_("yes"), N_("no")
+
+
+def header(t: Translator, columns: dict[str, str]) -> tuple[str, ...]:
+    """The column headers in the staff member's language."""
+    return tuple(word(t, label) for label in columns.values())
+
+
+def word(t: Translator, message: str) -> str:
+    """A translated label as plain text, for a spreadsheet cell."""
+    return plain(t.gettext(message))
+
+
+def label(t: Translator, labels: dict[Any, str], key: Any) -> str | None:
+    """A stored value (a status, a kind) in words; an unknown one as it is stored."""
+    if key is None:
+        return None
+    return word(t, labels[key]) if key in labels else str(key)
+
+
+def yes_no(t: Translator, value: bool | None) -> str | None:
+    """A flag as "yes" or "no" in the staff member's language."""
+    return None if value is None else word(t, YES if value else NO)
 
 
 def attachment_counts() -> Any:
@@ -148,37 +221,48 @@ def cases_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
     )
 
 
-def category_label(kind: str, key: str | None, labels: dict[str, str]) -> str | None:
-    """The category as people read it: "corruption" for reports, else the locale's label."""
+def category_label(t: Translator, kind: str, key: str | None, labels: dict[str, str]) -> str | None:
+    """The category as people read it: "Corruption" for reports, else the locale's label."""
     if kind == CaseKind.CORRUPTION.value:
-        return "corruption"
+        return word(t, CORRUPTION_CATEGORY)
     return labels.get(key, key) if key else None
 
 
 async def case_rows(
-    session: AsyncSession, scope: Scope, tz: ZoneInfo, locale: str = "sq"
+    session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator
 ) -> list[tuple[Any, ...]]:
-    """The cases in scope as rows of CASE_COLUMNS, oldest first, categories in the locale."""
-    labels = {c.key: c.label(locale) for c in cases.categories()}
+    """The cases in scope as rows of CASE_COLUMNS, oldest first, words in the staff's language."""
+    labels = {c.key: c.label(t.locale) for c in cases.categories()}
     result = await session.execute(cases_query(scope, tz))
-    return [(*row[:6], category_label(row[1], row[6], labels), *row[7:]) for row in result]
+    return [
+        (
+            row[0],
+            label(t, KINDS, row[1]),
+            label(t, CASE_STATUSES, row[2]),
+            label(t, IDENTIFICATIONS, row[3]),
+            *row[4:6],
+            category_label(t, row[1], row[6], labels),
+            *row[7:],
+        )
+        for row in result
+    ]
 
 
-async def cases_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo, locale: str = "sq") -> bytes:
+async def cases_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator) -> bytes:
     """The cases in scope as CSV, oldest first, for staff who analyse them in a spreadsheet."""
-    return to_csv(CASE_COLUMNS, await case_rows(session, scope, tz, locale), tz)
+    return to_csv(header(t, CASE_COLUMNS), await case_rows(session, scope, tz, t), tz)
 
 
-async def cases_xlsx(
-    session: AsyncSession, scope: Scope, tz: ZoneInfo, locale: str = "sq"
-) -> bytes:
+async def cases_xlsx(session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator) -> bytes:
     """The cases in scope as an .xlsx workbook, the same columns and rows as the CSV."""
-    return to_xlsx("cases", CASE_COLUMNS, await case_rows(session, scope, tz, locale), tz)
+    return to_xlsx("cases", header(t, CASE_COLUMNS), await case_rows(session, scope, tz, t), tz)
 
 
-def authority_name(kind: str, name: str) -> str:
-    """The authority as letters name it: municipalities as "Bashkia <name>"."""
-    return f"Bashkia {name}" if kind == directory.MUNICIPALITY else name
+def authority_name(t: Translator, kind: str, name: str) -> str:
+    """The authority as letters name it: "Bashkia <name>" / "Municipality of <name>"."""
+    if kind == directory.MUNICIPALITY:
+        return plain(t.gettext("Municipality of {name}", name=name))
+    return name
 
 
 def rti_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
@@ -210,20 +294,47 @@ def rti_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
     )
 
 
-async def rti_rows(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> list[tuple[Any, ...]]:
+async def rti_rows(
+    session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator
+) -> list[tuple[Any, ...]]:
     """The information requests in scope as rows of RTI_COLUMNS, oldest first."""
     result = await session.execute(rti_query(scope, tz))
-    return [(row[0], authority_name(row[1], row[2]), *row[3:]) for row in result]
+    return [
+        (
+            row[0],
+            authority_name(t, row[1], row[2]),
+            label(t, REQUEST_STATUSES, row[3]),
+            label(t, FORMATS, row[4]),
+            *row[5:7],
+            row[7],
+            yes_no(t, row[8]),
+            yes_no(t, row[9]),
+            *row[10:13],
+            label(t, COMMISSIONER_OUTCOMES, row[13]),
+            row[14],
+        )
+        for row in result
+    ]
 
 
-async def rti_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> bytes:
+async def rti_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator) -> bytes:
     """The information requests in scope as CSV, oldest first, without who asked."""
-    return to_csv(RTI_COLUMNS, await rti_rows(session, scope, tz), tz)
+    return to_csv(header(t, RTI_COLUMNS), await rti_rows(session, scope, tz, t), tz)
 
 
-async def rti_xlsx(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> bytes:
+async def rti_xlsx(session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator) -> bytes:
     """The information requests in scope as an .xlsx workbook, the same as the CSV."""
-    return to_xlsx("requests", RTI_COLUMNS, await rti_rows(session, scope, tz), tz)
+    return to_xlsx("requests", header(t, RTI_COLUMNS), await rti_rows(session, scope, tz, t), tz)
+
+
+async def tables(
+    session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator
+) -> list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]]:
+    """Cases and requests as (kind, header, rows), in the staff member's language."""
+    return [
+        ("cases", header(t, CASE_COLUMNS), await case_rows(session, scope, tz, t)),
+        ("rti", header(t, RTI_COLUMNS), await rti_rows(session, scope, tz, t)),
+    ]
 
 
 def filename(kind: str, scope: Scope, today: date, extension: str = "csv") -> str:
