@@ -94,10 +94,16 @@ async def _add_information(arta: Person) -> None:
 
 
 async def _everything_stored(bot: BotHarness) -> list[tuple[str, str, Any]]:
-    """Every value of every column of every table, as (table, column, value)."""
+    """Every value of every column of every table, as (table, column, value).
+
+    The directory of authorities is left out: public contacts from public sources, which no
+    person's message writes into (and whose postal codes can equal a test user's id).
+    """
     found = []
     async with bot.app.services.sessions() as session:
         for table in Base.metadata.sorted_tables:
+            if table.name == "authorities":
+                continue
             for row in (await session.execute(select(table))).mappings():
                 found += [(table.name, column, value) for column, value in row.items()]
     return found
