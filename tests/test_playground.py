@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.core.application import PactApplication
 from bot.core.clock import ManualClock
@@ -160,7 +161,7 @@ async def test_playground_walks_onboarding_and_survives_a_restart(
     assert "Menyja kryesore" in after
     assert "[14] 🛠" in before, "a button of the menu shown before the restart"
     assert "] Shkodër" in after, "pressed by its number, it still works"
-    assert (files / "bot.log").exists(), "log lines go to a file"
+    assert " INFO " in (files / "bot.log").read_text(encoding="utf-8"), "log lines go to a file"
     assert not any(" INFO " in line or " WARNING " in line for line in output)
 
 
@@ -252,6 +253,11 @@ async def test_staff_group_toasts_and_a_voice_note_sent_by_files(
     [voice] = [m for m in ground.user.messages if m.voice]
     assert voice.text == (await _cases(ground))[0].reference
 
+    alert = {"text": "This poll is closed.", "show_alert": True}
+    ground.user.callback_answers.append(alert)  # as answerCallbackQuery with show_alert stores it
+    await run(ground, "")
+    assert screen.since() == "⚠️ alert: This poll is closed."
+
 
 async def _cases(ground: Playground) -> list[Case]:
     """The stored cases, oldest first."""
@@ -295,6 +301,27 @@ async def test_several_lines_reach_the_bot_as_one_message(
     said = [m.text for m in ground.fake.state.chat(PLAYER_ID).messages.values() if not m.from_bot]
     assert said == ["Po\n\nJo", "Ndoshta \nKurrë"]
     assert "(type the lines; :end sends them as one message)" in screen.since()
+
+
+async def test_reply_keyboard_buttons_send_what_a_phone_sends(
+    ground: Playground, screen: Screen
+) -> None:
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton("📍 Send my location", request_location=True)], ["❌ Cancel"]]
+    )
+    async with Bot("1:X", base_url=ground.fake.base_url) as other:
+        await other.send_message(PLAYER_ID, "Where is it?", reply_markup=keyboard)
+    await run(ground, "")
+    text = screen.since()
+    location = next(line for line in text.splitlines() if "📍 Send my location" in line)
+    cancel = next(line for line in text.splitlines() if "❌ Cancel" in line)
+    assert location.startswith("  ⌨ [") and cancel.startswith("  ⌨ [")
+    number = location.split("[")[1].split("]")[0]
+    await run(ground, number, "📍 Send my location", cancel.split("[")[1].split("]")[0])
+    said = [m for m in ground.fake.state.chat(PLAYER_ID).messages.values() if not m.from_bot]
+    assert [m.kind for m in said] == ["location", "location", "text"]
+    assert said[0].location == {"latitude": 42.0683, "longitude": 19.5126}
+    assert said[2].text == "❌ Cancel"
 
 
 def test_durations() -> None:
