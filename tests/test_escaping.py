@@ -166,7 +166,9 @@ async def test_reports_and_casework_show_typed_text_literally(fake, database_url
         await steps.press_in_group(bot, admin, steps.OPEN_PRIVATELY, "PACT-2026-00001")
         await _press_data(admin, "stf:more:")
         await _press_data(admin, "stf:audit:")
-        _seen_literally(admin, "case.note", f"before redaction: “Lights off {PROBE} {QA}”")
+        _seen_literally(
+            admin, "Internal note added by", f"before redaction: “Lights off {PROBE} {QA}”"
+        )
 
         besa = bot.person(language_code="en", first_name=QA)
         await onboard_english(besa)

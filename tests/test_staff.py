@@ -163,8 +163,10 @@ async def test_a_case_from_submission_to_merge_and_reopen(fake, database_url) ->
         await _press_in_group(bot, worker, "stf:more:", "PACT-2026-00002")
         await _press_in_group(bot, worker, "stf:merge:", "PACT-2026-00002")
         await worker.text("pact-2026-1")
-        assert "PACT-2026-00002 is now a duplicate of PACT-2026-00001." in worker.last.text
-        assert "duplicate of another case" in bledi.last.text
+        assert "Merge PACT-2026-00002 into PACT-2026-00001?" in worker.last.text
+        await worker.press("🔗 Yes, merge")
+        assert "PACT-2026-00002 is now a duplicate of PACT-2026-00001" in worker.last.text
+        assert "is closed as a duplicate" in bledi.last.text
 
         async with bot.app.services.sessions() as session:
             first = (
@@ -184,15 +186,16 @@ async def test_a_case_from_submission_to_merge_and_reopen(fake, database_url) ->
         await _press_in_group(bot, admin, "stf:more:", "PACT-2026-00001")
         await _press_in_group(bot, admin, "stf:audit:", "PACT-2026-00001")
         log = admin.last.text
-        for action in (
-            "case.created",
-            "case.assigned",
-            "case.status",
-            "case.reply",
-            "case.note",
-            "case.merged",
+        for said in (
+            "Case created by the reporter",
+            "Taken by Besnik",
+            "Status changed: received → under review by Besnik",
+            "Message sent to the reporter by Besnik",
+            "Internal note added by Besnik",
+            "Case PACT-2026-00002 merged into this one by Besnik",
         ):
-            assert action in log, action
+            assert said in log, said
+        assert "case." not in log and "Arta" not in log
     finally:
         await bot.stop()
 
@@ -260,7 +263,7 @@ async def test_export_is_scoped_audited_and_hides_identities(fake, database_url)
         ]
         text = documents[0]["content"].decode("utf-8-sig")
         [row] = list(csv.DictReader(io.StringIO(text)))
-        assert row["reference"] == "PACT-2026-00001" and row["reporter"] == ""
+        assert row["Case number"] == "PACT-2026-00001" and row["Reporter"] == ""
         assert str(arta.fake.user_id) not in text and "Arta" not in text
         async with bot.app.services.sessions() as session:
             [entry] = (

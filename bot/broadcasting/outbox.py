@@ -69,6 +69,36 @@ async def enqueue(
     return True
 
 
+FILE_METHODS = {"photo": "sendPhoto", "document": "sendDocument"}
+"""A file already on Telegram (by file id) relayed to someone: kind → Bot API method."""
+
+
+async def enqueue_file(
+    services: Services,
+    *,
+    kind: str,
+    chat_id: int,
+    file_kind: str,
+    file_id: str,
+    caption: str,
+    user_id: int | None = None,
+) -> bool:
+    """Store a photo or document (by its file id) to be sent once this unit of work commits."""
+    scope = current_scope()
+    row = await rows.add(
+        scope.session,
+        kind=kind,
+        chat_id=chat_id,
+        payload={"method": FILE_METHODS[file_kind], "file_id": file_id, "caption": caption},
+        now=services.clock.now(),
+        user_id=user_id,
+    )
+    if row is None:
+        return False
+    _send_after_commit(services, scope, row.id)
+    return True
+
+
 def _send_after_commit(services: Services, scope: Scope, row_id: int) -> None:
     """One post-commit effect per unit of work hands all its rows to the sender."""
     queued = scope.extra.get(_QUEUED)
@@ -172,6 +202,14 @@ class DirectSender:
     async def _call(self, row: rows.Direct) -> None:
         """The Bot API call the payload describes."""
         payload = row.payload
+        if payload.get("method") == "sendPhoto":
+            await self.bot.send_photo(row.chat_id, payload["file_id"], caption=payload["caption"])
+            return
+        if payload.get("method") == "sendDocument":
+            await self.bot.send_document(
+                row.chat_id, payload["file_id"], caption=payload["caption"]
+            )
+            return
         if payload.get("method") != "sendMessage":
             raise BadRequest(f"unsupported outbox method {payload.get('method')!r}")
         markup = payload.get("reply_markup")

@@ -280,7 +280,7 @@ async def _show_new(update: Update, context: PactContext, case: Case, note: str)
 
 
 async def answer_start(update: Update, context: PactContext) -> int:
-    """The reporter answers a message the team relayed."""
+    """The reporter answers a message the team relayed: words, a photo or a document."""
     number = case_views.ANSWER.parse(update.callback_query.data if update.callback_query else None)
     case = await context.scope.session.get(Case, number) if number is not None else None
     if case is None or not await case_rules.is_reporter(
@@ -294,7 +294,8 @@ async def answer_start(update: Update, context: PactContext) -> int:
         update,
         context,
         context.t.gettext(
-            "Type your answer to the team about {reference}:", reference=case.reference
+            "Type your answer to the team about {reference}, or send a photo or a document:",
+            reference=case.reference,
         ),
         keyboard([(context.t.gettext("✖️ Cancel"), "cs:addcancel")]),
     )
@@ -302,14 +303,16 @@ async def answer_start(update: Update, context: PactContext) -> int:
 
 
 async def answer_received(update: Update, context: PactContext) -> int:
-    """Keep the answer in the case and pass it to the assignee (or the staff chat)."""
+    """Keep the answer (and its cleaned file) in the case and pass it to the assignee (or the
+    staff chat); a file is cleaned and renamed exactly like a report's evidence."""
     t = context.t
-    text = (update.effective_message.text or "").strip() if update.effective_message else ""
+    message = update.effective_message
     state = context.user_data.pop(KEY, {})
     case = await context.scope.session.get(Case, state.get("case_id", 0))
-    if case is None:
+    if case is None or message is None:
         return await answers.cancel(update, context)
-    if not text or len(text) > case_rules.MAX_TEXT:
+    text = (message.text or message.caption or "").strip() or None
+    if len(text or "") > case_rules.MAX_TEXT or not (text or message.photo or message.document):
         context.user_data[KEY] = state
         await send(
             update,
@@ -319,10 +322,15 @@ async def answer_received(update: Update, context: PactContext) -> int:
             ),
         )
         return ANSWER
-    await casework.reporter_answer(context.scope.session, case, text, context.services.clock.now())
-    await case_notify.reporter_answered(
-        context.bot, context.services, context.scope.session, case, text
-    )
+    files = await _answer_files(update, context, case)
+    if files is None:
+        context.user_data[KEY] = state
+        return ANSWER
+    session = context.scope.session
+    now = context.services.clock.now()
+    await casework.reporter_answer(session, case, text, now)
+    await casework.answer_files(session, case, files, now)
+    await case_notify.reporter_answered(context.bot, context.services, session, case, text, files)
     send_after_commit(
         update,
         context,
@@ -330,6 +338,27 @@ async def answer_received(update: Update, context: PactContext) -> int:
         keyboard(*case_views.card_buttons(t, case, reporter=True)),
     )
     return ConversationHandler.END
+
+
+async def _answer_files(
+    update: Update, context: PactContext, case: Case
+) -> list[case_rules.Attachment] | None:
+    """The photo or cleaned document of an answer ([] without one); None after saying why not
+    (the case holds the most files, or the document cannot be taken in this identification)."""
+    message = update.effective_message
+    assert message is not None
+    if not message.photo and not message.document:
+        return []
+    session = context.scope.session
+    limit = context.services.settings.files_per_case
+    if await quota.files_of(session, case.id) + 1 > limit:
+        await send(update, context, _files_full(context.t, limit))
+        return None
+    if message.photo:  # already recompressed by Telegram, as in a report
+        return [case_rules.Attachment(kind=AttachmentKind.PHOTO, file_id=message.photo[-1].file_id)]
+    number = len(await case_rules.attachments(session, case)) + 1
+    item = await evidence_intake.take_document(update, context, number, case.identification)
+    return None if item is None else [case_rules.Attachment(**item)]
 
 
 # --- checking an anonymous case --------------------------------------------------------------
@@ -410,6 +439,13 @@ async def not_text(update: Update, context: PactContext) -> int:
     return None  # type: ignore[return-value]
 
 
+async def answer_not_text(update: Update, context: PactContext) -> int:
+    """Something other than words, a photo or a document as an answer to the team."""
+    hint = context.t.gettext("Please type your answer, or send a photo or a document.")
+    await send(update, context, hint)
+    return None  # type: ignore[return-value]
+
+
 def conversations() -> list[ConversationHandler]:
     """Checking a case, and adding information."""
     text = filters.TEXT & ~filters.COMMAND
@@ -456,8 +492,8 @@ def conversations() -> list[ConversationHandler]:
         entry_points=[CallbackQueryHandler(answer_start, pattern=case_views.ANSWER.pattern)],
         states={
             ANSWER: [
-                MessageHandler(text, answer_received),
-                MessageHandler(other, not_text),
+                MessageHandler(text | filters.PHOTO | filters.Document.ALL, answer_received),
+                MessageHandler(other & ~filters.PHOTO & ~filters.Document.ALL, answer_not_text),
                 cancel_button,
             ]
         },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import ExtBot
 
@@ -11,6 +12,7 @@ from bot.broadcasting import outbox
 from bot.broadcasting.services import outbox_rows
 from bot.cases import views as case_views
 from bot.cases.services import case_rules
+from bot.core.i18n import Translator
 from bot.core.runtime import Services
 from bot.kit.ui import keyboard
 from bot.staff import views as staff_views
@@ -39,14 +41,65 @@ async def status_changed(
     return queued
 
 
+async def merged(services: Services, session: AsyncSession, duplicate: Case, kept: Case) -> int:
+    """Tell the duplicate's reporter and followers, each in their language, which case to
+    follow now (outbox); returns how many were told."""
+    queued = 0
+    follow = case_rules.followable(kept)
+    for person in await case_rules.recipients(session, duplicate):
+        t = services.i18n.translator(person.language)
+        rows = [[(t.gettext("📂 My cases"), case_views.LIST)]]
+        if follow:
+            rows.insert(0, [(f"📂 {kept.reference}", case_views.OPEN_CASE.data(kept.id))])
+        queued += await outbox.enqueue(
+            services,
+            kind=outbox_rows.STATUS_NOTICE,
+            chat_id=person.telegram_id,
+            user_id=person.id,
+            text=_merge_notice(t, duplicate, kept, follow),
+            markup=keyboard(*rows),
+        )
+    return queued
+
+
+def _merge_notice(t: Translator, duplicate: Case, kept: Case, follow: bool) -> Markup:
+    """The case is closed as a duplicate: the one the team works on, and whether to follow it."""
+    closed = t.gettext(
+        "🔔 Case {duplicate} ({what}) reports the same problem as case {kept}, so the team "
+        "joined them: {duplicate} is closed as a duplicate.",
+        duplicate=duplicate.reference,
+        kept=kept.reference,
+        what=case_views.what(t, duplicate),
+    )
+    if follow:
+        then = t.gettext(
+            "Follow case {kept} from now on: you will hear here when its status changes.",
+            kept=kept.reference,
+        )
+    else:
+        then = t.gettext(
+            "The team goes on with the problem in case {kept}; news of that case goes to its "
+            "reporter only.",
+            kept=kept.reference,
+        )
+    return Markup("\n\n").join([closed, then])
+
+
 async def reporter_answered(
-    bot: ExtBot[None], services: Services, session: AsyncSession, case: Case, text: str
+    bot: ExtBot[None],
+    services: Services,
+    session: AsyncSession,
+    case: Case,
+    text: str | None,
+    files: list[case_rules.Attachment] | None = None,
 ) -> None:
-    """Pass a reporter's answer to the assignee privately, if their grant still sees the case.
+    """Pass a reporter's answer (words and cleaned files) to the assignee privately, if their
+    grant still sees the case.
 
     Otherwise the answer is held in the case (the private staff card shows it to whoever opens
-    it next) and the staff chat hears only that there is one, never its words.
+    it next) and the staff chat hears only that there is one, never its words or files.
     """
+    files = files or []
     if case.assignee_user_id is not None and await staff_rules.sees_now(
         session, case.assignee_user_id, case
     ):
@@ -58,12 +111,18 @@ async def reporter_answered(
                 kind=outbox_rows.REPORTER_ANSWER,
                 chat_id=assignee.telegram_id,
                 user_id=assignee.id,
-                text=t.gettext(
-                    "↩️ The reporter of {reference} answered: “{text}”",
-                    reference=case.reference,
-                    text=text,
-                ),
+                text=_answer_text(t, case, text, len(files)),
             )
+            for item in files:
+                await outbox.enqueue_file(
+                    services,
+                    kind=outbox_rows.REPORTER_ANSWER,
+                    chat_id=assignee.telegram_id,
+                    user_id=assignee.id,
+                    file_kind=item.kind,
+                    file_id=item.file_id,
+                    caption=" · ".join(filter(None, (case.reference, item.file_name))),
+                )
             return
     await staff(
         bot,
@@ -76,6 +135,29 @@ async def reporter_answered(
         case,
         open_button=True,
     )
+
+
+def _answer_text(t: Translator, case: Case, text: str | None, files: int) -> Markup:
+    """The relayed answer: the reporter's words, and how many files follow it."""
+    lines = []
+    if text:
+        lines.append(
+            t.gettext(
+                "↩️ The reporter of {reference} answered: “{text}”",
+                reference=case.reference,
+                text=text,
+            )
+        )
+    if files:
+        lines.append(
+            t.ngettext(
+                "↩️ The reporter of {reference} sent {count} file (below, and in 📎 Files).",
+                "↩️ The reporter of {reference} sent {count} files (below, and in 📎 Files).",
+                files,
+                reference=case.reference,
+            )
+        )
+    return Markup("\n").join(lines)
 
 
 async def staff(

@@ -7,10 +7,12 @@ from datetime import datetime
 from markupsafe import Markup
 
 from bot.cases import views as case_views
-from bot.core.i18n import N_, Translator, shorten
+from bot.core.i18n import N_, Translator, join_lines, shorten
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, rows_of
 from db.models import (
+    AttachmentKind,
+    AuditEntry,
     Case,
     CaseAttachment,
     CaseEvent,
@@ -53,9 +55,10 @@ PRIVATE_NOTICE = ButtonCodec("stf:priv:", int, "keep")
 SET_STATUS = ButtonCodec("stf:setst:", int, STAFF_STATUSES)
 ASSIGN_TO = ButtonCodec("stf:asgto:", int, int)
 """A case (by id) assigned to a staff member (by user id)."""
+MERGE_YES = ButtonCodec("stf:mrgy:", int, int)
+"""Merge confirmed: the duplicate (by id) into the kept case (by id)."""
 INBOX = ButtonCodec("stf:inbox:", ("open", "mine", "overdue", "all"), int)
 """The inbox with a filter, at a page."""
-KINDS = {"photo": N_("photos"), "voice": N_("voice notes"), "document": N_("documents")}
 
 
 def erased_label(t: Translator, case: Case) -> str:
@@ -113,20 +116,39 @@ def exchange_lines(t: Translator, events: list[CaseEvent]) -> list[Markup]:
         "staff_reply": t.gettext("Team"),
         "reporter_reply": t.gettext("Reporter"),
     }
-    erased = {
-        ErasedBy.REPORTER: t.gettext("erased by the reporter"),
-        ErasedBy.RETENTION: t.gettext("anonymised after the retention period"),
-    }
     return [
-        Markup("{} · {}: “{}”").format(t.date(event.at), labels[event.kind], said)
+        Markup("{} · {}: {}").format(t.date(event.at), labels[event.kind], _said(t, event))
         for event in events
         if event.kind in labels
-        for said in [
-            shorten(event.public_text, 300)
-            if event.public_text
-            else erased.get(event.erased_by or "", "")
-        ]
     ]
+
+
+def _said(t: Translator, event: CaseEvent) -> Markup:
+    """What an exchange said: the words, that they were erased, or that a file came alone."""
+    if event.public_text:
+        return Markup("“{}”").format(shorten(event.public_text, 300))
+    if event.erased_by == ErasedBy.REPORTER:
+        return Markup("“{}”").format(t.gettext("erased by the reporter"))
+    if event.erased_by == ErasedBy.RETENTION:
+        return Markup("“{}”").format(t.gettext("anonymised after the retention period"))
+    return t.gettext("a file (see 📎 Files)")
+
+
+def reported(t: Translator, case: Case, now: datetime) -> Markup:
+    """How long ago the case was reported, in calendar days where staff are: "today" first."""
+    days = (now.astimezone(t.timezone).date() - case.created_at.astimezone(t.timezone).date()).days
+    if days < 1:
+        return t.gettext("Reported today")
+    return t.ngettext("Reported {count} day ago", "Reported {count} days ago", days)
+
+
+def file_count(t: Translator, kind: str, count: int) -> Markup:
+    """How many files of one kind a case holds ("1 photo", "3 documents")."""
+    if kind == AttachmentKind.PHOTO:
+        return t.ngettext("{count} photo", "{count} photos", count)
+    if kind == AttachmentKind.VOICE:
+        return t.ngettext("{count} voice note", "{count} voice notes", count)
+    return t.ngettext("{count} document", "{count} documents", count)
 
 
 def card(
@@ -150,9 +172,7 @@ def card(
             mode=identity(t, case),
         ),
         t.gettext("Assignee: {name}", name=assignee if assignee else t.gettext("nobody")),
-        t.ngettext(
-            "Reported {count} day ago", "Reported {count} days ago", (now - case.created_at).days
-        ),
+        reported(t, case, now),
     ]
     if case.happened_when:
         lines.append(t.gettext("When: {when}", when=case.happened_when))
@@ -161,9 +181,7 @@ def card(
     elif case.location_text:
         lines.append(Markup("📍 {}").format(case.location_text))
     if counts:
-        parts = [
-            Markup("{} {}").format(n, t.gettext(KINDS.get(k, k))) for k, n in sorted(counts.items())
-        ]
+        parts = [file_count(t, kind, n) for kind, n in sorted(counts.items())]
         lines.append("📎 " + Markup(", ").join(parts))
     if case.description:
         lines.append(Markup("“{}”").format(shorten(case.description, 1500)))
@@ -210,3 +228,116 @@ def status_buttons(t: Translator, case: Case) -> list[list[Button]]:
         if s != case.status
     ]
     return [*rows_of(items), [(t.gettext("⬅️ Back"), OPEN.data(case.id))]]
+
+
+def merge_question(t: Translator, duplicate: Case, kept: Case, people: int) -> Markup:
+    """What a merge will do, asked before it is done: both cases and who will be told."""
+    return join_lines(
+        [
+            t.gettext(
+                "Merge <b>{duplicate}</b> into <b>{kept}</b>?",
+                duplicate=duplicate.reference,
+                kept=kept.reference,
+            ),
+            "",
+            t.gettext("Case to keep:"),
+            Markup("<b>{}</b> · {}").format(kept.reference, case_views.what(t, kept)),
+            case_views.place(t, kept, typed_unit_visible=True),
+            t.gettext(
+                "Status: {status}", status=t.gettext(case_views.STATUS[CaseStatus(kept.status)])
+            ),
+            "",
+            t.ngettext(
+                "{duplicate} becomes its duplicate; {count} person who reported or follows it "
+                "will be told which case to follow.",
+                "{duplicate} becomes its duplicate; {count} people who reported or follow it "
+                "will be told which case to follow.",
+                people,
+                duplicate=duplicate.reference,
+            )
+            if people
+            else t.gettext(
+                "{duplicate} becomes its duplicate; nobody can be told (no reporter to reach, "
+                "no followers).",
+                duplicate=duplicate.reference,
+            ),
+        ]
+    )
+
+
+def merge_buttons(t: Translator, duplicate: Case, kept: Case) -> list[list[Button]]:
+    """Confirm the merge, or go back to the duplicate's card."""
+    return [
+        [(t.gettext("🔗 Yes, merge"), MERGE_YES.data(duplicate.id, kept.id))],
+        [(t.gettext("✖️ Cancel"), OPEN.data(duplicate.id))],
+    ]
+
+
+AUDITED = {
+    "case.note": N_("Internal note added by {who}"),
+    "case.reply": N_("Message sent to the reporter by {who}"),
+    "case.redacted": N_("Text redacted by {who}"),
+    "case.viewed": N_("Card opened by {who}"),
+}
+"""Audited case actions said in one sentence that names only the staff member."""
+
+
+def audit_line(t: Translator, entry: AuditEntry, names: dict[int, str]) -> Markup:
+    """One audit entry in words, with its moment. Staff are named; a reporter never is."""
+    return Markup("{} · {}").format(t.datetime(entry.at), _audit_words(t, entry, names))
+
+
+def _audit_words(t: Translator, entry: AuditEntry, names: dict[int, str]) -> Markup:
+    """What happened, in a sentence ("Status changed: received → under review by Arta")."""
+    who = _actor(t, entry, names)
+    before, after = entry.before or {}, entry.after or {}
+    if entry.action == "case.created":
+        return t.gettext("Case created by the reporter")
+    if entry.action == "case.status" and before.get("status") and after.get("status"):
+        return t.gettext(
+            "Status changed: {before} → {after} by {who}",
+            before=_status(t, before["status"]),
+            after=_status(t, after["status"]),
+            who=who,
+        )
+    if entry.action == "case.status":
+        return t.gettext("Status changed by {who}", who=who)
+    if entry.action == "case.assigned":
+        assignee = after.get("assignee")
+        if assignee is not None and assignee == entry.actor_user_id:
+            return t.gettext("Taken by {who}", who=who)
+        return t.gettext("Assigned to {name} by {who}", name=_staff(t, names, assignee), who=who)
+    if entry.action == "case.unassigned":
+        return t.gettext(
+            "Back in the queue: {name} no longer has access to it",
+            name=_staff(t, names, before.get("assignee")),
+        )
+    if entry.action == "case.merged":
+        return t.gettext(
+            "Case {duplicate} merged into this one by {who}",
+            duplicate=after.get("duplicate") or "?",
+            who=who,
+        )
+    if entry.action in AUDITED:
+        return t.gettext(AUDITED[entry.action], who=who)
+    return t.gettext("{action} by {who}", action=entry.action, who=who)
+
+
+def _actor(t: Translator, entry: AuditEntry, names: dict[int, str]) -> str:
+    """Who acted: a staff member's name, "the bot", or "the reporter" (never their name)."""
+    if entry.actor_kind == "staff":
+        return _staff(t, names, entry.actor_user_id)
+    if entry.actor_kind == "system":
+        return t.gettext("the bot")
+    return t.gettext("the reporter")
+
+
+def _staff(t: Translator, names: dict[int, str], user_id: object) -> str:
+    """A staff member's display name; someone no longer on the staff list is not named."""
+    name = names.get(user_id) if isinstance(user_id, int) else None
+    return name or t.gettext("a former staff member")
+
+
+def _status(t: Translator, key: str) -> str:
+    """A stored status in words (an unknown value as it is)."""
+    return t.gettext(case_views.STATUS[CaseStatus(key)]) if key in set(CaseStatus) else key

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from markupsafe import Markup
 from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -357,6 +356,44 @@ async def reopen(update: Update, context: PactContext) -> None:
     await _redraw(update, context, case)
 
 
+async def merge_confirmed(update: Update, context: PactContext) -> None:
+    """Merge as confirmed: followers move, everyone is told which case to follow."""
+    found = await _case(update, context, views.MERGE_YES)
+    if found is None:
+        return
+    case, kept_id = found
+    session = context.scope.session
+    kept = await session.get(Case, kept_id)
+    member = current_member(context)
+    if (
+        kept is None
+        or member is None
+        or kept.id == case.id
+        or not staff.sees(member, kept)
+        or case.status == CaseStatus.DUPLICATE
+    ):
+        await stale_button(update, context)
+        return
+    t = context.t
+    await casework.merge(
+        session, case, kept, staff_user_id=member.user_id, now=context.services.clock.now()
+    )
+    told = await case_notify.merged(context.services, session, case, kept)
+    await answer(update)
+    await edit_or_send(
+        update,
+        context,
+        t.ngettext(
+            "{duplicate} is now a duplicate of {kept}; {count} person was told.",
+            "{duplicate} is now a duplicate of {kept}; {count} people were told.",
+            told,
+            duplicate=case.reference,
+            kept=kept.reference,
+        ),
+        keyboard([(t.gettext("📂 Open the case"), views.OPEN.data(kept.id))]),
+    )
+
+
 async def audit_log(update: Update, context: PactContext) -> None:
     """Admins: who did what to this case, when, with before and after."""
     found = await _case(update, context, views.AUDIT)
@@ -372,15 +409,7 @@ async def audit_log(update: Update, context: PactContext) -> None:
     names = {m.user_id: m.display_name for m, _user in await staff.everyone(context.scope.session)}
     lines = [t.gettext("<b>Audit log of {reference}</b>", reference=case.reference)]
     for entry in await audit.for_subject(context.scope.session, "case", case.id):
-        who = (
-            names.get(entry.actor_user_id or 0) if entry.actor_kind == "staff" else entry.actor_kind
-        )
-        change = ""
-        if entry.before or entry.after:
-            change = f" {entry.before or {}} → {entry.after or {}}"
-        lines.append(
-            Markup("{} · {} · {}{}").format(t.datetime(entry.at), who or "?", entry.action, change)
-        )
+        lines.append(views.audit_line(t, entry, names))
     if case.original_description is not None:
         lines.append(
             t.gettext(
@@ -580,13 +609,14 @@ async def _apply(update: Update, context: PactContext, text: str) -> int:
                 update, context, t.gettext("No such case. Type the reference again, or /cancel.")
             )
             return INPUT
-        await casework.merge(session, case, kept, staff_user_id=member.user_id, now=now)
-        await case_notify.status_changed(context.bot, context.services, session, case, None)
-        done = t.gettext(
-            "{duplicate} is now a duplicate of {kept}.",
-            duplicate=case.reference,
-            kept=kept.reference,
+        people = len(await case_rules.recipients(session, case))
+        send_after_commit(
+            update,
+            context,
+            views.merge_question(t, case, kept, people),
+            keyboard(*views.merge_buttons(t, case, kept)),
         )
+        return ConversationHandler.END
     else:
         await casework.redact(session, case, text, staff_user_id=member.user_id, now=now)
         done = t.gettext("The text of {reference} was replaced.", reference=case.reference)
@@ -700,6 +730,7 @@ def buttons() -> list[CallbackQueryHandler]:
         CallbackQueryHandler(files, pattern=views.FILES.pattern),
         CallbackQueryHandler(more, pattern=views.MORE.pattern),
         CallbackQueryHandler(reopen, pattern=views.REOPEN.pattern),
+        CallbackQueryHandler(merge_confirmed, pattern=views.MERGE_YES.pattern),
         CallbackQueryHandler(audit_log, pattern=views.AUDIT.pattern),
     ]
 

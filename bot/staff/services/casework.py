@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cases.services import case_rules
 from db.models import (
     Case,
+    CaseAttachment,
     CaseEvent,
     CaseEventKind,
     CaseFollower,
@@ -182,12 +183,33 @@ async def reply(
     await _touch(session, case, staff_user_id=staff_user_id, action="case.reply", now=now)
 
 
-async def reporter_answer(session: AsyncSession, case: Case, text: str, now: datetime) -> None:
-    """The reporter's answer to a staff message, shown back in the case."""
+async def reporter_answer(
+    session: AsyncSession, case: Case, text: str | None, now: datetime
+) -> None:
+    """The reporter's answer to a staff message, shown back in the case (None: files only)."""
     session.add(
         CaseEvent(case_id=case.id, at=now, kind=CaseEventKind.REPORTER_REPLY, public_text=text)
     )
     case.updated_at = now
+    await session.flush()
+
+
+async def answer_files(
+    session: AsyncSession, case: Case, files: list[case_rules.Attachment], now: datetime
+) -> None:
+    """Files that came with a reporter's answer, already cleaned and under neutral names, kept
+    as the case's attachments (staff see them in 📎 Files)."""
+    for item in files:
+        session.add(
+            CaseAttachment(
+                case_id=case.id,
+                kind=item.kind,
+                file_id=item.file_id,
+                file_name=item.file_name,
+                cleaned=item.cleaned,
+                added_at=now,
+            )
+        )
     await session.flush()
 
 
