@@ -424,3 +424,53 @@ async def test_the_hour_before_reminder_goes_out_in_quiet_hours(fake, database_u
         assert arta.last.text == "Night news"
     finally:
         await bot.stop()
+
+
+async def test_announcing_again_invites_only_those_not_attending(fake, database_url) -> None:
+    bot = BotHarness(fake, database_url, admin_ids=frozenset({ADMIN}))
+    await bot.start()
+    try:
+        arta = await _citizen(bot, "Arta", SHKODER)
+        besa = await _citizen(bot, "Besa", SHKODER)
+        admin = _admin(bot)
+        await admin.command("/start")
+        _at(bot, "2026-11-23T10:00")
+        async with bot.app.services.sessions() as session, session.begin():
+            await events.create(
+                session,
+                title=TITLE,
+                municipality_id=None,
+                place="Salla e Këshillit Bashkiak",
+                starts_at=datetime(2026, 12, 5, 16, 0, tzinfo=UTC),
+                description="",
+                by_user_id=None,
+                now=bot.clock.now(),
+            )
+
+        await admin.command("/events")
+        await admin.press(f"📅 {TITLE}")
+        await admin.press("📣 Announce to subscribers now")
+        assert admin.last.text == (
+            "Scheduled: the invitation goes out now to 2 people (quiet hours apply)."
+        )
+        assert await send_broadcasts(bot.app) == 2
+        await arta.press("✅ I will attend")
+        await arta.press("No, just count me")
+        await besa.press("Not this time")
+        gent = await _citizen(bot, "Gent", SHKODER)
+
+        await admin.command("/events")
+        await admin.press(f"📅 {TITLE}")
+        await admin.press("📣 Announce to subscribers now")
+        assert admin.last.text.splitlines() == [
+            "Scheduled: the invitation goes out now to 2 people (quiet hours apply).",
+            "The 1 person already attending is not invited again.",
+        ]
+        assert await send_broadcasts(bot.app) == 2
+        assert sum("Will you come?" in text for text in arta.texts()) == 1, "not re-invited"
+        assert sum("Will you come?" in text for text in besa.texts()) == 2
+        assert sum("Will you come?" in text for text in gent.texts()) == 1
+        first, second = await _broadcasts(bot, BroadcastKind.CAMPAIGN)
+        assert second.audience == {"not_attending": first.buttons[0]["event_id"]}
+    finally:
+        await bot.stop()

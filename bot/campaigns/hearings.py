@@ -333,11 +333,14 @@ def _upcoming(event: Event, now: datetime) -> bool:
 
 
 async def _reach(context: PactContext, event: Event) -> int:
-    """How many "hearings" subscribers of the event's municipality there are now."""
+    """How many "hearings" subscribers of the event's municipality an announcement reaches now
+    (those already attending are not invited again)."""
     towns = (event.municipality_id,) if event.municipality_id else ()
     return await audience.count(
         context.scope.session,
-        audience.Audience(topics=(Topic.HEARINGS.value,), municipality_ids=towns),
+        audience.Audience(
+            topics=(Topic.HEARINGS.value,), municipality_ids=towns, not_attending=event.id
+        ),
     )
 
 
@@ -362,14 +365,26 @@ async def announce(update: Update, context: PactContext) -> None:
         progress_chat_id=update.effective_chat.id if update.effective_chat else None,
     )
     delivery.kick_when_committed(context.application)
-    await send(
-        update,
-        context,
+    lines = [
         t.ngettext(
             "Scheduled: the invitation goes out now to {count} person (quiet hours apply).",
             "Scheduled: the invitation goes out now to {count} people (quiet hours apply).",
             await _reach(context, event),
-        ),
+        )
+    ]
+    coming = (await events.attendance(context.scope.session, event.id)).attending
+    if coming:
+        lines.append(
+            t.ngettext(
+                "The {count} person already attending is not invited again.",
+                "The {count} people already attending are not invited again.",
+                coming,
+            )
+        )
+    await send(
+        update,
+        context,
+        join_lines(lines),
         keyboard([(t.gettext("👥 Attendance"), f"{SHOW}{event.id}")]),
     )
 

@@ -42,6 +42,8 @@ class Audience:
     age_bands: tuple[str, ...] = ()
     event_id: int | None = None
     poll_id: int | None = None
+    not_attending: int | None = None
+    """An event (by id) whose attendees are left out: a re-announcement does not re-invite."""
     default_language: str = field(default="sq", compare=False)
 
     @classmethod
@@ -59,6 +61,7 @@ class Audience:
             age_bands=tuple(extra.get("age_bands") or ()),
             event_id=extra.get("event_id"),
             poll_id=extra.get("poll_id"),
+            not_attending=extra.get("not_attending"),
             default_language=default_language,
         )
 
@@ -66,6 +69,7 @@ class Audience:
         """The JSON kept in Broadcast.audience (topics and municipalities have their own)."""
         kept: dict[str, Any] = {name: list(getattr(self, name)) for name in FILTERS}
         kept["event_id"], kept["poll_id"] = self.event_id, self.poll_id
+        kept["not_attending"] = self.not_attending
         kept = {name: value for name, value in kept.items() if value}
         return kept or None
 
@@ -86,6 +90,11 @@ def recipients(audience: Audience) -> Select[tuple[int]]:
             EventRsvp.event_id == audience.event_id, EventRsvp.attending.is_(True)
         )
         query = query.where(User.id.in_(attending))
+    if audience.not_attending is not None:
+        coming = select(EventRsvp.user_id).where(
+            EventRsvp.event_id == audience.not_attending, EventRsvp.attending.is_(True)
+        )
+        query = query.where(User.id.not_in(coming))
     if audience.poll_id is not None:
         voted = select(PollVote.user_id).where(PollVote.poll_id == audience.poll_id)
         query = query.where(User.id.in_(voted))

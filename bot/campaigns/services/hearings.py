@@ -17,7 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.campaigns.services import campaigns
+from bot.campaigns.services import audience, campaigns
 from bot.core.i18n import I18n, Translator, escaped_within
 from bot.kit import moments
 from db.models import (
@@ -287,7 +287,8 @@ async def announce(
     by_user_id: int | None,
     progress_chat_id: int | None = None,
 ) -> Broadcast:
-    """A campaign broadcast to "hearings" subscribers of the event's municipality (or all)."""
+    """A campaign broadcast to "hearings" subscribers of the event's municipality (or all),
+    except those already attending: announcing again invites only the others."""
     town = await town_name(session, event)
     texts = {code: announcement(i18n.translator(code), event, town) for code in LOCALES}
     return await campaigns.create_broadcast(
@@ -301,6 +302,7 @@ async def announce(
         by_user_id=by_user_id,
         now=now,
         buttons=buttons(event),
+        audience=audience.Audience(not_attending=event.id).stored(),
         progress_chat_id=progress_chat_id,
     )
 
