@@ -14,6 +14,8 @@ import pytest
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.i18n import I18n
+from bot.staff import reports
 from bot.staff.services import charts, stats
 from bot.staff.services.filters import Scope
 from db import migrate
@@ -28,6 +30,8 @@ from db.models import (
     RtiRequest,
     User,
 )
+from tests import staff_steps
+from tests.rti_steps import onboard_english
 
 TZ = ZoneInfo("Europe/Tirane")
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
@@ -349,3 +353,82 @@ async def test_charts_drawn_from_threads() -> None:
         asyncio.to_thread(charts.line_chart, "Trend", [("2026-01", 1), ("2026-02", 4)]),
     )
     assert all(png.startswith(PNG) and len(png) > 5000 for png in pngs)
+
+
+# --- /stats as staff read it -------------------------------------------------------------------
+
+I18N = I18n("sq", "Europe/Tirane")
+NOTHING_MEASURED = stats.CaseStats(
+    total=2,
+    by_municipality=[("Shkodër", 1), (stats.NO_MUNICIPALITY, 1)],
+    by_category=[("lighting", 1), ("corruption", 1)],
+    by_status=[("received", 2)],
+    by_month=[("2026-02", 1), ("2026-11", 1)],
+    median_hours_to_first_action=None,
+    median_days_to_resolution=None,
+)
+
+
+def test_summary_has_categories_a_no_municipality_line_and_no_dashes() -> None:
+    t = I18N.translator("en")
+    no_answer = stats.AuthorityRti("Bashkia Shkodër", 2, 0, 0.0, None)
+    lines = str(reports.summary(t, NOTHING_MEASURED, [no_answer])).splitlines()
+    assert "Median time to the first staff action: no staff action yet" in lines
+    assert "Median time to resolution: no resolved cases yet" in lines
+    assert "• No municipality (corruption reports): 1" in lines
+    assert lines[lines.index("<b>By category</b>") + 1 :][:2] == [
+        "• Street lighting: 1",
+        "• Corruption report: 1",
+    ]
+    assert "• Bashkia Shkodër: 2 · 0 (0%) · no answer yet" in lines
+    assert not any("—" in line for line in lines), "nothing to measure is said in words"
+
+
+def test_medians_count_whole_hours_and_days_with_ngettext() -> None:
+    t = I18N.translator("en")
+    one = stats.CaseStats(1, [], [], [], [], 1.0, 1.0)
+    assert [str(line) for line in reports.medians(t, one)] == [
+        "Median time to the first staff action: 1 hour",
+        "Median time to resolution: 1 day",
+    ]
+    some = stats.CaseStats(1, [], [], [], [], 2.54, 3.0)
+    assert [str(line) for line in reports.medians(t, some)] == [
+        "Median time to the first staff action: 2.5 hours",
+        "Median time to resolution: 3 days",
+    ]
+
+
+def test_charts_are_labelled_in_the_staff_members_language() -> None:
+    albanian = {
+        name: items
+        for name, _title, items in reports.chart_series(I18N.translator("sq"), NOTHING_MEASURED)
+    }
+    assert albanian["months.png"] == [("shkurt 2026", 1), ("nëntor 2026", 1)], "Babel, not English"
+    assert albanian["categories.png"][0] == ("Ndriçimi rrugor", 1)
+    assert albanian["municipalities.png"][0] == ("Shkodër", 1)
+    assert albanian["municipalities.png"][1][0] != stats.NO_MUNICIPALITY, "a labelled bar"
+    english = {
+        name: items
+        for name, _title, items in reports.chart_series(I18N.translator("en"), NOTHING_MEASURED)
+    }
+    assert english["months.png"] == [("February 2026", 1), ("November 2026", 1)]
+    assert english["municipalities.png"][1] == ("No municipality (corruption reports)", 1)
+
+
+async def test_stats_sends_the_summary_and_three_charts(fake, database_url) -> None:
+    bot = await staff_steps.start(fake, database_url)
+    try:
+        admin = staff_steps.person(bot, staff_steps.ADMIN, "Ledi")
+        await admin.command("/start")
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await staff_steps.report(arta, "👤 Named")
+        await admin.command("/stats")
+        await admin.press("Everything")
+        text = next(m.text for m in admin.messages if m.text and "By category" in m.text)
+        assert "• Street lighting: 1" in text and "Median time to resolution: no resolved" in text
+        assert "—" not in text
+        charts_sent = [m for m in admin.messages if m.photo]
+        assert len(charts_sent) == 3
+    finally:
+        await bot.stop()
