@@ -24,16 +24,6 @@ SHARED = {
 }
 """Modules of a feature that are machinery rather than handlers, open to every feature."""
 EXCEPTIONS = {
-    ("bot.account.privacy", "bot.staff.admin"): "the role names shown in /privacy live there",
-    ("bot.rti.builder", "bot.account.onboarding"): "consent buttons (ACCEPT, FULL) live there",
-    ("bot.cases.report", "bot.staff.workspace"): "the staff card after a report: to become an "
-    "after-commit effect (see /tmp/pact-kernel-ready)",
-    ("bot.staff.workspace", "bot.cases.notify"): "a staff reply or status change notifies the "
-    "reporter through the cases feature's notices",
-    ("bot.campaigns.polls", "bot.account.onboarding"): "age and role labels live there",
-    ("bot.campaigns.hearings", "bot.account.fallback"): "wizard rewrite: to use bot.kit.answers",
-    ("bot.campaigns.subscribe", "bot.account.onboarding"): "the consent button (ACCEPT) lives "
-    "there",
     ("bot.kit.flow", "bot.account.onboarding"): "/start inside a flow restarts onboarding",
 }
 """(importer, imported) pairs that cross a boundary today, each with why it is still there."""

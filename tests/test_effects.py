@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from telegram.error import NetworkError
 
 from bot.broadcasting import sender as delivery
-from bot.cases import notify as case_notify
-from bot.cases.services import case_rules
+from bot.cases.services import case_rules, notices
 from bot.core.runtime import unit_of_work
 from db.models import AuditEntry, Case, CaseEvent, CaseStatus, OutboxMessage, User
 from fakeapi import ApiError, server
@@ -313,7 +312,7 @@ async def _resolve(bot: BotHarness, case_id: int) -> None:
             actor_user_id=None,
             now=bot.clock.now(),
         )
-        await case_notify.status_changed(bot.app.bot, bot.app.services, scope.session, case, None)
+        await notices.status_changed(bot.app.services, scope.session, case, None)
 
 
 async def test_commit_failure_confirms_no_reopening_and_keeps_the_case_resolved(

@@ -8,8 +8,7 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select
 
-from bot.cases import notify as case_notify
-from bot.cases.services import case_rules
+from bot.cases.services import case_rules, notices
 from bot.cases.services import secret_codes as case_codes
 from bot.core.runtime import unit_of_work
 from db.models import AuditEntry, Case, CaseAttachment, CaseContact, CaseStatus
@@ -49,7 +48,7 @@ async def _change(bot: BotHarness, case_id: int, status: CaseStatus, note: str |
         await case_rules.change_status(
             session, case, status, public_note=note, actor_user_id=None, now=bot.clock.now()
         )
-        return await case_notify.status_changed(bot.app.bot, bot.app.services, session, case, note)
+        return await notices.status_changed(bot.app.services, session, case, note)
 
 
 async def test_named_report_with_photos_and_location(fake, database_url) -> None:

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.account.services.retention import months_before
-from bot.cases import notify as case_notify
 from bot.cases.report import DRAFT
-from bot.cases.services import case_rules
+from bot.cases.services import case_rules, notices
 from bot.core.jobs import run_retention
 from bot.core.runtime import unit_of_work
 from db.models import (
@@ -49,7 +48,7 @@ async def _set_status(bot: BotHarness, case_id: int, status: CaseStatus, note: s
         await case_rules.change_status(
             session, case, status, public_note=note, actor_user_id=None, now=bot.clock.now()
         )
-        await case_notify.status_changed(bot.app.bot, bot.app.services, session, case, note)
+        await notices.status_changed(bot.app.services, session, case, note)
 
 
 async def _cases(bot: BotHarness) -> list[Case]:

@@ -13,8 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.cases import notify as case_notify
-from bot.cases.services import case_rules
+from bot.cases.services import case_rules, notices
 from bot.core.jobs import send_due_followups
 from bot.core.runtime import unit_of_work
 from db.models import (
@@ -85,7 +84,7 @@ async def _change(bot: BotHarness, case_id: int, status: CaseStatus, note: str |
         await case_rules.change_status(
             session, case, status, public_note=note, actor_user_id=None, now=bot.clock.now()
         )
-        return await case_notify.status_changed(bot.app.bot, bot.app.services, session, case, note)
+        return await notices.status_changed(bot.app.services, session, case, note)
 
 
 async def _arta_and_follower(bot: BotHarness) -> tuple[Person, Person, Case]:

@@ -15,9 +15,10 @@ from bot.account.services import accounts
 from bot.account.services.accounts import Step
 from bot.account.services.consent import has_consent
 from bot.account.texts import full_notice, short_notice
+from bot.account.views import ACCEPT, AGE_LABELS, FULL, REFUSE, ROLE_LABELS
 from bot.core import routing
 from bot.core.application import PactContext
-from bot.core.i18n import N_, Translator
+from bot.core.i18n import Translator
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, close_buttons, edit_or_send, keyboard, send
 from db.models import AgeBand, Role
@@ -25,19 +26,10 @@ from db.models import AgeBand, Role
 # States: NOTICE -> AGE -> ROLE -> DONE (refusal: NOTICE -> DONE without storing a profile).
 NOTICE, AGE, ROLE, DONE = Step.NOTICE, Step.AGE, Step.ROLE, Step.DONE
 
-ACCEPT, REFUSE, FULL = "onb:yes", "onb:no", "onb:full"
 SWITCH = ButtonCodec("onb:lang:", ("sq", "en"))
 SKIP = "skip"
 AGE_CHOICE = ButtonCodec("onb:age:", (*AgeBand, SKIP))
 ROLE_CHOICE = ButtonCodec("onb:role:", (*Role, SKIP))
-
-AGE_LABELS = {
-    AgeBand.UNDER_16: N_("Under 16"),
-    AgeBand.AGE_16_17: N_("16–17"),
-    AgeBand.AGE_18_29: N_("18–29"),
-    AgeBand.AGE_30_PLUS: N_("30 or older"),
-}
-ROLE_LABELS = {Role.CITIZEN: N_("Citizen"), Role.ACTIVIST: N_("Youth activist")}
 
 
 def _notice_markup(t: Translator):

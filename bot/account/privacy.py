@@ -10,20 +10,20 @@ from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.account import menu
-from bot.account.fallback import stale_button
-from bot.account.onboarding import ACCEPT
 from bot.account.services import accounts, my_data
 from bot.account.services.consent import BaseConsentMissingError, MinorConsentError, active_consent
 from bot.account.texts import full_notice
+from bot.account.views import ACCEPT
 from bot.core import routing, state_memory
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator
 from bot.core.persistence import TOUCHED
 from bot.core.runtime import after_commit_effect
+from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, edit_or_send, keyboard, send
-from bot.staff.admin import ROLES
 from bot.staff.services import permissions as staff
+from bot.staff.views import ROLES
 from db.models import ConsentPurpose, StaffMember, StaffRole, User
 from db.repositories import users as users_repo
 

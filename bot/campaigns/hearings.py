@@ -15,7 +15,6 @@ from markupsafe import Markup
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.account.fallback import stale_button
 from bot.broadcasting import sender as delivery
 from bot.broadcasting.message import RSVP_NO, RSVP_YES
 from bot.broadcasting.services import received
@@ -28,6 +27,7 @@ from bot.core.application import PactContext
 from bot.core.i18n import Translator, join_lines, shorten
 from bot.core.runtime import after_commit_effect
 from bot.kit import flow, pickers, wizard
+from bot.kit.answers import stale_button
 from bot.kit.ui import (
     Button,
     answer,

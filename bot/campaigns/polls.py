@@ -15,7 +15,7 @@ from markupsafe import Markup
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.account import onboarding
+from bot.account import views as account_views
 from bot.broadcasting import sender as delivery
 from bot.broadcasting.message import VOTE
 from bot.broadcasting.services import received
@@ -396,9 +396,9 @@ def segment_label(t: Translator, segment: str, value: str | None) -> str:
     if value is None:
         return plain(t.gettext("Not given"))
     if segment == "by_age_band" and value in set(AgeBand):
-        return plain(t.gettext(onboarding.AGE_LABELS[AgeBand(value)]))
+        return plain(t.gettext(account_views.AGE_LABELS[AgeBand(value)]))
     if segment == "by_role" and value in set(Role):
-        return plain(t.gettext(onboarding.ROLE_LABELS[Role(value)]))
+        return plain(t.gettext(account_views.ROLE_LABELS[Role(value)]))
     if segment == "by_municipality" and value.startswith(polls.REGION):
         return plain(t.gettext("Region of {region}", region=value.removeprefix(polls.REGION)))
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.account import onboarding
+from bot.account import views as account_views
 from bot.account.services import accounts
 from bot.account.services.consent import BaseConsentMissingError, MinorConsentError, has_consent
 from bot.broadcasting.message import UNSUBSCRIBE
@@ -49,7 +49,7 @@ async def _screen(update: Update, context: PactContext, note: str = "") -> None:
             update,
             context,
             t.gettext("To receive campaign messages, first agree to the privacy notice."),
-            keyboard([(t.gettext("✅ I agree"), onboarding.ACCEPT)], [menu.menu_button(t)]),
+            keyboard([(t.gettext("✅ I agree"), account_views.ACCEPT)], [menu.menu_button(t)]),
         )
         return
     if not has_consent(user, ConsentPurpose.CAMPAIGNS):
@@ -272,7 +272,7 @@ async def require_campaign_consent(update: Update, context: PactContext) -> bool
             update,
             context,
             t.gettext("To take part, first agree to the privacy notice."),
-            keyboard([(t.gettext("✅ I agree"), onboarding.ACCEPT)]),
+            keyboard([(t.gettext("✅ I agree"), account_views.ACCEPT)]),
         )
         return False
     await send(

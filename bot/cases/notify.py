@@ -1,4 +1,5 @@
-"""Telling reporters, followers and staff about cases, each in their own language (outbox)."""
+"""Telling staff about cases (outbox): the group card of a new case, lines to the staff chat, a
+reporter's answer to the assignee. Notices to reporters and followers: services/notices.py."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import logging
 
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.broadcasting import outbox
 from bot.broadcasting.services import outbox_rows
-from bot.cases import views as case_views
 from bot.cases.services import case_rules
 from bot.core.i18n import Translator
 from bot.core.runtime import Services
@@ -22,67 +23,45 @@ from db.models import Case, CaseKind, User
 log = logging.getLogger(__name__)
 
 
-async def status_changed(
-    bot: ExtBot[None], services: Services, session: AsyncSession, case: Case, note: str | None
-) -> int:
-    """Queue the status notice for everyone who should hear it (outbox); returns how many."""
-    queued = 0
-    for person in await case_rules.recipients(session, case):
-        t = services.i18n.translator(person.language)
-        reporter = await case_rules.is_reporter(session, case, person)
-        queued += await outbox.enqueue(
-            services,
-            kind=outbox_rows.STATUS_NOTICE,
-            chat_id=person.telegram_id,
-            user_id=person.id,
-            text=case_views.status_notice(t, case, note),
-            markup=keyboard(*case_views.card_buttons(t, case, reporter)),
-        )
-    return queued
+async def new_case_card(bot: ExtBot[None], services: Services, case: Case) -> None:
+    """A new service case in the staff group: reference, category, municipality, age, one button.
 
-
-async def merged(services: Services, session: AsyncSession, duplicate: Case, kept: Case) -> int:
-    """Tell the duplicate's reporter and followers, each in their language, which case to
-    follow now (outbox); returns how many were told."""
-    queued = 0
-    follow = case_rules.followable(kept)
-    for person in await case_rules.recipients(session, duplicate):
-        t = services.i18n.translator(person.language)
-        rows = [[(t.gettext("📂 My cases"), case_views.LIST)]]
-        if follow:
-            rows.insert(0, [(f"📂 {kept.reference}", case_views.OPEN_CASE.data(kept.id))])
-        queued += await outbox.enqueue(
-            services,
-            kind=outbox_rows.STATUS_NOTICE,
-            chat_id=person.telegram_id,
-            user_id=person.id,
-            text=_merge_notice(t, duplicate, kept, follow),
-            markup=keyboard(*rows),
-        )
-    return queued
-
-
-def _merge_notice(t: Translator, duplicate: Case, kept: Case, follow: bool) -> Markup:
-    """The case is closed as a duplicate: the one the team works on, and whether to follow it."""
-    closed = t.gettext(
-        "🔔 Case {duplicate} ({what}) reports the same problem as case {kept}, so the team "
-        "joined them: {duplicate} is closed as a duplicate.",
-        duplicate=duplicate.reference,
-        kept=kept.reference,
-        what=case_views.what(t, duplicate),
+    No description, photos, map pin or name: the group may hold staff of other municipalities.
+    Never corruption reports.
+    """
+    chat_id = services.settings.staff_chat_id
+    if chat_id is None or case.kind == CaseKind.CORRUPTION:
+        return
+    t = services.i18n.translator(None)
+    try:
+        thread = await _thread(bot, services, case)
+    except TelegramError as error:
+        # The card still goes out (in the general topic) once the group takes messages again.
+        log.warning("staff topic not found: %s", type(error).__name__)
+        thread = None
+    # An outbox row in the case's own transaction: sent after the commit, retried, recorded.
+    await outbox.enqueue(
+        services,
+        kind=outbox_rows.STAFF_CARD,
+        chat_id=chat_id,
+        text=staff_views.group_card(t, case, services.clock.now()),
+        markup=keyboard(*staff_views.group_buttons(t, case)),
+        thread_id=thread,
     )
-    if follow:
-        then = t.gettext(
-            "Follow case {kept} from now on: you will hear here when its status changes.",
-            kept=kept.reference,
-        )
-    else:
-        then = t.gettext(
-            "The team goes on with the problem in case {kept}; news of that case goes to its "
-            "reporter only.",
-            kept=kept.reference,
-        )
-    return Markup("\n\n").join([closed, then])
+
+
+async def _thread(bot: ExtBot[None], services: Services, case: Case) -> int | None:
+    """The municipality's topic when the staff group is a forum (created on first use)."""
+    chat_id = services.settings.staff_chat_id
+    if "staff_forum" not in services.cache:
+        services.cache["staff_forum"] = bool((await bot.get_chat(chat_id)).is_forum)
+    town = case.municipality
+    if not services.cache["staff_forum"] or town is None:
+        return None
+    if town.staff_thread_id is None:
+        topic = await bot.create_forum_topic(chat_id, f"Bashkia {town.name}"[:128])
+        town.staff_thread_id = topic.message_thread_id
+    return town.staff_thread_id
 
 
 async def reporter_answered(

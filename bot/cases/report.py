@@ -13,7 +13,7 @@ from telegram import Message, Update
 from telegram.ext import ConversationHandler, filters
 
 from bot.account.services.consent import has_consent, is_minor
-from bot.cases import evidence_intake
+from bot.cases import evidence_intake, notify
 from bot.cases import views as case_views
 from bot.cases.report_texts import identity_text, safety_text, sent_text
 from bot.cases.services import case_rules, evidence, quota
@@ -26,8 +26,7 @@ from bot.kit import wizard as wz
 from bot.kit.ui import Button, close_buttons, keyboard, rows_of, send, send_after_commit
 from bot.kit.wizard import END, NEXT, STAY, OnButton, OnMessage, OnText, Question, Screen, Step
 from bot.rti.services import directory
-from bot.staff import workspace as staff_cases
-from db.models import Case, CaseKind, Identification
+from db.models import AuthorityKind, Case, CaseKind, Identification
 from db.repositories import authorities as authorities_repo
 
 SAFETY, MUNICIPALITY, UNIT, CATEGORY = (
@@ -162,7 +161,7 @@ async def pick_municipality(
     authority = (
         await authorities_repo.get(context.scope.session, int(value)) if value.isdigit() else None
     )
-    if authority is None or authority.kind != "municipality":
+    if authority is None or authority.kind != AuthorityKind.MUNICIPALITY:
         return wz.goto(MUNICIPALITY)
     if draft.get("municipality_id") != authority.id:
         draft.pop("unit", None)
@@ -883,7 +882,7 @@ async def _store(update: Update, context: PactContext, draft: dict) -> wz.Move:
         sent_text(t, created.case, created.secret_code, context.services.settings.case_review_days),
         menu.menu_markup(t),
     )
-    await staff_cases.post_card(context.bot, context.services, context.scope.session, created.case)
+    await notify.new_case_card(context.bot, context.services, created.case)
     return END
 
 

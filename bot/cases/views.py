@@ -122,6 +122,37 @@ def status_notice(t: Translator, case: Case, note: str | None) -> Markup:
     return text
 
 
+def merge_notice(t: Translator, duplicate: Case, kept: Case) -> Markup:
+    """The case is closed as a duplicate: the one the team works on, and whether to follow it."""
+    closed = t.gettext(
+        "🔔 Case {duplicate} ({what}) reports the same problem as case {kept}, so the team "
+        "joined them: {duplicate} is closed as a duplicate.",
+        duplicate=duplicate.reference,
+        kept=kept.reference,
+        what=what(t, duplicate),
+    )
+    if case_rules.followable(kept):
+        then = t.gettext(
+            "Follow case {kept} from now on: you will hear here when its status changes.",
+            kept=kept.reference,
+        )
+    else:
+        then = t.gettext(
+            "The team goes on with the problem in case {kept}; news of that case goes to its "
+            "reporter only.",
+            kept=kept.reference,
+        )
+    return Markup("\n\n").join([closed, then])
+
+
+def merge_buttons(t: Translator, kept: Case) -> list[list[Button]]:
+    """Under the merge notice: the kept case (when it can be followed) and My cases."""
+    rows: list[list[Button]] = [[(t.gettext("📂 My cases"), LIST)]]
+    if case_rules.followable(kept):
+        rows.insert(0, [(f"📂 {kept.reference}", OPEN_CASE.data(kept.id))])
+    return rows
+
+
 def followup_question(t: Translator, case: Case) -> Markup:
     """Asked 21 days after resolved or answered."""
     return t.gettext(

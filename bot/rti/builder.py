@@ -11,7 +11,7 @@ from __future__ import annotations
 from markupsafe import Markup
 from telegram import Update
 
-from bot.account import onboarding
+from bot.account import views as account_views
 from bot.account.services.consent import has_consent, is_minor
 from bot.core import routing
 from bot.core.application import PactContext
@@ -84,8 +84,8 @@ async def admit(update: Update, context: PactContext) -> bool:
                 "the law requires. Please agree to the privacy notice first."
             ),
             keyboard(
-                [(t.gettext("✅ I agree"), onboarding.ACCEPT)],
-                [(t.gettext("📄 Full privacy notice"), onboarding.FULL)],
+                [(t.gettext("✅ I agree"), account_views.ACCEPT)],
+                [(t.gettext("📄 Full privacy notice"), account_views.FULL)],
             ),
         )
         return False

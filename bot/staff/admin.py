@@ -17,16 +17,12 @@ from bot.kit.ui import Button, answer, edit_or_send, keyboard, rows_of, send
 from bot.staff.services import permissions as staff
 from bot.staff.services import templates
 from bot.staff.services.permissions import Permission
+from bot.staff.views import ROLES
 from db.models import AuthorityKind, StaffMember, StaffRole, User
 
 MEMBER = ButtonCodec("adm:staff:", int, ("show", "corr", "all"))
 MEMBER_PLACE = ButtonCodec("adm:staff:", int, "m", int)
 """A staff member's card and its toggles (by user id); a municipality toggled (by authority id)."""
-ROLES = {
-    StaffRole.ADMIN: N_("admin"),
-    StaffRole.CASEWORKER: N_("caseworker"),
-    StaffRole.VIEWER: N_("viewer"),
-}
 USAGE = N_(
     "Usage:\n/staff – the list\n/staff grant TELEGRAM_ID admin|caseworker|viewer Name\n"
     "/staff revoke TELEGRAM_ID"

@@ -59,6 +59,12 @@ MERGE_YES = ButtonCodec("stf:mrgy:", int, int)
 """Merge confirmed: the duplicate (by id) into the kept case (by id)."""
 INBOX = ButtonCodec("stf:inbox:", ("open", "mine", "overdue", "all"), int)
 """The inbox with a filter, at a page."""
+ROLES = {
+    StaffRole.ADMIN: N_("admin"),
+    StaffRole.CASEWORKER: N_("caseworker"),
+    StaffRole.VIEWER: N_("viewer"),
+}
+"""Staff roles in words (the /staff list, and /privacy for a staff member)."""
 
 
 def erased_label(t: Translator, case: Case) -> str:

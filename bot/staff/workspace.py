@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -25,14 +25,12 @@ from telegram.ext import (
 
 from bot.broadcasting import outbox
 from bot.broadcasting.services import outbox_rows
-from bot.cases import notify as case_notify
 from bot.cases import views as case_views
-from bot.cases.services import case_rules
+from bot.cases.services import case_rules, notices
 from bot.core import routing
 from bot.core.access import current_member, refuse_button
 from bot.core.application import PactContext
 from bot.core.i18n import N_, join_lines, shorten
-from bot.core.runtime import Services
 from bot.kit import answers
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
@@ -44,7 +42,6 @@ from bot.staff.services.permissions import Permission
 from db.models import (
     AttachmentKind,
     Case,
-    CaseKind,
     CaseStatus,
     ResponseTemplate,
     StaffRole,
@@ -101,47 +98,6 @@ async def _redraw(update: Update, context: PactContext, case: Case) -> None:
     await edit_or_send(
         update, context, await _card_text(context, case), keyboard(*views.buttons(context.t, case))
     )
-
-
-async def post_card(bot, services: Services, session, case: Case) -> None:
-    """A new service case in the staff group: reference, category, municipality, age, one button.
-
-    No description, photos, map pin or name: the group may hold staff of other municipalities.
-    Never corruption reports.
-    """
-    chat_id = services.settings.staff_chat_id
-    if chat_id is None or case.kind == CaseKind.CORRUPTION:
-        return
-    t = services.i18n.translator(None)
-    try:
-        thread = await _thread(bot, services, case)
-    except TelegramError as error:
-        # The card still goes out (in the general topic) once the group takes messages again.
-        log.warning("staff topic not found: %s", type(error).__name__)
-        thread = None
-    # An outbox row in the case's own transaction: sent after the commit, retried, recorded.
-    await outbox.enqueue(
-        services,
-        kind=outbox_rows.STAFF_CARD,
-        chat_id=chat_id,
-        text=views.group_card(t, case, services.clock.now()),
-        markup=keyboard(*views.group_buttons(t, case)),
-        thread_id=thread,
-    )
-
-
-async def _thread(bot, services: Services, case: Case) -> int | None:
-    """The municipality's topic when the staff group is a forum (created on first use)."""
-    chat_id = services.settings.staff_chat_id
-    if "staff_forum" not in services.cache:
-        services.cache["staff_forum"] = bool((await bot.get_chat(chat_id)).is_forum)
-    town = case.municipality
-    if not services.cache["staff_forum"] or town is None:
-        return None
-    if town.staff_thread_id is None:
-        topic = await bot.create_forum_topic(chat_id, f"Bashkia {town.name}"[:128])
-        town.staff_thread_id = topic.message_thread_id
-    return town.staff_thread_id
 
 
 async def _viewed(context: PactContext, case: Case) -> None:
@@ -349,9 +305,7 @@ async def reopen(update: Update, context: PactContext) -> None:
         staff_user_id=member.user_id,
         now=context.services.clock.now(),
     )
-    await case_notify.status_changed(
-        context.bot, context.services, context.scope.session, case, None
-    )
+    await notices.status_changed(context.services, context.scope.session, case, None)
     await answer(update, context.t.gettext("Reopened."))
     await _redraw(update, context, case)
 
@@ -378,7 +332,7 @@ async def merge_confirmed(update: Update, context: PactContext) -> None:
     await casework.merge(
         session, case, kept, staff_user_id=member.user_id, now=context.services.clock.now()
     )
-    told = await case_notify.merged(context.services, session, case, kept)
+    told = await notices.merged(context.services, session, case, kept)
     await answer(update)
     await edit_or_send(
         update,
@@ -591,9 +545,7 @@ async def _apply(update: Update, context: PactContext, text: str) -> int:
         await casework.set_status(
             session, case, status, text or None, staff_user_id=member.user_id, now=now
         )
-        reached = await case_notify.status_changed(
-            context.bot, context.services, session, case, text or None
-        )
+        reached = await notices.status_changed(context.services, session, case, text or None)
         done = t.ngettext(
             "{reference} is now {status}; {count} person was told.",
             "{reference} is now {status}; {count} people were told.",
