@@ -108,3 +108,26 @@ async def test_old_action_buttons_in_the_group_open_the_card_privately(fake, dat
         assert case.assignee_user_id is None, "an action pressed in the group is not done there"
     finally:
         await bot.stop()
+
+
+async def test_open_privately_when_the_private_chat_is_blocked_says_so(fake, database_url) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        admin = steps.person(bot, steps.ADMIN, "Ledi")
+        await admin.command("/staff", args=f"grant {steps.WORKER} caseworker Besnik")
+        worker = steps.person(bot, steps.WORKER, "Besnik")
+        await worker.command("/start")
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await steps.report(arta, "👤 Named", text=DESCRIPTION)
+        await worker.act("block")
+        seen = len(worker.messages)
+
+        await steps.press_in_group(bot, worker, steps.OPEN_PRIVATELY, "PACT-2026-00001")
+        answered = worker.fake.callback_answers[-1]
+        assert answered["text"] == "Start a private chat with the bot first."
+        assert answered.get("show_alert"), "an alert, not a toast promising a card"
+        assert len(worker.messages) == seen, "nothing was sent"
+        assert await steps.audit_rows(bot, "case.viewed") == [], "nobody viewed the card"
+    finally:
+        await bot.stop()

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from telegram import Message, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     CallbackQueryHandler,
@@ -114,21 +114,37 @@ async def _viewed(context: PactContext, case: Case) -> None:
     )
 
 
+async def _reachable_privately(context: PactContext, user_id: int) -> bool:
+    """Whether the bot may write to this person's private chat, asked of Telegram now.
+
+    Replies wait for the commit, so a refused card would only show after the toast had promised
+    it; a "typing…" action is made at once and shows nothing stored.
+    """
+    try:
+        await context.bot.send_chat_action(user_id, ChatAction.TYPING)
+    except Forbidden:
+        return False
+    except BadRequest as error:
+        if "chat not found" in str(error).lower():
+            return False
+        raise
+    return True
+
+
 async def _open_privately(
     update: Update, context: PactContext, case: Case, *, redraw: bool = True
 ) -> None:
     """Send the full card with its actions to the staff member's private chat, never the group."""
     assert update.effective_user is not None
     t = context.t
-    try:
-        await context.bot.send_message(
-            update.effective_user.id,
-            await _card_text(context, case),
-            reply_markup=keyboard(*views.buttons(t, case)),
-        )
-    except Forbidden:
+    if not await _reachable_privately(context, update.effective_user.id):
         await answer(update, t.gettext("Start a private chat with the bot first."), alert=True)
         return
+    await context.bot.send_message(
+        update.effective_user.id,
+        await _card_text(context, case),
+        reply_markup=keyboard(*views.buttons(t, case)),
+    )
     await _viewed(context, case)
     await answer(update, t.gettext("Sent to your private chat."))
     if redraw:
@@ -270,22 +286,21 @@ async def files(update: Update, context: PactContext) -> None:
     case = found[0]
     assert update.effective_user is not None
     chat = update.effective_user.id
-    try:
-        if case.latitude is not None and case.longitude is not None:
-            await context.bot.send_location(chat, case.latitude, case.longitude)
-        for item in await case_rules.attachments(context.scope.session, case):
-            caption = case.reference
-            if item.kind == AttachmentKind.PHOTO:
-                await context.bot.send_photo(chat, item.file_id, caption=caption)
-            elif item.kind == AttachmentKind.VOICE:
-                await context.bot.send_voice(chat, item.file_id, caption=caption)
-            else:
-                await context.bot.send_document(chat, item.file_id, caption=caption)
-    except Forbidden:
+    if not await _reachable_privately(context, chat):
         await answer(
             update, context.t.gettext("Start a private chat with the bot first."), alert=True
         )
         return
+    if case.latitude is not None and case.longitude is not None:
+        await context.bot.send_location(chat, case.latitude, case.longitude)
+    for item in await case_rules.attachments(context.scope.session, case):
+        caption = case.reference
+        if item.kind == AttachmentKind.PHOTO:
+            await context.bot.send_photo(chat, item.file_id, caption=caption)
+        elif item.kind == AttachmentKind.VOICE:
+            await context.bot.send_voice(chat, item.file_id, caption=caption)
+        else:
+            await context.bot.send_document(chat, item.file_id, caption=caption)
     await answer(update, context.t.gettext("Sent to your private chat."))
 
 
@@ -413,16 +428,15 @@ async def _ask(update: Update, context: PactContext, case: Case, action: str, **
             if found
             else None
         )
-    try:
-        await context.bot.send_message(
-            update.effective_user.id,
-            t.gettext(PROMPTS[action], reference=case.reference),
-            reply_markup=markup,
-        )
-    except Forbidden:
+    if not await _reachable_privately(context, update.effective_user.id):
         context.user_data.pop(KEY, None)
         await answer(update, t.gettext("Start a private chat with the bot first."), alert=True)
         return ConversationHandler.END
+    await context.bot.send_message(
+        update.effective_user.id,
+        t.gettext(PROMPTS[action], reference=case.reference),
+        reply_markup=markup,
+    )
     await answer(update, t.gettext("Continue in your private chat with the bot."))
     await _redraw(update, context, case)
     return INPUT
