@@ -205,6 +205,10 @@ class RtiRequest(Base):
     outcome_on: Mapped[date | None]
     complaint_due_on: Mapped[date | None]
     complaint_filed_on: Mapped[date | None]
+    complaint_ground: Mapped[str | None] = mapped_column(String(16))
+    """What the complaint is about ("refused", "partial", "no_answer"), kept after filing."""
+    complaint_written_on: Mapped[date | None]
+    """The date of the latest complaint letter drafted: the one filed."""
     commissioner_outcome: Mapped[str | None] = mapped_column(String(20))
     anonymised_at: Mapped[datetime | None]
     """Name, address and information cleared after the retention period (privacy.md 7)."""

@@ -45,9 +45,10 @@ async def build_request(
 
 
 def pdf_text(document: dict) -> str:
-    """All text of a PDF sent as a document."""
+    """All text of a PDF sent as a document, blanks and wrapped lines as single spaces (where a
+    line wraps depends on the font's widths, not on the letter)."""
     reader = PdfReader(io.BytesIO(document["content"]))
-    return "\n".join(page.extract_text() for page in reader.pages)
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
 
 
 async def sent_on(person: Person, day: str, protocol: str | None = None) -> None:

@@ -21,6 +21,7 @@ from bot.rti.services.letters import (
     complaint_pdf,
     complaint_subject,
     complaint_text,
+    numbered_lines,
     request_mailto,
     request_pdf,
     request_subject,
@@ -28,7 +29,7 @@ from bot.rti.services.letters import (
 )
 
 COMMISSIONER_ADDRESS = 'Rr. "Abdi Toptani", Nd. 5, 1001 Tiranë'
-WEIRD = 'Kontrata <b> & "faturat" ‘2025’ 😀 e\u0308 – çështja\r\nrreshti i dytë\ttab'
+WEIRD = 'Kontrata <b> & "faturat" ‘2025’ 👍 e\u0308 – çështja\r\nrreshti i dytë\ttab'
 NO_ANSWER_SENTENCE = "Sipas pikës 4 të nenit 15 të ligjit"
 
 REQUEST = RequestLetter(
@@ -64,6 +65,26 @@ def pdf_text(data: bytes) -> str:
     """All text pypdf extracts from a PDF, with wrapped lines joined back by spaces."""
     reader = PdfReader(io.BytesIO(data))
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def pdf_lines(data: bytes) -> list[str]:
+    """The PDF's text line by line, as pypdf lays it out."""
+    reader = PdfReader(io.BytesIO(data))
+    return [line.strip() for page in reader.pages for line in page.extract_text().splitlines()]
+
+
+def embedded_fonts(data: bytes) -> set[str]:
+    """Base names of the fonts whose TrueType program is embedded in the PDF."""
+    reader = PdfReader(io.BytesIO(data))
+    names = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            for descendant in font.get("/DescendantFonts", []):
+                descriptor = descendant.get_object()["/FontDescriptor"].get_object()
+                if "/FontFile2" in descriptor:
+                    names.add(str(font["/BaseFont"]).split("+", 1)[-1])
+    return names
 
 
 def pdf_pages(data: bytes) -> int:
@@ -119,7 +140,7 @@ def test_request_pdf_carries_the_essentials(request_pdf_text: str, expected: str
 
 
 def test_request_pdf_keeps_albanian_letters(request_pdf_text: str) -> None:
-    """ë and ç render with the core font and come back out of the PDF."""
+    """ë and ç render with the embedded font and come back out of the PDF."""
     assert "ë" in request_pdf_text
     assert "ç" in request_pdf_text
 
@@ -150,7 +171,7 @@ def test_request_without_coordinator_uses_the_title() -> None:
 def test_request_text_quotes_user_text_verbatim() -> None:
     """The text version keeps the user's characters; only the PDF replaces what it cannot show."""
     text = request_text(replace(REQUEST, information=WEIRD))
-    assert '<b> & "faturat" ‘2025’ 😀 e\u0308 – çështja\nrreshti i dytë\ttab' in text
+    assert '<b> & "faturat" ‘2025’ 👍 e\u0308 – çështja\nrreshti i dytë\ttab' in text
     assert request_subject(REQUEST) in text
 
 
@@ -253,7 +274,7 @@ def test_no_authority_email_no_mailto() -> None:
     [
         COMMISSIONER_NAME,
         COMMISSIONER_EMAIL,
-        COMMISSIONER_ADDRESS,
+        "Rr. “Abdi Toptani”, Nd. 5, 1001 Tiranë",
         "Arta Kelmendi",
         "Rr. Kolë Idromeno 5, Shkodër",
         "Bashkia Shkodër",
@@ -314,7 +335,60 @@ def test_complaint_states_no_court_deadline() -> None:
 
 def test_complaint_pdf_survives_odd_user_text() -> None:
     """User text with markup and emoji renders in the complaint too."""
-    letter = replace(COMPLAINT, information=WEIRD, protocol_number="Nr. 12 😀")
+    letter = replace(COMPLAINT, information=WEIRD, protocol_number="Nr. 12 👍")
     text = pdf_text(complaint_pdf(letter))
     assert "Nr. 12 ?" in text
     assert "çështja" in text
+
+
+# Typography
+
+
+def test_letters_embed_dejavu_sans() -> None:
+    """Both letters carry DejaVu Sans (regular and bold) inside the file, for every viewer."""
+    for data in (request_pdf(REQUEST), complaint_pdf(COMPLAINT)):
+        assert embedded_fonts(data) == {"DejaVuSansBook", "DejaVuSansBold"}
+
+
+def test_place_comes_before_the_date() -> None:
+    """A letter written in Koplik is dated "Koplik, më …"; without a place the date stands alone."""
+    assert "Koplik, më 23 nëntor 2026" in pdf_lines(request_pdf(replace(REQUEST, place="Koplik")))
+    assert "Koplik, më 10 dhjetor 2026" in pdf_lines(
+        complaint_pdf(replace(COMPLAINT, place="Koplik"))
+    )
+    assert "23 nëntor 2026" in pdf_lines(request_pdf(REQUEST))
+    assert ", më 23 nëntor" not in request_text(REQUEST)
+
+
+def test_numbered_items_get_their_own_lines() -> None:
+    """Items typed on one line are listed one per line, in the text and in the PDF."""
+    information = "Kërkoj: 1. Buxhetin e vitit 2026 2) Kontratat e 23.11.2026 3. Listën e lejeve"
+    letter = replace(REQUEST, information=information)
+    assert "“Kërkoj:\n1. Buxhetin e vitit 2026\n2) Kontratat e 23.11.2026\n3. Listën e lejeve”" in (
+        request_text(letter)
+    )
+    found = pdf_lines(request_pdf(letter))
+    for line in ("1. Buxhetin e vitit 2026", "2) Kontratat e 23.11.2026", "3. Listën e lejeve”"):
+        assert line in found, line
+    complaint = pdf_lines(complaint_pdf(COMPLAINT))
+    assert "1. Kopje e kërkesës për informim, e paraqitur më 23 nëntor 2026." in complaint
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vendimi i datës 23.11.2026 dhe neni 15. i ligjit",
+        "Vetëm 1. pika e parë",
+        "Kati 2. dhe kati 3. i pallatit",
+    ],
+)
+def test_numbers_that_are_not_a_list_stay(text: str) -> None:
+    """Dates, lone numbers and lists not counting from 1 are left as typed."""
+    assert numbered_lines(text) == text
+
+
+def test_commissioner_address_has_typographic_quotes() -> None:
+    """The configured address with straight quotes is printed with “ ”."""
+    text = complaint_text(COMPLAINT)
+    assert "Adresa: Rr. “Abdi Toptani”, Nd. 5, 1001 Tiranë" in text
+    assert '"' not in text.split("\n\n")[0]

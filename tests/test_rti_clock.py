@@ -52,8 +52,9 @@ async def test_due_date_reminders_silence_and_complaint(bot: BotHarness) -> None
     await arta.press("🔇 No answer")
     assert "You can complain to the Commissioner until 26 January 2027." in arta.last.text
     await arta.press("📝 Complaint to the Commissioner")
-    complaint = documents(arta)[-1]
+    complaint, annex = documents(arta)[-2:]
     assert complaint["file_name"] == "ankese-komisioneri-1.pdf"
+    assert annex["file_name"] == "kerkese-informimi-1.pdf", "the request as annex"
     text = pdf_text(complaint)
     for expected in ("info@idp.al", "nenit 24", "Abdi Toptani", "123/4", "10 dhjetor 2026", "15"):
         assert expected in text, expected
@@ -161,3 +162,60 @@ async def test_export_includes_requests_and_erasure_removes_them(bot: BotHarness
         assert (
             await session.execute(select(Reminder).where(Reminder.request_id.is_not(None)))
         ).first() is None
+
+
+async def _pending_reminders(bot: BotHarness) -> list[Reminder]:
+    async with bot.app.services.sessions() as session:
+        rows = await session.execute(
+            select(Reminder).where(
+                Reminder.request_id.is_not(None),
+                Reminder.sent_at.is_(None),
+                Reminder.cancelled_at.is_(None),
+            )
+        )
+        return list(rows.scalars())
+
+
+async def _request_sent_on(bot: BotHarness, day: str):
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await build_request(arta)
+    await sent_on(arta, day)
+    return arta
+
+
+async def test_past_deadline_says_so_and_gives_the_complaint_date(bot: BotHarness) -> None:
+    arta = await _request_sent_on(bot, "01.10.2026")
+    said = _with(arta, "had to answer by").text
+    assert "had to answer by 15 October 2026" in said and "that day has passed" in said
+    assert "complain to the Commissioner by 27 November 2026" in said
+    assert "remind" not in said
+    assert not await _pending_reminders(bot), "no reminders for days already gone"
+    assert "🔇 No answer" in arta.last.labels
+
+    await arta.press("🔇 No answer")
+    assert "You can complain to the Commissioner until 27 November 2026." in arta.last.text
+    [closing] = await _pending_reminders(bot)
+    assert (closing.kind, closing.due_at.date()) == ("complaint_closing", date(2026, 11, 24))
+
+
+async def test_too_late_to_complain_says_ask_again(bot: BotHarness) -> None:
+    arta = await _request_sent_on(bot, "01.09.2026")
+    said = _with(arta, "had to answer by").text
+    assert "ended on 28 October 2026" in said and "send the request again" in said
+    assert not await _pending_reminders(bot)
+
+    await arta.press("🔇 No answer")
+    assert "ended on 28 October 2026" in arta.last.text
+    assert "until 28 October" not in arta.last.text
+    assert not await _pending_reminders(bot), "no reminder of a day already gone"
+
+
+async def test_only_reminders_still_to_come_are_promised(bot: BotHarness) -> None:
+    arta = await _request_sent_on(bot, "09.11.2026")
+    said = _with(arta, "at the latest by").text
+    assert "at the latest by 24 November 2026" in said
+    assert "I will remind you on 25 November 2026." in said
+    assert "19 November" not in said
+    [after] = await _pending_reminders(bot)
+    assert after.kind == "after_due"

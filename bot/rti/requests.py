@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.account.services.consent import has_consent
@@ -12,20 +12,27 @@ from bot.broadcasting import outbox
 from bot.broadcasting.services import outbox_rows
 from bot.core import routing
 from bot.core.application import PactContext
-from bot.core.i18n import Translator, plain, shorten
+from bot.core.i18n import N_, Translator, plain, shorten
 from bot.kit import menu
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, edit_or_send, keyboard, send
 from bot.rti import builder as rti_builder
 from bot.rti import views
-from bot.rti.letter_sending import send_complaint, send_prepared_request
+from bot.rti.letter_sending import (
+    send_complaint,
+    send_complaint_copy,
+    send_prepared_request,
+    send_request_copy,
+)
 from bot.rti.services import directory
 from bot.rti.services import requests as rti
-from db.models import RtiRequest
+from db.models import RequestStatus, RtiRequest
 from db.repositories import authorities as authorities_repo
 
 GUIDE = "rtg:index"
+COMPLAINT_COPY = ButtonCodec("rtq:", int)
+"""The filed complaint again, from the request's card."""
 
 
 async def rti_menu(update: Update, context: PactContext) -> None:
@@ -96,6 +103,32 @@ async def _owned(
     return request, choice
 
 
+def _has_letter(request: RtiRequest) -> bool:
+    """Whether the request's letter can still be written (retention clears its text)."""
+    return request.anonymised_at is None
+
+
+def _has_filed_complaint(request: RtiRequest) -> bool:
+    """Whether a complaint was filed whose letter can be written again."""
+    return (
+        _has_letter(request)
+        and request.complaint_filed_on is not None
+        and request.complaint_ground is not None
+    )
+
+
+def card_keyboard(t: Translator, request: RtiRequest) -> InlineKeyboardMarkup:
+    """The card's actions, with the request letter and the filed complaint to download again
+    whatever the status (above "My requests")."""
+    rows = views.card_buttons(t, request)
+    extra = []
+    if request.status != RequestStatus.PREPARED and _has_letter(request):
+        extra.append([(t.gettext("📄 The request letter"), views.LETTER.data(request.id))])
+    if _has_filed_complaint(request):
+        extra.append([(t.gettext("📄 The complaint letter"), COMPLAINT_COPY.data(request.id))])
+    return keyboard(*rows[:-1], *extra, *rows[-1:])
+
+
 async def open_request(update: Update, context: PactContext) -> None:
     """A request's card with the actions that fit."""
     found = await _owned(update, context, views.OPEN)
@@ -104,18 +137,37 @@ async def open_request(update: Update, context: PactContext) -> None:
     await answer(update)
     request, _ = found
     t = context.t
-    await edit_or_send(
-        update, context, views.card(t, request), keyboard(*views.card_buttons(t, request))
-    )
+    await edit_or_send(update, context, views.card(t, request), card_keyboard(t, request))
 
 
 async def letter_again(update: Update, context: PactContext) -> None:
-    """Send the prepared request again."""
+    """The request letter again: with the ways to send it while prepared, else the PDF alone,
+    identical to the one first given (the complaint's annex)."""
     found = await _owned(update, context, views.LETTER)
     if found is None:
         return
+    request = found[0]
+    if not _has_letter(request):
+        await stale_button(update, context)
+        return
     await answer(update)
-    await send_prepared_request(update, context, found[0])
+    if request.status == RequestStatus.PREPARED:
+        await send_prepared_request(update, context, request)
+    else:
+        await send_request_copy(update, context, request)
+
+
+async def complaint_again(update: Update, context: PactContext) -> None:
+    """The filed complaint again."""
+    found = await _owned(update, context, COMPLAINT_COPY)
+    if found is None:
+        return
+    request = found[0]
+    if not _has_filed_complaint(request):
+        await stale_button(update, context)
+        return
+    await answer(update)
+    await send_complaint_copy(update, context, request)
 
 
 OUTCOME_TEXT = {
@@ -154,6 +206,11 @@ OUTCOME_TEXT = {
         date=t.date(r.complaint_due_on),
     ),
 }
+TOO_LATE_TO_COMPLAIN = N_(
+    "No answer within the deadline counts as a refusal (art. 15(4)). The 30 working days to "
+    "complain to the Commissioner (art. 24) ended on {date}. You can send the request again: "
+    "a new request starts a new deadline."
+)
 
 
 async def outcome(update: Update, context: PactContext) -> None:
@@ -179,11 +236,12 @@ async def outcome(update: Update, context: PactContext) -> None:
         await send(update, context, _refusal_text(t, request, refusal.reason))
         return
     await answer(update)
+    said = OUTCOME_TEXT[chosen](t, request)
+    today = now.astimezone(settings.tz).date()
+    if request.complaint_due_on and request.complaint_due_on < today:
+        said = t.gettext(TOO_LATE_TO_COMPLAIN, date=t.date(request.complaint_due_on))
     await edit_or_send(
-        update,
-        context,
-        f"{OUTCOME_TEXT[chosen](t, request)}\n\n{views.card(t, request)}",
-        keyboard(*views.card_buttons(t, request)),
+        update, context, f"{said}\n\n{views.card(t, request)}", card_keyboard(t, request)
     )
 
 
@@ -209,6 +267,8 @@ async def complaint(update: Update, context: PactContext) -> None:
     if request.status not in rti.COMPLAINABLE:
         await stale_button(update, context)
         return
+    settings = context.services.settings
+    rti.complaint_drafted(request, context.services.clock.now().astimezone(settings.tz).date())
     await send_complaint(update, context, request)
 
 
@@ -238,7 +298,7 @@ async def filed(update: Update, context: PactContext) -> None:
             "it comes.",
             days=settings.commissioner_decision_days,
         ),
-        keyboard(*views.card_buttons(t, request)),
+        card_keyboard(t, request),
     )
 
 
@@ -262,7 +322,7 @@ async def decided(update: Update, context: PactContext) -> None:
         update,
         context,
         f"{recorded}\n\n{views.card(t, request)}",
-        keyboard(*views.card_buttons(t, request)),
+        card_keyboard(t, request),
     )
 
 
@@ -315,7 +375,7 @@ async def wrong_contact(update: Update, context: PactContext) -> None:
 
 
 def routes() -> list[routing.Route]:
-    """The submenu, my requests, outcomes, the complaint, the letter again, a wrong contact."""
+    """The submenu, my requests, outcomes, the complaint, the letters again, a wrong contact."""
     return routing.citizen(
         CallbackQueryHandler(rti_menu, pattern=f"^{menu.RTI}$"),
         CallbackQueryHandler(my_requests, pattern=f"^{views.LIST}$"),
@@ -325,5 +385,6 @@ def routes() -> list[routing.Route]:
         CallbackQueryHandler(filed, pattern=views.FILED.pattern),
         CallbackQueryHandler(decided, pattern=views.DECIDED.pattern),
         CallbackQueryHandler(letter_again, pattern=views.LETTER.pattern),
+        CallbackQueryHandler(complaint_again, pattern=COMPLAINT_COPY.pattern),
         CallbackQueryHandler(wrong_contact, pattern=views.CONTACT_IS_WRONG.pattern),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -22,7 +23,7 @@ from bot.kit.ui import answer, close_buttons, keyboard, send
 from bot.rti import views
 from bot.rti.services import deadlines
 from bot.rti.services import requests as rti
-from db.models import RequestStatus
+from db.models import RequestStatus, RtiRequest
 
 # States
 DATE, TYPED_DATE, PROTOCOL = range(3)
@@ -161,7 +162,8 @@ async def skip_protocol(update: Update, context: PactContext) -> int:
 
 
 async def _start_clock(update: Update, context: PactContext, number: str | None) -> int:
-    """Store the date and number, compute the due date, schedule the reminders."""
+    """Store the date and number, compute the due date, schedule the reminders, say what
+    comes next."""
     state = context.user_data.pop(KEY, {})
     request = await rti.owned(context.scope.session, context.user_row, state.get("request_id", 0))
     if request is None or "sent_on" not in state or request.status != RequestStatus.PREPARED:
@@ -177,24 +179,65 @@ async def _start_clock(update: Update, context: PactContext, number: str | None)
         now=context.services.clock.now(),
     )
     t = context.t
-    cal = await rti.calendar(context.scope.session)
-    assert request.due_on is not None
-    before, after = deadlines.answer_reminders(cal, request.due_on)
+    text = await _clock_text(context, request)
     await send(
-        update,
-        context,
-        t.gettext(
+        update, context, text, keyboard(*views.card_buttons(t, request), [menu.menu_button(t)])
+    )
+    return ConversationHandler.END
+
+
+async def _clock_text(context: PactContext, request: RtiRequest) -> str:
+    """The answer deadline and the reminders actually scheduled; for a request dated so far back
+    that the deadline has passed, that plainly, and the complaint to the Commissioner as the
+    next step (art. 15(4), 24) or, when that time is over too, asking again."""
+    t = context.t
+    session = context.scope.session
+    assert request.due_on is not None
+    today = _today(context)
+    if request.due_on < today:
+        complain_by = rti.complaint_due_after_silence(await rti.calendar(session), request)
+        if complain_by >= today:
+            return t.gettext(
+                "⏱ The authority had to answer by <b>{date}</b> ({days} working days from the "
+                "day you submitted it, art. 15(1)), and that day has passed. If it has not "
+                "answered, its silence counts as a refusal (art. 15(4)). Next step: complain to "
+                "the Commissioner by <b>{complain_by}</b> (30 working days, art. 24). Tell me "
+                "below what happened and I will draft the complaint.",
+                date=t.date(request.due_on),
+                days=deadlines.ANSWER_DAYS,
+                complain_by=t.date(complain_by),
+            )
+        return t.gettext(
+            "⏱ The authority had to answer by <b>{date}</b> ({days} working days from the day "
+            "you submitted it, art. 15(1)). If it did not answer, the 30 working days to "
+            "complain to the Commissioner (art. 24) ended on {complain_by}. You can send the "
+            "request again: a new request starts a new deadline.",
+            date=t.date(request.due_on),
+            days=deadlines.ANSWER_DAYS,
+            complain_by=t.date(complain_by),
+        )
+    reminders = await rti.pending_reminder_days(session, request, context.services.settings.tz)
+    if len(reminders) == 2:
+        return t.gettext(
             "⏱ The authority must answer as soon as possible and at the latest by "
             "<b>{date}</b>: {days} working days from the day you submitted it, not counting "
             "weekends and holidays (art. 15(1)). I will remind you on {before} and on {after}.",
             date=t.date(request.due_on),
             days=deadlines.ANSWER_DAYS,
-            before=t.date(before),
-            after=t.date(after),
-        ),
-        keyboard(*views.card_buttons(t, request), [menu.menu_button(t)]),
+            before=t.date(reminders[0]),
+            after=t.date(reminders[1]),
+        )
+    deadline = t.gettext(
+        "⏱ The authority must answer as soon as possible and at the latest by <b>{date}</b>: "
+        "{days} working days from the day you submitted it, not counting weekends and "
+        "holidays (art. 15(1)).",
+        date=t.date(request.due_on),
+        days=deadlines.ANSWER_DAYS,
     )
-    return ConversationHandler.END
+    if not reminders:
+        return deadline
+    reminder = t.gettext("I will remind you on {date}.", date=t.date(reminders[0]))
+    return Markup("{} {}").format(deadline, reminder)
 
 
 async def cancel(update: Update, context: PactContext) -> int:

@@ -6,15 +6,20 @@ plain text, as an A4 PDF and, for the request, as a ``mailto:`` link.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import cache
+from pathlib import Path
 from urllib.parse import quote
 
+import matplotlib
 from babel.dates import format_date
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import Align, XPos, YPos
 
 LAW = "Ligjit nr. 119/2014 “Për të drejtën e informimit”"
 """The law in the genitive, as cited in both letters."""
@@ -32,13 +37,20 @@ NO_ANSWER_IS_REFUSAL = (
     "refuzim i kërkesës."
 )
 
-PDF_FONT = "helvetica"
-PDF_FONT_SIZE = 11
+PDF_FONT = "DejaVuSans"
+PDF_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+"""DejaVu Sans, shipped with matplotlib, embedded (subset) so every viewer shows the same glyphs
+and spacing, ë and ç included; a viewer's own substitute for a non-embedded font does not."""
+PDF_FONT_SIZE = 10.5
 PDF_LINE_HEIGHT = 5.2
 PDF_PARAGRAPH_GAP = 2.6
 PDF_MARGIN = 20
 PDF_FALLBACK = "?"
-"""Stands in, in the PDF only, for characters the built-in Helvetica font cannot show."""
+"""Stands in, in the PDF only, for characters DejaVu Sans has no glyph for (emoji)."""
+
+NUMBER_MARK = re.compile(r"(?<!\S)(\d{1,2})[.)](?=\s)")
+"""An item number such as "2." or "2)" standing alone before a blank."""
+STRAIGHT_QUOTED = re.compile(r'"([^"\n]+)"')
 
 MAILTO_SAFE = "!$'()*,;:@"
 """Characters RFC 6068 lets stand unencoded in a header value ("+" is encoded: some read it as a
@@ -72,7 +84,11 @@ def require(value: str, allowed: Iterable[str], field: str) -> None:
 
 @dataclass(frozen=True)
 class RequestLetter:
-    """What a request for information (art. 11) needs; free text comes straight from the user."""
+    """What a request for information (art. 11) needs; free text comes straight from the user.
+
+    `place` is the town the letter is written in, printed before the date; None prints the date
+    alone.
+    """
 
     authority_name: str
     coordinator_name: str | None
@@ -84,6 +100,7 @@ class RequestLetter:
     information: str
     format: str
     written_on: date
+    place: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse unknown choices rather than print a wrong sentence in a legal letter."""
@@ -107,6 +124,7 @@ class ComplaintLetter:
     outcome_on: date | None
     written_on: date
     commissioner_address: str
+    place: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse unknown choices rather than print a wrong sentence in a legal letter."""
@@ -116,15 +134,48 @@ class ComplaintLetter:
 
 @dataclass(frozen=True)
 class Block:
-    """One paragraph of a letter; bold marks the subject line in the PDF."""
+    """One paragraph of a letter; bold marks the subject line, right the place and date."""
 
     text: str
     bold: bool = False
+    right: bool = False
 
 
 def albanian_date(day: date) -> str:
     """A date as Albanians write it in letters, e.g. "23 nëntor 2026"."""
     return format_date(day, "d MMMM y", locale="sq")
+
+
+def dateline(place: str | None, day: date) -> str:
+    """Place before the date, as Albanian letters open: "Koplik, më 2 dhjetor 2026"."""
+    if place and clean(place):
+        return f"{clean(place)}, më {albanian_date(day)}"
+    return albanian_date(day)
+
+
+def typographic(text: str) -> str:
+    """Straight double quotes around a name turned into Albanian typographic ones (“ ”)."""
+    return STRAIGHT_QUOTED.sub(r"“\1”", text)
+
+
+def numbered_lines(text: str) -> str:
+    """Items numbered 1, 2, 3 … inside a line each moved onto a line of their own.
+
+    Only a run counting up from 1 by one is taken as a list, so dates (23.11.2026), article
+    numbers and a stray "5." in a sentence stay where they are.
+    """
+    starts: list[int] = []
+    expected = 1
+    for match in NUMBER_MARK.finditer(text):
+        if int(match.group(1)) == expected:
+            starts.append(match.start())
+            expected += 1
+    if len(starts) < 2:
+        return text
+    pieces = [text[: starts[0]]]
+    pieces += [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    head, items = pieces[0].rstrip(), [piece.strip() for piece in pieces[1:]]
+    return "\n".join([head, *items] if head else items)
 
 
 def clean(text: str) -> str:
@@ -133,8 +184,9 @@ def clean(text: str) -> str:
 
 
 def quoted(text: str) -> str:
-    """User text between Albanian typographic quotes, marking it as the requester's own words."""
-    return f"“{clean(text)}”"
+    """User text between Albanian typographic quotes, marking it as the requester's own words;
+    items it numbers go one per line."""
+    return f"“{numbered_lines(clean(text))}”"
 
 
 def lines(*parts: str | None) -> str:
@@ -167,7 +219,7 @@ def request_addressee(letter: RequestLetter) -> str:
         letter.coordinator_name,
         COORDINATOR_TITLE,
         letter.authority_name,
-        letter.authority_address,
+        typographic(letter.authority_address or ""),
         email,
     )
 
@@ -223,7 +275,7 @@ def request_blocks(letter: RequestLetter) -> list[Block]:
     return [
         Block(request_addressee(letter)),
         Block(request_sender(letter)),
-        Block(albanian_date(letter.written_on)),
+        Block(dateline(letter.place, letter.written_on), right=True),
         Block(f"Lënda: {request_subject(letter)} “Për të drejtën e informimit”", bold=True),
         Block("I/E nderuar Koordinator,"),
         Block(request_opening(letter)),
@@ -337,7 +389,9 @@ def complaint_subject(c: ComplaintLetter) -> str:
 def complaint_addressee(c: ComplaintLetter) -> str:
     """The Commissioner's address block; the postal address comes from configuration."""
     return lines(
-        COMMISSIONER_NAME, f"Adresa: {c.commissioner_address}", f"E-mail: {COMMISSIONER_EMAIL}"
+        COMMISSIONER_NAME,
+        f"Adresa: {typographic(c.commissioner_address)}",
+        f"E-mail: {COMMISSIONER_EMAIL}",
     )
 
 
@@ -406,7 +460,7 @@ def complaint_ask() -> str:
 def complaint_attachments(c: ComplaintLetter) -> str:
     """What to attach: the request, proof of sending and, if any, the authority's answer."""
     items = [
-        f"Kopje e kërkesës për informim, e datës {albanian_date(c.request_sent_on)}.",
+        f"Kopje e kërkesës për informim, e paraqitur më {albanian_date(c.request_sent_on)}.",
         "Provë e dërgimit të kërkesës (dëftesa e postës, e-maili i dërguar ose numri i "
         "protokollit).",
     ]
@@ -422,7 +476,7 @@ def complaint_blocks(c: ComplaintLetter) -> list[Block]:
     return [
         Block(complaint_addressee(c)),
         Block(lines(f"Nga: {c.requester_name}", reply_line(c.reply_channel, c.reply_address))),
-        Block(albanian_date(c.written_on)),
+        Block(dateline(c.place, c.written_on), right=True),
         Block(f"Lënda: {complaint_subject(c)}", bold=True),
         Block("I/E nderuar Komisioner,"),
         Block(complaint_opening(c)),
@@ -446,38 +500,41 @@ def complaint_pdf(c: ComplaintLetter) -> bytes:
     return render_pdf(complaint_blocks(c), complaint_subject(c), c.written_on)
 
 
-# PDF (fpdf2, built-in Helvetica)
+# PDF (fpdf2, embedded DejaVu Sans)
+
+
+def font_path(style: str) -> Path:
+    """The DejaVu Sans file of a style ("" or "B") in matplotlib's data folder."""
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / PDF_FONT_FILES[style]
+
+
+@cache
+def font_chars() -> frozenset[int]:
+    """Code points DejaVu Sans has a glyph for (regular and bold cover the same ones)."""
+    with TTFont(font_path(""), lazy=True) as font:
+        return frozenset(font.getBestCmap())
 
 
 def pdf_safe(text: str) -> str:
-    """Text the core font can show: composed accents, plain spaces, PDF_FALLBACK for the rest."""
+    """Text the font can show: composed accents, plain spaces, PDF_FALLBACK for the rest."""
     return "".join(pdf_char(char) for char in unicodedata.normalize("NFC", text))
 
 
 def pdf_char(char: str) -> str:
-    """One character as the core font can show it."""
-    if char == "\n" or is_printable_cp1252(char):
+    """One character as the embedded font can show it."""
+    if char == "\n" or (char.isprintable() and ord(char) in font_chars()):
         return char
     if char.isspace():
         return " "
     return PDF_FALLBACK
 
 
-def is_printable_cp1252(char: str) -> bool:
-    """Whether Helvetica (WinAnsiEncoding) can show a character."""
-    if not char.isprintable():
-        return False
-    try:
-        char.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def new_pdf(title: str, written_on: date) -> FPDF:
-    """An A4 document with metadata and a creation date fixed to the letter's date."""
+    """An A4 document with the font embedded, metadata, and a creation date fixed to the
+    letter's date so the same letter always gives the same bytes."""
     pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.core_fonts_encoding = "windows-1252"
+    for style in PDF_FONT_FILES:
+        pdf.add_font(PDF_FONT, style, font_path(style))
     pdf.set_margins(PDF_MARGIN, PDF_MARGIN, PDF_MARGIN)
     pdf.set_auto_page_break(auto=True, margin=PDF_MARGIN)
     pdf.set_title(title)
@@ -489,7 +546,8 @@ def new_pdf(title: str, written_on: date) -> FPDF:
 
 
 def render_pdf(blocks: Sequence[Block], title: str, written_on: date) -> bytes:
-    """Lay the paragraphs out on A4 pages, wrapping long lines and words."""
+    """Lay the paragraphs out on A4 pages, wrapping long lines and words; each line break of a
+    paragraph (an address, a numbered item) starts a new line."""
     pdf = new_pdf(title, written_on)
     for block in blocks:
         pdf.set_font(PDF_FONT, style="B" if block.bold else "", size=PDF_FONT_SIZE)
@@ -497,7 +555,7 @@ def render_pdf(blocks: Sequence[Block], title: str, written_on: date) -> bytes:
             0,
             PDF_LINE_HEIGHT,
             pdf_safe(block.text),
-            align="L",
+            align=Align.R if block.right else Align.L,
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )

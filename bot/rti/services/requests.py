@@ -227,16 +227,50 @@ async def _cancel_reminders(
 async def _schedule_answer_reminders(
     session: AsyncSession, request: RtiRequest, cal: WorkCalendar, tz: ZoneInfo, now: datetime
 ) -> None:
-    """Two working days before the due date, and the working day after it."""
+    """Two working days before the due date, and the working day after it; only moments still
+    to come, and none once the deadline has passed (a past-dated request is told so at once)."""
     assert request.due_on is not None
     await _cancel_reminders(
         session, request, (ReminderKind.BEFORE_DUE, ReminderKind.AFTER_DUE), now
     )
+    if request.due_on < now.astimezone(tz).date():
+        return
     before, after = deadlines.answer_reminders(cal, request.due_on)
     for kind, day in ((ReminderKind.BEFORE_DUE, before), (ReminderKind.AFTER_DUE, after)):
         due_at = _at_morning(day, tz)
         if due_at > now:
             session.add(Reminder(request_id=request.id, kind=kind, due_at=due_at))
+
+
+async def pending_reminder_days(
+    session: AsyncSession, request: RtiRequest, tz: ZoneInfo
+) -> list[date]:
+    """The days of the request's reminders still to be sent, in order (what the bot promises)."""
+    await session.flush()
+    rows = await session.execute(
+        select(Reminder.due_at)
+        .where(
+            Reminder.request_id == request.id,
+            Reminder.sent_at.is_(None),
+            Reminder.cancelled_at.is_(None),
+        )
+        .order_by(Reminder.due_at)
+    )
+    return [moment.astimezone(tz).date() for moment in rows.scalars()]
+
+
+def complaint_due_after_silence(cal: WorkCalendar, request: RtiRequest) -> date:
+    """The last day to complain when the authority stays silent (arts. 15(4), 24), counted from
+    the answer deadline read the citizen's way (an estimated holiday a working day), so it is
+    never later than the real one; the same date whether said before or after "No answer"."""
+    assert request.sent_on is not None
+    if request.transferred:
+        due = deadlines.transferred_due(cal, request.sent_on, estimated_closed=False)
+    else:
+        due = deadlines.answer_due(cal, request.sent_on, estimated_closed=False)
+    if request.extended:
+        due = deadlines.extended_due(cal, due, estimated_closed=False)
+    return deadlines.complaint_due(cal, deadlines.complaint_start_after_silence(cal, due))
 
 
 async def mark_sent(
@@ -299,23 +333,42 @@ async def record_outcome(
         if outcome is Outcome.NO_ANSWER:
             if today <= request.due_on:
                 raise OutcomeRefusedError("not_yet_due")
-            start = deadlines.complaint_start_after_silence(cal, request.due_on)
+            request.complaint_due_on = complaint_due_after_silence(cal, request)
             request.status = RequestStatus.NO_ANSWER
         else:
-            start = today
+            request.complaint_due_on = deadlines.complaint_due(cal, today)
             request.status = RequestStatus(outcome.value)
             request.outcome_on = today
-        request.complaint_due_on = deadlines.complaint_due(cal, start)
+        request.complaint_ground = outcome.value
         await _cancel_reminders(session, request, answer_kinds, now)
         await _cancel_reminders(session, request, (ReminderKind.COMPLAINT_CLOSING,), now)
-        reminder_day = deadlines.complaint_reminder(cal, request.complaint_due_on)
-        due_at = _at_morning(max(reminder_day, today + timedelta(days=1)), tz)
-        session.add(
-            Reminder(request_id=request.id, kind=ReminderKind.COMPLAINT_CLOSING, due_at=due_at)
+        reminder_day = max(
+            deadlines.complaint_reminder(cal, request.complaint_due_on), today + timedelta(days=1)
         )
+        if reminder_day <= request.complaint_due_on:  # never a reminder of a day already gone
+            session.add(
+                Reminder(
+                    request_id=request.id,
+                    kind=ReminderKind.COMPLAINT_CLOSING,
+                    due_at=_at_morning(reminder_day, tz),
+                )
+            )
     request.updated_at = now
     await session.flush()
     return request
+
+
+def complaint_drafted(request: RtiRequest, today: date) -> None:
+    """A complaint letter was drafted today: until it is filed, the latest draft's date is the
+    one its copies bear."""
+    if request.status in COMPLAINABLE:
+        request.complaint_written_on = today
+
+
+def complaint_date(request: RtiRequest) -> date | None:
+    """The date of the complaint letter filed or last drafted (the filing day for complaints
+    drafted before the date was kept)."""
+    return request.complaint_written_on or request.complaint_filed_on
 
 
 async def mark_complaint_filed(
