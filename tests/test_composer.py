@@ -141,7 +141,7 @@ async def test_cancel_at_the_summary_stores_nothing_and_citizens_cannot_compose(
     assert admin.seen("Type a future date and time like 2026-12-01 10:00.")
     await admin.text("2026-12-20 10:00")
     await admin.press("✖️ Cancel")
-    assert admin.seen("Cancelled. Nothing from that step was saved.")
+    assert admin.seen("Your draft broadcast was discarded.")
     async with bot.app.services.sessions() as session:
         assert (await session.execute(select(Broadcast))).first() is None
     citizen = bot.person(language_code="en")

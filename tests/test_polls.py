@@ -230,7 +230,7 @@ async def test_poll_composer_cancel_menu_and_later(fake, database_url) -> None:
         assert "Send it later from /polls" in admin.last.text
         await admin.command("/poll")
         await admin.command("/cancel")
-        assert admin.seen("Cancelled. Nothing from that step was saved.")
+        assert admin.seen("Your draft poll was discarded.")
         async with bot.app.services.sessions() as session:
             found = await polls.listing(session)
         assert [

@@ -120,7 +120,7 @@ async def test_bad_input_is_explained_and_nothing_is_lost(bot: BotHarness) -> No
     await arta.press("🏛 Consult on site")
     assert "Check your request" in arta.last.text and "consult on site" in arta.last.text
     await arta.press("✖️ Cancel")
-    assert arta.seen("Cancelled. Nothing from that step was saved.")
+    assert arta.seen("Your draft request was discarded.")
     async with bot.app.services.sessions() as session:
         assert (await session.execute(select(RtiRequest))).first() is None
 

@@ -738,6 +738,7 @@ WIZARD = wz.Wizard(
     resume_text=lambda t: t.gettext(
         "You have a broadcast in progress. Continue where you stopped?"
     ),
+    discarded=lambda t: t.gettext("Your draft broadcast was discarded."),
     title=(
         "/broadcast (bot/campaigns/composer.py), staff with the broadcast permission:\n"
         "the gate checks the command, bot.core.access.guard_staff_flows every later step."

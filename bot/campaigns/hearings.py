@@ -313,6 +313,7 @@ WIZARD = wizard.Wizard(
     entries=(wizard.Entry(fresh=lambda context: {}, command="event"),),
     preview=PREVIEW,
     resume_text=lambda t: t.gettext("You have an event in progress. Continue where you stopped?"),
+    discarded=lambda t: t.gettext("Your draft event was discarded."),
 )
 
 

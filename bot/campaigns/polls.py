@@ -246,6 +246,7 @@ WIZARD = wizard.Wizard(
     entries=(wizard.Entry(fresh=lambda context: {}, command="poll"),),
     preview="poll.preview",
     resume_text=lambda t: t.gettext("You have a poll in progress. Continue where you stopped?"),
+    discarded=lambda t: t.gettext("Your draft poll was discarded."),
     title="/poll (bot/campaigns/polls.py): staff with the broadcast permission,\n"
     "every step re-checked (bot/core/access.py).",
 )

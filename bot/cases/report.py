@@ -757,18 +757,29 @@ def _sender(forward: bool) -> wz.ButtonHandler:
 async def ask_similar(context: PactContext, draft: dict) -> Question:
     """The similar open cases offered, by category, place and date."""
     t = context.t
+    offered = set(draft.get("offered") or [])
+    still = [  # asked again (a restart, Back): only those that may still be offered
+        case
+        for case in await case_rules.similar_open(
+            context.scope.session,
+            draft.get("municipality_id"),
+            draft.get("category"),
+            context.services.clock.now(),
+            context.user_row,
+        )
+        if case.id in offered
+    ]
+    if not still:
+        return Question(
+            t.gettext("The similar cases are no longer open. Your report will be a new case."),
+            [[(t.gettext("📨 Send"), "rp:new")]],
+        )
     lines = [t.gettext("Similar open cases were reported here in the last 30 days:")]
     rows: list[list[Button]] = []
-    for case_id in draft.get("offered") or []:
-        case = await context.scope.session.get(Case, case_id)
-        if case is None:
-            continue
+    for case in still:
         where = case_views.place(t, case, typed_unit_visible=False)  # not theirs
-        lines.append(
-            Markup("• {} · {} · {} · {}").format(
-                case.reference, case_views.what(t, case), where, t.date(case.created_at)
-            )
-        )
+        parts = (case.reference, case_views.what(t, case), where, t.date(case.created_at))
+        lines.append(Markup("• ") + Markup(" · ").join(part for part in parts if part))
         label = t.gettext("Same problem — add me to {reference}", reference=case.reference)
         rows.append([(label, f"rp:follow:{case.id}")])
     rows.append([(t.gettext("It is a different problem"), "rp:new")])
@@ -1029,6 +1040,7 @@ WIZARD = wz.Wizard(
     ),
     preview=PREVIEW,
     resume_text=lambda t: t.gettext("You have a report in progress. Continue where you stopped?"),
+    discarded=lambda t: t.gettext("Your draft report was discarded."),
     title="Reporting (report.py): one persistent conversation for both kinds of report.",
 )
 

@@ -48,7 +48,7 @@ def shorten(text: str, limit: int) -> str:
     space = cut.rfind(" ")
     if space > limit // 2:
         cut = cut[:space]
-    return cut.rstrip() + "…"
+    return cut.rstrip(" ,;:·–—-") + "…"
 
 
 def escaped_within(text: str, limit: int) -> Markup:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from collections.abc import Callable
+
+from telegram import ReplyKeyboardRemove, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.core.application import PactContext
+from bot.core.i18n import Translator
+from bot.core.persistence import TOUCHED
 from bot.kit.menu import show_menu
 from bot.kit.ui import send
+
+DISCARDED: dict[str, Callable[[Translator], str]] = {}
+"""What /cancel says it discarded, by user_data key ("Your draft report was discarded.");
+each wizard registers its own (Wizard.discarded)."""
 
 
 async def stale_button(update: Update, context: PactContext) -> None:
@@ -43,16 +51,22 @@ def drop_drafts(context: PactContext) -> bool:
     return had
 
 
+def discarded_text(t: Translator, keys: list[str]) -> str:
+    """What was discarded: one line per known draft, else a general line; "" for nothing."""
+    lines = [DISCARDED[key](t) for key in keys if key in DISCARDED]
+    if not lines and keys:
+        lines.append(t.gettext("Cancelled. Your unfinished answers were discarded."))
+    return "\n".join(lines)
+
+
 async def cancel(update: Update, context: PactContext) -> int:
-    """/cancel: also the fallback of every conversation, so it ends them too."""
-    had = drop_drafts(context)
+    """/cancel: also the fallback of every conversation, so it ends them too.
+
+    Says which drafts were discarded, and closes a reply keyboard a step may have opened."""
+    keys = [str(key) for key in context.user_data if key != TOUCHED]
+    drop_drafts(context)
     t = context.t
-    await send(
-        update,
-        context,
-        t.gettext("Cancelled. Nothing from that step was saved.")
-        if had
-        else t.gettext("There is nothing to cancel."),
-    )
+    text = discarded_text(t, keys) or t.gettext("There is nothing to cancel.")
+    await send(update, context, text, ReplyKeyboardRemove())
     await show_menu(update, context)
     return ConversationHandler.END

@@ -27,8 +27,8 @@ async def in_region(context: PactContext, region: str) -> list[Authority]:
 
 
 async def others(context: PactContext) -> list[Authority]:
-    """Public bodies other than municipalities."""
-    return [a for a in await all_sorted(context) if a.kind == directory.OTHER]
+    """Public bodies other than municipalities: prefectures, water utilities, councils, others."""
+    return [a for a in await all_sorted(context) if a.kind != directory.MUNICIPALITY]
 
 
 async def search(

@@ -49,7 +49,7 @@ from telegram.ext.filters import BaseFilter
 
 from bot.core.application import PactContext
 from bot.core.i18n import Translator
-from bot.kit import flow
+from bot.kit import answers, flow
 from bot.kit.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
 
 STEP, SCREENS, EDITING = "step", "screens", "editing"
@@ -237,7 +237,8 @@ class Wizard:
     `branches` maps a branch name to its step ids in order (each ends with `preview`);
     `branch_of` picks the draft's branch. Steps outside every branch (e.g. a question after the
     preview) are reached with `goto` and declare their `back`. `handlers` adds plain
-    ConversationHandler handlers to a state (rarely needed). `title` heads the diagram.
+    ConversationHandler handlers to a state (rarely needed). `title` heads the diagram;
+    `discarded` is what Cancel and /cancel say they dropped.
     """
 
     name: str
@@ -250,6 +251,13 @@ class Wizard:
     preview: str
     resume_text: Callable[[Translator], str]
     title: str = ""
+    discarded: Callable[[Translator], str] | None = None
+    """What Cancel and /cancel say they discarded ("Your draft report was discarded.")."""
+
+    def __post_init__(self) -> None:
+        """Tell /cancel what this wizard's draft is called."""
+        if self.discarded is not None:
+            answers.DISCARDED[self.draft_key] = self.discarded
 
     # --- lookups ---------------------------------------------------------------------------
 

@@ -498,6 +498,7 @@ WIZARD = wz.Wizard(
     ),
     preview=PREVIEW_STEP,
     resume_text=lambda t: t.gettext("You have a request in progress. Continue where you stopped?"),
+    discarded=lambda t: t.gettext("Your draft request was discarded."),
     title=(
         "Request builder (bot/rti/builder.py). State and answers are persisted (bot_state), so a\n"
         'restart resumes at the same step; "Ask for information" again offers to resume a draft.'

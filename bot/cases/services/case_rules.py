@@ -256,15 +256,16 @@ async def similar_open(
 ) -> list[Case]:
     """Open named service cases of others in the same place and category from the last 30 days.
 
-    These are the only cases a person may be offered to follow (see `followable`).
+    These are the only cases a person may be offered to follow (see `followable`): never their
+    own, never one they already follow, never one whose reporter erased their data (nobody's
+    case any more: it may have been the person's own under an earlier account).
     """
     if municipality_id is None or category_key is None:
         return []
-    not_mine = (
-        or_(Case.reporter_user_id.is_(None), Case.reporter_user_id != user.id)
-        if user is not None
-        else Case.id.is_not(None)
-    )
+    not_mine = Case.reporter_user_id.is_not(None)
+    if user is not None:
+        followed = select(CaseFollower.case_id).where(CaseFollower.user_id == user.id)
+        not_mine = not_mine & (Case.reporter_user_id != user.id) & Case.id.not_in(followed)
     result = await session.execute(
         select(Case)
         .where(

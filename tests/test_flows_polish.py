@@ -1,0 +1,130 @@
+"""Issue 13, flows: the age band in /privacy, consent mid-request, the similar-case offer,
+/cancel's words, list labels cut at a word, the location button, every other public body."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.core.i18n import shorten
+from db.models import AuditEntry, CaseStatus, Identification
+from tests.harness import BotHarness
+from tests.rti_steps import onboard_english, open_builder
+from tests.test_reports import _report_lighting
+from tests.test_sealed_following import SAME, _change, _other_case
+
+OFFER = "Similar open cases"
+
+
+# --- 7. every public body that is not a municipality ----------------------------------------
+
+
+async def test_other_public_bodies_list_prefectures_and_water_utilities(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await open_builder(arta)
+    await arta.press("Other public body")
+    labels = arta.last.labels
+    assert any(label.startswith("Prefekti i Qarkut") for label in labels), labels
+    assert any(label.startswith("Këshilli i Qarkut") for label in labels), labels
+    assert not any(label.startswith("Municipality of") for label in labels)
+
+
+# --- 4. /cancel says what was discarded -------------------------------------------------------
+
+
+async def test_cancel_names_the_discarded_draft(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await open_builder(arta)
+    await arta.press("✖️ Cancel")
+    assert arta.seen("Your draft request was discarded.")
+    assert not arta.seen("Nothing from that step was saved")
+
+    await arta.command("/menu")
+    await arta.press("🛠 Report a service problem")
+    await arta.press("Shkodër")
+    await arta.command("/cancel")
+    assert arta.seen("Your draft report was discarded.")
+    await arta.command("/cancel")
+    assert arta.seen("There is nothing to cancel.")
+
+
+# --- 3. the similar-case offer ----------------------------------------------------------------
+
+
+async def test_offer_skips_ones_own_case(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    mine = await _other_case(bot, arta, Identification.NAMED)
+    await _report_lighting(arta, "👤 Named")
+    assert OFFER not in arta.last.text and mine.reference not in arta.last.text
+
+
+async def test_offer_skips_a_case_whose_reporter_erased_herself(bot: BotHarness) -> None:
+    besa = bot.person(language_code="en", first_name="Besa")
+    await onboard_english(besa)
+    erased = await _other_case(bot, besa, Identification.NAMED)
+    await besa.command("/privacy")
+    await besa.press("🗑 Delete my data")
+    await besa.press("Yes, delete everything")
+    again = bot.person(language_code="en", first_name="Besa")  # perhaps Besa herself, anew
+    await onboard_english(again)
+    await _report_lighting(again, "👤 Named")
+    assert OFFER not in again.last.text and erased.reference not in again.last.text
+
+
+async def test_offer_skips_a_case_one_already_follows(bot: BotHarness) -> None:
+    cora = bot.person(language_code="en", first_name="Cora")
+    await onboard_english(cora)
+    dren = bot.person(language_code="en", first_name="Dren")
+    await onboard_english(dren)
+    theirs = await _other_case(bot, cora, Identification.NAMED)
+    await _report_lighting(dren, "👤 Named")
+    assert OFFER in dren.last.text and theirs.reference in dren.last.text
+    await dren.press(SAME.format(reference=theirs.reference))
+    assert dren.seen(f"You now follow case {theirs.reference}.")
+    await _report_lighting(dren, "👤 Named")
+    assert OFFER not in dren.last.text and theirs.reference not in dren.last.text
+
+
+async def test_offer_never_shows_an_empty_summary(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    besa = bot.person(language_code="en", first_name="Besa")
+    await onboard_english(besa)
+    theirs = await _other_case(bot, besa, Identification.NAMED)
+    await _report_lighting(arta, "👤 Named")
+    offer = arta.last.text
+    assert OFFER in offer
+    line = next(line for line in offer.splitlines() if theirs.reference in line)
+    assert " ·  · " not in line and not line.endswith("· ")
+    assert "Street lighting" in line and "Municipality of Shkodër" in line
+
+    await _change(bot, theirs.id, CaseStatus.RESOLVED, None)
+    await bot.restart()
+    await arta.command("/menu")
+    await arta.press("🛠 Report a service problem")
+    await arta.press("▶️ Continue")
+    assert "no longer open" in arta.last.text and theirs.reference not in arta.last.text
+    assert "Same problem" not in " ".join(arta.last.labels)
+    await arta.press("📨 Send")
+    assert arta.seen("PACT-2026-00002")
+
+
+# --- 5. labels cut at a word boundary ---------------------------------------------------------
+
+
+def test_shorten_cuts_at_a_word_with_an_ellipsis() -> None:
+    assert shorten("e dërguar, në pritje të përgjigjes", 30) == "e dërguar, në pritje të…"
+    assert shorten("Rrugët vendore dhe trotuaret", 24) == "Rrugët vendore dhe…"
+    assert shorten("sent, waiting for the answer", 20) == "sent, waiting for…"
+    assert shorten("#3 · Municipality of Shkodër · sent", 31) == "#3 · Municipality of Shkodër…"
+    assert shorten("short", 30) == "short"
+    assert shorten("Ujësjellësikanalizime", 10) == "Ujësjellë…", "one long word: cut inside it"
+    assert shorten("e dërguar, në pritje", 12) == "e dërguar…", "no comma before the dots"
+    assert shorten("#3 · Municipality of Shkodër · sent", 31) == "#3 · Municipality of Shkodër…"
+
+
+async def _audit_actions(bot: BotHarness) -> list[str]:
+    async with bot.app.services.sessions() as session:
+        return list((await session.execute(select(AuditEntry.action))).scalars())
