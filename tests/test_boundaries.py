@@ -23,9 +23,7 @@ SHARED = {
     "bot.broadcasting.limiter": "Telegram's rate limits, no handler",
 }
 """Modules of a feature that are machinery rather than handlers, open to every feature."""
-EXCEPTIONS = {
-    ("bot.kit.flow", "bot.account.onboarding"): "/start inside a flow restarts onboarding",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 """(importer, imported) pairs that cross a boundary today, each with why it is still there."""
 
 

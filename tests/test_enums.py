@@ -24,14 +24,7 @@ STILL_TEXT = {
     ("bot_state", "kind"): "PTB persistence's own keys (conversations, user data), not ours",
 }
 """Columns of these names that stay plain strings, with the reason."""
-EXCEPTIONS = {
-    ("cases/report.py", "authority.kind != 'municipality'"): "being rewritten by another change",
-    ("kit/wizard.py", "move.kind == 'end'"): "a wizard step's move, not a stored value",
-    ("kit/wizard.py", "move.kind == 'next'"): "a wizard step's move, not a stored value",
-    ("kit/wizard.py", "move.kind == 'goto'"): "a wizard step's move, not a stored value",
-    ("kit/wizard.py", "move.kind == 'show'"): "a wizard step's move, not a stored value",
-    ("kit/wizard.py", "move.kind == 'retry'"): "a wizard step's move, not a stored value",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 """Comparisons with a string literal allowed in bot/, by file and source text, with the reason."""
 
 

@@ -281,6 +281,25 @@ async def test_a_preview_with_a_missing_answer_asks_it(tiny: BotHarness) -> None
     assert _state(tiny, arta, TINY) is None, "Cancel leaves the flow"
 
 
+async def test_start_inside_a_flow_answers_as_start_and_keeps_the_draft(tiny: BotHarness) -> None:
+    """/start leaves the flow and is answered by the /start route (the kit names no feature)."""
+    besa = tiny.person(language_code="en")
+    await besa.command("/kt")
+    await besa.press("Red")
+    await besa.command("/start")
+    assert "✅ I agree" in besa.last.labels, "onboarding starts where the person is"
+    assert _state(tiny, besa, TINY) is None and _draft(tiny, besa, TINY)["colour"] == "red"
+    arta = tiny.person(language_code="en")
+    await onboard_english(arta)
+    await arta.command("/kt")
+    await arta.press("Red")
+    await arta.command("/start")
+    assert arta.seen("Welcome back!") and _state(tiny, arta, TINY) is None
+    await arta.command("/kt")
+    await arta.press("▶️ Continue")
+    assert arta.last.text == "Your name?", "the draft was kept"
+
+
 def test_step_ids_and_button_data_fit() -> None:
     """Step ids are names (no digits: button data numbers are ids), Edit data ≤ 64 bytes."""
     for wizard in [TINY, *WIZARDS]:
@@ -605,6 +624,12 @@ async def test_migration_converts_stored_states_and_drafts(backend: str, tmp_pat
         ("conv", "report:[5004, 5004]", {"state": 0}),
         ("user_data", "5004", {"report_draft": {"kind": "service", "step": 10}}),
         ("conv", "other_flow:[5001, 5001]", {"state": 3}),
+        ("conv", "poll_composer:[5005, 5005]", {"state": 2}),
+        ("user_data", "5005", {"poll_draft": {"question_sq": "A?", "question_en": "Q?"}}),
+        ("conv", "broadcast_composer:[5006, 5006]", {"state": 4}),
+        ("user_data", "5006", {"broadcast_draft": {"sq": "Tekst", "buttons": []}}),
+        ("conv", "rti_builder:[5007, 5007]", {"state": 0}),
+        ("user_data", "5007", {"rti_draft": {"authority_id": 1}}),
     ]
     try:
         await migrate.upgrade(engine, "0014_revocations_by_telegram_id")
@@ -630,6 +655,17 @@ async def test_migration_converts_stored_states_and_drafts(backend: str, tmp_pat
         assert ("conv", "report:[5003, 5003]") not in after, "an unknown number: asked again"
         assert after[("user_data", "5003")] == {"report_draft": {"kind": "service"}}
         assert after[("conv", "other_flow:[5001, 5001]")] == {"state": 3}, "others untouched"
+        assert after[("user_data", "5005")]["poll_draft"] == {
+            "question_sq": "A?",
+            "question_en": "Q?",
+            "step": "poll.options",
+        }, "a composer draft without a step gets its conversation's"
+        assert after[("user_data", "5006")]["broadcast_draft"]["step"] == "broadcast.topics"
+        assert after[("user_data", "5002")]["report_draft"]["step"] == "report.safety"
+        assert after[("conv", "rti_builder:[5007, 5007]")] == {"state": "rti_builder.resume"}
+        assert after[("user_data", "5007")] == {"rti_draft": {"authority_id": 1}}, (
+            "the resume offer is not a step"
+        )
 
         await migrate.downgrade(engine, "0014_revocations_by_telegram_id")
         back = await _rows(engine)
@@ -638,5 +674,6 @@ async def test_migration_converts_stored_states_and_drafts(backend: str, tmp_pat
         assert back[("conv", "report:[5002, 5002]")] == {"state": 0}
         assert back[("conv", "report:[5004, 5004]")] == {"state": 0}
         assert back[("user_data", "5004")]["report_draft"]["step"] == 10
+        assert back[("conv", "poll_composer:[5005, 5005]")] == {"state": 2}
     finally:
         await engine.dispose()

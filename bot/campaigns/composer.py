@@ -27,7 +27,7 @@ from bot.core import routing
 from bot.core.access import current_member
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, escaped_within, shorten
-from bot.kit import flow, moments, pickers
+from bot.kit import codec, moments, pickers
 from bot.kit import wizard as wz
 from bot.kit.ui import Button, close_buttons, rows_of, send
 from bot.kit.wizard import END, NEXT, REDRAW, OnButton, OnMessage, OnText, Question, Screen, Step
@@ -249,7 +249,7 @@ async def polls_screen(context: PactContext, draft: dict, _: Any) -> Question:
 
 async def attach_event(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
     """An event chosen from the list."""
-    chosen = flow.number_after(value, "")
+    chosen = codec.read_id(value)
     found = await rules.attachable_events(context.scope.session, context.services.clock.now())
     event = next((e for e in found if e.id == chosen), None)
     if event is not None and _room(draft):
@@ -260,7 +260,7 @@ async def attach_event(update: Update, context: PactContext, draft: dict, value:
 
 async def attach_poll(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
     """A poll chosen from the list."""
-    chosen = flow.number_after(value, "")
+    chosen = codec.read_id(value)
     found = await rules.attachable_polls(context.scope.session)
     poll = next((p for p in found if p.id == chosen), None)
     if poll is not None and _room(draft):
@@ -395,7 +395,7 @@ async def whole_region(update: Update, context: PactContext, draft: dict, value:
 
 async def one_town(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
     """One municipality."""
-    chosen = flow.number_after(value, "")
+    chosen = codec.read_id(value)
     town = await context.scope.session.get(Authority, chosen) if chosen is not None else None
     if town is None:
         return REDRAW

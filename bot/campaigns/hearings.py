@@ -26,7 +26,7 @@ from bot.core.access import acting_user_id
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, join_lines, shorten
 from bot.core.runtime import after_commit_effect
-from bot.kit import flow, pickers, wizard
+from bot.kit import codec, pickers, wizard
 from bot.kit.answers import stale_button
 from bot.kit.ui import (
     Button,
@@ -321,7 +321,7 @@ async def _loaded(update: Update, context: PactContext, prefix: str) -> Event | 
     """The event a button points at; the stale-button answer if it is gone."""
     query = update.callback_query
     assert query is not None
-    event_id = flow.number_after(query.data, prefix)
+    event_id = codec.read_id((query.data or "").removeprefix(prefix))
     event = await events.get(context.scope.session, event_id) if event_id else None
     if event is None:
         await stale_button(update, context)

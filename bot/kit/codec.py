@@ -49,6 +49,14 @@ def _int(raw: str) -> int | None:
     return value if value <= MAX_ID else None
 
 
+def read_id(raw: str | None) -> int | None:
+    """An id read as a codec's ``int`` field reads it (for data a wizard step has already split
+    off its key): ASCII digits within the column's range, else None."""
+    if raw is None or re.fullmatch(_field(int).regex, raw) is None:
+        return None
+    return _int(raw)
+
+
 def _field(spec: Spec) -> _Field:
     """The field a spec describes."""
     if spec is int:

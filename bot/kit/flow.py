@@ -5,7 +5,6 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 
-from bot.account import onboarding
 from bot.core.application import PactContext
 from bot.kit import answers, menu
 from bot.kit.ui import answer, close_buttons, send
@@ -25,8 +24,16 @@ async def leave_to_menu(update: Update, context: PactContext) -> int:
 
 
 async def leave_to_start(update: Update, context: PactContext) -> int:
-    """/start inside a flow: leave, keep the draft for later."""
-    await onboarding.start(update, context)
+    """/start inside a flow: leave, keep the draft for later, and answer /start as outside one.
+
+    The answer is the /start command route the application registered (bot/account/onboarding.py)
+    found among its handlers, so the kit names no feature.
+    """
+    application = context.application
+    for handler in application.handlers.get(0, ()):
+        if isinstance(handler, CommandHandler) and (found := handler.check_update(update)):
+            await handler.handle_update(update, application, found, context)
+            break
     return ConversationHandler.END
 
 
@@ -43,12 +50,6 @@ def typed_text(update: Update) -> str:
     """The typed text of a step, trimmed ("" for other kinds of message)."""
     message = update.effective_message
     return (message.text or "").strip() if message else ""
-
-
-def number_after(data: str | None, prefix: str) -> int | None:
-    """The number a button's data carries after its prefix, if it is one."""
-    raw = (data or "").removeprefix(prefix)
-    return int(raw) if raw.isdigit() else None
 
 
 async def use_buttons(update: Update, context: PactContext) -> int | None:

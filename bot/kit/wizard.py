@@ -30,6 +30,7 @@ preview when editing), `STAY` (the handler replied; same step), `retry(text)`, `
 
 from __future__ import annotations
 
+import enum
 import itertools
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -69,11 +70,23 @@ class Question:
     rows: Sequence[Sequence[Button]] = ()
 
 
+class MoveKind(enum.StrEnum):
+    """The kinds of move a handler can ask for."""
+
+    NEXT = "next"
+    STAY = "stay"
+    END = "end"
+    REDRAW = "redraw"
+    RETRY = "retry"
+    GOTO = "goto"
+    SHOW = "show"
+
+
 @dataclass(frozen=True)
 class Move:
     """What a handler asks the kernel to do next (use the constants and functions below)."""
 
-    kind: str
+    kind: MoveKind
     target: str | None = None
     arg: Any = None
     text: str | None = None
@@ -81,24 +94,24 @@ class Move:
     on: str | None = None
 
 
-NEXT = Move("next")
+NEXT = Move(MoveKind.NEXT)
 """The answer is stored: the next step of the branch, or the preview when editing."""
-STAY = Move("stay")
+STAY = Move(MoveKind.STAY)
 """Stay on this step and screen (the handler has replied)."""
-END = Move("end")
+END = Move(MoveKind.END)
 """The flow is over (the handler replied and dropped or stored the draft)."""
-REDRAW = Move("redraw")
+REDRAW = Move(MoveKind.REDRAW)
 """Show the current screen again in place, editing the pressed message (toggles, counts)."""
 
 
 def retry(text: str) -> Move:
     """Say why the answer was not taken and stay (nothing is lost)."""
-    return Move("retry", text=text)
+    return Move(MoveKind.RETRY, text=text)
 
 
 def goto(step_id: str, editing: bool = False) -> Move:
     """Ask another step; with `editing`, return to the preview once it is answered."""
-    return Move("goto", target=step_id, editing=editing)
+    return Move(MoveKind.GOTO, target=step_id, editing=editing)
 
 
 def show(screen: str, arg: Any = None, on: str | None = None) -> Move:
@@ -107,7 +120,7 @@ def show(screen: str, arg: Any = None, on: str | None = None) -> Move:
     Of this step, or with `on` of another step, shown over that step's question (Back from it
     asks that step's question).
     """
-    return Move("show", target=screen, arg=arg, on=on)
+    return Move(MoveKind.SHOW, target=screen, arg=arg, on=on)
 
 
 def screen_arg(draft: dict) -> Any:
@@ -382,26 +395,26 @@ class Wizard:
 
     async def apply(self, update: Update, context: PactContext, step: Step, move: Move) -> object:
         """Carry out a handler's move; returns the conversation's next state."""
-        if move.kind == "end":
+        if move.kind is MoveKind.END:
             return ConversationHandler.END
         draft = self.draft(context)
-        if move.kind == "next":
+        if move.kind is MoveKind.NEXT:
             draft.pop(SCREENS, None)
             return await self._next(update, context, step.id)
-        if move.kind == "goto":
+        if move.kind is MoveKind.GOTO:
             if move.editing:
                 draft[EDITING] = True
             return await self.ask(update, context, move.target or step.id)
-        if move.kind == "show":
+        if move.kind is MoveKind.SHOW:
             if move.on is not None and move.on != step.id:
                 step = self.step(move.on) or step
                 draft[STEP], draft[SCREENS] = step.id, []
             stack = draft.setdefault(SCREENS, [])
             stack.append({"name": move.target, "arg": move.arg})
             return await self._show(update, context, step)
-        if move.kind == "redraw":
+        if move.kind is MoveKind.REDRAW:
             return await self._show(update, context, step, in_place=True)
-        if move.kind == "retry" and move.text:
+        if move.kind is MoveKind.RETRY and move.text:
             await send(update, context, move.text)
         return step.id
 

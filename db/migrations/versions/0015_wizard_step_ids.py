@@ -5,8 +5,10 @@ instead of numbered (range(n)), so inserting a step no longer re-points saved co
 conversations in progress at upgrade time resume: in ``bot_state`` every conversation row
 (kind "conv", key "<name>:[chat, user]", data {"state": <int>}) of a wizard named in STEP_IDS
 gets its new state id, and every person's draft (kind "user_data", data {<draft key>: {...}})
-gets its "step" converted the same way. A number with no entry drops the conversation row (the
-person starts that flow again, the draft kept) or the draft's step (the first question is asked).
+gets its "step" converted the same way; a draft with no "step" (the poll and broadcast composers
+kept none) gets the step its conversation row was converted to (not the resume offer). A number
+with no entry drops the conversation row (the person starts that flow again, the draft kept) or
+the draft's step (the first question is asked).
 Downgrade maps the ids back to their numbers.
 
 To add a wizard, add one entry to STEP_IDS, keyed by the ConversationHandler's name:
@@ -163,6 +165,7 @@ def _convert(
         )
     ).all()
     user_data = {row.key: row.data for row in rows if row.kind == USER_DATA}
+    reached: dict[tuple[str, str], str] = {}  # (user, conversation name): its new step id
     for row in rows:
         if row.kind != CONVERSATION or not isinstance(row.data, dict):
             continue
@@ -170,7 +173,8 @@ def _convert(
         entry = STEP_IDS.get(name)
         if entry is None:
             continue
-        person = user_data.get(_user_of(row.key) or "") or {}
+        user = _user_of(row.key) or ""
+        person = user_data.get(user) or {}
         draft = person.get(entry["draft"]) if isinstance(person, dict) else None
         draft = draft if isinstance(draft, dict) else {}
         state = row.data.get("state")
@@ -180,25 +184,33 @@ def _convert(
             connection.execute(sa.delete(bot_state).where(where))
         else:
             connection.execute(sa.update(bot_state).where(where).values(data={"state": new}))
+            if forward and new != f"{name}.resume":
+                reached[(user, name)] = new
     for key, data in user_data.items():
         if not isinstance(data, dict):
             continue
         changed = dict(data)
-        for entry in STEP_IDS.values():
+        for name, entry in STEP_IDS.items():
             draft = changed.get(entry["draft"])
-            if not isinstance(draft, dict) or "step" not in draft:
+            if not isinstance(draft, dict):
                 continue
             draft = dict(draft)
-            step = (
-                _forward(entry["states"], draft["step"], draft)
-                if forward
-                else _backward(entry)(draft["step"], draft)
-            )
-            if step is None:
-                draft.pop("step")
+            if "step" in draft:
+                step = (
+                    _forward(entry["states"], draft["step"], draft)
+                    if forward
+                    else _backward(entry)(draft["step"], draft)
+                )
+                if step is None:
+                    draft.pop("step")
+                else:
+                    draft["step"] = step
+                draft.pop("screens", None)
+            elif (key, name) in reached:
+                # Composers before the kernel kept no step in the draft: the conversation's.
+                draft["step"] = reached[(key, name)]
             else:
-                draft["step"] = step
-            draft.pop("screens", None)
+                continue
             changed[entry["draft"]] = draft
         if changed != data:
             where = (bot_state.c.kind == USER_DATA) & (bot_state.c.key == key)
