@@ -128,3 +128,53 @@ def test_shorten_cuts_at_a_word_with_an_ellipsis() -> None:
 async def _audit_actions(bot: BotHarness) -> list[str]:
     async with bot.app.services.sessions() as session:
         return list((await session.execute(select(AuditEntry.action))).scalars())
+
+
+# --- 1. a mis-tapped age band is corrected in /privacy ----------------------------------------
+
+
+async def test_a_mistapped_under_16_is_corrected_in_privacy(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await arta.command("/start")
+    await arta.press("✅ I agree")
+    await arta.press("Under 16")
+    assert arta.seen("report problems or corruption anonymously")
+    assert not arta.seen("when it opens"), "anonymous reports are open: the text is current"
+    assert arta.seen("change it in /privacy")
+
+    await arta.command("/privacy")
+    assert "Age: Under 16" in arta.last.text
+    await arta.press("✏️ Change my age")
+    await arta.press("18–29")
+    assert "Your age is now: 18–29." in arta.last.text
+    assert "You can now give your consents below." in arta.last.text
+    await arta.press("Give: requests and reports")
+    assert "Consent given: requests and reports." in arta.last.text
+    assert "Age: 18–29" in arta.last.text
+    user = await bot.user_row(arta)
+    assert user is not None and user.age_band == "18_29"
+    assert [c.purpose for c in await bot.consents(arta) if c.withdrawn_at is None] == ["cases"]
+    assert "user.age_band" in await _audit_actions(bot)
+
+
+async def test_becoming_under_16_in_privacy_withdraws_every_consent(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await arta.command("/start")
+    await arta.press("✅ I agree")
+    await arta.press("18–29")
+    await arta.press("Youth activist")
+    await arta.command("/privacy")
+    await arta.press("Give: campaign messages")
+    await arta.press("✏️ Change my age")
+    await arta.press("Under 16")
+    text = arta.last.text
+    assert "Your age is now: Under 16." in text and "parent's or guardian's consent" in text
+    assert "✅" not in text and "Give: requests and reports" in arta.last.labels
+    assert all(c.withdrawn_at is not None for c in await bot.consents(arta))
+    user = await bot.user_row(arta)
+    assert user is not None and user.age_band == "under_16" and user.role is None
+    actions = await _audit_actions(bot)
+    assert "user.age_band" in actions and "consent.withdrawn" in actions
+
+    await arta.press("Give: requests and reports")
+    assert arta.seen("Under 16, a parent's or guardian's consent is needed.")

@@ -43,7 +43,7 @@ CITIZEN_BUTTONS = {
     *("onb:yes", "onb:no", "onb:full", "onb:lang:", "onb:age:", "onb:role:"),
     *("menu:open", "menu:help", "menu:language", "lang:", "menu:privacy"),
     *("prv:show", "prv:notice", "prv:export", "prv:erase", "prv:erase:yes", "prv:erase:all"),
-    *("prv:give:", "prv:withdraw:"),
+    *("prv:give:", "prv:withdraw:", "prv:age", "prv:age:"),
     # right to information: submenu, requests, guide, builder, sent date
     *(
         "menu:rti",

@@ -15,7 +15,7 @@ from bot.account.services import accounts
 from bot.account.services.accounts import Step
 from bot.account.services.consent import has_consent
 from bot.account.texts import full_notice, short_notice
-from bot.account.views import ACCEPT, AGE_LABELS, FULL, REFUSE, ROLE_LABELS
+from bot.account.views import ACCEPT, AGE_LABELS, FULL, REFUSE, ROLE_LABELS, UNDER_16_NOTE
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import Translator
@@ -150,16 +150,7 @@ async def choose_age(update: Update, context: PactContext) -> None:
     await accounts.set_age_band(context.scope.session, context.actor(update), band)
     await close_buttons(update, "✔️ " + (t.gettext(AGE_LABELS[band]) if band else t.gettext("Skip")))
     if band is AgeBand.UNDER_16:
-        await send(
-            update,
-            context,
-            t.gettext(
-                "Because you are under 16, the law asks for a parent's or guardian's consent "
-                "before we store data about you. You can still read the guides and, when it "
-                "opens, report anonymously. We keep only your age band, so that the bot "
-                "protects you."
-            ),
-        )
+        await send(update, context, t.gettext(UNDER_16_NOTE))
         await menu.show_menu(update, context)
         return None
     await _ask_role(update, context)

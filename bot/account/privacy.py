@@ -11,9 +11,15 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.account import menu
 from bot.account.services import accounts, my_data
-from bot.account.services.consent import BaseConsentMissingError, MinorConsentError, active_consent
+from bot.account.services.consent import (
+    BaseConsentMissingError,
+    MinorConsentError,
+    active_consent,
+    has_consent,
+    is_minor,
+)
 from bot.account.texts import full_notice
-from bot.account.views import ACCEPT
+from bot.account.views import ACCEPT, AGE_LABELS, UNDER_16_NOTE
 from bot.core import routing, state_memory
 from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator
@@ -24,7 +30,7 @@ from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, edit_or_send, keyboard, send
 from bot.staff.services import permissions as staff
 from bot.staff.views import ROLES
-from db.models import ConsentPurpose, StaffMember, StaffRole, User
+from db.models import AgeBand, ConsentPurpose, StaffMember, StaffRole, User
 from db.repositories import users as users_repo
 
 GIVE, WITHDRAW = (ButtonCodec(prefix, ConsentPurpose) for prefix in ("prv:give:", "prv:withdraw:"))
@@ -37,6 +43,7 @@ NOTICE, EXPORT, ERASE, ERASE_YES, ERASE_ALL, SHOW = (
     "prv:show",
 )
 FILE_NAME = "pact-my-data.json"
+AGE_ASK, AGE = "prv:age", ButtonCodec("prv:age:", AgeBand)
 
 PURPOSES = {
     ConsentPurpose.CASES: N_("Storing and handling your requests and reports"),
@@ -82,9 +89,20 @@ def _status(t: Translator, user: User | None) -> tuple[str, list[list[Button]]]:
             rows.append(
                 [(t.gettext("Give: {what}", what=t.gettext(SHORT[purpose])), GIVE.data(purpose))]
             )
+    if _may_change_age(user):
+        band = AGE_LABELS.get(AgeBand(user.age_band)) if user.age_band in set(AgeBand) else None
+        lines.append(
+            t.gettext("Age: {band}", band=t.gettext(band)) if band else t.gettext("Age: not given")
+        )
+        rows.append([(t.gettext("✏️ Change my age"), AGE_ASK)])
     rows.append([(t.gettext("📄 Full privacy notice"), NOTICE)])
     rows.append([(t.gettext("⬇️ Download my data"), EXPORT), (t.gettext("🗑 Delete my data"), ERASE)])
     return "\n".join(lines), rows
+
+
+def _may_change_age(user: User | None) -> bool:
+    """The age band is kept with consent (a), and under 16 (then it is all that is kept)."""
+    return has_consent(user) or is_minor(user)
 
 
 async def privacy_command(update: Update, context: PactContext) -> None:
@@ -146,6 +164,44 @@ async def change(update: Update, context: PactContext) -> None:
         else t.gettext("Consent withdrawn: {what}.", what=t.gettext(SHORT[purpose]))
     )
     await edit_or_send(update, context, f"{done}\n\n{text}", keyboard(*rows, [menu.menu_button(t)]))
+
+
+async def ask_age(update: Update, context: PactContext) -> None:
+    """The age bands, to correct a mis-tapped one."""
+    await answer(update)
+    if not _may_change_age(context.user_row):
+        await stale_button(update, context)
+        return
+    t = context.t
+    bands = [(t.gettext(label), AGE.data(band)) for band, label in AGE_LABELS.items()]
+    await edit_or_send(
+        update,
+        context,
+        t.gettext("How old are you? Under 16, we keep nothing but your age band."),
+        keyboard(bands[:2], bands[2:], [(t.gettext("⬅️ Back"), SHOW)]),
+    )
+
+
+async def change_age(update: Update, context: PactContext) -> None:
+    """A corrected age band: stored and audited, its rules applied, the status redrawn."""
+    query = await answer(update)
+    band = AGE.parse(query.data)
+    user = context.user_row
+    if band is None or user is None or not _may_change_age(user):
+        await stale_button(update, context)
+        return
+    t = context.t
+    was_minor = is_minor(user)
+    user = await accounts.correct_age_band(context.scope.session, context.actor(update), band)
+    context.scope.user = user
+    notes = [t.gettext("Your age is now: {band}.", band=t.gettext(AGE_LABELS[band]))]
+    if band is AgeBand.UNDER_16 and not was_minor:
+        notes.append(t.gettext(UNDER_16_NOTE))
+    elif was_minor and band is not AgeBand.UNDER_16:
+        notes.append(t.gettext("You can now give your consents below."))
+    text, rows = _status(t, user)
+    notes.append(text)
+    await edit_or_send(update, context, "\n\n".join(notes), keyboard(*rows, [menu.menu_button(t)]))
 
 
 def _role_name(t: Translator, role: str) -> str:
@@ -375,6 +431,8 @@ def routes() -> list[routing.Route]:
         CallbackQueryHandler(erase, pattern=f"^{ERASE}$"),
         CallbackQueryHandler(erase_confirmed, pattern=f"^{ERASE_YES}$"),
         CallbackQueryHandler(erase_everything, pattern=f"^{ERASE_ALL}$"),
+        CallbackQueryHandler(ask_age, pattern=f"^{AGE_ASK}$"),
+        CallbackQueryHandler(change_age, pattern=AGE.pattern),
         CallbackQueryHandler(change, pattern=GIVE.pattern),
         CallbackQueryHandler(change, pattern=WITHDRAW.pattern),
     )

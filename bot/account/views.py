@@ -15,3 +15,10 @@ AGE_LABELS = {
     AgeBand.AGE_30_PLUS: N_("30 or older"),
 }
 ROLE_LABELS = {Role.CITIZEN: N_("Citizen"), Role.ACTIVIST: N_("Youth activist")}
+UNDER_16_NOTE = N_(
+    "Because you are under 16, the law asks for a parent's or guardian's consent before we "
+    "store data about you. You can still read the guides and report problems or corruption "
+    "anonymously. We keep only your age band, so that the bot protects you. If you chose it "
+    "by mistake, change it in /privacy."
+)
+"""Said when someone chooses "Under 16" (onboarding, /privacy): what stays open (privacy.md 3)."""

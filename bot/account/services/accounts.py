@@ -158,6 +158,45 @@ async def set_age_band(session: AsyncSession, actor: Actor, band: AgeBand | None
     return user
 
 
+async def correct_age_band(session: AsyncSession, actor: Actor, band: AgeBand) -> User | None:
+    """A corrected age band from /privacy, audited; the band's rules follow (privacy.md 3).
+
+    Becoming under 16 withdraws every consent and the role, as in onboarding; leaving under 16
+    gives nothing back by itself: the person gives each consent again.
+    """
+    user = await users_repo.by_telegram_id(session, actor.telegram_id)
+    if user is None or user.age_band == band.value:
+        return user
+    before = user.age_band
+    if band == AgeBand.UNDER_16:
+        withdrawn = privacy.withdraw_all(user, actor.now)
+        user.role = None
+        if withdrawn:
+            await _audit(
+                session,
+                user,
+                actor.now,
+                "consent.withdrawn",
+                purposes=sorted(withdrawn),
+                reason="under_16",
+            )
+    user.age_band = band.value
+    user.onboarded_at = user.onboarded_at or actor.now
+    user.updated_at = actor.now
+    await audit.record(
+        session,
+        at=actor.now,
+        actor_kind="user",
+        actor_user_id=user.id,
+        action="user.age_band",
+        subject_type="user",
+        subject_id=user.id,
+        before={"age_band": before},
+        after={"age_band": band.value},
+    )
+    return user
+
+
 async def set_role(session: AsyncSession, actor: Actor, role: Role | None) -> User | None:
     """Record the optional role and finish onboarding."""
     user = await users_repo.by_telegram_id(session, actor.telegram_id)
