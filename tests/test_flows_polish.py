@@ -178,3 +178,57 @@ async def test_becoming_under_16_in_privacy_withdraws_every_consent(bot: BotHarn
 
     await arta.press("Give: requests and reports")
     assert arta.seen("Under 16, a parent's or guardian's consent is needed.")
+
+
+# --- 2. consenting in the middle of a request does not drop it --------------------------------
+
+
+async def test_consenting_from_the_request_goes_on_with_it(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await arta.command("/start")
+    await arta.press("No, thanks")
+    await open_builder(arta)
+    assert arta.seen("Please agree to the privacy notice first.")
+    await arta.press("✅ I agree")
+    await arta.press("18–29")
+    await arta.press("Skip")
+    assert "You can go on where you were." in arta.last.text
+    await arta.press("✍️ Continue your request")
+    assert "1/5 · Which authority?" in arta.last.text
+
+
+async def test_the_draft_and_its_step_survive_consent_given_again(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await open_builder(arta)
+    await arta.press("Shkodër")
+    await arta.press("Municipality of Shkodër")
+    await arta.text("The 2026 budget of the municipality and its annexes.")
+    assert "format" in arta.last.text
+    await arta.command("/privacy")
+    await arta.press("Withdraw: requests and reports")
+    await open_builder(arta)
+    assert arta.seen("Please agree to the privacy notice first.")
+    await arta.press("✅ I agree")
+    await arta.press("30 or older")
+    await arta.press("Skip")
+    await arta.press("✍️ Continue your request")
+    assert "You have a request in progress" in arta.last.text
+    await arta.press("▶️ Continue")
+    assert "format" in arta.last.text
+    await arta.press("📧 Electronic copy")
+    await arta.press("📧 E-mail")
+    await arta.text("arta@example.com")
+    await arta.text("Arta Kelmendi")
+    assert "The 2026 budget of the municipality" in arta.last.text, "the preview has it all"
+
+
+async def test_under_16_after_consent_is_not_offered_the_request(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await arta.command("/start")
+    await arta.press("No, thanks")
+    await open_builder(arta)
+    await arta.press("✅ I agree")
+    await arta.press("Under 16")
+    assert not any("Continue your request" in m for m in arta.last.labels)
+    assert bot.app.user_data.get(arta.fake.user_id, {}).get("after_consent") is None

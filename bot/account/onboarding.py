@@ -19,6 +19,7 @@ from bot.account.views import ACCEPT, AGE_LABELS, FULL, REFUSE, ROLE_LABELS, UND
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import Translator
+from bot.kit import after_consent
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, close_buttons, edit_or_send, keyboard, send
 from db.models import AgeBand, Role
@@ -100,7 +101,7 @@ async def accept(update: Update, context: PactContext) -> None:
     context.scope.user = user
     await close_buttons(update, t.gettext("✅ Thank you. Your consent is recorded."))
     if already and user.onboarded_at is not None:
-        await menu.show_menu(update, context)
+        await _menu_or_go_on(update, context)
     else:
         await _ask_age(update, context)
 
@@ -113,6 +114,7 @@ async def refuse(update: Update, context: PactContext) -> None:
         await menu.show_menu(update, context)
         return
     await accounts.refuse_notice(context.scope.session, context.actor(update), t.locale)
+    after_consent.forget(context)
     await close_buttons(update)
     await send(
         update,
@@ -150,6 +152,7 @@ async def choose_age(update: Update, context: PactContext) -> None:
     await accounts.set_age_band(context.scope.session, context.actor(update), band)
     await close_buttons(update, "✔️ " + (t.gettext(AGE_LABELS[band]) if band else t.gettext("Skip")))
     if band is AgeBand.UNDER_16:
+        after_consent.forget(context)
         await send(update, context, t.gettext(UNDER_16_NOTE))
         await menu.show_menu(update, context)
         return None
@@ -189,8 +192,23 @@ async def choose_role(update: Update, context: PactContext) -> None:
     await send(
         update, context, t.gettext("All set. You can see what we keep about you with /privacy.")
     )
-    await menu.show_menu(update, context)
+    await _menu_or_go_on(update, context)
     return None
+
+
+async def _menu_or_go_on(update: Update, context: PactContext) -> None:
+    """The menu; or, when consent was asked for in the middle of a flow, the way back into it."""
+    button = after_consent.take(context)
+    if button is None:
+        await menu.show_menu(update, context)
+        return
+    t = context.t
+    await send(
+        update,
+        context,
+        t.gettext("Thank you. You can go on where you were."),
+        keyboard([button], [menu.menu_button(t)]),
+    )
 
 
 async def _stale(update: Update, context: PactContext) -> None:

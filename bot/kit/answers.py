@@ -11,6 +11,7 @@ from telegram.ext import ConversationHandler
 from bot.core.application import PactContext
 from bot.core.i18n import Translator
 from bot.core.persistence import TOUCHED
+from bot.kit import after_consent
 from bot.kit.menu import show_menu
 from bot.kit.ui import send
 
@@ -63,7 +64,7 @@ async def cancel(update: Update, context: PactContext) -> int:
     """/cancel: also the fallback of every conversation, so it ends them too.
 
     Says which drafts were discarded, and closes a reply keyboard a step may have opened."""
-    keys = [str(key) for key in context.user_data if key != TOUCHED]
+    keys = [str(key) for key in context.user_data if key not in (TOUCHED, after_consent.KEY)]
     drop_drafts(context)
     t = context.t
     text = discarded_text(t, keys) or t.gettext("There is nothing to cancel.")

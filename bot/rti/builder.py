@@ -15,9 +15,9 @@ from bot.account import views as account_views
 from bot.account.services.consent import has_consent, is_minor
 from bot.core import routing
 from bot.core.application import PactContext
-from bot.core.i18n import shorten
+from bot.core.i18n import N_, shorten
 from bot.core.runtime import after_commit_effect
-from bot.kit import menu, pickers
+from bot.kit import after_consent, menu, pickers
 from bot.kit import wizard as wz
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import close_buttons, keyboard, send
@@ -76,6 +76,7 @@ async def admit(update: Update, context: PactContext) -> bool:
         )
         return False
     if not has_consent(user):
+        after_consent.remember(context, START, N_("✍️ Continue your request"))
         await send(
             update,
             context,
