@@ -26,8 +26,9 @@ from bot.core.access import acting_user_id
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, join_lines, shorten
 from bot.core.runtime import after_commit_effect
-from bot.kit import codec, pickers, wizard
+from bot.kit import pickers, wizard
 from bot.kit.answers import stale_button
+from bot.kit.codec import ButtonCodec
 from bot.kit.ui import (
     Button,
     answer,
@@ -52,8 +53,11 @@ TITLE, TOWN, PLACE, WHEN, DESCRIPTION, PREVIEW = (
     "event.preview",
 )
 REGION, PICK, NO_TOWN, SAVE = "r:", "m:", "none", "save"
-ANNOUNCE, LATER = "sb:ev:ann:", "sb:ev:later"
-LIST, SHOW, DROP, DROP_YES = "sb:ev:list", "sb:ev:show:", "sb:ev:cx:", "sb:ev:cxy:"
+LATER, LIST = "sb:ev:later", "sb:ev:list"
+ANNOUNCE, SHOW, DROP, DROP_YES = (
+    ButtonCodec(prefix, int) for prefix in ("sb:ev:ann:", "sb:ev:show:", "sb:ev:cx:", "sb:ev:cxy:")
+)
+"""An event (by id): announce it, its attendance, cancel it, cancelling confirmed."""
 NAMED = "ev:nm:"
 
 
@@ -244,7 +248,7 @@ async def _save(update: Update, context: PactContext, draft: dict, _value: str) 
             number=event.id,
         ),
         keyboard(
-            [(t.gettext("📣 Announce to subscribers now"), f"{ANNOUNCE}{event.id}")],
+            [(t.gettext("📣 Announce to subscribers now"), ANNOUNCE.data(event.id))],
             [(t.gettext("Later"), LATER)],
         ),
     )
@@ -317,11 +321,11 @@ WIZARD = wizard.Wizard(
 )
 
 
-async def _loaded(update: Update, context: PactContext, prefix: str) -> Event | None:
+async def _loaded(update: Update, context: PactContext, button: ButtonCodec) -> Event | None:
     """The event a button points at; the stale-button answer if it is gone."""
     query = update.callback_query
     assert query is not None
-    event_id = codec.read_id((query.data or "").removeprefix(prefix))
+    event_id = button.parse(query.data)
     event = await events.get(context.scope.session, event_id) if event_id else None
     if event is None:
         await stale_button(update, context)
@@ -386,7 +390,7 @@ async def announce(update: Update, context: PactContext) -> None:
         update,
         context,
         join_lines(lines),
-        keyboard([(t.gettext("👥 Attendance"), f"{SHOW}{event.id}")]),
+        keyboard([(t.gettext("👥 Attendance"), SHOW.data(event.id))]),
     )
 
 
@@ -436,7 +440,7 @@ async def _listing(context: PactContext) -> tuple[str, InlineKeyboardMarkup | No
                 t.ngettext("{count} attending", "{count} attending", attending),
             )
         )
-        rows.append([(f"{mark} {short}", f"{SHOW}{event.id}")])
+        rows.append([(f"{mark} {short}", SHOW.data(event.id))])
     return join_lines(lines), keyboard(*rows)
 
 
@@ -475,8 +479,8 @@ async def _card(context: PactContext, event: Event) -> tuple[str, InlineKeyboard
         )
     rows: list[list[Button]] = []
     if _upcoming(event, now):
-        rows.append([(t.gettext("📣 Announce to subscribers now"), f"{ANNOUNCE}{event.id}")])
-        rows.append([(t.gettext("❌ Cancel event"), f"{DROP}{event.id}")])
+        rows.append([(t.gettext("📣 Announce to subscribers now"), ANNOUNCE.data(event.id))])
+        rows.append([(t.gettext("❌ Cancel event"), DROP.data(event.id))])
     rows.append([(t.gettext("⬅️ Back"), LIST)])
     return join_lines(lines), keyboard(*rows)
 
@@ -512,8 +516,8 @@ async def cancel_event(update: Update, context: PactContext) -> None:
             title=event.title,
         ),
         keyboard(
-            [(t.gettext("Yes, cancel the event"), f"{DROP_YES}{event.id}")],
-            [(t.gettext("No, keep it"), f"{SHOW}{event.id}")],
+            [(t.gettext("Yes, cancel the event"), DROP_YES.data(event.id))],
+            [(t.gettext("No, keep it"), SHOW.data(event.id))],
         ),
     )
 
@@ -679,10 +683,10 @@ def routes() -> list[routing.Route]:
             Permission.BROADCAST,
             CommandHandler("events", list_command, filters=private),
             CallbackQueryHandler(list_button, pattern=f"^{LIST}$"),
-            CallbackQueryHandler(show, pattern=f"^{SHOW}"),
-            CallbackQueryHandler(announce, pattern=f"^{ANNOUNCE}"),
+            CallbackQueryHandler(show, pattern=SHOW.pattern),
+            CallbackQueryHandler(announce, pattern=ANNOUNCE.pattern),
             CallbackQueryHandler(later, pattern=f"^{LATER}$"),
-            CallbackQueryHandler(cancel_event, pattern=f"^{DROP}"),
-            CallbackQueryHandler(cancel_confirmed, pattern=f"^{DROP_YES}"),
+            CallbackQueryHandler(cancel_event, pattern=DROP.pattern),
+            CallbackQueryHandler(cancel_confirmed, pattern=DROP_YES.pattern),
         ),
     ]
