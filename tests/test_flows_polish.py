@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from bot.core.i18n import shorten
 from db.models import AuditEntry, CaseStatus, Identification
-from tests.harness import BotHarness
+from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english, open_builder
 from tests.test_reports import _report_lighting
 from tests.test_sealed_following import SAME, _change, _other_case
@@ -232,3 +234,73 @@ async def test_under_16_after_consent_is_not_offered_the_request(bot: BotHarness
     await arta.press("Under 16")
     assert not any("Continue your request" in m for m in arta.last.labels)
     assert bot.app.user_data.get(arta.fake.user_id, {}).get("after_consent") is None
+
+
+# --- 6. a "📍 Send my location" button where the report asks for the place ---------------------
+
+
+async def _to_location_step(person: Person) -> None:
+    """A street-lighting report in Shkodër up to "Where exactly?"."""
+    await person.command("/menu")
+    await person.press("🛠 Report a service problem")
+    await person.press("Shkodër")
+    await person.press("Municipality of Shkodër")
+    await person.press("Velipojë")
+    await person.press("Street lighting")
+    await person.text("The street lights on the main road have been off for two weeks.")
+
+
+def _removes_keyboard(message: Any) -> bool:
+    return bool((message.reply_markup or {}).get("remove_keyboard"))
+
+
+async def test_location_button_opens_and_closes(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await _to_location_step(arta)
+    keys, question = arta.messages[-2:]
+    assert question.text.startswith("Where exactly?") and "📎 → Location" not in question.text
+    assert keys.reply_keyboard == [["📍 Send my location"]]
+    button = keys.reply_markup["keyboard"][0][0]
+    assert button["request_location"] is True and keys.reply_markup["one_time_keyboard"] is True
+
+    await arta.act("send_location", 41.8667, 19.4167)
+    received = next(m for m in arta.messages if m.text == "📍 Location received.")
+    assert _removes_keyboard(received)
+    assert arta.last.text.startswith("Photos?")
+
+    await arta.press("⬅️ Back")  # asked again: the button comes back
+    assert arta.messages[-2].reply_keyboard == [["📍 Send my location"]]
+    await arta.press("Skip")
+    closed = arta.messages[-2]
+    assert closed.text == "📍 No location sent." and _removes_keyboard(closed)
+    assert arta.last.text.startswith("Photos?")
+
+
+async def test_a_typed_place_and_cancel_close_the_location_button(bot: BotHarness) -> None:
+    arta = bot.person(language_code="en")
+    await onboard_english(arta)
+    await _to_location_step(arta)
+    await arta.text("Next to the school")
+    noted = arta.messages[-2]
+    assert noted.text == "📍 Place noted." and _removes_keyboard(noted)
+    await arta.press("⬅️ Back")
+    await arta.press("✖️ Cancel")
+    cancelled = next(m for m in reversed(arta.messages) if "discarded" in (m.text or ""))
+    assert cancelled.text == "Your draft report was discarded." and _removes_keyboard(cancelled)
+
+
+async def test_the_location_question_in_albanian_has_no_english_hint(bot: BotHarness) -> None:
+    drita = bot.person(language_code="sq")
+    await drita.command("/start")
+    await drita.press("✅ Pajtohem")
+    await drita.press("Kalojeni")
+    await drita.press("Kalojeni")
+    await drita.command("/menu")
+    await drita.press("🛠 Raportoni problem me shërbimet")
+    await drita.press("Shkodër")
+    await drita.press("Bashkia Shkodër")
+    await drita.press("Velipojë")
+    await drita.press(drita.last.labels[0])
+    await drita.text("Dritat e rrugës kryesore janë fikur prej dy javësh.")
+    assert "Location)" not in drita.last.text and "📍" in drita.last.text

@@ -9,7 +9,7 @@ when → evidence → identification → preview → send. Declared on the wizar
 from __future__ import annotations
 
 from markupsafe import Markup
-from telegram import Message, Update
+from telegram import KeyboardButton, Message, Update
 from telegram.ext import ConversationHandler, filters
 
 from bot.account.services.consent import has_consent, is_minor
@@ -20,7 +20,7 @@ from bot.cases.services import case_rules, evidence, quota
 from bot.cases.services.evidence import PRIVATE_MODES
 from bot.core import routing
 from bot.core.application import PactContext
-from bot.core.i18n import Translator, shorten
+from bot.core.i18n import Translator, plain, shorten
 from bot.kit import menu, pickers
 from bot.kit import wizard as wz
 from bot.kit.ui import Button, close_buttons, keyboard, rows_of, send, send_after_commit
@@ -347,12 +347,19 @@ async def voice_description(
 
 
 async def ask_location(context: PactContext, draft: dict) -> Question:
-    """Where: share a location, type an address or landmark, or skip."""
+    """Where: the "📍 Send my location" button under the input, an address or landmark, or skip."""
+    t = context.t
+    button = KeyboardButton(plain(t.gettext("📍 Send my location")), request_location=True)
     return Question(
-        context.t.gettext(
-            "<b>Where exactly?</b> Share a location (📎 → Location), type an address or a "
-            "landmark, or skip."
-        )
+        t.gettext(
+            "<b>Where exactly?</b> Send your location with “📍 Send my location”, type an "
+            "address or a landmark, or skip."
+        ),
+        keys=wz.ReplyKeys(
+            t.gettext("📍 The button under the chat sends the place where you are now."),
+            [[button]],
+            t.gettext("📍 No location sent."),
+        ),
     )
 
 
@@ -363,7 +370,7 @@ async def shared_location(
     assert message.location is not None
     draft["latitude"], draft["longitude"] = message.location.latitude, message.location.longitude
     draft.pop("location_text", None)
-    await send(update, context, context.t.gettext("📍 Location received."))
+    await send(update, context, context.t.gettext("📍 Location received."), WIZARD.release(context))
     return NEXT
 
 
@@ -376,6 +383,7 @@ async def typed_location(update: Update, context: PactContext, draft: dict, text
     draft["location_text"] = text
     draft.pop("latitude", None)
     draft.pop("longitude", None)
+    await send(update, context, context.t.gettext("📍 Place noted."), WIZARD.release(context))
     return NEXT
 
 

@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Message, Update
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -55,6 +55,8 @@ from bot.kit.ui import Button, answer, close_buttons, edit_or_send, keyboard, se
 
 STEP, SCREENS, EDITING = "step", "screens", "editing"
 """Draft keys the kernel owns: the current step id, the sub-screen stack, "return to preview"."""
+REPLY_KEYBOARD = "reply_keyboard"
+"""Draft key: a step's reply keyboard is open; holds what to say when it is closed unused."""
 RESUME = "resume"
 """Suffix of the resume offer's state id ("<wizard>.resume")."""
 
@@ -63,11 +65,26 @@ RESUME = "resume"
 
 
 @dataclass(frozen=True)
+class ReplyKeys:
+    """A reply keyboard under the input field (e.g. "📍 Send my location"), one-time.
+
+    Sent with `text` just before the question (a message carries one keyboard only). The
+    handler that takes its answer closes it (`Wizard.release`); leaving the step otherwise
+    closes it with `closed` ("📍 No location sent.").
+    """
+
+    text: str
+    buttons: Sequence[Sequence[KeyboardButton]]
+    closed: str
+
+
+@dataclass(frozen=True)
 class Question:
     """A rendered question: HTML text and button rows (the kernel adds Skip, Back and Cancel)."""
 
     text: str
     rows: Sequence[Sequence[Button]] = ()
+    keys: ReplyKeys | None = None
 
 
 class MoveKind(enum.StrEnum):
@@ -339,6 +356,8 @@ class Wizard:
                 draft.pop(EDITING, None)
         step = self.step(step_id) or self.step(self.first(draft))
         assert step is not None
+        if REPLY_KEYBOARD in draft and draft.get(STEP) != step.id:
+            await send(update, context, draft.pop(REPLY_KEYBOARD), ReplyKeyboardRemove())
         draft[STEP] = step.id
         draft.pop(SCREENS, None)
         question = await step.ask(context, draft)
@@ -380,8 +399,18 @@ class Wizard:
             nav.append((t.gettext("⬅️ Back"), f"{self.prefix}back"))
         nav.append((t.gettext("✖️ Cancel"), f"{self.prefix}cancel"))
         rows.append(nav)
+        if question.keys is not None and not on_screen and not in_place:
+            keys = question.keys
+            markup = ReplyKeyboardMarkup(keys.buttons, resize_keyboard=True, one_time_keyboard=True)
+            await send(update, context, keys.text, markup)
+            self.draft(context)[REPLY_KEYBOARD] = str(keys.closed)
         reply = edit_or_send if in_place else send
         await reply(update, context, question.text, keyboard(*rows))
+
+    def release(self, context: PactContext) -> ReplyKeyboardRemove | None:
+        """For the message that takes a step's reply-keyboard answer: the keyboard's removal."""
+        draft = context.user_data.get(self.draft_key) or {}
+        return ReplyKeyboardRemove() if draft.pop(REPLY_KEYBOARD, None) is not None else None
 
     async def _next(self, update: Update, context: PactContext, step_id: str) -> str:
         """After an answer: the preview when editing, else the following step of the branch."""
