@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.core.i18n import shorten
-from db.models import AuditEntry, CaseStatus, Identification
+from bot.kit.ui import PHONE_WIDTH, list_label, rows_of
+from db.models import AuditEntry, CaseStatus, Identification, RequestStatus, RtiRequest
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english, open_builder
 from tests.test_reports import _report_lighting
@@ -304,3 +305,48 @@ async def test_the_location_question_in_albanian_has_no_english_hint(bot: BotHar
     await drita.press(drita.last.labels[0])
     await drita.text("Dritat e rrugës kryesore janë fikur prej dy javësh.")
     assert "Location)" not in drita.last.text and "📍" in drita.last.text
+
+
+def test_list_labels_fit_a_phone_and_long_buttons_get_their_own_row() -> None:
+    line = "#3 · Bashkia Shkodër · e dërguar, në pritje të përgjigjes"
+    assert list_label(line) == "#3 · Bashkia Shkodër · e dërguar, në pritje të…"
+    assert list_label("Rrugët vendore dhe trotuaret", per_row=2) == "Rrugët vendore dhe…"
+    buttons = [("Ndriçimi", "a"), ("Rrugët vendore dhe trotuaret", "b"), ("Uji", "c"), ("X", "d")]
+    assert rows_of(buttons) == [[buttons[0]], [buttons[1]], [buttons[2], buttons[3]]]
+
+
+async def test_lists_on_an_albanian_phone_are_cut_at_a_word(bot: BotHarness) -> None:
+    drita = bot.person(language_code="sq")
+    await drita.command("/start")
+    await drita.press("✅ Pajtohem")
+    await drita.press("Kalojeni")
+    await drita.press("Kalojeni")
+    await drita.command("/menu")
+    await drita.press("🛠 Raportoni problem me shërbimet")
+    await drita.press("Shkodër")
+    await drita.press("Bashkia Shkodër")
+    await drita.press("Velipojë")
+    for row in drita.last.buttons:  # the categories: shared rows are never cut by a phone
+        assert len(row) == 1 or all(len(label) <= PHONE_WIDTH // len(row) for label in row), row
+    assert ["Rrugët vendore dhe trotuaret"] in drita.last.buttons
+
+    await drita.command("/cancel")
+    await drita.command("/menu")
+    await drita.press("⚖️ E drejta për informim")
+    await drita.press("✍️ Kërkoni informacion")
+    await drita.text("mirdite")
+    await drita.press("Bashkia Mirditë")
+    await drita.text("Procesverbalet e mbledhjeve të këshillit bashkiak në vitin 2026.")
+    await drita.press("📧 Kopje elektronike")
+    await drita.press("📧 E-mail")
+    await drita.text("drita@example.com")
+    await drita.text("Drita Marku")
+    await drita.press("✅ Krijoni kërkesën")
+    async with bot.app.services.sessions() as session, session.begin():
+        [request] = (await session.execute(select(RtiRequest))).scalars()
+        request.status = RequestStatus.SENT
+    await drita.command("/menu")
+    await drita.press("⚖️ E drejta për informim")
+    await drita.press("📋 Kërkesat e mia")
+    [line] = [label for label in drita.last.labels if label.startswith("#")]
+    assert line == "#1 · Bashkia Mirditë · e dërguar, në pritje të…", line

@@ -29,7 +29,7 @@ from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, escaped_within, shorten
 from bot.kit import codec, moments, pickers
 from bot.kit import wizard as wz
-from bot.kit.ui import Button, close_buttons, rows_of, send
+from bot.kit.ui import Button, close_buttons, list_label, rows_of, send
 from bot.kit.wizard import END, NEXT, REDRAW, OnButton, OnMessage, OnText, Question, Screen, Step
 from bot.rti.services import directory
 from bot.staff.services.permissions import Permission
@@ -233,7 +233,10 @@ async def events_screen(context: PactContext, draft: dict, _: Any) -> Question:
     found = await rules.attachable_events(context.scope.session, context.services.clock.now())
     if not found:
         return Question(t.gettext("There is no upcoming event. Create one with /event first."))
-    rows = [[(f"{e.title[:40]} · {t.date(e.starts_at)}", f"{PREFIX}ev:{e.id}")] for e in found]
+    rows = [
+        [(list_label(f"{shorten(e.title, 28)} · {t.date(e.starts_at)}"), f"{PREFIX}ev:{e.id}")]
+        for e in found
+    ]
     return Question(t.gettext("Which event?"), rows)
 
 
@@ -243,7 +246,7 @@ async def polls_screen(context: PactContext, draft: dict, _: Any) -> Question:
     found = await rules.attachable_polls(context.scope.session)
     if not found:
         return Question(t.gettext("There is no open poll. Create one with /poll first."))
-    rows = [[(p.question_sq[:50], f"{PREFIX}pl:{p.id}")] for p in found]
+    rows = [[(list_label(p.question_sq), f"{PREFIX}pl:{p.id}")] for p in found]
     return Question(t.gettext("Which poll?"), rows)
 
 

@@ -16,16 +16,35 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext
 
-from bot.core.i18n import plain
+from bot.core.i18n import plain, shorten
 from bot.core.runtime import after_commit_effect
 
 Button = tuple[str, str]
 """(label, callback_data); an https URL as data makes a link button."""
+PHONE_WIDTH = 48
+"""Characters a one-button row shows on a phone; past it Telegram cuts the label mid-word."""
+
+
+def list_label(text: str, per_row: int = 1) -> str:
+    """A list line a phone shows whole: cut at a word boundary with "…" to its share of a row."""
+    return shorten(text, PHONE_WIDTH // per_row)
 
 
 def rows_of(buttons: Sequence[Button], per_row: int = 2) -> list[list[Button]]:
-    """Buttons laid out `per_row` to a row, so long lists stay readable on a phone."""
-    return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+    """Buttons laid out `per_row` to a row, so long lists stay readable on a phone; a label
+    longer than its share of a row gets a row of its own rather than being cut by the phone."""
+    rows: list[list[Button]] = []
+    row: list[Button] = []
+    for button in buttons:
+        if len(plain(button[0])) > PHONE_WIDTH // per_row:
+            rows += [row, [button]] if row else [[button]]
+            row = []
+            continue
+        row.append(button)
+        if len(row) == per_row:
+            rows.append(row)
+            row = []
+    return [*rows, row] if row else rows
 
 
 def keyboard(*rows: Sequence[Button]) -> InlineKeyboardMarkup:

@@ -16,7 +16,7 @@ from bot.core.i18n import N_, Translator, plain, shorten
 from bot.kit import menu
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
-from bot.kit.ui import answer, edit_or_send, keyboard, send
+from bot.kit.ui import answer, edit_or_send, keyboard, list_label, send
 from bot.rti import builder as rti_builder
 from bot.rti import views
 from bot.rti.letter_sending import (
@@ -82,7 +82,7 @@ def _line(t: Translator, request: RtiRequest) -> str:
     """A short button label for one request."""
     label = shorten(views.authority_label(t, request.authority), 30)
     status = plain(t.gettext(views.STATUS[request.status]))
-    return shorten(f"#{request.id} · {label} · {status}", 60)
+    return list_label(f"#{request.id} · {label} · {status}")
 
 
 async def _owned(
