@@ -222,7 +222,7 @@ async def test_confidential_report_typed_village_and_follows_go(bot: BotHarness)
     await arta.press("Same problem — add me to PACT-2026-00001")
     assert arta.seen("You now follow case PACT-2026-00001.")
     await _lighting_report(arta, UNIT, "🔒 Confidential")
-    await arta.press("It is a different problem")
+    assert not arta.seen("It is a different problem"), "a case she follows is never offered"
     needles = [NAME, DESCRIPTION, UNIT]
     stored = _traces(await _everything_stored(bot), needles, arta.fake.user_id)
     assert {table for table, _c, _v in stored} >= {"cases", "users"}
