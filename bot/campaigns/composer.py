@@ -256,7 +256,8 @@ async def attach_event(update: Update, context: PactContext, draft: dict, value:
     found = await rules.attachable_events(context.scope.session, context.services.clock.now())
     event = next((e for e in found if e.id == chosen), None)
     if event is not None and _room(draft):
-        draft["buttons"].append({"kind": "event", "event_id": event.id, "title": event.title[:60]})
+        title = shorten(event.title, 60)
+        draft["buttons"].append({"kind": "event", "event_id": event.id, "title": title})
     await close_buttons(update)
     return wz.goto(BUTTONS)
 
@@ -268,7 +269,7 @@ async def attach_poll(update: Update, context: PactContext, draft: dict, value: 
     poll = next((p for p in found if p.id == chosen), None)
     if poll is not None and _room(draft):
         draft["buttons"].append(
-            {"kind": "poll", "poll_id": poll.id, "title": poll.question_sq[:60]}
+            {"kind": "poll", "poll_id": poll.id, "title": shorten(poll.question_sq, 60)}
         )
     await close_buttons(update)
     return wz.goto(BUTTONS)

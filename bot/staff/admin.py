@@ -13,7 +13,7 @@ from bot.core.i18n import N_, Translator, join_lines
 from bot.kit import pickers
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
-from bot.kit.ui import Button, answer, edit_or_send, keyboard, rows_of, send
+from bot.kit.ui import Button, answer, edit_or_send, keyboard, list_label, rows_of, send
 from bot.staff.services import permissions as staff
 from bot.staff.services import templates
 from bot.staff.services.permissions import Permission
@@ -190,7 +190,7 @@ async def templates_command(update: Update, context: PactContext) -> None:
     lines = [t.gettext("<b>Response templates</b>")] + [
         Markup("• {}").format(x.title) for x in found
     ]
-    rows = [[(f"🗑 {x.title}"[:60], TEMPLATE.data(x.id))] for x in found]
+    rows = [[(list_label(f"🗑 {x.title}"), TEMPLATE.data(x.id))] for x in found]
     await send(
         update, context, join_lines([*lines, "", t.gettext(TEMPLATE_USAGE)]), keyboard(*rows)
     )
