@@ -34,7 +34,15 @@ from bot.core.i18n import N_, join_lines, shorten
 from bot.kit import answers
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
-from bot.kit.ui import answer, edit_or_send, keyboard, rows_of, send, send_after_commit
+from bot.kit.ui import (
+    answer,
+    edit_or_send,
+    keyboard,
+    list_label,
+    rows_of,
+    send,
+    send_after_commit,
+)
 from bot.staff import views
 from bot.staff.services import casework, templates
 from bot.staff.services import permissions as staff
@@ -424,7 +432,7 @@ async def _ask(update: Update, context: PactContext, case: Case, action: str, **
     if action == "reply":
         found = await templates.all_templates(context.scope.session)
         markup = (
-            keyboard(*[[(f"📄 {x.title}"[:60], TEMPLATE.data(x.id))] for x in found])
+            keyboard(*[[(list_label(f"📄 {x.title}"), TEMPLATE.data(x.id))] for x in found])
             if found
             else None
         )
