@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from bot.rti import views
 from db.models import Reminder, RtiRequest
 from tests.harness import BotHarness
 from tests.rti_steps import at, build_request, documents, onboard_english, pdf_text, sent_on
@@ -209,6 +210,15 @@ async def test_too_late_to_complain_says_ask_again(bot: BotHarness) -> None:
     assert "ended on 28 October 2026" in arta.last.text
     assert "until 28 October" not in arta.last.text
     assert not await _pending_reminders(bot), "no reminder of a day already gone"
+    card = arta.last
+    assert "The time to complain to the Commissioner ended on: 28 October 2026" in card.text
+    assert "📝 Complaint to the Commissioner" not in card.labels, "no complaint offered too late"
+    assert "send the request again" in card.text
+
+    request = await _row(bot)
+    await arta.press_data(views.COMPLAINT.data(request.id), card.message_id)
+    assert "ended on 28 October 2026" in arta.last.text, "an old complaint button says why not"
+    assert not arta.seen("Komisioner"), "no complaint letter drafted"
 
 
 async def test_only_reminders_still_to_come_are_promised(bot: BotHarness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -117,10 +118,12 @@ def _has_filed_complaint(request: RtiRequest) -> bool:
     )
 
 
-def card_keyboard(t: Translator, request: RtiRequest) -> InlineKeyboardMarkup:
+def card_keyboard(
+    t: Translator, request: RtiRequest, today: date | None = None
+) -> InlineKeyboardMarkup:
     """The card's actions, with the request letter and the filed complaint to download again
     whatever the status (above "My requests")."""
-    rows = views.card_buttons(t, request)
+    rows = views.card_buttons(t, request, today)
     extra = []
     if request.status != RequestStatus.PREPARED and _has_letter(request):
         extra.append([(t.gettext("📄 The request letter"), views.LETTER.data(request.id))])
@@ -137,7 +140,15 @@ async def open_request(update: Update, context: PactContext) -> None:
     await answer(update)
     request, _ = found
     t = context.t
-    await edit_or_send(update, context, views.card(t, request), card_keyboard(t, request))
+    today = _today(context)
+    await edit_or_send(
+        update, context, views.card(t, request, today), card_keyboard(t, request, today)
+    )
+
+
+def _today(context: PactContext) -> date:
+    """Today in Tirana (or the configured zone): the day deadlines are counted against."""
+    return context.services.clock.now().astimezone(context.services.settings.tz).date()
 
 
 async def letter_again(update: Update, context: PactContext) -> None:
@@ -241,7 +252,10 @@ async def outcome(update: Update, context: PactContext) -> None:
     if request.complaint_due_on and request.complaint_due_on < today:
         said = t.gettext(TOO_LATE_TO_COMPLAIN, date=t.date(request.complaint_due_on))
     await edit_or_send(
-        update, context, f"{said}\n\n{views.card(t, request)}", card_keyboard(t, request)
+        update,
+        context,
+        f"{said}\n\n{views.card(t, request, today)}",
+        card_keyboard(t, request, today),
     )
 
 
@@ -267,8 +281,19 @@ async def complaint(update: Update, context: PactContext) -> None:
     if request.status not in rti.COMPLAINABLE:
         await stale_button(update, context)
         return
-    settings = context.services.settings
-    rti.complaint_drafted(request, context.services.clock.now().astimezone(settings.tz).date())
+    t = context.t
+    today = _today(context)
+    if views.complaint_time_over(request, today):
+        assert request.complaint_due_on is not None
+        said = t.gettext(TOO_LATE_TO_COMPLAIN, date=t.date(request.complaint_due_on))
+        await send(
+            update,
+            context,
+            f"{said}\n\n{views.card(t, request, today)}",
+            card_keyboard(t, request, today),
+        )
+        return
+    rti.complaint_drafted(request, today)
     await send_complaint(update, context, request)
 
 

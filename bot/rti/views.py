@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from markupsafe import Markup
 
 from bot.core.i18n import N_, Translator, plain
@@ -163,8 +165,14 @@ def authority_staff_card(t: Translator, authority: Authority, verified_by: str |
     return Markup("\n").join(lines)
 
 
-def card(t: Translator, request: RtiRequest) -> Markup:
-    """One request: authority, status, dates and the next step."""
+def complaint_time_over(request: RtiRequest, today: date | None) -> bool:
+    """Whether the 30 working days to complain to the Commissioner (art. 24) ended before today."""
+    due = request.complaint_due_on
+    return today is not None and due is not None and due < today
+
+
+def card(t: Translator, request: RtiRequest, today: date | None = None) -> Markup:
+    """One request: authority, status, dates and the next step (as of `today`, when given)."""
     lines = [
         t.gettext("<b>Request no. {number}</b>", number=request.id),
         t.gettext("To: {authority}", authority=authority_label(t, request.authority)),
@@ -177,19 +185,23 @@ def card(t: Translator, request: RtiRequest) -> Markup:
     if request.due_on and request.status in WAITING:
         lines.append(t.gettext("Answer due by: <b>{date}</b>", date=t.date(request.due_on)))
     if request.complaint_due_on and request.status in COMPLAINABLE:
-        lines.append(
-            t.gettext(
-                "Complain to the Commissioner by: <b>{date}</b>",
-                date=t.date(request.complaint_due_on),
-            )
+        text = (
+            N_("The time to complain to the Commissioner ended on: <b>{date}</b>")
+            if complaint_time_over(request, today)
+            else N_("Complain to the Commissioner by: <b>{date}</b>")
         )
-    lines.append(next_step(t, request))
+        lines.append(t.gettext(text, date=t.date(request.complaint_due_on)))
+    lines.append(next_step(t, request, today))
     return Markup("\n").join(lines)
 
 
-def next_step(t: Translator, request: RtiRequest) -> str:
+def next_step(t: Translator, request: RtiRequest, today: date | None = None) -> str:
     """One sentence telling the person what to do now."""
     status = RequestStatus(request.status)
+    if status in COMPLAINABLE and complaint_time_over(request, today):
+        return t.gettext(
+            "Next: you can send the request again: a new request starts a new deadline."
+        )
     if status is RequestStatus.PREPARED:
         return t.gettext("Next: send it, then tap “I have sent it” to start the clock.")
     if status is RequestStatus.CLARIFY:
@@ -211,8 +223,10 @@ def next_step(t: Translator, request: RtiRequest) -> str:
     return t.gettext("Nothing more to do.")
 
 
-def card_buttons(t: Translator, request: RtiRequest) -> list[list[Button]]:
-    """The actions that fit the request's status."""
+def card_buttons(
+    t: Translator, request: RtiRequest, today: date | None = None
+) -> list[list[Button]]:
+    """The actions that fit the request's status (no complaint once its time is over)."""
     status = RequestStatus(request.status)
     rid = request.id
     rows: list[list[Button]] = []
@@ -221,7 +235,7 @@ def card_buttons(t: Translator, request: RtiRequest) -> list[list[Button]]:
         rows.append([(t.gettext("📄 The letter again"), LETTER.data(rid))])
     elif status in WAITING:
         rows.extend(outcome_rows(t, request))
-    elif status in COMPLAINABLE:
+    elif status in COMPLAINABLE and not complaint_time_over(request, today):
         rows.append([(t.gettext("📝 Complaint to the Commissioner"), COMPLAINT.data(rid))])
     elif status is RequestStatus.COMPLAINT_FILED:
         rows.append(
