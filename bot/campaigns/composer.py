@@ -39,7 +39,6 @@ SQ, EN, BUTTONS, LINK = "broadcast.sq", "broadcast.en", "broadcast.buttons", "br
 TOPIC, PLACE, AUDIENCE = "broadcast.topics", "broadcast.place", "broadcast.audience"
 WHEN, MOMENT, CONFIRM = "broadcast.when", "broadcast.moment", "broadcast.confirm"
 PREFIX = "adm:bc:"
-EXAMPLE = "2026-12-01 10:00"
 SCHEDULES = {"at": None, "weekly": Recurrence.WEEKLY.value, "monthly": Recurrence.MONTHLY.value}
 """The "when" choices other than now, and the repeat each stands for."""
 ANY_MESSAGE = ~filters.StatusUpdate.ALL
@@ -512,15 +511,21 @@ async def choose_when(update: Update, context: PactContext, draft: dict, value: 
     return NEXT
 
 
+def _example(context: PactContext) -> str:
+    """A moment to show as an example: tomorrow at 10:00, Tirana time."""
+    return moments.example(context.services.clock.now(), context.services.settings.tz)
+
+
 async def ask_moment(context: PactContext, draft: dict) -> Question:
     """The moment (for a repeat: the first one, which sets the weekday or day)."""
     t = context.t
+    example = _example(context)
     if draft.get("recurrence") == Recurrence.WEEKLY:
         return Question(
             t.gettext(
                 "Type the first date and time in Tirana, for example {example}. "
                 "It repeats every week on that weekday at that time.",
-                example=EXAMPLE,
+                example=example,
             )
         )
     if draft.get("recurrence") == Recurrence.MONTHLY:
@@ -528,20 +533,26 @@ async def ask_moment(context: PactContext, draft: dict) -> Question:
             t.gettext(
                 "Type the first date and time in Tirana, for example {example}. "
                 "It repeats every month on that day at that time.",
-                example=EXAMPLE,
+                example=example,
             )
         )
     return Question(
-        t.gettext("Type the date and time in Tirana, for example {example}.", example=EXAMPLE)
+        t.gettext("Type the date and time in Tirana, for example {example}.", example=example)
     )
 
 
 async def typed_moment(update: Update, context: PactContext, draft: dict, text: str) -> wz.Move:
     """A moment in the future."""
+    t, example = context.t, _example(context)
     found = moments.parse_local(text, context.services.settings.tz)
-    if found is None or found <= context.services.clock.now():
+    if found is None:
+        return wz.retry(t.gettext("Type the date and time like {example}.", example=example))
+    if found <= context.services.clock.now():
         return wz.retry(
-            context.t.gettext("Type a future date and time like {example}.", example=EXAMPLE)
+            t.gettext(
+                "That moment has passed. Type a future date and time like {example}.",
+                example=example,
+            )
         )
     draft["send_at"] = found.isoformat()
     return NEXT

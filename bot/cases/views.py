@@ -5,9 +5,9 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from bot.cases.services import case_rules
-from bot.core.i18n import N_, Translator, plain, shorten
+from bot.core.i18n import N_, Translator, plain
 from bot.kit.codec import ButtonCodec
-from bot.kit.ui import Button, list_label
+from bot.kit.ui import Button, list_line
 from db.models import Case, CaseEvent, CaseEventKind, CaseKind, CaseStatus, Identification
 
 ANSWER, OPEN_CASE, ADD_INFO, WITHDRAW, WITHDRAW_YES = (
@@ -64,7 +64,7 @@ def place(t: Translator, case: Case, *, typed_unit_visible: bool) -> str:
 def button_label(t: Translator, case: Case) -> str:
     """A short label for lists (plain text, a button)."""
     status = plain(t.gettext(STATUS[CaseStatus(case.status)]))
-    return list_label(f"{case.reference} · {shorten(what(t, case), 24)} · {status}")
+    return list_line(case.reference, what(t, case), status)
 
 
 def event_line(t: Translator, event: CaseEvent) -> Markup:

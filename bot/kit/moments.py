@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 FORMAT = "%Y-%m-%d %H:%M"
+DOTTED = "%d.%m.%Y %H:%M"
+"""How dates are written in Albania (and how the bot asks for other dates), also understood."""
 
 
 def parse_local(typed: str, tz: ZoneInfo) -> datetime | None:
-    """A typed "YYYY-MM-DD HH:MM" (extra spaces allowed) in the zone, or None."""
-    try:
-        return datetime.strptime(" ".join(typed.split()), FORMAT).replace(tzinfo=tz)
-    except ValueError:
-        return None
+    """A typed "YYYY-MM-DD HH:MM" or "DD.MM.YYYY HH:MM" (extra spaces allowed) in the zone, or
+    None."""
+    for form in (FORMAT, DOTTED):
+        try:
+            return datetime.strptime(" ".join(typed.split()), form).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    return None
+
+
+def example(now: datetime, tz: ZoneInfo) -> str:
+    """Tomorrow at 10:00 in the zone, as staff type it: an example that is never in the past."""
+    return (now.astimezone(tz) + timedelta(days=1)).strftime("%Y-%m-%d 10:00")

@@ -23,11 +23,34 @@ Button = tuple[str, str]
 """(label, callback_data); an https URL as data makes a link button."""
 PHONE_WIDTH = 48
 """Characters a one-button row shows on a phone; past it Telegram cuts the label mid-word."""
+MIDDLE_AT_LEAST = 10
+"""Characters a list line's middle keeps however long its status is."""
 
 
 def list_label(text: str, per_row: int = 1) -> str:
     """A list line a phone shows whole: cut at a word boundary with "…" to its share of a row."""
     return shorten(text, PHONE_WIDTH // per_row)
+
+
+def list_line(head: str, middle: str, tail: str) -> str:
+    """A "head · middle · tail" list line where the middle (a name) gives way first, so the
+    head (a number) and the tail (a status) are read whole; a tail too long for that is cut."""
+    around = len(head) + 2 * len(" · ")
+    tail = _words_within(tail, PHONE_WIDTH - around - MIDDLE_AT_LEAST)
+    middle = _words_within(middle, PHONE_WIDTH - around - len(tail))
+    return list_label(f"{head} · {middle} · {tail}")
+
+
+def _words_within(text: str, limit: int) -> str:
+    """`text` cut after its last whole word that fits with "…" (at least its first word)."""
+    if len(text) <= limit:
+        return text
+    words = text[: limit - 1].split(" ")
+    if len(words) == 1:
+        first, _, rest = text.partition(" ")
+        return f"{first}…" if rest else first
+    kept = " ".join(words if text[limit - 1] == " " else words[:-1])
+    return kept.rstrip(" ,;:·–—-") + "…"
 
 
 def rows_of(buttons: Sequence[Button], per_row: int = 2) -> list[list[Button]]:

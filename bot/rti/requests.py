@@ -13,11 +13,11 @@ from bot.broadcasting import outbox
 from bot.broadcasting.services import outbox_rows
 from bot.core import routing
 from bot.core.application import PactContext
-from bot.core.i18n import N_, Translator, plain, shorten
+from bot.core.i18n import N_, Translator, plain
 from bot.kit import menu
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
-from bot.kit.ui import answer, edit_or_send, keyboard, list_label, send
+from bot.kit.ui import answer, edit_or_send, keyboard, list_line, send
 from bot.rti import builder as rti_builder
 from bot.rti import views
 from bot.rti.letter_sending import (
@@ -81,9 +81,8 @@ async def my_requests(update: Update, context: PactContext) -> None:
 
 def _line(t: Translator, request: RtiRequest) -> str:
     """A short button label for one request."""
-    label = shorten(views.authority_label(t, request.authority), 30)
     status = plain(t.gettext(views.STATUS[request.status]))
-    return list_label(f"#{request.id} · {label} · {status}")
+    return list_line(f"#{request.id}", views.authority_label(t, request.authority), status)
 
 
 async def _owned(

@@ -423,6 +423,9 @@ PROMPTS = {
 }
 
 
+PRIVATE_TOAST = N_("Continue in your private chat with the bot.")
+
+
 async def _ask(update: Update, context: PactContext, case: Case, action: str, **extra: str) -> int:
     """Open the private step for typed input."""
     t = context.t
@@ -445,7 +448,10 @@ async def _ask(update: Update, context: PactContext, case: Case, action: str, **
         t.gettext(PROMPTS[action], reference=case.reference),
         reply_markup=markup,
     )
-    await answer(update, t.gettext("Continue in your private chat with the bot."))
+    chat = update.effective_chat
+    # Pressed in the private chat already: the prompt is right there, no toast needed.
+    toast = None if chat is None or chat.type == ChatType.PRIVATE else PRIVATE_TOAST
+    await answer(update, t.gettext(toast) if toast else None)
     await _redraw(update, context, case)
     return INPUT
 

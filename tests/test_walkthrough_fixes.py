@@ -1,0 +1,57 @@
+"""What a walk through every flow of the playground in Albanian found (issue 13), kept fixed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.kit import moments
+from bot.kit.ui import PHONE_WIDTH, list_line
+from tests import staff_steps as steps
+from tests.rti_steps import onboard_english
+
+
+def test_list_lines_keep_the_status_whole_and_cut_names_between_words() -> None:
+    line = list_line("PACT-2026-00001", "Rrugët vendore dhe trotuaret", "në shqyrtim")
+    assert line == "PACT-2026-00001 · Rrugët vendore… · në shqyrtim"
+    assert list_line("#3", "Bashkia Shkodër", "pa përgjigje brenda afatit") == (
+        "#3 · Bashkia… · pa përgjigje brenda afatit"
+    )
+    short = list_line("#3", "Bashkia Shkodër", "e përgatitur")
+    assert short == "#3 · Bashkia Shkodër · e përgatitur"
+    names = ["Rrugët vendore dhe trotuaret", "Bashkia Shkodër", "Komisioneri për të Drejtën e"]
+    statuses = ["i marrë", "i përcjellë te institucioni", "e dërguar, në pritje të përgjigjes"]
+    for name in names:
+        for status in statuses:
+            line = list_line("PACT-2026-00001", name, status)
+            assert len(line) <= PHONE_WIDTH, line
+            middle = line.split(" · ")[1].removesuffix("…")
+            assert name.startswith(middle) and name[len(middle) : len(middle) + 1] in ("", " ")
+
+
+async def test_a_card_button_pressed_in_the_private_chat_says_nothing_about_the_private_chat(
+    fake, database_url
+) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await steps.report(arta, "👤 Named")
+        admin = steps.person(bot, steps.ADMIN, "Ledi")
+        await admin.command("/start")
+        await steps.press_in_group(bot, admin, steps.OPEN_PRIVATELY, "PACT-2026-00001")
+        await admin.press("✉️ Reply", message=admin.last)
+        assert admin.last.text.startswith("Type the message for the reporter of PACT-2026-00001")
+        assert "private chat" not in (admin.fake.callback_answers[-1].get("text") or "")
+    finally:
+        await bot.stop()
+
+
+def test_staff_may_type_a_moment_the_albanian_way() -> None:
+    tirana = ZoneInfo("Europe/Tirane")
+    expected = datetime(2026, 12, 5, 10, 0, tzinfo=tirana)
+    assert moments.parse_local("05.12.2026 10:00", tirana) == expected
+    assert moments.parse_local("2026-12-05  10:00", tirana) == expected
+    assert moments.parse_local("5 dhjetor", tirana) is None
+    late_evening = datetime(2026, 12, 2, 22, 30, tzinfo=UTC)
+    assert moments.example(late_evening, tirana) == "2026-12-03 10:00"
