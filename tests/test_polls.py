@@ -115,7 +115,7 @@ async def test_a_poll_from_composer_to_results_by_segment(fake, database_url) ->
         await admin.press(next(label for label in admin.last.labels if "#1" in label))
         card = admin.last.text
         for line in (
-            "Open · 3 votes",
+            "Open for votes · 3 votes",
             "1. Yes: 1 (33%)",
             "2. No: 1 (33%)",
             "3. I don't know: 1 (33%)",
