@@ -426,7 +426,7 @@ def results_text(t: Translator, poll: Poll, results: polls.Results) -> Markup:
     state = (
         t.gettext("Closed on {date}", date=t.date(poll.closed_at))
         if poll.closed_at
-        else t.gettext("Open")
+        else t.gettext("Open for votes")
     )
     lines = [
         Markup("🗳 <b>{}</b>").format(polls.question(poll, t.locale)),
