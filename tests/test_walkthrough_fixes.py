@@ -55,3 +55,28 @@ def test_staff_may_type_a_moment_the_albanian_way() -> None:
     assert moments.parse_local("5 dhjetor", tirana) is None
     late_evening = datetime(2026, 12, 2, 22, 30, tzinfo=UTC)
     assert moments.example(late_evening, tirana) == "2026-12-03 10:00"
+
+
+async def test_the_scorecard_says_in_words_what_there_is_not_yet_to_measure(
+    fake, database_url
+) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        admin = steps.person(bot, steps.ADMIN, "Ledi")
+        await admin.command("/start")
+        await admin.command("/scorecard")
+        await admin.press("Shkodër")
+        await admin.press("This month so far")
+        text = admin.last.text
+        assert "Requests for information: none sent" in text
+        assert "Complaints: none received" in text
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await steps.report(arta, "👤 Named")
+        await admin.command("/scorecard")
+        await admin.press("Shkodër")
+        await admin.press("This month so far")
+        assert "Complaints: 1 received, none resolved yet" in admin.last.text
+        assert "—" not in admin.last.text
+    finally:
+        await bot.stop()

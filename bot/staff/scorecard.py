@@ -47,17 +47,6 @@ def render(
     """The scorecard text."""
     resolved = dict(figures.by_status).get(CaseStatus.RESOLVED.value, 0)
     rti = rti_rows[0] if rti_rows else None
-    rate = "—" if rti is None or rti.answer_rate is None else f"{round(rti.answer_rate * 100)}%"
-    days = (
-        "—"
-        if rti is None or rti.median_days_to_answer is None
-        else t.number(round(rti.median_days_to_answer, 1))
-    )
-    resolution = (
-        "—"
-        if figures.median_days_to_resolution is None
-        else t.number(round(figures.median_days_to_resolution, 1))
-    )
     return Markup("\n").join(
         [
             t.gettext(
@@ -65,22 +54,42 @@ def render(
                 name=town.name,
                 month=t.month(start),
             ),
-            t.gettext(
-                "Requests for information: {sent} sent, answer rate {rate}, median {days} days "
-                "to answer",
-                sent=rti.requests if rti else 0,
-                rate=rate,
-                days=days,
-            ),
-            t.gettext(
-                "Complaints: {received} received, {resolved} resolved, median {days} days to "
-                "resolve",
-                received=figures.total,
-                resolved=resolved,
-                days=resolution,
-            ),
+            _requests_line(t, rti),
+            _complaints_line(t, figures, resolved),
             t.gettext("Citizen monitoring: counts of reports made through the bot."),
         ]
+    )
+
+
+def _requests_line(t: Translator, rti: stats.AuthorityRti | None) -> str:
+    """Requests sent, answered and how fast; what there is not yet to measure is said in words."""
+    if rti is None or not rti.requests:
+        return t.gettext("Requests for information: none sent")
+    if rti.answer_rate is None or rti.median_days_to_answer is None:
+        return t.gettext(
+            "Requests for information: {sent} sent, no answer yet", sent=t.number(rti.requests)
+        )
+    return t.gettext(
+        "Requests for information: {sent} sent, answer rate {rate}, median {days} days to answer",
+        sent=rti.requests,
+        rate=f"{round(rti.answer_rate * 100)}%",
+        days=t.number(round(rti.median_days_to_answer, 1)),
+    )
+
+
+def _complaints_line(t: Translator, figures: stats.CaseStats, resolved: int) -> str:
+    """Reports received and resolved, and how fast; no median before the first resolution."""
+    if not figures.total:
+        return t.gettext("Complaints: none received")
+    if figures.median_days_to_resolution is None:
+        return t.gettext(
+            "Complaints: {received} received, none resolved yet", received=figures.total
+        )
+    return t.gettext(
+        "Complaints: {received} received, {resolved} resolved, median {days} days to resolve",
+        received=figures.total,
+        resolved=resolved,
+        days=t.number(round(figures.median_days_to_resolution, 1)),
     )
 
 
