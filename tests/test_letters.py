@@ -194,7 +194,7 @@ def test_request_pdf_wraps_long_text() -> None:
     ("fmt", "expected", "unexpected"),
     [
         ("electronic", "formë elektronike", None),
-        ("paper", "kopje letre", "nenit 13"),
+        ("paper", "në kopje në letër.", "nenit 13"),
         ("on_site", "në ambientet e institucionit", "nenit 13"),
     ],
 )

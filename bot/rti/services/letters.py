@@ -67,7 +67,7 @@ FORMAT_SENTENCES = {
         "Preferoj ta marr informacionin në formë elektronike. Sipas nenit 13 të ligjit, "
         "informacioni i dërguar në rrugë elektronike është pa pagesë."
     ),
-    "paper": "Preferoj ta marr informacionin në kopje letre.",
+    "paper": "Preferoj ta marr informacionin në kopje në letër.",
     "on_site": (
         "Preferoj ta shqyrtoj informacionin në ambientet e institucionit tuaj, në ditën dhe "
         "orën që do të më njoftoni."
