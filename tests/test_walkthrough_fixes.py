@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.core.clock import ManualClock
+from bot.core.playground import Playground
+from bot.core.settings import Settings
 from bot.kit import moments
 from bot.kit.ui import PHONE_WIDTH, list_line
 from tests import staff_steps as steps
+from tests.harness import START
 from tests.rti_steps import onboard_english
 
 
@@ -80,3 +85,29 @@ async def test_the_scorecard_says_in_words_what_there_is_not_yet_to_measure(
         assert "—" not in admin.last.text
     finally:
         await bot.stop()
+
+
+async def test_a_playground_started_again_on_the_same_database_still_answers(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,
+        default_locale="en",
+        reminder_poll_seconds=0,
+        updates_per_minute=10_000,
+    )
+    seen: list[str] = []
+    for session in range(2):
+        ground = Playground(
+            settings, "en", seen.append, clock=ManualClock(START), files_dir=tmp_path / "p"
+        )
+        await ground.start()
+        try:
+            before = len(seen)
+            assert await ground.handle("/start" if session == 0 else "/help")
+            ground.render()
+            assert len(seen) > before, f"the bot answered in session {session + 1}"
+        finally:
+            await ground.stop()
+    assert any("/privacy" in line for line in seen[before:]), "the help, the second time"

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import SecretStr
 from pypdf import PdfWriter
+from sqlalchemy import func, select
 
 from bot.app import build_application
 from bot.core import jobs, logs
@@ -28,6 +29,7 @@ from bot.core.application import PactApplication
 from bot.core.clock import Clock, SystemClock
 from bot.core.lifecycle import shutdown, start_polling, startup
 from bot.core.settings import Settings
+from db.models import InboxUpdate
 from fakeapi import FakeGroup, FakeMessage, FakeTelegram, FakeUser
 
 TOKEN = "100000:PLAYGROUND"
@@ -198,7 +200,16 @@ class Playground:
     async def _start_bot(self) -> None:
         self.app = build_application(self.settings, clock=self.clock)
         await startup(self.app)
+        await self._continue_update_ids()
         await start_polling(self.app, timeout=5)
+
+    async def _continue_update_ids(self) -> None:
+        """Number new updates after those the database has stored, as Telegram never reuses one:
+        a playground started again on the same database would otherwise send ids the bot's inbox
+        already holds as done, and the bot would never answer."""
+        async with self.app.services.sessions() as session:
+            stored = await session.scalar(select(func.max(InboxUpdate.update_id)))
+        self.fake.queue.last_id = max(self.fake.queue.last_id, stored or 0)
 
     async def stop(self) -> None:
         """Bot first, then the fake server."""
