@@ -15,14 +15,32 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot.account import cancel, fallback, help, language, membership, menu, onboarding, privacy
-from bot.broadcasting import progress as broadcast_progress
+import bot.account.cancel
+import bot.account.fallback
+import bot.account.help
+import bot.account.language
+import bot.account.membership
+import bot.account.menu
+import bot.account.onboarding
+import bot.account.privacy
+import bot.broadcasting.progress
+import bot.campaigns.broadcast_list
+import bot.campaigns.composer
+import bot.campaigns.hearings
+import bot.campaigns.polls
+import bot.campaigns.subscribe
+import bot.cases.my_cases
+import bot.cases.report
+import bot.rti.builder
+import bot.rti.directory_admin
+import bot.rti.guide
+import bot.rti.requests
+import bot.rti.sent
+import bot.staff.admin
+import bot.staff.reports
+import bot.staff.scorecard
+import bot.staff.workspace
 from bot.broadcasting.limiter import Budget, StrictRateLimiter
-from bot.campaigns import broadcast_list, polls
-from bot.campaigns import composer as broadcast_composer
-from bot.campaigns import hearings as events
-from bot.campaigns import subscribe as campaigns
-from bot.cases import my_cases, report
 from bot.core import access, buttons, drafts, errors, flood, routing
 from bot.core.application import PactApplication, PactContext
 from bot.core.clock import Clock, SystemClock
@@ -33,15 +51,6 @@ from bot.core.replies import ReplyBot
 from bot.core.routing import Route
 from bot.core.runtime import Services
 from bot.core.settings import Settings
-from bot.rti import builder as rti_builder
-from bot.rti import directory_admin as admin_directory
-from bot.rti import guide as rti_guide
-from bot.rti import requests as rti_requests
-from bot.rti import sent as rti_sent
-from bot.staff import admin as staff_admin
-from bot.staff import reports as staff_reports
-from bot.staff import scorecard
-from bot.staff import workspace as staff_cases
 from db.engine import create_engine, create_sessionmaker
 
 
@@ -106,31 +115,31 @@ def build_bot(settings: Settings, budget: Budget) -> ReplyBot:
 
 
 FEATURES = (
-    membership,
-    onboarding,
-    menu,
-    help,
-    language,
-    privacy,
-    rti_requests,
-    rti_guide,
-    rti_builder,
-    report,
-    campaigns,
-    my_cases,
-    staff_cases,
-    broadcast_composer,
-    rti_sent,
-    polls,
-    events,
-    staff_admin,
-    scorecard,
-    staff_reports,
-    broadcast_list,
-    broadcast_progress,
-    admin_directory,
-    cancel,
-    fallback,
+    bot.account.membership,
+    bot.account.onboarding,
+    bot.account.menu,
+    bot.account.help,
+    bot.account.language,
+    bot.account.privacy,
+    bot.rti.requests,
+    bot.rti.guide,
+    bot.rti.builder,
+    bot.cases.report,
+    bot.campaigns.subscribe,
+    bot.cases.my_cases,
+    bot.staff.workspace,
+    bot.campaigns.composer,
+    bot.rti.sent,
+    bot.campaigns.polls,
+    bot.campaigns.hearings,
+    bot.staff.admin,
+    bot.staff.scorecard,
+    bot.staff.reports,
+    bot.campaigns.broadcast_list,
+    bot.broadcasting.progress,
+    bot.rti.directory_admin,
+    bot.account.cancel,
+    bot.account.fallback,
 )
 """Every module with routes; within each tier (bot/core/routing.py) the first listed wins."""
 

@@ -14,10 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.i18n import Translator
+from bot.kit.codec import ButtonCodec
 from db.models import Broadcast, BroadcastKind, Event, Poll
 
-VOTE, RSVP_YES, RSVP_NO = "pv:", "ev:y:", "ev:n:"
-UNSUBSCRIBE = "cmp:unsub:"
+VOTE = ButtonCodec("pv:", int, int)
+"""A poll option under a broadcast: its poll's id and position (bot/campaigns/polls.py)."""
+RSVP_YES, RSVP_NO = ButtonCodec("ev:y:", int), ButtonCodec("ev:n:", int)
+"""An answer to an event's invitation, by the event's id (bot/campaigns/hearings.py)."""
+UNSUBSCRIBE = ButtonCodec("cmp:unsub:", int)
+"""Under a campaign message: its broadcast's id (bot/campaigns/subscribe.py)."""
 PHOTO, DOCUMENT = "photo", "document"
 
 
@@ -91,16 +96,16 @@ def _rows(content: Content, t: Translator) -> list[list[InlineKeyboardButton]]:
             poll_id = button["poll_id"]
             for index, option in enumerate(content.polls[poll_id]):
                 label = _label(t, option["sq"], option.get("en"))
-                rows.append([InlineKeyboardButton(label, callback_data=f"{VOTE}{poll_id}:{index}")])
+                rows.append([InlineKeyboardButton(label, callback_data=VOTE.data(poll_id, index))])
         elif kind == "event" and button.get("event_id") in content.events:
             event_id = button["event_id"]
             rows.append(
                 [
                     InlineKeyboardButton(
-                        t.gettext("✅ I will attend"), callback_data=f"{RSVP_YES}{event_id}"
+                        t.gettext("✅ I will attend"), callback_data=RSVP_YES.data(event_id)
                     ),
                     InlineKeyboardButton(
-                        t.gettext("Not this time"), callback_data=f"{RSVP_NO}{event_id}"
+                        t.gettext("Not this time"), callback_data=RSVP_NO.data(event_id)
                     ),
                 ]
             )
@@ -109,7 +114,7 @@ def _rows(content: Content, t: Translator) -> list[list[InlineKeyboardButton]]:
             [
                 InlineKeyboardButton(
                     t.gettext("🔕 Unsubscribe"),
-                    callback_data=f"{UNSUBSCRIBE}{content.broadcast_id}",
+                    callback_data=UNSUBSCRIBE.data(content.broadcast_id),
                 )
             ]
         )

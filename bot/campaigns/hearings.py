@@ -10,6 +10,7 @@ may appear on the attendance list ("ev:nm:{id}:1" or ":0").
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from markupsafe import Markup
 from telegram import InlineKeyboardMarkup, Update
@@ -58,7 +59,8 @@ ANNOUNCE, SHOW, DROP, DROP_YES = (
     ButtonCodec(prefix, int) for prefix in ("sb:ev:ann:", "sb:ev:show:", "sb:ev:cx:", "sb:ev:cxy:")
 )
 """An event (by id): announce it, its attendance, cancel it, cancelling confirmed."""
-NAMED = "ev:nm:"
+NAMED = ButtonCodec("ev:nm:", int, ("1", "0"))
+"""After saying yes: whether the name may appear on the attendance list ("1") or not ("0")."""
 
 
 def _typed(limit: int, key: str) -> wizard.TextHandler:
@@ -553,13 +555,12 @@ def _refusal(t: Translator, outcome: events.Rsvp) -> str:
     return t.gettext("This event has already started.")
 
 
-async def _event_for_answer(update: Update, context: PactContext, prefix: str) -> Event | None:
+async def _event_for_answer(
+    update: Update, context: PactContext, event_id: int | None
+) -> Event | None:
     """The event an RSVP button points at, if open, consented to and sent to this person."""
-    query = update.callback_query
-    assert query is not None
-    raw = (query.data or "").removeprefix(prefix).split(":", 1)[0]
     session = context.scope.session
-    event = await events.get(session, int(raw)) if raw.isdigit() else None
+    event = await events.get(session, event_id) if event_id is not None else None
     if event is None:
         await stale_button(update, context)
         return None
@@ -576,17 +577,23 @@ async def _event_for_answer(update: Update, context: PactContext, prefix: str) -
     return event
 
 
+def _pressed(update: Update, button: ButtonCodec) -> Any:
+    """What the pressed button's data carries, read by its codec (None when it does not fit)."""
+    query = update.callback_query
+    return button.parse(query.data) if query else None
+
+
 def _named_markup(t: Translator, event: Event) -> InlineKeyboardMarkup:
     """Whether the name may appear on the attendance list."""
     return keyboard(
-        [(t.gettext("Yes, show my name"), f"{NAMED}{event.id}:1")],
-        [(t.gettext("No, just count me"), f"{NAMED}{event.id}:0")],
+        [(t.gettext("Yes, show my name"), NAMED.data(event.id, "1"))],
+        [(t.gettext("No, just count me"), NAMED.data(event.id, "0"))],
     )
 
 
 async def attend(update: Update, context: PactContext) -> None:
     """The "I will attend" button: recorded, then one question about the name."""
-    event = await _event_for_answer(update, context, RSVP_YES)
+    event = await _event_for_answer(update, context, _pressed(update, RSVP_YES))
     if event is None:
         return
     assert context.user_row is not None
@@ -612,7 +619,7 @@ async def attend(update: Update, context: PactContext) -> None:
 
 async def decline(update: Update, context: PactContext) -> None:
     """The "Not this time" button: recorded, and it can still change."""
-    event = await _event_for_answer(update, context, RSVP_NO)
+    event = await _event_for_answer(update, context, _pressed(update, RSVP_NO))
     if event is None:
         return
     assert context.user_row is not None
@@ -636,14 +643,14 @@ async def decline(update: Update, context: PactContext) -> None:
 
 async def named(update: Update, context: PactContext) -> None:
     """Named participation or only counted."""
-    query = update.callback_query
-    assert query is not None
-    event = await _event_for_answer(update, context, NAMED)
+    pressed = _pressed(update, NAMED)
+    event_id, choice = pressed if pressed is not None else (None, None)
+    event = await _event_for_answer(update, context, event_id)
     if event is None:
         return
     assert context.user_row is not None and update.effective_user is not None
     t = context.t
-    show_name = (query.data or "").endswith(":1")
+    show_name = choice == "1"
     person = update.effective_user
     name = " ".join(part for part in (person.first_name, person.last_name) if part)
     outcome, _event = await events.choose_name(
@@ -675,9 +682,9 @@ def routes() -> list[routing.Route]:
     return [
         routing.staff_flow(WIZARD.conversation(), Permission.BROADCAST, KEY),
         *routing.citizen(
-            CallbackQueryHandler(attend, pattern=f"^{RSVP_YES}"),
-            CallbackQueryHandler(decline, pattern=f"^{RSVP_NO}"),
-            CallbackQueryHandler(named, pattern=f"^{NAMED}"),
+            CallbackQueryHandler(attend, pattern=RSVP_YES.pattern),
+            CallbackQueryHandler(decline, pattern=RSVP_NO.pattern),
+            CallbackQueryHandler(named, pattern=NAMED.pattern),
         ),
         *routing.staff(
             Permission.BROADCAST,

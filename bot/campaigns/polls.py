@@ -325,10 +325,11 @@ async def vote(update: Update, context: PactContext) -> None:
     """A tap on a poll option (of a poll sent to this person): store or change the answer."""
     query = update.callback_query
     assert query is not None
-    raw_poll, _, raw_option = (query.data or "").removeprefix(VOTE).partition(":")
+    pressed = VOTE.parse(query.data)
     session = context.scope.session
-    poll = await polls.get(session, int(raw_poll)) if raw_poll.isdigit() else None
-    if poll is None or not raw_option.isdigit() or int(raw_option) >= len(poll.options):
+    poll_id, option = pressed if pressed is not None else (None, 0)
+    poll = await polls.get(session, poll_id) if poll_id is not None else None
+    if poll is None or option >= len(poll.options):
         await stale_button(update, context)
         return
     t = context.t
@@ -342,9 +343,9 @@ async def vote(update: Update, context: PactContext) -> None:
         await stale_button(update, context)
         return
     outcome, _poll = await polls.vote(
-        session, poll.id, int(raw_option), context.user_row, context.services.clock.now()
+        session, poll.id, option, context.user_row, context.services.clock.now()
     )
-    choice = polls.label(poll.options[int(raw_option)], t.locale)
+    choice = polls.label(poll.options[option], t.locale)
     if outcome == polls.Vote.NEW:  # the thanks only once the vote is stored
         thanks = t.gettext("Thank you! Your answer: {answer}", answer=choice)
         after_commit_effect(lambda: answer(update, thanks))
@@ -597,7 +598,7 @@ def routes() -> list[routing.Route]:
     private = filters.ChatType.PRIVATE
     return [
         routing.staff_flow(WIZARD.conversation(), Permission.BROADCAST, WIZARD.draft_key),
-        *routing.citizen(CallbackQueryHandler(vote, pattern=f"^{VOTE}")),
+        *routing.citizen(CallbackQueryHandler(vote, pattern=VOTE.pattern)),
         *routing.staff(
             Permission.BROADCAST,
             CommandHandler("polls", list_command, filters=private),

@@ -26,9 +26,7 @@ OPT_IN, PLACE, STOP = "cmp:optin", "cmp:place", "cmp:stop"
 TOPIC = ButtonCodec("cmp:t:", Topic)
 REGION, WHOLE_REGION = (ButtonCodec(p, directory.REGION_ORDER) for p in ("cmp:reg:", "cmp:wr:"))
 PICK, EVERYWHERE = ButtonCodec("cmp:m:", int), ButtonCodec("cmp:m:", ("all",))
-UNSUBSCRIBE_SENT = ButtonCodec(UNSUBSCRIBE, int)
-"""Under a campaign message: its broadcast id (bot/broadcasting/message.py writes it)."""
-UNSUBSCRIBE_TOPIC = ButtonCodec(UNSUBSCRIBE, Topic)
+UNSUBSCRIBE_TOPIC = ButtonCodec(UNSUBSCRIBE.prefix, Topic)
 """Older campaign messages carry the topic itself."""
 TOPICS = {
     Topic.RTI: N_("Right-to-information tips"),
@@ -225,7 +223,7 @@ async def _message_topics(context: PactContext, user: User, data: str | None) ->
     topic = UNSUBSCRIBE_TOPIC.parse(data)
     if topic is not None:
         return [topic]
-    number = UNSUBSCRIBE_SENT.parse(data)
+    number = UNSUBSCRIBE.parse(data)
     session = context.scope.session
     if number is None or not await received.was_sent_broadcast(session, user.id, number):
         return []
@@ -299,7 +297,7 @@ def routes() -> list[routing.Route]:
         CallbackQueryHandler(pick, pattern=PICK.pattern),
         CallbackQueryHandler(pick, pattern=EVERYWHERE.pattern),
         CallbackQueryHandler(pick, pattern=WHOLE_REGION.pattern),
-        CallbackQueryHandler(unsubscribe, pattern=UNSUBSCRIBE_SENT.pattern),
+        CallbackQueryHandler(unsubscribe, pattern=UNSUBSCRIBE.pattern),
         CallbackQueryHandler(unsubscribe, pattern=UNSUBSCRIBE_TOPIC.pattern),
         CallbackQueryHandler(stop_command, pattern=f"^{STOP}$"),
     )

@@ -21,7 +21,7 @@ from bot.cases.services.evidence import PRIVATE_MODES
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, plain, shorten
-from bot.kit import menu, pickers
+from bot.kit import codec, menu, pickers
 from bot.kit import wizard as wz
 from bot.kit.ui import Button, close_buttons, keyboard, rows_of, send, send_after_commit
 from bot.kit.wizard import END, NEXT, STAY, OnButton, OnMessage, OnText, Question, Screen, Step
@@ -158,8 +158,9 @@ async def pick_municipality(
     update: Update, context: PactContext, draft: dict, value: str
 ) -> wz.Move:
     """Municipality chosen (a new one drops the unit of the old one)."""
+    chosen = codec.read_id(value)
     authority = (
-        await authorities_repo.get(context.scope.session, int(value)) if value.isdigit() else None
+        await authorities_repo.get(context.scope.session, chosen) if chosen is not None else None
     )
     if authority is None or authority.kind != AuthorityKind.MUNICIPALITY:
         return wz.goto(MUNICIPALITY)
@@ -210,10 +211,11 @@ async def pick_unit(update: Update, context: PactContext, draft: dict, value: st
         await close_buttons(update, Markup("✔️ {}").format(typed))
         return NEXT
     units = await _units(context, draft)
-    if not value.isdigit() or int(value) >= len(units):
+    position = codec.read_id(value)
+    if position is None or position >= len(units):
         return wz.goto(UNIT)
-    draft["unit"] = units[int(value)]
-    await close_buttons(update, Markup("✔️ {}").format(units[int(value)]))
+    draft["unit"] = units[position]
+    await close_buttons(update, Markup("✔️ {}").format(units[position]))
     return NEXT
 
 
@@ -800,9 +802,8 @@ async def follow_existing(update: Update, context: PactContext, draft: dict, val
     assert query is not None
     offered = draft.get("offered") or []
     session, user = context.scope.session, context.user_row
-    case = (
-        await session.get(Case, int(value)) if value.isdigit() and int(value) in offered else None
-    )
+    chosen = codec.read_id(value)
+    case = await session.get(Case, chosen) if chosen is not None and chosen in offered else None
     if (
         case is None
         or user is None

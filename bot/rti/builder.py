@@ -46,9 +46,13 @@ CHANNEL_STEP, ADDRESS_STEP, NAME_STEP = "rti.channel", "rti.address", "rti.name"
 PREVIEW_STEP = "rti.preview"
 
 
-def _key(data: str) -> str:
-    """A button's data after the wizard's prefix (the kernel's OnButton key)."""
-    return data.removeprefix(PREFIX)
+def _on(button: ButtonCodec | str, handle: wz.ButtonHandler) -> OnButton:
+    """The kernel's accept for a codec's buttons (its handler reads the value with the codec) or
+    for one fixed button; the kernel's key is the data after PREFIX."""
+    data = button.prefix if isinstance(button, ButtonCodec) else button
+    if not data.startswith(PREFIX):
+        raise ValueError(f"{data!r} is not a button of this wizard ({PREFIX!r})")
+    return OnButton(data[len(PREFIX) :], handle, exact=not isinstance(button, ButtonCodec))
 
 
 def _pressed(update: Update) -> str:
@@ -425,10 +429,10 @@ STEPS = (
         AUTHORITY_STEP,
         ask_authority,
         accepts=(
-            OnButton(_key(REGION.prefix), region, exact=False),
-            OnButton(_key(OTHER_MUNICIPALITY), other_municipality),
-            OnButton(_key(OTHER_BODY), other_body),
-            OnButton(_key(PICK.prefix), pick, exact=False),
+            _on(REGION, region),
+            _on(OTHER_MUNICIPALITY, other_municipality),
+            _on(OTHER_BODY, other_body),
+            _on(PICK, pick),
             OnText(search),
         ),
         keys=("authority_id",),
@@ -444,8 +448,8 @@ STEPS = (
         INFORMATION_STEP,
         ask_information,
         accepts=(
-            OnButton(_key(KEEP), keep_personal),
-            OnButton(_key(REWRITE), rewrite),
+            _on(KEEP, keep_personal),
+            _on(REWRITE, rewrite),
             OnText(information),
         ),
         keys=("information",),
@@ -455,14 +459,14 @@ STEPS = (
     Step(
         FORMAT_STEP,
         ask_format,
-        accepts=(OnButton(_key(FORMAT.prefix), choose_format, exact=False),),
+        accepts=(_on(FORMAT, choose_format),),
         keys=("format",),
         label="electronic / paper / on site",
     ),
     Step(
         CHANNEL_STEP,
         ask_channel,
-        accepts=(OnButton(_key(CHANNEL.prefix), choose_channel, exact=False),),
+        accepts=(_on(CHANNEL, choose_channel),),
         keys=("channel",),
         label="e-mail / post",
     ),
@@ -477,7 +481,7 @@ STEPS = (
     Step(
         PREVIEW_STEP,
         preview,
-        accepts=(OnButton(_key(CREATE), create),),
+        accepts=(_on(CREATE, create),),
         goes={"[*]": "make the request (row + text + PDF + ways to send)"},
     ),
 )
