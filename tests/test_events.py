@@ -340,7 +340,8 @@ def test_parse_start_and_reminder_moments() -> None:
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     start = events.parse_start("2026-12-05  17:00", TIRANA, now)
     assert start == datetime(2026, 12, 5, 17, 0, tzinfo=TIRANA)
-    assert events.parse_start("5.12.2026 17:00", TIRANA, now) is None
+    assert events.parse_start("5.12.2026 17:00", TIRANA, now) == start, "as Albanians write it"
+    assert events.parse_start("17:00 on the fifth", TIRANA, now) is None
     assert events.parse_start("2026-11-23 09:59", TIRANA, now) is None, "10:00 in Tirana"
     assert events.parse_start("2026-11-23 10:01", TIRANA, now) is not None
     assert [kind for kind, _due in events.reminder_moments(start, now)] == [
