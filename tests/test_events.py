@@ -83,7 +83,7 @@ async def test_an_event_with_rsvp_attendance_and_both_reminders(fake, database_u
         await admin.press("Municipality of Shkodër")
         await admin.text("Salla e Këshillit Bashkiak")
         await admin.text("tomorrow evening")
-        assert admin.last.text == "Type the date and time like 2026-12-05 17:00."
+        assert admin.last.text == "Type the date and time like 2026-11-24 17:00."
         await admin.text("2026-11-01 17:00")
         assert admin.last.text.startswith("That moment has passed.")
         await admin.text("2026-12-05 17:00")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.clock import ManualClock
+from bot.core.i18n import I18n
 from bot.core.playground import Playground
 from bot.core.settings import Settings
 from bot.kit import moments
-from bot.kit.ui import PHONE_WIDTH, list_line
+from bot.kit.ui import PHONE_WIDTH, list_line, rows_of
+from bot.rti import letter_sending
 from tests import staff_steps as steps
-from tests.harness import START
-from tests.rti_steps import onboard_english
+from tests.harness import START, Person
+from tests.rti_steps import build_request, onboard_english, open_builder
 
 
 def test_list_lines_keep_the_status_whole_and_cut_names_between_words() -> None:
@@ -111,3 +113,89 @@ async def test_a_playground_started_again_on_the_same_database_still_answers(
         finally:
             await ground.stop()
     assert any("/privacy" in line for line in seen[before:]), "the help, the second time"
+
+
+async def test_back_from_a_picker_screen_leaves_no_header_without_buttons(
+    fake, database_url
+) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await open_builder(arta)
+        await arta.press("Shkodër")
+        assert arta.last.text == "Choose the municipality:"
+        await arta.press("⬅️ Back")
+        assert "Which authority?" in arta.last.text
+        assert not [m for m in arta.messages if m.text == "Choose the municipality:"]
+        await arta.text("Shkodër")
+        assert arta.last.text == "Here is what I found:", "an exact name is no guess"
+        await arta.press("⬅️ Back")
+        assert not [m for m in arta.messages if m.text == "Here is what I found:"]
+        await arta.text("shkod")
+        assert arta.last.text == "Did you mean:"
+        await arta.press("Municipality of Shkodër")
+        assert "What information" in arta.last.text
+    finally:
+        await bot.stop()
+
+
+async def test_typing_a_sent_date_has_back_and_cancel(fake, database_url) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await build_request(arta)
+        await arta.press("📮 I have sent it")
+        await arta.press("📅 Another date")
+        prompt = arta.last
+        assert prompt.text.startswith("Type the date") and prompt.buttons == [
+            ["⬅️ Back", "✖️ Cancel"]
+        ]
+        await arta.press("⬅️ Back")
+        assert arta.last.message_id == prompt.message_id, "the prompt turns back into the days"
+        assert arta.last.text == "When did you send or hand in the request?"
+        await arta.press("📅 Another date")
+        await arta.press("✖️ Cancel")
+        assert not [m for m in arta.messages if m.text.startswith("Type the date") and m.buttons]
+    finally:
+        await bot.stop()
+
+
+async def test_the_authority_search_can_be_cancelled_and_long_field_labels_get_a_row(
+    fake, database_url
+) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        admin = Person(bot, fake.user(user_id=steps.ADMIN, first_name="Ledi", language_code="sq"))
+        await admin.command("/start")
+        await admin.press("🇦🇱 Shqip")
+        await admin.press("✅ Pajtohem")
+        await admin.command("/authority")
+        prompt = admin.last
+        assert prompt.labels == ["✖️ Anuloni"]
+        await admin.press("✖️ Anuloni")
+        assert not [m for m in admin.messages if m.message_id == prompt.message_id and m.buttons]
+        await admin.text("shkoder")
+        assert not admin.seen("Bashkia Shkodër"), "the search is over"
+        await admin.command("/authority", args="shkoder")
+        await admin.press("Bashkia Shkodër")
+        long_rows = [
+            row for row in admin.last.buttons if any(len(b) > PHONE_WIDTH // 2 for b in row)
+        ]
+        assert long_rows and all(len(row) == 1 for row in long_rows), admin.last.buttons
+    finally:
+        await bot.stop()
+
+
+def test_long_poll_edit_labels_and_field_labels_take_a_row_of_their_own() -> None:
+    rows = rows_of([("✏️ Ndryshoni pyetjen", "a"), ("✏️ Ndryshoni pyetjen në anglisht", "b")])
+    assert rows == [[("✏️ Ndryshoni pyetjen", "a")], [("✏️ Ndryshoni pyetjen në anglisht", "b")]]
+
+
+def test_a_complaint_drafted_after_its_deadline_does_not_show_the_deadline_as_open() -> None:
+    t = I18n("sq", "Europe/Tirane").translator("en")
+    settings = Settings(_env_file=None, bot_token="1:x", database_url="sqlite+aiosqlite://")
+    text = str(letter_sending._late_filing(t, date(2026, 10, 28), settings))
+    assert "ended on <b>28 October 2026</b>" in text
+    assert "Deadline:" not in text

@@ -529,7 +529,7 @@ RTI_BUILDER = Walk(
         Act("press", "Other public body", "Choose the public body", "Which authority?"),
         Act("press", "⬅️ Back", "Which authority?"),
         Act("press", "Other municipality", "Type the name", "Which authority?"),
-        Act("text", "kurbin", "Did you mean:", "Type the name of the municipality:"),
+        Act("text", "kurbin", "Here is what I found:", "Type the name of the municipality:"),
         Act(
             "press",
             "Municipality of Kurbin",

@@ -27,7 +27,7 @@ from bot.core.access import acting_user_id
 from bot.core.application import PactContext
 from bot.core.i18n import Translator, join_lines, shorten
 from bot.core.runtime import after_commit_effect
-from bot.kit import pickers, wizard
+from bot.kit import moments, pickers, wizard
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import (
@@ -144,21 +144,26 @@ async def _ask_place(context: PactContext, draft: dict) -> wizard.Question:
     )
 
 
+def _example(context: PactContext) -> str:
+    """An example start that is never in the past: tomorrow at 17:00, Tirana time."""
+    return moments.example(context.services.clock.now(), context.services.settings.tz, "17:00")
+
+
 async def _ask_when(context: PactContext, draft: dict) -> wizard.Question:
     """The moment, in Tirana time."""
     return wizard.Question(
         context.t.gettext(
             "When does it start? Type the date and time in Tirana, for example {example}.",
-            example=events.TIME_EXAMPLE,
+            example=_example(context),
         )
     )
 
 
-def _passed(t: Translator) -> str:
+def _passed(context: PactContext) -> str:
     """The moment typed (or saved) is no longer in the future."""
-    return t.gettext(
+    return context.t.gettext(
         "That moment has passed. Type a future date and time like {example}.",
-        example=events.TIME_EXAMPLE,
+        example=_example(context),
     )
 
 
@@ -169,9 +174,9 @@ async def _when(update: Update, context: PactContext, draft: dict, text: str) ->
     moment = events.parse_start(text, tz, context.services.clock.now())
     if moment is None:
         if events.parse_start(text, tz, datetime.min.replace(tzinfo=tz)) is not None:
-            return wizard.retry(_passed(t))
+            return wizard.retry(_passed(context))
         return wizard.retry(
-            t.gettext("Type the date and time like {example}.", example=events.TIME_EXAMPLE)
+            t.gettext("Type the date and time like {example}.", example=_example(context))
         )
     draft["starts_at"] = moment.isoformat()
     return wizard.NEXT
@@ -227,7 +232,7 @@ async def _save(update: Update, context: PactContext, draft: dict, _value: str) 
     now = context.services.clock.now()
     starts_at = datetime.fromisoformat(draft["starts_at"])
     if starts_at <= now:
-        await send(update, context, _passed(t))
+        await send(update, context, _passed(context))
         return wizard.goto(WHEN, editing=True)
     await close_buttons(update)
     WIZARD.drop(context)

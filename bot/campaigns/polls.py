@@ -29,7 +29,7 @@ from bot.core.runtime import after_commit_effect
 from bot.kit import wizard
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
-from bot.kit.ui import Button, answer, close_buttons, edit_or_send, keyboard, send
+from bot.kit.ui import Button, answer, close_buttons, edit_or_send, keyboard, rows_of, send
 from bot.staff.services import charts
 from bot.staff.services.permissions import Permission
 from db.models import AgeBand, BroadcastKind, Poll, Role, Topic
@@ -167,10 +167,14 @@ async def ask_preview(context: PactContext, draft: dict) -> wizard.Question:
         _draft_text(t, draft),
         [
             [(t.gettext("✅ Save poll"), f"{WIZARD.prefix}save")],
-            [
-                WIZARD.edit_button(t.gettext("✏️ Change the question"), "poll.question_sq"),
-                WIZARD.edit_button(t.gettext("✏️ Change the English question"), "poll.question_en"),
-            ],
+            *rows_of(
+                [
+                    WIZARD.edit_button(t.gettext("✏️ Change the question"), "poll.question_sq"),
+                    WIZARD.edit_button(
+                        t.gettext("✏️ Change the English question"), "poll.question_en"
+                    ),
+                ]
+            ),
             [WIZARD.edit_button(t.gettext("✏️ Change the options"), "poll.options")],
         ],
     )

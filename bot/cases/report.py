@@ -132,7 +132,9 @@ async def results_screen(context: PactContext, draft: dict, text: str) -> Questi
                 text=shorten(text or "", 50),
             )
         )
-    return Question(t.gettext("Did you mean:"), pickers.choice_rows(t, found, "rp:muni:"))
+    return Question(
+        pickers.results_header(t, text or "", found), pickers.choice_rows(t, found, "rp:muni:")
+    )
 
 
 async def region(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:

@@ -21,6 +21,6 @@ def parse_local(typed: str, tz: ZoneInfo) -> datetime | None:
     return None
 
 
-def example(now: datetime, tz: ZoneInfo) -> str:
-    """Tomorrow at 10:00 in the zone, as staff type it: an example that is never in the past."""
-    return (now.astimezone(tz) + timedelta(days=1)).strftime("%Y-%m-%d 10:00")
+def example(now: datetime, tz: ZoneInfo, at: str = "10:00") -> str:
+    """Tomorrow at `at` in the zone, as staff type it: an example that is never in the past."""
+    return (now.astimezone(tz) + timedelta(days=1)).strftime(f"%Y-%m-%d {at}")

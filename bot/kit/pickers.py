@@ -7,6 +7,7 @@ from bot.core.i18n import Translator
 from bot.kit.ui import Button, rows_of
 from bot.rti import views as rti_views
 from bot.rti.services import directory
+from bot.rti.services.authority_search import fold
 from db.models import Authority
 from db.repositories import authorities as authorities_repo
 
@@ -51,3 +52,16 @@ def choice_rows(t: Translator, found: list[Authority], pick_prefix: str) -> list
     """Authorities as buttons, two per row."""
     buttons = [(rti_views.authority_label(t, a), f"{pick_prefix}{a.id}") for a in found]
     return rows_of(buttons)
+
+
+def results_header(t: Translator, text: str, found: list[Authority]) -> str:
+    """The header over search results: "Did you mean" only when no name matches exactly."""
+    typed = fold(text).strip()
+    names = (
+        name
+        for a in found
+        for name in (a.name, directory.display_name(a), rti_views.authority_label(t, a))
+    )
+    if any(fold(name).strip() == typed for name in names):
+        return t.gettext("Here is what I found:")
+    return t.gettext("Did you mean:")

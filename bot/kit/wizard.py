@@ -399,6 +399,9 @@ class Wizard:
             nav.append((t.gettext("⬅️ Back"), f"{self.prefix}back"))
         nav.append((t.gettext("✖️ Cancel"), f"{self.prefix}cancel"))
         rows.append(nav)
+        if question.keys is not None and not on_screen and in_place:
+            await close_buttons(update)  # a reply keyboard comes with a new message only
+            in_place = False
         if question.keys is not None and not on_screen and not in_place:
             keys = question.keys
             markup = ReplyKeyboardMarkup(keys.buttons, resize_keyboard=True, one_time_keyboard=True)
@@ -459,13 +462,13 @@ class Wizard:
     async def _back(self, update: Update, context: PactContext) -> object:
         """One screen back; on the first step's question, ask it again. Never leaves."""
         await answer(update)
-        await close_buttons(update)
         draft = self.draft(context)
         step = self._current(context)
         stack = draft.get(SCREENS) or []
         if stack:  # still on the step being edited: it returns to the preview once answered
-            stack.pop()
-            return await self._show(update, context, step)
+            stack.pop()  # the screen turns back into the one before it: no header left behind
+            return await self._show(update, context, step, in_place=True)
+        await close_buttons(update)
         draft.pop(EDITING, None)
         target = self.previous(draft, step.id)
         return await self.ask(update, context, target or step.id)

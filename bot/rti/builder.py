@@ -150,7 +150,9 @@ async def results_screen(context: PactContext, draft: dict, text: str) -> Questi
                 text=shorten(text, 50),
             )
         )
-    return Question(t.gettext("Did you mean:"), pickers.choice_rows(t, found, PICK.prefix))
+    return Question(
+        pickers.results_header(t, text, found), pickers.choice_rows(t, found, PICK.prefix)
+    )
 
 
 async def region(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:

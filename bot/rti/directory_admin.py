@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -20,7 +20,7 @@ from bot.core import routing
 from bot.core.application import PactContext
 from bot.kit import answers
 from bot.kit.codec import ButtonCodec
-from bot.kit.ui import answer, keyboard, send
+from bot.kit.ui import answer, close_buttons, keyboard, rows_of, send
 from bot.rti import views
 from bot.rti.services import contacts, directory
 from bot.rti.services import requests as rti
@@ -32,6 +32,7 @@ from db.repositories import authorities as authorities_repo
 SEARCH, FIELD, VALUE, FILE = range(4)
 
 PICK, DONE = ButtonCodec("adm:auth:", int), "adm:done"
+CANCEL = "adm:cancel"
 VERIFY = ButtonCodec("adm:verify:", int)
 KEY = "admin"
 FIELD_LABELS = dict(views.CONTACT_FIELDS)
@@ -45,8 +46,25 @@ async def authority_command(update: Update, context: PactContext) -> int:
     query = " ".join(context.args or [])
     if query:
         return await _results(update, context, query)
-    await send(update, context, context.t.gettext("Type part of the authority's name:"))
+    await send(
+        update,
+        context,
+        context.t.gettext("Type part of the authority's name:"),
+        _cancel_row(context),
+    )
     return SEARCH
+
+
+def _cancel_row(context: PactContext) -> InlineKeyboardMarkup:
+    """A way out of the search: Cancel (the search is the editor's first screen)."""
+    return keyboard([(context.t.gettext("✖️ Cancel"), CANCEL)])
+
+
+async def cancel(update: Update, context: PactContext) -> int:
+    """Cancel pressed: leave the editor, the pressed message keeps no buttons."""
+    await answer(update)
+    await close_buttons(update)
+    return await answers.cancel(update, context)
 
 
 async def search(update: Update, context: PactContext) -> int:
@@ -59,7 +77,12 @@ async def _results(update: Update, context: PactContext, query: str) -> int:
     t = context.t
     found = directory.search(await authorities_repo.all_authorities(context.scope.session), query)
     if not found:
-        await send(update, context, t.gettext("No authority found. Try another name."))
+        await send(
+            update,
+            context,
+            t.gettext("No authority found. Try another name."),
+            _cancel_row(context),
+        )
         return SEARCH
     rows = [[(directory.display_name(a), PICK.data(a.id))] for a in found]
     await send(update, context, t.gettext("Which one?"), keyboard(*rows))
@@ -85,7 +108,7 @@ async def _card(update: Update, context: PactContext, authority_id: int) -> int:
         context,
         views.authority_staff_card(t, authority, verifier.display_name if verifier else None),
         keyboard(
-            *(buttons[start : start + 2] for start in range(0, len(buttons), 2)),
+            *rows_of(buttons),
             [(t.gettext("✅ Mark the contacts verified"), VERIFY.data(authority.id))],
             [(t.gettext("✔️ Done"), DONE)],
         ),
@@ -276,7 +299,10 @@ def conversations() -> list[ConversationHandler]:
         allow_reentry=True,
         entry_points=[CommandHandler("authority", authority_command)],
         states={
-            SEARCH: [MessageHandler(text, search)],
+            SEARCH: [
+                MessageHandler(text, search),
+                CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
+            ],
             FIELD: [
                 CallbackQueryHandler(pick, pattern=PICK.pattern),
                 CallbackQueryHandler(choose_field, pattern=FIELD_CB.pattern),

@@ -10,6 +10,8 @@ from markupsafe import Markup
 from telegram import InputFile, Update
 
 from bot.core.application import PactContext
+from bot.core.i18n import Translator
+from bot.core.settings import Settings
 from bot.kit import menu
 from bot.kit.ui import keyboard, send
 from bot.rti import views
@@ -234,10 +236,13 @@ async def send_complaint(update: Update, context: PactContext, request: RtiReque
         ),
     )
     assert request.complaint_due_on is not None
+    today = context.services.clock.now().astimezone(settings.tz).date()
     await send(
         update,
         context,
-        t.gettext(
+        _late_filing(t, request.complaint_due_on, settings)
+        if request.complaint_due_on < today
+        else t.gettext(
             "<b>How to file it</b>\n"
             "• Send it to the Commissioner for the Right to Information and Personal Data "
             "Protection by e-mail to {email}, or by post to {address}, or through {portal}.\n"
@@ -256,6 +261,23 @@ async def send_complaint(update: Update, context: PactContext, request: RtiReque
             [(t.gettext("✅ I have filed it"), views.FILED.data(request.id))],
             [(t.gettext("📋 My requests"), views.LIST), menu.menu_button(t)],
         ),
+    )
+
+
+def _late_filing(t: Translator, due_on: date, settings: Settings) -> str:
+    """How to file a complaint drafted after its 30 working days: the deadline shown as passed."""
+    return t.gettext(
+        "<b>How to file it</b>\n"
+        "• The deadline to complain (30 working days, art. 24) ended on <b>{date}</b>: the "
+        "Commissioner may refuse a late complaint. You can send the request again: a new "
+        "request starts a new deadline.\n"
+        "• If you file it all the same: send it to the Commissioner for the Right to Information "
+        "and Personal Data Protection by e-mail to {email}, or by post to {address}, or through "
+        "{portal}, with a copy of your request and proof of sending.",
+        date=t.date(due_on),
+        email=letters.COMMISSIONER_EMAIL,
+        address=letters.typographic(settings.idp_postal_address),
+        portal=PYET_SHTETIN,
     )
 
 

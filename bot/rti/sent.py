@@ -19,7 +19,7 @@ from bot.core import routing
 from bot.core.application import PactContext
 from bot.kit import answers, menu
 from bot.kit.answers import stale_button
-from bot.kit.ui import answer, close_buttons, keyboard, send
+from bot.kit.ui import answer, close_buttons, edit_or_send, keyboard, send
 from bot.rti import views
 from bot.rti.services import deadlines
 from bot.rti.services import requests as rti
@@ -30,6 +30,7 @@ DATE, TYPED_DATE, PROTOCOL = range(3)
 
 DAY = "rtsd:"
 TODAY, YESTERDAY, OTHER = "rtsd:today", "rtsd:yesterday", "rtsd:other"
+BACK = "rtsb:back"
 SKIP, CANCEL = "rtsp:skip", "rtsp:cancel"
 KEY = "rti_sent"
 OLDEST_DAYS = 365
@@ -72,10 +73,11 @@ async def start(update: Update, context: PactContext) -> int:
     return await ask_date(update, context)
 
 
-async def ask_date(update: Update, context: PactContext) -> int:
-    """When it was sent."""
+async def ask_date(update: Update, context: PactContext, in_place: bool = False) -> int:
+    """When it was sent (in place of the pressed message when coming back to it)."""
     t = context.t
-    await send(
+    reply = edit_or_send if in_place else send
+    await reply(
         update,
         context,
         t.gettext("When did you send or hand in the request?"),
@@ -88,17 +90,25 @@ async def ask_date(update: Update, context: PactContext) -> int:
     return DATE
 
 
+async def back_to_days(update: Update, context: PactContext) -> int:
+    """Back from typing a date: the day buttons again, in place of the typing prompt."""
+    await answer(update)
+    return await ask_date(update, context, in_place=True)
+
+
 async def choose_day(update: Update, context: PactContext) -> int:
     """Today or yesterday, or ask to type a date."""
     query = await answer(update)
-    await close_buttons(update)
+    t = context.t
     if query.data == OTHER:
-        await send(
+        await edit_or_send(
             update,
             context,
-            context.t.gettext("Type the date, for example {example}.", example="20.11.2026"),
+            t.gettext("Type the date, for example {example}.", example="20.11.2026"),
+            keyboard([(t.gettext("⬅️ Back"), BACK), (t.gettext("✖️ Cancel"), CANCEL)]),
         )
         return TYPED_DATE
+    await close_buttons(update)
     day = _today(context) - timedelta(days=1 if query.data == YESTERDAY else 0)
     return await _keep_date(update, context, day)
 
@@ -269,6 +279,7 @@ def conversation() -> ConversationHandler:
             TYPED_DATE: [
                 MessageHandler(text, typed_date),
                 MessageHandler(other, not_text),
+                CallbackQueryHandler(back_to_days, pattern=f"^{BACK}$"),
                 cancel_button,
             ],
             PROTOCOL: [
