@@ -134,7 +134,7 @@ async def test_my_requests_lists_and_opens_cards(bot: BotHarness) -> None:
     await arta.press("⚖️ Right to information")
     await arta.press("📋 My requests")
     [label] = [label for label in arta.last.labels if label.startswith("#1")]
-    assert "Municipality of Shkodër" in label
+    assert label == "#1 · Shkodër · sent, waiting for the answer", "name and status whole"
     await arta.press(label)
     assert "Answer due by: 10 December 2026" in arta.last.text
     assert "Protocol no.: 123/4" in arta.last.text

@@ -80,9 +80,9 @@ async def my_requests(update: Update, context: PactContext) -> None:
 
 
 def _line(t: Translator, request: RtiRequest) -> str:
-    """A short button label for one request."""
+    """A short button label for one request: the authority's own name leaves the status room."""
     status = plain(t.gettext(views.STATUS[request.status]))
-    return list_line(f"#{request.id}", views.authority_label(t, request.authority), status)
+    return list_line(f"#{request.id}", request.authority.name, status)
 
 
 async def _owned(
