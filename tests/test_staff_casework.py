@@ -213,3 +213,192 @@ async def test_merge_asks_first_and_tells_the_reporter_which_case_to_follow(
         assert "Bledi" not in admin.last.text and "case." not in admin.last.text
     finally:
         await bot.stop()
+
+
+async def _corruption_report(who) -> None:
+    """A confidential corruption report (never in the staff group)."""
+    await who.command("/menu")
+    await who.press("🚨 Report corruption")
+    await who.press("Continue ➡️")
+    await who.text("Tax office")
+    await who.text("They asked for a bribe.")
+    await who.text("Yesterday")
+    await who.press("✔️ Done")
+    await who.press("🔒 Confidential")
+    await who.press("📨 Send")
+
+
+async def test_a_service_case_and_a_corruption_case_are_never_merged(fake, database_url) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        admin, worker, _arta = await _asked(bot, "👤 Named")
+        besa = bot.person(language_code="en", first_name="Besa")
+        await onboard_english(besa)
+        await _corruption_report(besa)
+        service = await steps.case_by_reference(bot, "PACT-2026-00001")
+        corruption = await steps.case_by_reference(bot, "PACT-2026-00002")
+        assert corruption.kind == "corruption"
+        told = len(besa.messages)
+
+        for duplicate, kept in (
+            ("PACT-2026-00001", "PACT-2026-00002"),
+            ("PACT-2026-00002", "PACT-2026-00001"),
+        ):
+            await _open(admin, duplicate)
+            await admin.press("⋯ More")
+            await admin.press("🔗 Merge into another case")
+            await admin.text(kept)
+            assert admin.last.text.splitlines() == [
+                "A service report and a corruption report cannot be merged: the reporter of one "
+                "would learn the reference of the other, and corruption reports stay confidential.",
+                "Type the reference of a case of the same kind, or /cancel.",
+            ]
+            await admin.command("/cancel")
+            assert "Nothing was merged." in admin.messages[-2].text
+
+        for duplicate, kept in ((service, corruption), (corruption, service)):
+            await admin.press_data(
+                views.MERGE_YES.data(duplicate.id, kept.id), admin.last.message_id
+            )
+            assert admin.fake.callback_answers[-1]["text"].startswith(
+                "A service report and a corruption report cannot be merged"
+            )
+        await _open(worker, "PACT-2026-00001")
+        await worker.press("⋯ More")
+        await worker.press("🔗 Merge into another case")
+        await worker.text("PACT-2026-00002")
+        assert worker.last.text == "No such case. Type the reference again, or /cancel."
+        await worker.command("/cancel")
+        await worker.press_data(
+            views.MERGE_YES.data(service.id, corruption.id), worker.last.message_id
+        )
+        assert worker.fake.callback_answers[-1]["text"] == "This button is no longer active."
+        await worker.press_data(
+            views.MERGE_YES.data(corruption.id, service.id), worker.last.message_id
+        )
+        assert worker.fake.callback_answers[-1]["text"] == "This button is no longer active."
+
+        for reference in ("PACT-2026-00001", "PACT-2026-00002"):
+            assert (await steps.case_by_reference(bot, reference)).status == "received"
+        assert await steps.audit_rows(bot, "case.merged") == []
+        assert len(besa.messages) == told, "the corruption reporter is told nothing"
+    finally:
+        await bot.stop()
+
+
+async def test_cancel_says_which_staff_draft_was_dropped(fake, database_url) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        _admin, worker, arta = await _asked(bot, "👤 Named")
+        told = len(arta.messages)
+        await _open(worker, "PACT-2026-00001")
+        await worker.press("✉️ Reply")
+        await worker.command("/cancel")
+        said = [m.text for m in worker.messages[-2:]]
+        assert said[0] == "Your reply was not sent."
+        await worker.press(
+            "📝 Note", message=next(m for m in reversed(worker.messages) if "📝 Note" in m.labels)
+        )
+        await worker.command("/cancel")
+        assert worker.messages[-2].text == "Your note was not saved."
+        await worker.text("Never mind")
+        assert len(arta.messages) == told, "nothing relayed"
+    finally:
+        await bot.stop()
+
+
+async def test_card_buttons_fit_the_case_and_the_member(fake, database_url) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        _admin, worker, _arta = await _asked(bot, "👤 Named")
+        case = await steps.case_by_reference(bot, "PACT-2026-00001")
+        await _open(worker, "PACT-2026-00001")
+        assert "🙋 Take" not in worker.last.labels, "already taken by Besnik"
+        assert "🔄 Status" in worker.last.labels
+        taken = len(await steps.audit_rows(bot, "case.assigned"))
+        await worker.press_data(views.TAKE.data(case.id), worker.last.message_id)
+        assert worker.fake.callback_answers[-1]["text"] == "This button is no longer active."
+        assert len(await steps.audit_rows(bot, "case.assigned")) == taken
+
+        await _open(worker, "PACT-2026-00001")
+        await worker.press("⋯ More")
+        assert "🔁 Reopen" not in worker.last.labels, "the case is open"
+        assert "✂️ Redact text" in worker.last.labels
+        await worker.press_data(views.REOPEN.data(case.id), worker.last.message_id)
+        assert worker.fake.callback_answers[-1]["text"] == "This button is no longer active."
+        assert (await steps.case_by_reference(bot, "PACT-2026-00001")).status == "received"
+
+        await _open(worker, "PACT-2026-00001")
+        await worker.press("🔄 Status")
+        await worker.press("resolved")
+        await worker.text("The lights work again.")
+        await _open(worker, "PACT-2026-00001")
+        assert "🙋 Take" not in worker.last.labels, "a closed case is not taken"
+        await worker.press("⋯ More")
+        assert "🔁 Reopen" in worker.last.labels
+        await worker.press("🔁 Reopen")
+        assert (await steps.case_by_reference(bot, "PACT-2026-00001")).status == "under_review"
+
+        ledi = steps.person(bot, steps.ADMIN, "Ledi")
+        await _open(ledi, "PACT-2026-00001")
+        assert "🙋 Take" in ledi.last.labels, "someone else's case can be taken over"
+    finally:
+        await bot.stop()
+
+
+async def test_export_last_public_note_is_the_status_note_never_a_private_reply(
+    fake, database_url
+) -> None:
+    import csv
+    import io
+
+    bot = await steps.start(fake, database_url)
+    try:
+        _admin, worker, _arta = await _asked(bot, "👤 Named")
+        await _open(worker, "PACT-2026-00001")
+        await worker.press("🔄 Status")
+        await worker.press("under review")
+        await worker.text("We asked the municipality.")
+        await _open(worker, "PACT-2026-00001")
+        await worker.press("✉️ Reply")
+        await worker.text("Private: which pole exactly?")
+        await worker.command("/export")
+        await worker.press("Everything")
+        document = next(m.document for m in worker.messages if m.document)
+        [row] = list(csv.DictReader(io.StringIO(document["content"].decode("utf-8-sig"))))
+        assert row["Last public note"] == "We asked the municipality."
+        assert "which pole" not in document["content"].decode("utf-8-sig")
+    finally:
+        await bot.stop()
+
+
+async def test_my_cases_shows_the_reporter_what_they_added(fake, database_url) -> None:
+    bot = await steps.start(fake, database_url)
+    try:
+        arta = bot.person(language_code="en", first_name="Arta")
+        await onboard_english(arta)
+        await steps.report(arta, "👤 Named")
+        bledi = bot.person(language_code="en", first_name="Bledi")
+        await onboard_english(bledi)
+        await steps.report(bledi, "👤 Named")
+        await bledi.press("Same problem — add me to PACT-2026-00001")
+        added = "The pole <17> is bent " + "and sparks at night " * 20
+        await arta.command("/menu")
+        await arta.press("📂 My cases")
+        await arta.press(next(label for label in arta.last.labels if label.startswith("PACT")))
+        await arta.press("➕ Add information")
+        await arta.text(added)
+        await arta.command("/menu")
+        await arta.press("📂 My cases")
+        await arta.press(next(label for label in arta.last.labels if label.startswith("PACT")))
+        lines = arta.last.text.splitlines()
+        said = lines[lines.index(next(x for x in lines if x.endswith("You added information"))) + 1]
+        assert said.startswith("   “The pole <17> is bent and sparks at night")
+        assert said.endswith(" at…”") and len(said) < 215, "cut at a word boundary"
+        await bledi.command("/menu")
+        await bledi.press("📂 My cases")
+        await bledi.press(next(x for x in bledi.last.labels if x.startswith("PACT-2026-00001")))
+        assert "You follow this case" in bledi.last.text
+        assert "pole" not in bledi.last.text, "a follower never sees what the reporter added"
+    finally:
+        await bot.stop()

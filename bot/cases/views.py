@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from bot.cases.services import case_rules
-from bot.core.i18n import N_, Translator, plain
+from bot.core.i18n import N_, Translator, plain, shorten
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, list_line
 from db.models import Case, CaseEvent, CaseEventKind, CaseKind, CaseStatus, Identification
@@ -67,8 +67,13 @@ def button_label(t: Translator, case: Case) -> str:
     return list_line(case.reference, what(t, case), status)
 
 
-def event_line(t: Translator, event: CaseEvent) -> Markup:
-    """One timeline line, with the staff's public note when there is one."""
+ADDED_SHOWN = 200
+"""How much of the information a reporter added their timeline repeats (cut at a word)."""
+
+
+def event_line(t: Translator, event: CaseEvent, *, reporter: bool = False) -> Markup:
+    """One timeline line, with the staff's public note when there is one; the reporter also sees
+    the information they added, in their own words (shortened)."""
     when = t.date(event.at)
     if event.kind == CaseEventKind.STATUS and event.status:
         line = t.gettext(
@@ -78,6 +83,8 @@ def event_line(t: Translator, event: CaseEvent) -> Markup:
         line = Markup("{}: {}").format(when, t.gettext(EVENTS.get(event.kind, N_("Update"))))
     if event.public_text and event.kind != CaseEventKind.REPORTER_INFO:
         line += Markup("\n   “{}”").format(event.public_text)
+    elif event.public_text and reporter:
+        line += Markup("\n   “{}”").format(shorten(event.public_text, ADDED_SHOWN))
     return line
 
 
@@ -94,7 +101,7 @@ def card(t: Translator, case: Case, events: list[CaseEvent], *, reporter: bool =
         if reporter
         else t.gettext("You follow this case: you see its status changes and the team's notes."),
         "",
-        *(event_line(t, e) for e in events),
+        *(event_line(t, e, reporter=reporter) for e in events),
     ]
     return Markup("\n").join(line for line in lines if line is not None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from telegram import ReplyKeyboardRemove, Update
 from telegram.error import BadRequest
@@ -18,6 +19,9 @@ from bot.kit.ui import send
 DISCARDED: dict[str, Callable[[Translator], str]] = {}
 """What /cancel says it discarded, by user_data key ("Your draft report was discarded.");
 each wizard registers its own (Wizard.discarded)."""
+DISCARDED_BY_CONTENT: dict[str, Callable[[Translator, Any], str]] = {}
+"""Like DISCARDED, for a draft whose wording depends on what it holds (a staff draft is a reply,
+a note or a status note); given the user_data value."""
 
 
 async def stale_button(update: Update, context: PactContext) -> None:
@@ -52,9 +56,16 @@ def drop_drafts(context: PactContext) -> bool:
     return had
 
 
-def discarded_text(t: Translator, keys: list[str]) -> str:
+def discarded_text(t: Translator, keys: list[str], drafts: dict[str, Any] | None = None) -> str:
     """What was discarded: one line per known draft, else a general line; "" for nothing."""
-    lines = [DISCARDED[key](t) for key in keys if key in DISCARDED]
+    drafts = drafts or {}
+    lines = [
+        DISCARDED_BY_CONTENT[key](t, drafts.get(key))
+        if key in DISCARDED_BY_CONTENT
+        else DISCARDED[key](t)
+        for key in keys
+        if key in DISCARDED or key in DISCARDED_BY_CONTENT
+    ]
     if not lines and keys:
         lines.append(t.gettext("Cancelled. Your unfinished answers were discarded."))
     return "\n".join(lines)
@@ -65,9 +76,10 @@ async def cancel(update: Update, context: PactContext) -> int:
 
     Says which drafts were discarded, and closes a reply keyboard a step may have opened."""
     keys = [str(key) for key in context.user_data if key not in (TOUCHED, after_consent.KEY)]
+    drafts = {key: context.user_data.get(key) for key in keys}
     drop_drafts(context)
     t = context.t
-    text = discarded_text(t, keys) or t.gettext("There is nothing to cancel.")
+    text = discarded_text(t, keys, drafts) or t.gettext("There is nothing to cancel.")
     await send(update, context, text, ReplyKeyboardRemove())
     await show_menu(update, context)
     return ConversationHandler.END

@@ -7,6 +7,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from bot.cases import views as case_views
+from bot.cases.services import case_rules
 from bot.core.i18n import N_, Translator, join_lines, shorten
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, rows_of
@@ -199,11 +200,24 @@ def card(
     return Markup("\n").join(lines)
 
 
-def buttons(t: Translator, case: Case) -> list[list[Button]]:
-    """The actions on a case card."""
+def can_take(case: Case, viewer_user_id: int | None) -> bool:
+    """Taking fits an open case that is not already this staff member's."""
+    return case.status in case_rules.OPEN and case.assignee_user_id != viewer_user_id
+
+
+def can_reopen(case: Case) -> bool:
+    """Reopening fits a closed case only (resolved, not resolved, rejected, duplicate)."""
+    return case.status not in case_rules.OPEN
+
+
+def buttons(t: Translator, case: Case, viewer_user_id: int | None) -> list[list[Button]]:
+    """The actions on a case card that fit its state and the staff member looking at it."""
     cid = case.id
+    status = (t.gettext("🔄 Status"), STATUS.data(cid))
     return [
-        [(t.gettext("🙋 Take"), TAKE.data(cid)), (t.gettext("🔄 Status"), STATUS.data(cid))],
+        [(t.gettext("🙋 Take"), TAKE.data(cid)), status]
+        if can_take(case, viewer_user_id)
+        else [status],
         [(t.gettext("✉️ Reply"), REPLY.data(cid)), (t.gettext("📝 Note"), NOTE.data(cid))],
         [(t.gettext("👥 Assign"), ASSIGN.data(cid)), (t.gettext("📎 Files"), FILES.data(cid))],
         [(t.gettext("⋯ More"), MORE.data(cid))],
@@ -211,15 +225,14 @@ def buttons(t: Translator, case: Case) -> list[list[Button]]:
 
 
 def more_buttons(t: Translator, case: Case, member: StaffMember | None) -> list[list[Button]]:
-    """Less frequent actions; the audit log is for admins."""
+    """Less frequent actions that fit the case's state; the audit log is for admins."""
     cid = case.id
-    rows = [
-        [(t.gettext("🔗 Merge into another case"), MERGE.data(cid))],
-        [
-            (t.gettext("🔁 Reopen"), REOPEN.data(cid)),
-            (t.gettext("✂️ Redact text"), REDACT.data(cid)),
-        ],
-    ]
+    rows: list[list[Button]] = []
+    if case.status != CaseStatus.DUPLICATE:
+        rows.append([(t.gettext("🔗 Merge into another case"), MERGE.data(cid))])
+    redact = (t.gettext("✂️ Redact text"), REDACT.data(cid))
+    reopen = (t.gettext("🔁 Reopen"), REOPEN.data(cid))
+    rows.append([reopen, redact] if can_reopen(case) else [redact])
     if member is not None and member.role == StaffRole.ADMIN:
         rows.append([(t.gettext("📜 Audit log"), AUDIT.data(cid))])
     rows.append([(t.gettext("⬅️ Back"), OPEN.data(cid))])

@@ -30,7 +30,7 @@ from bot.cases.services import case_rules, notices
 from bot.core import routing
 from bot.core.access import current_member, refuse_button
 from bot.core.application import PactContext
-from bot.core.i18n import N_, join_lines, shorten
+from bot.core.i18n import N_, Translator, join_lines, shorten
 from bot.kit import answers
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
@@ -104,8 +104,17 @@ async def _card_text(context: PactContext, case: Case) -> str:
 async def _redraw(update: Update, context: PactContext, case: Case) -> None:
     """Show the case card with its actions in place of the pressed message."""
     await edit_or_send(
-        update, context, await _card_text(context, case), keyboard(*views.buttons(context.t, case))
+        update,
+        context,
+        await _card_text(context, case),
+        keyboard(*views.buttons(context.t, case, _viewer(context))),
     )
+
+
+def _viewer(context: PactContext) -> int | None:
+    """The user id of the staff member at work (the card's buttons depend on it)."""
+    member = current_member(context)
+    return member.user_id if member else None
 
 
 async def _viewed(context: PactContext, case: Case) -> None:
@@ -151,7 +160,7 @@ async def _open_privately(
     await context.bot.send_message(
         update.effective_user.id,
         await _card_text(context, case),
-        reply_markup=keyboard(*views.buttons(t, case)),
+        reply_markup=keyboard(*views.buttons(t, case, _viewer(context))),
     )
     await _viewed(context, case)
     await answer(update, t.gettext("Sent to your private chat."))
@@ -202,6 +211,9 @@ async def take(update: Update, context: PactContext) -> None:
     case = found[0]
     member = current_member(context)
     assert member is not None
+    if not views.can_take(case, member.user_id):
+        await stale_button(update, context)
+        return
     await casework.assign(
         context.scope.session,
         case,
@@ -318,6 +330,9 @@ async def reopen(update: Update, context: PactContext) -> None:
     if found is None:
         return
     case = found[0]
+    if not views.can_reopen(case):
+        await stale_button(update, context)
+        return
     member = current_member(context)
     assert member is not None
     await casework.set_status(
@@ -352,6 +367,9 @@ async def merge_confirmed(update: Update, context: PactContext) -> None:
         await stale_button(update, context)
         return
     t = context.t
+    if not casework.same_kind(case, kept):
+        await answer(update, t.gettext(CROSS_KIND_MERGE), alert=True)
+        return
     await casework.merge(
         session, case, kept, staff_user_id=member.user_id, now=context.services.clock.now()
     )
@@ -423,7 +441,30 @@ PROMPTS = {
 }
 
 
+DISCARDED = {
+    "reply": N_("Your reply was not sent."),
+    "note": N_("Your note was not saved."),
+    "status": N_("The status was not changed."),
+    "reason": N_("The status was not changed."),
+    "merge": N_("Nothing was merged."),
+    "redact": N_("The text was not replaced."),
+}
+"""What /cancel says it discarded, by the pending staff step."""
+
+
+def _discarded(t: Translator, draft: Any) -> str:
+    """The /cancel line for a pending staff step (a reply, a note, a status note …)."""
+    words = DISCARDED.get(draft.get("action")) if isinstance(draft, dict) else None
+    return t.gettext(words or "Cancelled. Your unfinished answers were discarded.")
+
+
+answers.DISCARDED_BY_CONTENT[KEY] = _discarded
+
 PRIVATE_TOAST = N_("Continue in your private chat with the bot.")
+CROSS_KIND_MERGE = N_(
+    "A service report and a corruption report cannot be merged: the reporter of one would learn "
+    "the reference of the other, and corruption reports stay confidential."
+)
 
 
 async def _ask(update: Update, context: PactContext, case: Case, action: str, **extra: str) -> int:
@@ -588,6 +629,11 @@ async def _apply(update: Update, context: PactContext, text: str) -> int:
             await send(
                 update, context, t.gettext("No such case. Type the reference again, or /cancel.")
             )
+            return INPUT
+        if not casework.same_kind(case, kept):
+            context.user_data[KEY] = state
+            again = t.gettext("Type the reference of a case of the same kind, or /cancel.")
+            await send(update, context, join_lines([t.gettext(CROSS_KIND_MERGE), again]))
             return INPUT
         people = len(await case_rules.recipients(session, case))
         send_after_commit(

@@ -213,10 +213,19 @@ async def answer_files(
     await session.flush()
 
 
+def same_kind(duplicate: Case, kept: Case) -> bool:
+    """Whether two cases may be merged: a service report and a corruption report never are (the
+    duplicate's reporter would be told the other case's reference, and corruption cases have
+    their own permission and confidentiality)."""
+    return duplicate.kind == kept.kind
+
+
 async def merge(
     session: AsyncSession, duplicate: Case, kept: Case, *, staff_user_id: int, now: datetime
 ) -> int:
     """Mark a duplicate; its followers and reachable reporter now follow the kept case."""
+    if not same_kind(duplicate, kept):
+        raise ValueError("a service case and a corruption case are never merged")
     moved = 0
     followers = (
         await session.execute(select(CaseFollower).where(CaseFollower.case_id == duplicate.id))

@@ -163,7 +163,8 @@ def attachment_counts() -> Any:
 
 
 def public_notes() -> Any:
-    """Per case, its public timeline texts ranked newest first (rank 1 is the latest)."""
+    """Per case, its public status notes ranked newest first (rank 1 is the latest); staff
+    replies relayed privately to the reporter are not public and never exported."""
     rank = func.row_number().over(
         partition_by=CaseEvent.case_id, order_by=(CaseEvent.at.desc(), CaseEvent.id.desc())
     )
@@ -176,7 +177,7 @@ def public_notes() -> Any:
         .where(
             CaseEvent.internal.is_(False),
             CaseEvent.public_text.is_not(None),
-            CaseEvent.kind.in_((CaseEventKind.STATUS, CaseEventKind.STAFF_REPLY)),
+            CaseEvent.kind == CaseEventKind.STATUS,
         )
         .subquery("public_notes")
     )
