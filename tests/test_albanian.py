@@ -32,7 +32,10 @@ FORBIDDEN = [
     (r"\b1 mesazhe", "one voice note is “1 mesazh zanor” (ngettext)"),
     (r"bot-it", "the definite form is “botit”"),
     (r"→ Location", "English on an Albanian screen"),
-    (r"^(\W+ )?(Kaloje|Mbaje|Fshiji|Hap)\b", "buttons use the polite “ju” form: “Kalojeni”, “Mbajeni”"),
+    (
+        r"^(\W+ )?(Kaloje|Mbaje|Fshiji|Hap)\b",
+        "buttons use the polite “ju” form: “Kalojeni”, “Mbajeni”",
+    ),
     (
         r"(?i)\b(eshte|nje|per|cdo|kerkes\w*|pergjigj\w*|ceshtj\w*|shenim\w*|bashkise)\b",
         "ë and ç are written: “është”, “një”, “për”, “çdo”",

@@ -172,7 +172,9 @@ async def test_back_from_search_results_after_a_restart_goes_one_screen_back(
     await arta.press("Shkodër")
     assert "Choose the municipality:" in arta.last.text
     await arta.text("kurbin")
-    assert "Here is what I found:" in arta.last.text and "Municipality of Kurbin" in arta.last.labels
+    assert (
+        "Here is what I found:" in arta.last.text and "Municipality of Kurbin" in arta.last.labels
+    )
     await bot.restart()
     await arta.press("⬅️ Back")
     assert "Choose the municipality:" in arta.last.text, "the region list, even after a restart"
