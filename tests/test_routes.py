@@ -60,7 +60,7 @@ CITIZEN_BUTTONS = {
     ),
     *("rti:new", "rtb:resume", "rtb:restart", "rtb:region:", "rtb:om", "rtb:ob", "rtb:auth:"),
     *("rtb:back", "rtb:cancel", "rtb:keep", "rtb:rewrite", "rtb:fmt:", "rtb:ch:", "rtb:create"),
-    *("rtb:edit:", "rtb:skip", "rts:", "rtsd:", "rtsp:cancel", "rtsp:skip"),
+    *("rtb:edit:", "rtb:skip", "rts:", "rtsb:back", "rtsd:", "rtsp:cancel", "rtsp:skip"),
     # reports
     *("menu:service", "menu:corruption", "rp:resume", "rp:go", "rp:restart", "rp:cancel"),
     *("rp:region:", "rp:om", "rp:muni:", "rp:back", "rp:unit:", "rp:skip", "rp:cat:", "rp:done"),

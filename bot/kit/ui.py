@@ -36,7 +36,7 @@ def list_line(head: str, middle: str, tail: str) -> str:
     """A "head · middle · tail" list line where the middle (a name) gives way first, so the
     head (a number) and the tail (a status) are read whole; a tail too long for that is cut."""
     around = len(head) + 2 * len(" · ")
-    tail = _words_within(tail, PHONE_WIDTH - around - MIDDLE_AT_LEAST)
+    tail = _words_within(tail, PHONE_WIDTH - around - min(len(middle), MIDDLE_AT_LEAST))
     middle = _words_within(middle, PHONE_WIDTH - around - len(tail))
     return list_label(f"{head} · {middle} · {tail}")
 
