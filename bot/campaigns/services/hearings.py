@@ -34,7 +34,6 @@ from db.repositories import audit
 from db.repositories import reminders as reminders_repo
 
 MAX_TITLE, MAX_PLACE, MAX_DESCRIPTION, MAX_NAME = 200, 200, 1000, 100
-TIME_EXAMPLE = "2026-12-05 17:00"
 LOCALES = ("sq", "en")
 
 
