@@ -241,7 +241,7 @@ async def send_complaint(update: Update, context: PactContext, request: RtiReque
         update,
         context,
         _late_filing(t, request.complaint_due_on, settings)
-        if request.complaint_due_on < today
+        if rti.complaint_time_over(request, today)
         else t.gettext(
             "<b>How to file it</b>\n"
             "• Send it to the Commissioner for the Right to Information and Personal Data "

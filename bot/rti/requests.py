@@ -248,7 +248,8 @@ async def outcome(update: Update, context: PactContext) -> None:
     await answer(update)
     said = OUTCOME_TEXT[chosen](t, request)
     today = now.astimezone(settings.tz).date()
-    if request.complaint_due_on and request.complaint_due_on < today:
+    if rti.complaint_time_over(request, today):
+        assert request.complaint_due_on is not None
         said = t.gettext(TOO_LATE_TO_COMPLAIN, date=t.date(request.complaint_due_on))
     await edit_or_send(
         update,
@@ -282,7 +283,7 @@ async def complaint(update: Update, context: PactContext) -> None:
         return
     t = context.t
     today = _today(context)
-    if views.complaint_time_over(request, today):
+    if rti.complaint_time_over(request, today):
         assert request.complaint_due_on is not None
         said = t.gettext(TOO_LATE_TO_COMPLAIN, date=t.date(request.complaint_due_on))
         await send(

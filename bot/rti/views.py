@@ -10,7 +10,13 @@ from bot.core.i18n import N_, Translator, plain
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, rows_of
 from bot.rti.services import directory
-from bot.rti.services.requests import COMPLAINABLE, WAITING, Outcome, ReminderKind
+from bot.rti.services.requests import (
+    COMPLAINABLE,
+    WAITING,
+    Outcome,
+    ReminderKind,
+    complaint_time_over,
+)
 from db.models import Authority, RequestStatus, RtiRequest
 
 OPEN, COMPLAINT, FILED, SENT, LETTER = (
@@ -163,12 +169,6 @@ def authority_staff_card(t: Translator, authority: Authority, verified_by: str |
         edited = [plain(t.gettext(labels[n])) for n in authority.staff_fields if n in labels]
         lines.append(t.gettext("Set by staff: {fields}", fields=", ".join(edited)))
     return Markup("\n").join(lines)
-
-
-def complaint_time_over(request: RtiRequest, today: date | None) -> bool:
-    """Whether the 30 working days to complain to the Commissioner (art. 24) ended before today."""
-    due = request.complaint_due_on
-    return today is not None and due is not None and due < today
 
 
 def card(t: Translator, request: RtiRequest, today: date | None = None) -> Markup:

@@ -33,6 +33,12 @@ WAITING = (
 COMPLAINABLE = (RequestStatus.PARTIAL, RequestStatus.REFUSED, RequestStatus.NO_ANSWER)
 
 
+def complaint_time_over(request: RtiRequest, today: date | None) -> bool:
+    """Whether the 30 working days to complain to the Commissioner (art. 24) ended before today."""
+    due = request.complaint_due_on
+    return today is not None and due is not None and due < today
+
+
 class Format(enum.StrEnum):
     """How the requester wants the information (art. 11(ç))."""
 
