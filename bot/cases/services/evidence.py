@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from io import BytesIO
 from pathlib import PurePosixPath
-
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DictionaryObject
+from typing import TYPE_CHECKING
 
 from bot.cases.services import images
 from db.models import Identification
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
+    from pypdf.generic import DictionaryObject
 
 MAX_INPUT_BYTES = images.MAX_INPUT_BYTES
 """Telegram bots can download at most 20 MB."""
@@ -169,6 +171,8 @@ def _clean_image(content: bytes, image_format: str, max_pixels: int) -> Prepared
 
 def clean_pdf(content: bytes) -> Prepared:
     """The same pages in a new PDF without document information, XMP or page metadata."""
+    from pypdf import PdfReader, PdfWriter  # imported on the first PDF, not at start-up
+
     try:
         reader = PdfReader(BytesIO(content))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -200,6 +204,8 @@ def _pdf_metadata_found(reader: PdfReader) -> tuple[str, ...]:
 
 def _strip_page(page: DictionaryObject) -> None:
     """Drop a page's own metadata, its annotations' authors and its images' XMP."""
+    from pypdf.generic import DictionaryObject
+
     for key in _PRIVATE_PAGE_KEYS:
         page.pop(key, None)
     for reference in page.get("/Annots", None) or []:
@@ -212,6 +218,8 @@ def _strip_page(page: DictionaryObject) -> None:
 
 def _strip_xobjects(resources: object, depth: int) -> None:
     """Drop XMP and private data of images and forms, nested a few levels at most."""
+    from pypdf.generic import DictionaryObject
+
     resources = resources.get_object() if hasattr(resources, "get_object") else resources
     if depth > 4 or not isinstance(resources, DictionaryObject):
         return

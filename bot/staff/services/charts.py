@@ -3,17 +3,18 @@
 Each chart is its own Figure on its own FigureCanvasAgg, so nothing global (pyplot's current
 figure, the default backend) is read or changed. Matplotlib does not promise that drawing in
 several threads at once is safe, and drawing holds the GIL anyway, so one lock serialises it;
-callers run these functions with asyncio.to_thread to keep the event loop free.
+callers run these functions with asyncio.to_thread to keep the event loop free. Matplotlib is
+imported on the first chart, not at start-up (it is the heaviest import of the bot).
 """
 
 from __future__ import annotations
 
 import io
 import threading
+from typing import TYPE_CHECKING
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_BARS = 15
 WIDTH = 8.0
@@ -38,6 +39,9 @@ def capped(
 
 def _figure(height: float) -> Figure:
     """A blank figure attached to its own Agg canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
@@ -60,6 +64,8 @@ def _empty(title: str, empty_label: str) -> bytes:
 
 def _draw_bars(figure: Figure, items: list[tuple[str, int]], horizontal: bool) -> None:
     """Bars with their value written at the end, biggest item at the top or the left."""
+    from matplotlib.ticker import MaxNLocator
+
     axes = figure.add_subplot()
     labels = [label for label, _count in items]
     counts = [count for _label, count in items]
@@ -101,6 +107,8 @@ def bar_chart(
 
 def line_chart(title: str, items: list[tuple[str, int]], *, empty_label: str = "No data") -> bytes:
     """A monthly trend as PNG bytes: one point per ("YYYY-MM", count), in the order given."""
+    from matplotlib.ticker import MaxNLocator
+
     with _DRAWING:
         if not items:
             return _empty(title, empty_label)
@@ -130,6 +138,8 @@ PALETTE = ("#1f5fa8", "#e07b39", "#3a9a5b", "#c0392b", "#8e5ea2", "#7f8c8d", "#d
 
 def _stacked(axes, title: str, options: list[str], rows: list[tuple[str, list[int]]]) -> None:
     """One horizontal bar per segment value, split by option (colours as in the first panel)."""
+    from matplotlib.ticker import MaxNLocator
+
     positions = list(range(len(rows)))
     left = [0] * len(rows)
     for index in range(len(options)):
@@ -172,6 +182,8 @@ def poll_chart(
     empty_label: str = "No data",
 ) -> bytes:
     """A poll's results as one PNG: votes per option, then one stacked panel per segment."""
+    from matplotlib.ticker import MaxNLocator
+
     with _DRAWING:
         if not sum(totals):
             return _empty(title, empty_label)
