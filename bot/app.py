@@ -41,7 +41,7 @@ import bot.staff.reports
 import bot.staff.scorecard
 import bot.staff.workspace
 from bot.broadcasting.limiter import Budget, StrictRateLimiter
-from bot.core import access, buttons, drafts, errors, flood, routing
+from bot.core import access, buttons, drafts, errors, flood, logs, routing
 from bot.core.application import PactApplication, PactContext
 from bot.core.clock import Clock, SystemClock
 from bot.core.i18n import I18n
@@ -86,6 +86,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Pact
     )
     app.services = services
     register_handlers(app)
+    logs.name_handlers(app)  # log lines inside a handler carry its name (LOG_FORMAT=json)
     access.guard_staff_flows(app)  # every step of a staff flow re-checks the grant
     return app
 

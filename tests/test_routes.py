@@ -14,6 +14,7 @@ import warnings
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from inspect import unwrap
 
 import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
@@ -224,7 +225,7 @@ def test_every_registered_button_and_command_is_a_declared_route(
     for group, handlers in app.handlers.items():
         if group != 0:
             guards = [h for h in handlers if not isinstance(h, TypeHandler)]
-            assert [h.callback for h in guards] in ([], [buttons.refuse]), group
+            assert [unwrap(h.callback) for h in guards] in ([], [buttons.refuse]), group
     for route in routes:  # an explicit decision: everyone, or one staff permission
         assert route.permission is None or isinstance(route.permission, Permission)
 
@@ -285,12 +286,12 @@ def test_routes_are_registered_in_tiers_between_the_guards(app: PactApplication)
     """Flood -3, malformed buttons and drafts -2, gate -1, the routes in group 0 by tier, the
     draft stamp at 100."""
     assert sorted(app.handlers) == [-3, -2, -1, 0, 100]
-    assert [handler.callback for handler in app.handlers[-2]] == [
+    assert [unwrap(handler.callback) for handler in app.handlers[-2]] == [
         buttons.refuse,
         drafts.expire_stale,
     ]
-    assert [handler.callback for handler in app.handlers[-1]] == [access.gate]
-    assert [handler.callback for handler in app.handlers[100]] == [drafts.stamp]
+    assert [unwrap(handler.callback) for handler in app.handlers[-1]] == [access.gate]
+    assert [unwrap(handler.callback) for handler in app.handlers[100]] == [drafts.stamp]
     registered = app.handlers[0]
     tiers = [tier(handler) for handler in registered]
     assert tiers == sorted(tiers)
@@ -298,7 +299,7 @@ def test_routes_are_registered_in_tiers_between_the_guards(app: PactApplication)
     conversations = [h.name for h in registered if isinstance(h, ConversationHandler)]
     assert conversations == CONVERSATIONS
     last = registered[-3:]
-    assert [handler.callback for handler in last] == [
+    assert [unwrap(handler.callback) for handler in last] == [
         fallback.unknown_command,
         fallback.unexpected_message,
         fallback.stale_button,

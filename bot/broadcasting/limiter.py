@@ -139,6 +139,8 @@ class Budget:
         self.sleep = sleep
         self._locks = {True: asyncio.Lock(), False: asyncio.Lock()}
         self._priority_waiting = 0
+        self.floods = 0
+        """429 answers seen (read by /metrics)."""
 
     async def take(self, priority: bool) -> None:
         """Wait for a place in the window (behind every waiting priority call unless one)."""
@@ -164,6 +166,7 @@ class Budget:
 
     def pause(self, seconds: float) -> None:
         """Hold every new call of every lane until Telegram's deadline."""
+        self.floods += 1
         self.paused_until = max(self.paused_until, self.clock() + seconds)
 
 

@@ -162,6 +162,7 @@ class DirectSender:
             await self._call(row)
         except TelegramError as caught:
             error = caught
+        self.services.metrics.send("direct", error)
         now = self.services.clock.now()
         async with unit_of_work(self.services) as scope:
             session = scope.session

@@ -771,6 +771,7 @@ class Sender:
             outcome = Outcome(recipient, Result.ERROR, type(error).__name__)
         recorder.put(outcome)
 
+        self.services.metrics.broadcast(outcome.result.value)
     async def _attempt(self, job: Job, recipient: Recipient) -> Outcome:
         """Send, waiting out 429s; classify the answer."""
         message = job.message(self.services.i18n.translator(recipient.language))

@@ -62,7 +62,7 @@ class PactApplication(Application):
         if self.inbox is not None and self.inbox.draining:
             return  # stopping: left undone in the inbox for the next run
         try:
-            await self._process(update)
+            await self.services.metrics.observe(update, self._process(update))
         finally:
             async with self._finished_changed:
                 self._finished[update.update_id] = None
@@ -113,6 +113,7 @@ class PactApplication(Application):
 
         Drafts and conversation states are written in their update's own transaction
         (save_update_state). PTB's flush would take the keys a running update has just marked
+            self.services.metrics.failed(update)
         as changed, so a flush between a handler and that update's commit would lose the step.
         """
         if not isinstance(self.persistence, DbPersistence):

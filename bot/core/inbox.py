@@ -87,6 +87,7 @@ class Inbox:
             return
         async with self.app.services.sessions() as session, session.begin():
             await inbox_repo.store(session, list(rows.values()), self.app.services.clock.now())
+        self.app.services.metrics.received.inc(len(rows))
         self._wake.set()
 
     def start_polling(self, timeout: int) -> None:

@@ -1,16 +1,24 @@
 """Logging set-up: levels from settings, libraries that could leak secrets or personal data kept
-quiet, secrets redacted from every line, and PTB's start-up warning about our deliberate per-chat
-conversations silenced."""
+quiet, secrets redacted from every line, one line of text or (LOG_FORMAT=json) one JSON object per
+record with the update id and handler name, and PTB's start-up warning about our deliberate
+per-chat conversations silenced."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import re
 import traceback
 import warnings
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from pythonjsonlogger.json import JsonFormatter
+from telegram.ext import Application, BaseHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
 QUIET = (
@@ -27,6 +35,21 @@ DEBUG logs statements and result rows (descriptions, names); the rest is noise."
 BOT_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
 """A Telegram bot token wherever it appears (in a request URL, an error message)."""
 REDACTED = "[redacted]"
+UPDATE_ID: ContextVar[int | None] = ContextVar("pact_log_update_id", default=None)
+"""The update being handled (set by bot/core/metrics.py observe around its unit of work)."""
+HANDLER: ContextVar[str | None] = ContextVar("pact_log_handler", default=None)
+"""The qualified name of the handler callback running now (set by name_handlers' wrappers)."""
+JSON_FIELDS = (
+    "time",
+    "level",
+    "logger",
+    "message",
+    "update_id",
+    "handler",
+    "exc_info",
+    "stack_info",
+)
+"""Everything a JSON line may hold: no extras, so no library can add contents or user ids."""
 
 
 class Redactor(logging.Filter):
@@ -56,6 +79,82 @@ class Redactor(logging.Filter):
         if record.stack_info:
             record.stack_info = self.clean(record.stack_info)
         return True
+
+
+@contextlib.contextmanager
+def in_update(update_id: int | None) -> Iterator[None]:
+    """Lines logged inside carry this update id."""
+    token = UPDATE_ID.set(update_id)
+    try:
+        yield
+    finally:
+        UPDATE_ID.reset(token)
+
+
+Callback = Callable[..., Awaitable[Any]]
+
+
+def named(callback: Callback) -> Callback:
+    """The callback, with lines logged while it runs carrying its qualified name."""
+    name = f"{callback.__module__}.{getattr(callback, '__qualname__', type(callback).__name__)}"
+
+    @functools.wraps(callback)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        token = HANDLER.set(name)
+        try:
+            return await callback(*args, **kwargs)
+        finally:
+            HANDLER.reset(token)
+
+    return run
+
+
+def name_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Wrap every registered handler's callback (conversation steps too) with ``named``."""
+
+    def wrap(handler: BaseHandler[Any, Any, Any]) -> None:
+        if isinstance(handler, ConversationHandler):
+            for steps in handler.states.values():
+                for inner in steps:
+                    wrap(inner)
+            for inner in (*handler.entry_points, *handler.fallbacks):
+                wrap(inner)
+        elif not hasattr(handler.callback, "__wrapped__"):
+            handler.callback = named(handler.callback)
+
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            wrap(handler)
+
+
+class JsonLines(JsonFormatter):
+    """One JSON object per record: JSON_FIELDS only, the time in UTC, tracebacks redacted."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+        self.redactor = redactor
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """ISO 8601 in UTC, to the millisecond."""
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+    def formatException(self, ei: Any) -> str:
+        """The traceback with secrets redacted (the formatter re-formats it from exc_info)."""
+        return self.redactor.clean(str(super().formatException(ei)))
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        """The fixed fields, the update and handler when inside one; nothing else."""
+        super().add_fields(log_data, record, message_dict)
+        log_data["update_id"] = UPDATE_ID.get()
+        log_data["handler"] = HANDLER.get()
+        for key in list(log_data):
+            if key not in JSON_FIELDS or log_data[key] is None:
+                del log_data[key]
 
 
 def error_chain(error: BaseException) -> list[BaseException]:
@@ -107,14 +206,17 @@ def failure(error: BaseException | None) -> str:
     return f"{type(error).__name__} in {origin(error)}\n{frames_only(error)}"
 
 
-def configure(level: str, secrets: Iterable[str] = ()) -> None:
-    """One-line records on stderr, no update contents, `secrets` and bot tokens redacted."""
+def configure(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
+    """One-line records (text, or JSON when `fmt` is "json") on stderr, no update contents,
+    `secrets` and bot tokens redacted."""
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     redactor = Redactor(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
+        if fmt == "json":
+            handler.setFormatter(JsonLines(redactor))
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     chosen = logging.getLevelName(level.upper())

@@ -213,6 +213,7 @@ async def deliver(
         calls = [Call.from_stored(item) for item in row.payload.get("calls", [])]
     start = int(row.payload.get("done", 0))
     done, error = await _play(bot, row, calls, start)
+    services.metrics.send("reply", error)
     now = services.clock.now()
     async with unit_of_work(services) as scope:
         session = scope.session

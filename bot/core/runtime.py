@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.broadcasting.limiter import Budget
 from bot.core.clock import Clock
 from bot.core.i18n import I18n, Translator
+from bot.core.metrics import Metrics
 from bot.core.settings import Settings
 from db.models import User
 
@@ -35,6 +36,8 @@ class Services:
     """Telegram's per-bot sending budget, shared by replies (first) and the outbox."""
     deliver_outbox: Callable[[Sequence[int]], Awaitable[None]] | None = None
     """Sends direct outbox rows just committed (set by the running sender; None: left pending)."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """Counters, histograms and scrape-time gauges for /metrics (bot/core/metrics.py)."""
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     controller_name: str = (
         "ANTTARC – Albanian National Training and Technical Assistance Resource Center"
     )
+    log_format: Literal["text", "json"] = "text"
+    """`json`: one JSON object per line (time, level, logger, message, update id, handler)."""
+    metrics_token: SecretStr | None = None
+    """When set, GET /metrics needs `Authorization: Bearer <token>`."""
     controller_contact: str = ""
     case_retention_months: int = Field(default=24, ge=1)
     case_review_days: int = Field(default=5, ge=1)
