@@ -769,9 +769,9 @@ class Sender:
         except Exception as error:
             log.error("broadcast send failed unexpectedly: %s", logs.failure(error))
             outcome = Outcome(recipient, Result.ERROR, type(error).__name__)
+        self.services.metrics.broadcast(outcome.result.value)
         recorder.put(outcome)
 
-        self.services.metrics.broadcast(outcome.result.value)
     async def _attempt(self, job: Job, recipient: Recipient) -> Outcome:
         """Send, waiting out 429s; classify the answer."""
         message = job.message(self.services.i18n.translator(recipient.language))

@@ -101,6 +101,7 @@ class PactApplication(Application):
                 before.restore()  # nothing of it was committed: memory says the same
             raise
         if scope.failed:
+            self.services.metrics.failed(update)
             if before is not None:
                 before.restore()
             if stored:
@@ -113,7 +114,6 @@ class PactApplication(Application):
 
         Drafts and conversation states are written in their update's own transaction
         (save_update_state). PTB's flush would take the keys a running update has just marked
-            self.services.metrics.failed(update)
         as changed, so a flush between a handler and that update's commit would lose the step.
         """
         if not isinstance(self.persistence, DbPersistence):

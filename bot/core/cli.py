@@ -33,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         settings.log_level,
         secrets=[
             secret.get_secret_value()
-            for secret in (settings.bot_token, settings.webhook_secret)
+            for secret in (settings.bot_token, settings.webhook_secret, settings.metrics_token)
             if secret is not None
         ],
+        fmt=settings.log_format,
     )
     command = args.command
     if command is None:

@@ -63,13 +63,13 @@ class Settings(BaseSettings):
     health_port: int | None = None
 
     log_level: str = "INFO"
-    controller_name: str = (
-        "ANTTARC – Albanian National Training and Technical Assistance Resource Center"
-    )
     log_format: Literal["text", "json"] = "text"
     """`json`: one JSON object per line (time, level, logger, message, update id, handler)."""
     metrics_token: SecretStr | None = None
     """When set, GET /metrics needs `Authorization: Bearer <token>`."""
+    controller_name: str = (
+        "ANTTARC – Albanian National Training and Technical Assistance Resource Center"
+    )
     controller_contact: str = ""
     case_retention_months: int = Field(default=24, ge=1)
     case_review_days: int = Field(default=5, ge=1)

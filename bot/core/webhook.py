@@ -1,4 +1,9 @@
-"""The HTTP side: the webhook route (secret header checked) and /healthz, on aiohttp."""
+"""The HTTP side: the webhook route (secret header checked), /healthz and /metrics, on aiohttp.
+
+/metrics (Prometheus text format, bot/core/metrics.py) holds counts by kind and outcome only, no
+personal data; still, serve it to the monitoring network only (the reverse proxy does not route
+it), and set METRICS_TOKEN to require `Authorization: Bearer <token>`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from telegram import Update
 
@@ -59,8 +65,14 @@ def parse_update(body: bytes, app: PactApplication) -> Update | None:
         return None
 
 
+def bearer_matches(request: web.Request, token: str) -> bool:
+    """Whether the request carries `Authorization: Bearer <token>` (compared in constant time)."""
+    given = request.headers.get("Authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
 def make_web_app(app: PactApplication, settings: Settings) -> web.Application:
-    """GET /healthz always; POST <webhook path> for updates in webhook mode."""
+    """GET /healthz and /metrics always; POST <webhook path> for updates in webhook mode."""
 
     warnings = WrongSecretWarnings(app)
 
@@ -94,8 +106,17 @@ def make_web_app(app: PactApplication, settings: Settings) -> web.Application:
             return web.json_response({"status": "stopped"}, status=503)
         return web.json_response({"status": "ok"})
 
+    async def metrics(request: web.Request) -> web.Response:
+        """The Prometheus exposition; 401 without the bearer token when METRICS_TOKEN is set."""
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+        if token and not bearer_matches(request, token):
+            return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+        body = await app.services.metrics.render(app.services)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     web_app = web.Application(client_max_size=2**20)
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
     if settings.webhook_mode:
         web_app.router.add_post(webhook_path(settings), receive)
     return web_app
