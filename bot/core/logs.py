@@ -83,11 +83,12 @@ class Redactor(logging.Filter):
 
 @contextlib.contextmanager
 def in_update(update_id: int | None) -> Iterator[None]:
-    """Lines logged inside carry this update id."""
-    token = UPDATE_ID.set(update_id)
+    """Lines logged inside carry this update id (and the handler's name while one runs)."""
+    token, handler = UPDATE_ID.set(update_id), HANDLER.set(None)
     try:
         yield
     finally:
+        HANDLER.reset(handler)
         UPDATE_ID.reset(token)
 
 
@@ -95,16 +96,19 @@ Callback = Callable[..., Awaitable[Any]]
 
 
 def named(callback: Callback) -> Callback:
-    """The callback, with lines logged while it runs carrying its qualified name."""
+    """The callback, with lines logged while it runs carrying its qualified name.
+
+    When it raises, the name stays set for the rest of the update (in_update ends it), so the
+    error handler's line says which handler failed.
+    """
     name = f"{callback.__module__}.{getattr(callback, '__qualname__', type(callback).__name__)}"
 
     @functools.wraps(callback)
     async def run(*args: Any, **kwargs: Any) -> Any:
         token = HANDLER.set(name)
-        try:
-            return await callback(*args, **kwargs)
-        finally:
-            HANDLER.reset(token)
+        result = await callback(*args, **kwargs)
+        HANDLER.reset(token)
+        return result
 
     return run
 
