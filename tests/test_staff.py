@@ -243,6 +243,7 @@ async def test_anonymous_and_corruption_stay_hidden(fake, database_url) -> None:
 async def test_export_is_scoped_audited_and_hides_identities(fake, database_url) -> None:
     import csv
     import io
+    import zipfile
 
     bot = await _start(fake, database_url)
     try:
@@ -256,12 +257,13 @@ async def test_export_is_scoped_audited_and_hides_identities(fake, database_url)
         await worker.press("Everything")
         documents = [m.document for m in worker.messages if m.document]
         assert [d["file_name"] for d in documents] == [
-            "pact-cases-all.csv",
+            "pact-cases-all.csv.zip",
             "pact-cases-all.xlsx",
-            "pact-rti-all.csv",
+            "pact-rti-all.csv.zip",
             "pact-rti-all.xlsx",
         ]
-        text = documents[0]["content"].decode("utf-8-sig")
+        with zipfile.ZipFile(io.BytesIO(documents[0]["content"])) as archive:
+            text = archive.read("pact-cases-all.csv").decode("utf-8-sig")
         [row] = list(csv.DictReader(io.StringIO(text)))
         assert row["Case number"] == "PACT-2026-00001" and row["Reporter"] == ""
         assert str(arta.fake.user_id) not in text and "Arta" not in text

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 
 from markupsafe import Markup
 from telegram import InputFile, Update
@@ -18,8 +20,7 @@ from bot.core.application import PactContext
 from bot.core.i18n import N_, Translator, join_lines, plain
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import answer, keyboard, send
-from bot.staff.services import charts, spreadsheets, stats
-from bot.staff.services import export as exports
+from bot.staff.services import charts, export_files, stats
 from bot.staff.services.filters import Scope
 from bot.staff.services.permissions import Permission
 from db.models import CaseStatus, StaffMember
@@ -70,7 +71,8 @@ async def export_command(update: Update, context: PactContext) -> None:
 
 
 async def export_period(update: Update, context: PactContext) -> None:
-    """Send cases and requests, each as CSV and as .xlsx, and audit the export."""
+    """Send cases and requests, each as zipped CSV and as .xlsx (in parts by period when over
+    Telegram's upload limit), built off the event loop, and audit the export."""
     query = await answer(update)
     member = current_member(context)
     assert member is not None
@@ -81,16 +83,17 @@ async def export_period(update: Update, context: PactContext) -> None:
     scope = scope_for(member, *period(key, today))
     session = context.scope.session
     assert update.effective_chat is not None
-    tz = settings.tz
-    for kind, header, rows in await exports.tables(session, scope, tz, context.t):
-        for extension, content in (
-            ("csv", spreadsheets.to_csv(header, rows, tz)),
-            ("xlsx", spreadsheets.to_xlsx(kind, header, rows, tz)),
-        ):
-            name = exports.filename(kind, scope, today, extension)
-            await context.bot.send_document(
-                update.effective_chat.id, InputFile(io.BytesIO(content), filename=name)
+    with tempfile.TemporaryDirectory(prefix="pact-export-") as folder:
+        for kind in ("cases", "rti"):
+            files = await export_files.write_tables(
+                session, kind, scope, settings.tz, context.t, Path(folder), today
             )
+            for file in export_files.captioned(context.t, files):
+                with file.path.open("rb") as content:
+                    document = InputFile(content, filename=file.name)
+                await context.bot.send_document(
+                    update.effective_chat.id, document, caption=file.caption, parse_mode=None
+                )
     await audit.record(
         session,
         at=now,

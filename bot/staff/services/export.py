@@ -229,24 +229,31 @@ def category_label(t: Translator, kind: str, key: str | None, labels: dict[str, 
     return labels.get(key, key) if key else None
 
 
+def case_row(t: Translator, labels: dict[str, str], row: Any) -> tuple[Any, ...]:
+    """One cases_query row as a row of CASE_COLUMNS, words in the staff member's language."""
+    return (
+        row[0],
+        label(t, KINDS, row[1]),
+        label(t, CASE_STATUSES, row[2]),
+        label(t, IDENTIFICATIONS, row[3]),
+        *row[4:6],
+        category_label(t, row[1], row[6], labels),
+        *row[7:],
+    )
+
+
+def category_labels(t: Translator) -> dict[str, str]:
+    """Category keys and their labels in the staff member's language."""
+    return {c.key: c.label(t.locale) for c in cases.categories()}
+
+
 async def case_rows(
     session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator
 ) -> list[tuple[Any, ...]]:
     """The cases in scope as rows of CASE_COLUMNS, oldest first, words in the staff's language."""
-    labels = {c.key: c.label(t.locale) for c in cases.categories()}
+    labels = category_labels(t)
     result = await session.execute(cases_query(scope, tz))
-    return [
-        (
-            row[0],
-            label(t, KINDS, row[1]),
-            label(t, CASE_STATUSES, row[2]),
-            label(t, IDENTIFICATIONS, row[3]),
-            *row[4:6],
-            category_label(t, row[1], row[6], labels),
-            *row[7:],
-        )
-        for row in result
-    ]
+    return [case_row(t, labels, row) for row in result]
 
 
 async def cases_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator) -> bytes:
@@ -295,27 +302,29 @@ def rti_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
     )
 
 
+def rti_row(t: Translator, row: Any) -> tuple[Any, ...]:
+    """One rti_query row as a row of RTI_COLUMNS, words in the staff member's language."""
+    return (
+        row[0],
+        authority_name(t, row[1], row[2]),
+        label(t, REQUEST_STATUSES, row[3]),
+        label(t, FORMATS, row[4]),
+        *row[5:7],
+        row[7],
+        yes_no(t, row[8]),
+        yes_no(t, row[9]),
+        *row[10:13],
+        label(t, COMMISSIONER_OUTCOMES, row[13]),
+        row[14],
+    )
+
+
 async def rti_rows(
     session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator
 ) -> list[tuple[Any, ...]]:
     """The information requests in scope as rows of RTI_COLUMNS, oldest first."""
     result = await session.execute(rti_query(scope, tz))
-    return [
-        (
-            row[0],
-            authority_name(t, row[1], row[2]),
-            label(t, REQUEST_STATUSES, row[3]),
-            label(t, FORMATS, row[4]),
-            *row[5:7],
-            row[7],
-            yes_no(t, row[8]),
-            yes_no(t, row[9]),
-            *row[10:13],
-            label(t, COMMISSIONER_OUTCOMES, row[13]),
-            row[14],
-        )
-        for row in result
-    ]
+    return [rti_row(t, row) for row in result]
 
 
 async def rti_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator) -> bytes:
@@ -326,16 +335,6 @@ async def rti_csv(session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translat
 async def rti_xlsx(session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator) -> bytes:
     """The information requests in scope as an .xlsx workbook, the same as the CSV."""
     return to_xlsx("requests", header(t, RTI_COLUMNS), await rti_rows(session, scope, tz, t), tz)
-
-
-async def tables(
-    session: AsyncSession, scope: Scope, tz: ZoneInfo, t: Translator
-) -> list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]]:
-    """Cases and requests as (kind, header, rows), in the staff member's language."""
-    return [
-        ("cases", header(t, CASE_COLUMNS), await case_rows(session, scope, tz, t)),
-        ("rti", header(t, RTI_COLUMNS), await rti_rows(session, scope, tz, t)),
-    ]
 
 
 def filename(kind: str, scope: Scope, today: date, extension: str = "csv") -> str:
