@@ -47,7 +47,10 @@ def check_webhook_secret(secret: str, error: type[Exception]) -> None:
 class Settings(BaseSettings):
     """Everything the bot reads from its environment; secrets stay SecretStr."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
+    """An empty value (`STAFF_CHAT_ID=` as in .env.example) means unset, not an invalid number."""
 
     bot_token: SecretStr | None = None
     database_url: str = "sqlite+aiosqlite:///./data/pact.sqlite3"
