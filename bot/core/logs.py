@@ -101,7 +101,8 @@ def named(callback: Callback) -> Callback:
     When it raises, the name stays set for the rest of the update (in_update ends it), so the
     error handler's line says which handler failed.
     """
-    name = f"{callback.__module__}.{getattr(callback, '__qualname__', type(callback).__name__)}"
+    inner = getattr(callback, "func", callback)  # a functools.partial names its function
+    name = f"{inner.__module__}.{getattr(inner, '__qualname__', type(inner).__qualname__)}"
 
     @functools.wraps(callback)
     async def run(*args: Any, **kwargs: Any) -> Any:
