@@ -263,12 +263,23 @@ class InboxUpdate(Base):
     __tablename__ = "inbox"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    chat_key: Mapped[int | None] = mapped_column(BigInteger)
+    chat_key: Mapped[int | None] = mapped_column(BigInteger, index=True)
     payload: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     """The update as Telegram sent it; cleared when done."""
     received_at: Mapped[datetime]
     done_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+
+
+class InboxChat(Base):
+    """Which worker process handles a chat's updates when several share PostgreSQL (cluster.py)."""
+
+    __tablename__ = "inbox_chats"
+
+    chat_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    worker: Mapped[int | None] = mapped_column(BigInteger)
+    """The advisory-lock number of the worker holding the chat; null: nobody yet."""
+    taken_at: Mapped[datetime | None]
 
 
 class ReportQuota(Base):

@@ -87,6 +87,8 @@ READ_TIMEOUT = 15.0
 TIMED_OUT = "TimedOut"
 SENDER = "pact_sender"
 """Key of the running Sender in ``Application.bot_data`` (never persisted)."""
+ELSEWHERE = "pact_sender_elsewhere"
+"""Key of what asks the sending process for a pass when it is another (bot/core/cluster.py)."""
 
 PAUSE, RESUME, CANCEL = (ButtonCodec(p, int) for p in ("sb:pause:", "sb:resume:", "sb:cancel:"))
 CANCEL_YES, KEEP = ButtonCodec("sb:cancelyes:", int), ButtonCodec("sb:keep:", int)
@@ -868,6 +870,7 @@ async def start(app: PactApplication) -> Sender:
     """Build and initialise the sender; with automatic delivery, resume any broadcast at once."""
     sender = Sender(app.services, build_bot(app.services.settings, app.services.rate_budget))
     await sender.bot.initialize()
+    app.bot_data.pop(ELSEWHERE, None)
     app.bot_data[SENDER] = sender
     app.services.deliver_outbox = sender.direct.deliver
     bot = app.bot
@@ -882,6 +885,10 @@ def kick(app: PactApplication) -> None:
     sender = app.bot_data.get(SENDER)
     if isinstance(sender, Sender):
         sender.kick()
+        return
+    elsewhere = app.bot_data.get(ELSEWHERE)
+    if callable(elsewhere):
+        elsewhere()
 
 
 def kick_when_committed(app: PactApplication) -> None:

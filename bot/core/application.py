@@ -46,6 +46,8 @@ class PactApplication(Application):
         """Languages chosen before consent: memory only, never stored (lost on restart)."""
         self.inbox: Inbox | None = None
         """Where updates are stored before they are confirmed (set by bot/core/lifecycle.py)."""
+        self.shared_state: Any = None
+        """In shared mode, brings the person's state up to the database first (lifecycle.py)."""
 
     async def process_update(self, update: object) -> None:
         """Open the unit of work, resolve user and locale, run the handlers, commit once.
@@ -81,6 +83,8 @@ class PactApplication(Application):
                     log.info("update %s was already handled: skipped", update.update_id)
                     return
                 stored = row is not None
+                if self.shared_state is not None:  # several workers (bot/core/shared_state.py)
+                    await self.shared_state(self, scope.session, update)
                 before = UpdateState(self, update)
                 if isinstance(self.bot, replies.ReplyBot):
                     replies.capture(scope, self.services.clock.now())

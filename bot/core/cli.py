@@ -16,14 +16,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `pact-bot` script and of `python -m bot`."""
     parser = argparse.ArgumentParser(prog="pact-bot", description="PACT Civic Bot")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run against Telegram (needs BOT_TOKEN)")
+    run = sub.add_parser("run", help="run against Telegram (needs BOT_TOKEN)")
+    run.add_argument(
+        "--role",
+        help="one of several processes on PostgreSQL: some of fetch,work,send (PROCESS_ROLE)",
+    )
     play = sub.add_parser("playground", help="chat with the bot in this terminal, no token needed")
     play.add_argument("--language", default="sq", help="Telegram language_code of the test user")
     sub.add_parser("migrate", help="upgrade the database schema to the newest revision")
     args = parser.parse_args(argv)
 
     try:
-        settings = Settings()
+        role = getattr(args, "role", None)
+        settings = Settings(**({"process_role": role} if role else {}))
     except ValidationError as error:
         for problem in error.errors():  # never str(error): it repeats the values, secrets too
             field = ".".join(str(part) for part in problem["loc"]).upper()
@@ -48,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
             print("No BOT_TOKEN is set: starting the playground (a local fake Telegram).")
     try:
         if command == "run":
+            from bot.core.cluster import refuse_sqlite
             from bot.core.runner import serve
+
+            problem = refuse_sqlite(settings)
+            if problem:
+                print(problem, file=sys.stderr)
+                return 2
 
             asyncio.run(serve(settings))
         elif command == "playground":

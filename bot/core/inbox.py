@@ -19,6 +19,12 @@ fails (the commit, e.g. the database is away), the row stays undone and is tried
 backoff, and later updates of its chat wait behind it (the chat's order holds); after
 INBOX_ATTEMPTS such failures it is marked done and given up (logged).
 
+Several processes (bot/core/cluster.py, PostgreSQL): intake also records each new chat in
+``inbox_chats`` and notifies the workers; each worker's feeder takes chats no live worker holds
+(FOR UPDATE SKIP LOCKED, no more at a time than it has room for) and hands on only the undone
+rows of the chats it holds. A chat stays with its worker until that process dies; then the
+next feeder to look takes it (within RESCAN_SECONDS), starting from the stored state.
+
 Stop: intake ends first; updates already being handled get SHUTDOWN_DRAIN_SECONDS to finish,
 the rest stay undone in the inbox and are handled after the restart.
 """
@@ -32,15 +38,19 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot.core import logs
+from bot.core.cluster import INBOX, SPACE
 from bot.core.processor import chat_key
+from bot.core.shared_state import deliver_left_replies, forget_chats
 from db.repositories import inbox as inbox_repo
 
 if TYPE_CHECKING:
     from bot.core.application import PactApplication
+    from bot.core.cluster import Presence
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -59,8 +69,10 @@ PRUNE_EVERY = timedelta(hours=1)
 class Inbox:
     """Stores updates, feeds undone ones to the Application, and drains on stop."""
 
-    def __init__(self, app: PactApplication) -> None:
+    def __init__(self, app: PactApplication, cluster: Presence | None = None) -> None:
         self.app = app
+        self.cluster = cluster
+        """Set when this is one of several processes (shared mode, PostgreSQL)."""
         self.draining = False
         """Set at stop: updates not yet started are left undone for the next run."""
         self.in_flight: set[int] = set()
@@ -87,11 +99,19 @@ class Inbox:
             return
         async with self.app.services.sessions() as session, session.begin():
             await inbox_repo.store(session, list(rows.values()), self.app.services.clock.now())
+            if self.cluster is not None:
+                await inbox_repo.register_chats(session, (row[1] for row in rows.values()))
+                await session.execute(text(f"NOTIFY {INBOX}"))  # sent at the commit
         self.app.services.metrics.received.inc(len(rows))
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look at the table now (another process stored updates)."""
         self._wake.set()
 
     def start_polling(self, timeout: int) -> None:
         """Begin the getUpdates loop."""
+        self._stopping = False
         self._intake = asyncio.create_task(self._poll(timeout), name="inbox:intake")
 
     async def _poll(self, timeout: int) -> None:
@@ -166,6 +186,8 @@ class Inbox:
         try:
             async with self.app.services.sessions() as session, session.begin():
                 await inbox_repo.prune(session, now - KEEP_DONE)
+                if self.cluster is not None:
+                    await inbox_repo.prune_chats(session, SPACE)
         except Exception as error:
             log.warning("could not prune the inbox (%s)", type(error).__name__)
 
@@ -198,9 +220,7 @@ class Inbox:
         while not self.draining:
             self._wake.clear()
             try:
-                async with self.app.services.sessions() as session:
-                    limit = self.app.services.settings.inbox_backlog + BATCH + len(self.in_flight)
-                    rows = await inbox_repo.undone(session, limit)
+                rows = await self._undone()
             except Exception as error:
                 log.warning("could not read the inbox (%s)", type(error).__name__)
                 await self._wait(self._wake, RESCAN_SECONDS)
@@ -222,6 +242,34 @@ class Inbox:
                 self._dispatch(row.update_id, row.payload)
             await self._prune()  # here, so it runs in webhook mode too
             await self._wait(self._wake, RESCAN_SECONDS)
+
+    async def _undone(self) -> list[Any]:
+        """The undone rows to hand on: all of them, or in shared mode those of our chats."""
+        limit = self.app.services.settings.inbox_backlog + BATCH + len(self.in_flight)
+        if self.cluster is None:
+            async with self.app.services.sessions() as session:
+                return list(await inbox_repo.undone(session, limit))
+        me = self.cluster.worker
+        if me is None:
+            return []  # our presence is lost: another worker may hold our chats now
+        room = self.app.services.settings.max_concurrent_updates - len(self.in_flight)
+        if room > 0:
+            async with self.app.services.sessions() as session, session.begin():
+                now = self.app.services.clock.now()
+                taken = await inbox_repo.take_chats(session, SPACE, me, now, room)
+            await self._took(taken)
+        async with self.app.services.sessions() as session:
+            return await inbox_repo.mine(session, SPACE, me, limit)
+
+    async def _took(self, taken: list[tuple[int, int | None]]) -> None:
+        """Chats just taken start from the database; a dead worker's unsent replies go first."""
+        if not taken:
+            return
+        chats = [chat for chat, _before in taken]
+        forget_chats(self.app, chats)
+        orphans = [chat for chat, before in taken if before is not None]
+        if orphans:
+            await deliver_left_replies(self.app.bot, self.app.services, orphans)
 
     def _dispatch(self, update_id: int, payload: Any) -> None:
         """Start handling one stored update (the processor keeps the chat's order)."""
@@ -250,6 +298,8 @@ class Inbox:
         finally:
             self.in_flight.discard(update_id)
             self._progress.set()
+            if self.cluster is not None:
+                self._wake.set()  # room for another chat
 
     async def _failed(self, update_id: int, error: Exception) -> None:
         """The unit of work failed: count it, retry later with a backoff, give up after N."""

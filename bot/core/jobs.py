@@ -350,3 +350,14 @@ def schedule(app: PactApplication) -> None:
     seconds = app.services.settings.reminder_poll_seconds
     if seconds and app.job_queue is not None:
         app.job_queue.run_repeating(reminders_job, interval=seconds, first=5, name="reminders")
+
+
+def unschedule(app: PactApplication) -> None:
+    """Stop the regular wake-ups (this process no longer holds the send lock, cluster.py).
+
+    With several processes, the jobs scan due rows and send, so they run only in the one process
+    holding the send lock, where the sender runs too: nothing is scanned or sent twice.
+    """
+    if app.job_queue is not None:
+        for job in app.job_queue.get_jobs_by_name("reminders"):
+            job.schedule_removal()

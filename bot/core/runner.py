@@ -8,6 +8,7 @@ import logging
 import signal
 
 from bot.app import build_application
+from bot.core.cluster import Roles
 from bot.core.lifecycle import shutdown, start_polling, startup
 from bot.core.settings import Settings
 from bot.core.webhook import start_http, start_webhook
@@ -25,8 +26,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await startup(app)
     runner = None
     try:
-        if settings.webhook_mode:
+        if settings.webhook_mode and Roles.of(settings).fetch:
             runner = await start_webhook(app, settings)
+        elif settings.webhook_mode:  # a worker or sender of several: no webhook here
+            if settings.health_port is not None:
+                runner = await start_http(app, settings, settings.health_port)
         else:
             if settings.health_port is not None:
                 runner = await start_http(app, settings, settings.health_port)

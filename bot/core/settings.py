@@ -11,6 +11,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("sq", "en")
+ROLES = ("fetch", "work", "send")
+"""What one of several processes may do: fetch updates, handle them, send the outbox."""
+ROLES_TEXT = ", ".join(ROLES)
 
 
 class MissingTokenError(RuntimeError):
@@ -101,6 +104,9 @@ class Settings(BaseSettings):
     """A stored update whose transaction failed this often is given up (logged)."""
     shutdown_drain_seconds: float = Field(default=8.0, ge=0)
     """At SIGTERM, handling in progress gets this long; the rest waits in the inbox."""
+    process_role: str = "all"
+    """`all`: one process does everything. Otherwise this is one of several processes sharing
+    PostgreSQL (bot/core/cluster.py), doing some of `fetch`, `work`, `send` (comma-separated)."""
     db_connect_timeout: float = Field(default=5.0, gt=0)
     """Seconds to open a database connection before the update fails with an apology."""
     db_pool_timeout: float = Field(default=5.0, gt=0)
@@ -138,6 +144,17 @@ class Settings(BaseSettings):
         except (KeyError, ValueError) as error:
             raise ValueError(f"TIMEZONE {value!r} is not a known time zone") from error
         return value
+
+    @field_validator("process_role")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        """`all`, or a comma-separated choice of fetch, work and send."""
+        parts = {part.strip().lower() for part in value.split(",") if part.strip()}
+        if parts == {"all"}:
+            return "all"
+        if not parts or parts - set(ROLES):
+            raise ValueError(f"PROCESS_ROLE must be `all` or some of {ROLES_TEXT}")
+        return ",".join(role for role in ROLES if role in parts)
 
     @property
     def tz(self) -> ZoneInfo:

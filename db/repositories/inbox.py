@@ -7,15 +7,15 @@ stays, as long as Telegram could still re-deliver it (bot/core/inbox.py deletes 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import InboxUpdate
+from db.models import InboxChat, InboxUpdate
 
 
 async def store(
@@ -102,3 +102,80 @@ async def prune(session: AsyncSession, done_before: datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- several processes on one PostgreSQL (bot/core/cluster.py) ----------------------------------
+
+_LIVE = """live AS MATERIALIZED (
+    SELECT l.objid::bigint AS worker FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :space AND l.objsubid = 2
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
+"""The live worker processes: each holds its advisory lock, released when it dies."""
+
+_TAKE = text(
+    f"""
+WITH {_LIVE},
+candidates AS (
+    SELECT c.chat_key, c.worker AS before FROM inbox_chats c
+    WHERE c.chat_key IN (SELECT i.chat_key FROM inbox i WHERE i.done_at IS NULL)
+      AND (c.worker IS NULL OR c.worker NOT IN (SELECT worker FROM live))
+    LIMIT :limit
+    FOR UPDATE OF c SKIP LOCKED
+)
+UPDATE inbox_chats c SET worker = :me, taken_at = :now FROM candidates
+WHERE c.chat_key = candidates.chat_key
+RETURNING c.chat_key, candidates.before
+"""
+)
+_MINE = text(
+    f"""
+WITH {_LIVE}
+SELECT i.update_id, i.chat_key, i.payload FROM inbox i
+LEFT JOIN inbox_chats c ON c.chat_key = i.chat_key
+WHERE i.done_at IS NULL
+  AND (c.worker = :me OR (i.chat_key IS NULL AND :me <= (SELECT min(worker) FROM live)))
+ORDER BY i.update_id
+LIMIT :limit
+"""
+)
+_PRUNE_CHATS = text(
+    f"""
+WITH {_LIVE}
+DELETE FROM inbox_chats c
+WHERE c.chat_key NOT IN (SELECT i.chat_key FROM inbox i
+                         WHERE i.done_at IS NULL AND i.chat_key IS NOT NULL)
+  AND (c.worker IS NULL OR c.worker NOT IN (SELECT worker FROM live))
+"""
+)
+
+
+async def register_chats(session: AsyncSession, chat_keys: Iterable[int | None]) -> None:
+    """Shared mode: a row in inbox_chats for each chat not seen before (nobody holds it yet)."""
+    keys = sorted({key for key in chat_keys if key is not None})
+    if keys:
+        statement = postgresql.insert(InboxChat).values([{"chat_key": key} for key in keys])
+        await session.execute(statement.on_conflict_do_nothing(index_elements=["chat_key"]))
+
+
+async def take_chats(
+    session: AsyncSession, space: int, me: int, now: datetime, limit: int
+) -> list[tuple[int, int | None]]:
+    """Shared mode: hold up to `limit` chats with undone updates that no live worker holds.
+
+    Candidates are locked FOR UPDATE SKIP LOCKED, so workers taking at the same moment never
+    wait for each other or take the same chat. Returns (chat, the worker that held it before).
+    """
+    found = await session.execute(_TAKE, {"space": space, "me": me, "now": now, "limit": limit})
+    return [(int(chat), before) for chat, before in found.all()]
+
+
+async def mine(session: AsyncSession, space: int, me: int, limit: int) -> list[Any]:
+    """Shared mode: undone updates of the chats this worker holds (and, for the live worker with
+    the lowest number, updates without a chat), in update_id order."""
+    found = await session.execute(_MINE, {"space": space, "me": me, "limit": limit})
+    return list(found.all())
+
+
+async def prune_chats(session: AsyncSession, space: int) -> None:
+    """Shared mode: forget chats with nothing undone whose worker is gone."""
+    await session.execute(_PRUNE_CHATS, {"space": space})
