@@ -8,9 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import fuzz
-from rapidfuzz.distance import DamerauLevenshtein
-
 from db.models import Authority, AuthorityKind
 
 THRESHOLD = 80.0
@@ -83,6 +80,8 @@ def stem(word: str) -> str:
 
 def _kind_of(raw: str) -> str | None:
     """The kind a generic word names, also misspelt by one letter (ujesjeles, prefektra)."""
+    from rapidfuzz.distance import DamerauLevenshtein  # on the first search, not at start-up
+
     for kind, words in KINDS.items():
         if raw in words:
             return kind
@@ -112,6 +111,9 @@ def analyse(text: str) -> Analysis:
 @lru_cache(maxsize=65536)
 def similarity(typed: Word, listed: Word) -> float:
     """How well a typed word fits a listed one (0–100): same stem, typed start, one typo, fuzzy."""
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import DamerauLevenshtein
+
     if typed.raw == listed.raw or typed.stem == listed.stem:
         return 100.0
     best = 0.0

@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import holidays
-
 ESTIMATED_CLOSED = True
 """Generous: a holiday whose date is only an estimate is a day off (authority deadlines)."""
 
@@ -59,6 +57,8 @@ class _Holiday:
 @functools.cache
 def _holidays_in(year: int) -> dict[date, _Holiday]:
     """Albania's holidays and observed days of one year, cached since building them is slow."""
+    import holidays  # on the first date counted, not at start-up
+
     calendar = holidays.country_holidays("AL", years=year, language="sq")
     marker = calendar.tr(getattr(calendar, "estimated_label", "")).strip("%s ()（）")
     found: dict[date, _Holiday] = {}
