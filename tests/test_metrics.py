@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -245,3 +246,24 @@ def test_send_outcomes_and_update_kinds() -> None:
     assert metrics.send_outcome(RetryAfter(3)) == "retried"
     assert metrics.send_outcome(NetworkError("reset")) == "retried"
     assert metrics.update_kind(object()) == "other"
+
+
+async def test_a_failed_unit_of_work_counts_and_a_cancelled_one_does_not() -> None:
+    """A failed commit is handled and failed (it is tried again); a stop's cancellation is
+    neither (the update waits in the inbox)."""
+    counted = metrics.Metrics()
+
+    async def fails() -> None:
+        raise OSError("database away")
+
+    async def cancelled() -> None:
+        raise asyncio.CancelledError
+
+    with pytest.raises(OSError):
+        await counted.observe(object(), fails())
+    with pytest.raises(asyncio.CancelledError):
+        await counted.observe(object(), cancelled())
+    body = generate_latest(counted.registry).decode()  # no database gauges: no services here
+    assert value(body, "pact_updates_handled_total", kind="other") == 1
+    assert value(body, "pact_updates_failed_total", kind="other") == 1
+    assert value(body, "pact_update_seconds_count", kind="other") == 1

@@ -197,18 +197,25 @@ class Metrics:
         ProcessCollector(registry=registry)
 
     async def observe(self, update: object, work: Awaitable[None]) -> None:
-        """Handle one update under its log context, timed and counted by kind."""
+        """Handle one update under its log context, timed and counted by kind.
+
+        An update cancelled at a stop is not counted: it waits in the inbox for the next start.
+        """
         kind = update_kind(update)
         started = time.perf_counter()
         with logs.in_update(update.update_id if isinstance(update, Update) else None):
             try:
                 await work
-            except BaseException:
+            except Exception:  # the unit of work failed: it is tried again
                 self.failed_updates.labels(kind).inc()
+                self._finished(kind, started)
                 raise
-            finally:
-                self.handled.labels(kind).inc()
-                self.latency.labels(kind).observe(time.perf_counter() - started)
+            self._finished(kind, started)
+
+    def _finished(self, kind: str, started: float) -> None:
+        """Count one handled update and its time."""
+        self.handled.labels(kind).inc()
+        self.latency.labels(kind).observe(time.perf_counter() - started)
 
     def failed(self, update: object) -> None:
         """A handler failed (the error handler answered and rolled back)."""
