@@ -366,7 +366,10 @@ class Case(Base):
     """A report. The reporter link is here only for named cases (confidential: case_contacts)."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_place_category", "municipality_id", "category", "status"),)
+    __table_args__ = (
+        Index("ix_cases_place_category", "municipality_id", "category", "status"),
+        Index("ix_cases_created", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
@@ -399,6 +402,10 @@ class Case(Base):
     """ErasedBy: the reporter erased their data, or the retention period anonymised the case."""
     erased_at: Mapped[datetime | None]
     last_staff_action_at: Mapped[datetime | None]
+    first_staff_action_at: Mapped[datetime | None]
+    """The earliest timeline entry by staff; kept by database triggers (migration 0019)."""
+    first_resolved_at: Mapped[datetime | None]
+    """The earliest "resolved" entry; kept by database triggers (migration 0019)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -447,6 +454,7 @@ class CaseAttachment(Base):
     """A photo, voice note or document of a case, by Telegram file id."""
 
     __tablename__ = "case_attachments"
+    __table_args__ = (Index("ix_case_attachments_case", "case_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

@@ -152,6 +152,7 @@ async def test_a_big_export_splits_by_period_with_captions(sessions, tmp_path, m
     await add_many_cases(sessions, days=12, per_day=15)
     monkeypatch.setattr(export_files, "SIZE_EVERY", 5)
     monkeypatch.setattr(export_files, "HARD", 10.0)
+    monkeypatch.setattr(export_files, "PAGE", 7)
     whole = await streamed(sessions, "cases", Scope(), tmp_path)
     everything = csv_rows(whole)
     assert len(everything) == 180
@@ -187,6 +188,7 @@ async def test_a_big_export_splits_by_period_with_captions(sessions, tmp_path, m
 async def test_excels_row_limit_splits_the_export(sessions, tmp_path, monkeypatch) -> None:
     await add_many_cases(sessions, days=5, per_day=3)
     monkeypatch.setattr(export_files, "XLSX_ROWS", 8)
+    monkeypatch.setattr(export_files, "PAGE", 4)
     files = await streamed(sessions, "cases", Scope(), tmp_path)
     assert [file.rows for file in files[1::2]] == [7, 7, 1], "7 rows and the header"
     assert len(csv_rows(files)) == 15

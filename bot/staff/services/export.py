@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -148,44 +148,42 @@ def yes_no(t: Translator, value: bool | None) -> str | None:
     return None if value is None else word(t, YES if value else NO)
 
 
-def attachment_counts() -> Any:
-    """Per case: how many photos and how many files in all (one grouped subquery)."""
-    photo = case((CaseAttachment.kind == AttachmentKind.PHOTO, 1), else_=0)
-    return (
-        select(
-            CaseAttachment.case_id.label("case_id"),
-            func.sum(photo).label("photos"),
-            func.count().label("total"),
-        )
-        .group_by(CaseAttachment.case_id)
-        .subquery("attachment_counts")
-    )
+def attachment_counts() -> tuple[Any, Any]:
+    """Per case row: how many photos and how many files in all (lookups by ix_case_attachments_case,
+    so a page of cases costs a page of lookups)."""
+    of_case = CaseAttachment.case_id == Case.id
+    photos = select(func.count()).where(of_case, CaseAttachment.kind == AttachmentKind.PHOTO)
+    return photos.scalar_subquery(), select(func.count()).where(of_case).scalar_subquery()
 
 
-def public_notes() -> Any:
-    """Per case, its public status notes ranked newest first (rank 1 is the latest); staff
-    replies relayed privately to the reporter are not public and never exported."""
-    rank = func.row_number().over(
-        partition_by=CaseEvent.case_id, order_by=(CaseEvent.at.desc(), CaseEvent.id.desc())
-    )
+def last_public_note() -> Any:
+    """Per case row, its latest public status note; staff replies relayed privately to the
+    reporter are not public and never exported."""
     return (
-        select(
-            CaseEvent.case_id.label("case_id"),
-            CaseEvent.public_text.label("text"),
-            rank.label("rank"),
-        )
+        select(CaseEvent.public_text)
         .where(
+            CaseEvent.case_id == Case.id,
             CaseEvent.internal.is_(False),
             CaseEvent.public_text.is_not(None),
             CaseEvent.kind == CaseEventKind.STATUS,
         )
-        .subquery("public_notes")
+        .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
 
 
-def cases_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
-    """One statement for every exported case column, the reporter only for named cases."""
-    counts, notes = attachment_counts(), public_notes()
+def after(columns: tuple[Any, Any], key: tuple[Any, Any] | None) -> list[ColumnElement[bool]]:
+    """Rows after `key` in (creation time, id) order: the next page of a keyset walk."""
+    return [] if key is None else [tuple_(*columns) > tuple_(*key)]
+
+
+def cases_query(
+    scope: Scope, tz: ZoneInfo, key: tuple[Any, Any] | None = None, limit: int | None = None
+) -> Select[Any]:
+    """One statement for every exported case column (then the case id), the reporter only for
+    named cases; oldest first, optionally only `limit` rows after `key` (created_at, id)."""
+    photos, files = attachment_counts()
     original = aliased(Case, name="original")
     reporter = case(
         (Case.identification == Identification.NAMED.value, Case.reporter_display), else_=None
@@ -205,20 +203,20 @@ def cases_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
             Case.latitude,
             Case.longitude,
             Case.location_text,
-            func.coalesce(counts.c.photos, 0),
-            func.coalesce(counts.c.total, 0),
+            photos,
+            files,
             reporter,
             Case.created_at,
             Case.updated_at,
-            notes.c.text,
+            last_public_note(),
             original.reference,
+            Case.id,
         )
         .outerjoin(Authority, Authority.id == Case.municipality_id)
-        .outerjoin(counts, counts.c.case_id == Case.id)
-        .outerjoin(notes, and_(notes.c.case_id == Case.id, notes.c.rank == 1))
         .outerjoin(original, original.id == Case.duplicate_of_id)
-        .where(*case_conditions(scope, tz))
+        .where(*case_conditions(scope, tz), *after((Case.created_at, Case.id), key))
         .order_by(Case.created_at, Case.id)
+        .limit(limit)
     )
 
 
@@ -238,7 +236,7 @@ def case_row(t: Translator, labels: dict[str, str], row: Any) -> tuple[Any, ...]
         label(t, IDENTIFICATIONS, row[3]),
         *row[4:6],
         category_label(t, row[1], row[6], labels),
-        *row[7:],
+        *row[7:20],
     )
 
 
@@ -273,9 +271,13 @@ def authority_name(t: Translator, kind: str, name: str) -> str:
     return name
 
 
-def rti_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
-    """One statement for every exported request column; nothing about the requester."""
+def rti_query(
+    scope: Scope, tz: ZoneInfo, key: tuple[Any, Any] | None = None, limit: int | None = None
+) -> Select[Any]:
+    """One statement for every exported request column, nothing about the requester; oldest
+    first, optionally only `limit` rows after `key` (created_at, id)."""
     conditions = period(RtiRequest.created_at, scope, tz)
+    conditions += after((RtiRequest.created_at, RtiRequest.id), key)
     if scope.municipality_ids is not None:
         conditions.append(RtiRequest.authority_id.in_(scope.municipality_ids))
     return (
@@ -299,6 +301,7 @@ def rti_query(scope: Scope, tz: ZoneInfo) -> Select[Any]:
         .join(Authority, Authority.id == RtiRequest.authority_id)
         .where(*conditions)
         .order_by(RtiRequest.created_at, RtiRequest.id)
+        .limit(limit)
     )
 
 

@@ -1,9 +1,11 @@
 """Export files for Telegram: rows streamed from the database and written off the event loop into
 a zipped CSV and an .xlsx per part, each part under the 50 MB upload limit.
 
-The query runs with a server-side cursor (yield_per) and rows arrive in chunks; each chunk is
-turned into words and written in a worker thread while the loop fetches the next one, so memory
-stays flat whatever the number of rows and the loop is never held for long. Rows come oldest
+Rows are read a page at a time, each page one short query after the last row's (created_at, id)
+(index ix_cases_created), so no statement runs long enough to meet the command timeout and no
+cursor stays open; each page is turned into words and written in a worker thread while the loop
+fetches the next one, so memory stays flat whatever the number of rows and the loop is never
+held for long. Rows come oldest
 first, so when a file nears the limit (or Excel's row limit) the part ends with that day's last
 row and the next part starts on the following day: the parts split the export by period, which
 each part's caption says.
@@ -30,8 +32,8 @@ TELEGRAM_LIMIT = 50_000_000
 """Telegram's upload limit for bots (50 MB)."""
 SOFT, HARD = 0.9, 0.97
 """A part ends at the end of a day once a file passes SOFT of the limit, at once at HARD."""
-CHUNK = 2_000
-"""Rows fetched and written at a time."""
+PAGE = 2_000
+"""Rows fetched (one short query each, by keyset) and written at a time."""
 SIZE_EVERY = 200
 """Rows between two looks at the files' sizes."""
 SHEETS = {"cases": "cases", "rti": "requests"}
@@ -162,8 +164,12 @@ class PartWriter:
             self.parts[-1].close()
 
 
-QUERIES = {"cases": (export.CASE_COLUMNS, 16), "rti": (export.RTI_COLUMNS, 14)}
-"""Per kind: the exported columns, and the raw row's index of the creation time."""
+QUERIES = {
+    "cases": (export.cases_query, export.CASE_COLUMNS, 16, 20),
+    "rti": (export.rti_query, export.RTI_COLUMNS, 14, 0),
+}
+"""Per kind: the query, the exported columns, and the raw row's indexes of the creation time and
+the id, the key that orders the rows and pages through them."""
 
 
 def converter(kind: str, t: Translator) -> Callable[[Any], tuple[Any, ...]]:
@@ -186,8 +192,7 @@ async def write_tables(
 ) -> list[ExportFile]:
     """Write the kind's ("cases" or "rti") export into `folder` as zipped CSV and .xlsx parts,
     each under `limit` bytes; returns the files, CSV then .xlsx of each part in turn."""
-    columns, created = QUERIES[kind]
-    query = export.cases_query(scope, tz) if kind == "cases" else export.rti_query(scope, tz)
+    query, columns, created, identity = QUERIES[kind]
     writer = PartWriter(
         folder,
         kind,
@@ -200,14 +205,16 @@ async def write_tables(
         limit,
     )
     writing: asyncio.Future[None] | None = None
+    key = None
     try:
-        result = await session.stream(query.execution_options(yield_per=CHUNK))
-        async for rows in result.partitions():
+        while True:
+            rows = (await session.execute(query(scope, tz, key, PAGE))).all()
             if writing is not None:
                 await writing
+            if not rows:
+                break
             writing = asyncio.ensure_future(asyncio.to_thread(writer.write, rows))
-        if writing is not None:
-            await writing
+            key = rows[-1][created], rows[-1][identity]
         parts = await asyncio.to_thread(writer.close)
     except BaseException:
         if writing is not None and not writing.done():
