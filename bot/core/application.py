@@ -18,7 +18,13 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.account.services.accounts import Actor
 from bot.core import replies
 from bot.core.i18n import Translator
-from bot.core.persistence import DbPersistence, UpdateState, save_update_state
+from bot.core.persistence import (
+    DbPersistence,
+    UpdateState,
+    load_update_state,
+    release_update_state,
+    save_update_state,
+)
 from bot.core.runtime import Scope, Services, current_scope, unit_of_work
 from db.models import User
 from db.repositories import inbox as inbox_repo
@@ -66,6 +72,7 @@ class PactApplication(Application):
         try:
             await self.services.metrics.observe(update, self._process(update))
         finally:
+            release_update_state(self, update)
             async with self._finished_changed:
                 self._finished[update.update_id] = None
                 while len(self._finished) > FINISHED_KEPT:
@@ -83,6 +90,7 @@ class PactApplication(Application):
                     log.info("update %s was already handled: skipped", update.update_id)
                     return
                 stored = row is not None
+                await load_update_state(self, scope.session, update)  # first need: read it
                 if self.shared_state is not None:  # several workers (bot/core/shared_state.py)
                     await self.shared_state(self, scope.session, update)
                 before = UpdateState(self, update)

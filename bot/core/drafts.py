@@ -4,8 +4,9 @@
 the person holds a draft, removing it when they hold none (so an empty user_data stays empty).
 ``expire_stale`` runs first (group -2, before the staff gate): when someone comes back more than
 DRAFT_EXPIRY_DAYS after their last step with an unfinished draft (a report, an RTI request, any
-flow), the draft and their open conversations are dropped and they are told so plainly; the
-update then goes on as usual. The daily purge
+flow), the draft and their open conversations are dropped (in memory and in the table, also the
+conversations of other chats, which are read into memory only when used) and they are told so
+plainly; the update then goes on as usual. The daily purge
 (``purge``, run by bot/core/jobs.py) does the same for people who never come back: in memory and in
 the ``bot_state`` table.
 """
@@ -19,7 +20,7 @@ from telegram import Update
 
 from bot.core import state_memory
 from bot.core.application import PactApplication, PactContext
-from bot.core.persistence import TOUCHED, DbPersistence
+from bot.core.persistence import TOUCHED, DbPersistence, forget
 
 
 def is_stale(data: dict[Any, Any], now: datetime, days: int) -> bool:
@@ -40,6 +41,7 @@ async def expire_stale(update: Update, context: PactContext) -> None:
     if is_stale(context.user_data, now, days):
         context.user_data.clear()
         state_memory.end_conversations(context.application, user.id)
+        await forget(context.scope.session, user.id)  # also those in chats not read into memory
         chat = update.effective_chat
         if chat is not None and chat.type == chat.PRIVATE:
             await context.bot.send_message(

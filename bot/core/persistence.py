@@ -11,16 +11,21 @@ Writes happen in the update's own transaction (``save_update_state``, called by
 PactApplication.process_update before its commit): the person's user_data row and the
 conversation states their update changed are committed together with what the update stored and
 its inbox "done" mark, so a kill can never keep one without the other. PTB's periodic flush
-(``update_user_data``, ``update_conversation``) therefore writes nothing; this class only loads
-the rows at start, and deletes when PTB drops a person's data.
+(``update_user_data``, ``update_conversation``) therefore writes nothing.
+
+Reads are lazy: nothing is loaded at start-up. ``load_update_state`` (called by
+PactApplication.process_update before the handlers run) reads the person's drafts and the states of
+the conversations this update belongs to, with one query, the first time they are needed; the
+least recently active people leave memory again (bot/core/state_memory.py Residents).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from copy import deepcopy
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, or_, select
@@ -29,7 +34,7 @@ from telegram import Update
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
-from bot.core.state_memory import conversation_states
+from bot.core.state_memory import Residents, conversation_states
 from db.models import BotState, Consent, ConsentPurpose, StaffMember, User
 
 USER_DATA = "user_data"
@@ -99,17 +104,85 @@ async def forget(session: AsyncSession, user_id: int) -> None:
     )
 
 
+def _persistent(handlers: Iterable[object]) -> Iterator[ConversationHandler]:
+    """The persistent conversation handlers among these, and their nested ones."""
+    for handler in handlers:
+        if isinstance(handler, ConversationHandler):
+            if handler.persistent and handler.name:
+                yield handler
+            yield from _persistent(handler._child_conversations)
+
+
 def _update_keys(app: Application, update: Update) -> list[tuple[str, ConversationKey]]:
     """(conversation name, key) of every persistent conversation this update belongs to."""
     found = []
-    for handlers in app.handlers.values():
-        for handler in handlers:
-            if isinstance(handler, ConversationHandler) and handler.persistent and handler.name:
-                try:
-                    found.append((handler.name, handler._get_key(update)))
-                except RuntimeError:
-                    continue  # e.g. a per-chat conversation and an update without a chat
+    for handler in _persistent(chain.from_iterable(app.handlers.values())):
+        try:
+            found.append((handler.name, handler._get_key(update)))  # type: ignore[arg-type]
+        except RuntimeError:
+            continue  # e.g. a per-chat conversation and an update without a chat
     return found
+
+
+def residents_of(app: Application) -> Residents | None:
+    """Who is in memory, when our persistence keeps the states."""
+    persistence = app.persistence
+    return persistence.residents if isinstance(persistence, DbPersistence) else None
+
+
+async def load_update_state(app: Application, session: AsyncSession, update: Update) -> None:
+    """Before the handlers: read this person's drafts and this update's conversation states.
+
+    One query, only for what memory does not have yet; what memory has wins (it is newer).
+    """
+    user = update.effective_user
+    residents = residents_of(app)
+    if user is None or residents is None:
+        return
+    keys = _update_keys(app, update)
+    async with residents.loading(user.id):
+        wanted = residents.missing(user.id, keys)
+        new_person = user.id not in residents
+        if wanted or new_person:
+            await _read_rows(app, session, user.id if new_person else None, wanted)
+        residents.enter(app, update.update_id, user.id, keys)
+
+
+async def _read_rows(
+    app: Application,
+    session: AsyncSession,
+    user_id: int | None,
+    keys: list[tuple[str, ConversationKey]],
+) -> None:
+    """Put the stored drafts of `user_id` (if given) and these conversation states in memory."""
+    names = {_conversation_key(name, key): (name, key) for name, key in keys}
+    wanted = [and_(BotState.kind == CONVERSATION, BotState.key.in_(names))] if names else []
+    if user_id is not None:
+        wanted.append(and_(BotState.kind == USER_DATA, BotState.key == str(user_id)))
+    rows = await session.execute(
+        select(BotState.kind, BotState.key, BotState.data).where(or_(*wanted))
+    )
+    states = conversation_states(app)
+    for kind, key, data in rows.all():
+        if kind == USER_DATA and user_id is not None and user_id not in app.user_data:
+            app._user_data[user_id] = dict(data)  # PTB's own dict behind the read-only user_data
+        elif kind == CONVERSATION and key in names:
+            name, conversation_key = names[key]
+            state = data["state"]
+            memory = states.get(name)
+            if (
+                memory is not None
+                and conversation_key not in memory
+                and state != ConversationHandler.END
+            ):
+                memory.update_no_track({conversation_key: state})
+
+
+def release_update_state(app: Application, update: object) -> None:
+    """After an update, handled or not: its person may leave memory again."""
+    residents = residents_of(app)
+    if residents is not None and isinstance(update, Update):
+        residents.leave(update.update_id)
 
 
 class UpdateState:
@@ -164,7 +237,9 @@ async def save_update_state(
         states._write_access_keys -= mine
         changed += [(name, key, states.get(key)) for key in mine]
     app._user_ids_to_be_deleted_in_persistence.discard(user.id)  # written here instead
-    if not await may_store(session, user.id):
+    storable = await may_store(session, user.id)
+    _note_memory_only(app, update, user.id, storable)
+    if not storable:
         await forget(session, user.id)
         return
     kept = _storable(dict(app.user_data.get(user.id) or {}))
@@ -175,6 +250,26 @@ async def save_update_state(
             keep = False
         data = {"state": state} if keep else None
         await put_row(session, CONVERSATION, _conversation_key(name, key), data, now)
+
+
+def _note_memory_only(app: Application, update: Update, user_id: int, storable: bool) -> None:
+    """Remember whether the person's memory now holds what the table will not (kept in memory)."""
+    residents = residents_of(app)
+    if residents is None:
+        return
+    data = app.user_data.get(user_id) or {}
+    states = conversation_states(app)
+    unwritten = not storable or any(key in data for key in NOT_STORED)
+    if not unwritten:
+        unwritten = any(
+            key in states.get(name, {})
+            for name, key in _update_keys(app, update)
+            if name in NOT_STORED_CONVERSATIONS
+        )
+    if unwritten:
+        residents.memory_only.add(user_id)
+    else:
+        residents.memory_only.discard(user_id)
 
 
 class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -194,13 +289,8 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
         )
         self._sessions = sessions
         self._now = now
-
-    async def _rows(self, kind: str, prefix: str = "") -> list[BotState]:
-        async with self._sessions() as session:
-            query = select(BotState).where(BotState.kind == kind)
-            if prefix:
-                query = query.where(BotState.key.startswith(prefix, autoescape=True))
-            return list((await session.execute(query)).scalars())
+        self.residents = Residents()
+        """Whose rows are in memory (read per person on demand, see load_update_state)."""
 
     async def _put(self, kind: str, key: str, data: Any) -> None:
         """Insert or replace one row in its own transaction."""
@@ -213,8 +303,8 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
             return await may_store(session, user_id)
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
-        """All stored drafts by user id."""
-        return {int(row.key): dict(row.data) for row in await self._rows(USER_DATA)}
+        """Nothing at start-up: each person's drafts are read with their first update."""
+        return {}
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
         """Nothing: a person's drafts are written in their update's transaction instead."""
@@ -224,11 +314,8 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
         await self._put(USER_DATA, str(user_id), None)
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        """States of one ConversationHandler by key."""
-        rows = await self._rows(CONVERSATION, f"{name}:")
-        return {
-            tuple(json.loads(row.key.removeprefix(f"{name}:"))): row.data["state"] for row in rows
-        }
+        """Nothing at start-up: states are read with the first update that needs them."""
+        return {}
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
