@@ -209,6 +209,22 @@ async def admin(server: str, sql: str) -> None:
         await engine.dispose()
 
 
+def pg_server(url: str) -> str:
+    """The maintenance database URL of the server of "postgresql" or a PostgreSQL URL."""
+    from sqlalchemy.engine import make_url
+
+    server = make_url(PG_SERVER if url == "postgresql" else url)
+    return server.set(database="postgres").render_as_string(hide_password=False)
+
+
+def with_database(url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of "postgresql" or a PostgreSQL URL."""
+    from sqlalchemy.engine import make_url
+
+    server = make_url(PG_SERVER if url == "postgresql" else url)
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
 @contextlib.asynccontextmanager
 async def database(kind: str, name: str) -> AsyncIterator[str]:
     """A throwaway database: "sqlite" (temporary file) or a PostgreSQL server URL."""
@@ -216,14 +232,11 @@ async def database(kind: str, name: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="pact-bench-") as folder:
             yield sqlite_url(folder)
         return
-    from sqlalchemy.engine import make_url
-
-    server = make_url(PG_SERVER if kind == "postgresql" else kind)
-    maintenance = server.set(database="postgres").render_as_string(hide_password=False)
+    maintenance = pg_server(kind)
     await admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin(maintenance, f'CREATE DATABASE "{name}"')
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield with_database(kind, name)
     finally:
         await admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

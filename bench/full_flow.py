@@ -20,35 +20,52 @@ once. `--latency S` makes the fake server wait S seconds before answering any ca
 getUpdates. `--rate-limit off` lifts the production limiter (TELEGRAM_RATE_LIMIT=false,
 BROADCAST_RATE=0). Checked: cases stored == N, and every case has both its description and its
 map point (the two back-to-back updates were handled in order). A PostgreSQL database
-pact_bench_flow is created and dropped. Prints one JSON line.
+pact_bench_flow_<pid> is created and dropped. With --seed-cache DIR the onboarding is done once
+into a seed database (a SQLite file in DIR, or pact_bench_flow_seed_<hash of DIR>) and each run
+gets a copy (a file copy, or CREATE DATABASE … TEMPLATE); --drop-seed removes the PostgreSQL
+seed. Prints one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchkit import (
+    ROOT,
     TOKEN,
     BenchFake,
     BotProcess,
     Profiler,
+    admin,
     database,
     emit,
     percentile,
+    pg_server,
     scalar,
+    sqlite_url,
     warm_up,
+    with_database,
 )
 from profile_summary import summarise
 
 from fakeapi import FakeMessage, FakeUser
 
 FIRST_USER = 100_000
+DATABASE = f"pact_bench_flow_{os.getpid()}"
+"""This run's throwaway PostgreSQL database (per process: runs at once do not collide)."""
+NUMBERS_AFTER_SEED = 10_000_000
 STAFF_GROUP = -100_555
 REPORT = "🛠 Report a service problem"
 IDENTITIES = ("👤 Named", "🔒 Confidential", "🕶 Anonymous")
@@ -181,26 +198,132 @@ def bot_environment(args: argparse.Namespace, url: str, fake: BenchFake) -> dict
     return env
 
 
+@contextlib.asynccontextmanager
+async def bot_session(
+    args: argparse.Namespace, url: str, seeded: bool
+) -> AsyncIterator[tuple[BenchFake, BotProcess]]:
+    """The fake server and the bot on this database, warmed up; both stopped at the end.
+
+    On a seeded database the fake's update, message and query numbers start above the seeding
+    run's, as Telegram's would after a restart.
+    """
+    fake = BenchFake()
+    await fake.start()
+    fake.group(chat_id=STAFF_GROUP, title="Staff")
+    if seeded:
+        fake.queue.last_id = NUMBERS_AFTER_SEED
+        fake.state.counters["callback_query"] = NUMBERS_AFTER_SEED
+    bot = BotProcess(["-m", "bot", "run"], bot_environment(args, url, fake))
+    bot.start()
+    try:
+        await warm_up(fake, bot, "/help")
+        yield fake, bot
+    finally:
+        fake.latency = 0.0
+        await bot.stop()
+        await fake.stop()
+
+
+def people(fake: BenchFake, count: int, seeded: bool, timeout: float) -> list[Walker]:
+    """The walkers, with the same Telegram ids in every run."""
+    walkers = []
+    for index in range(count):
+        user = fake.user(user_id=FIRST_USER + index, language_code="en")
+        if seeded:
+            user.chat.last_message_id = NUMBERS_AFTER_SEED
+        walkers.append(Walker(fake, user, index, timeout=timeout))
+    return walkers
+
+
+async def onboard(walkers: list[Walker]) -> float:
+    """Onboard everyone at once; seconds taken."""
+    started = time.perf_counter()
+    await asyncio.gather(*(walker.onboard() for walker in walkers))
+    return time.perf_counter() - started
+
+
+def seed_name(args: argparse.Namespace) -> str:
+    """The PostgreSQL seed database of this seed cache folder."""
+    folder = str(Path(args.seed_cache).resolve())
+    return f"pact_bench_flow_seed_{hashlib.sha1(folder.encode()).hexdigest()[:8]}"
+
+
+def _head() -> str:
+    """The newest migration's file name: a seed made before a schema change is made again."""
+    return max(path.name for path in (ROOT / "db" / "migrations" / "versions").glob("*.py"))
+
+
+async def _build_seed(args: argparse.Namespace, kind: str, cache: Path) -> float:
+    """Onboard args.users people into the cached seed database; seconds the onboarding took."""
+    if kind == "sqlite":
+        url = sqlite_url(str(cache), "seed.db")
+        for suffix in ("", "-wal", "-shm"):
+            (cache / f"seed.db{suffix}").unlink(missing_ok=True)
+    else:
+        server = pg_server(args.database)
+        await admin(server, f'DROP DATABASE IF EXISTS "{seed_name(args)}" WITH (FORCE)')
+        await admin(server, f'CREATE DATABASE "{seed_name(args)}"')
+        url = with_database(args.database, seed_name(args))
+    async with bot_session(args, url, seeded=False) as (fake, _bot):
+        took = await onboard(people(fake, args.users, False, args.timeout))
+    marker = {"users": args.users, "head": _head()}
+    (cache / f"{kind}.json").write_text(json.dumps(marker))
+    return took
+
+
+def _cache(args: argparse.Namespace) -> tuple[Path, str, dict[str, Any]]:
+    """The seed cache folder, the database kind, and what its marker says is there."""
+    cache = Path(args.seed_cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    kind = "sqlite" if args.database == "sqlite" else "postgresql"
+    marker = cache / f"{kind}.json"
+    return cache, kind, json.loads(marker.read_text()) if marker.exists() else {}
+
+
+@contextlib.asynccontextmanager
+async def prepared(args: argparse.Namespace) -> AsyncIterator[tuple[str, bool, float | None]]:
+    """A throwaway database; with --seed-cache, a copy of one where everyone is onboarded.
+
+    Yields the URL, whether it is seeded, and the onboarding time if it was done here.
+    """
+    if not args.seed_cache:
+        async with database(args.database, DATABASE) as url:
+            yield url, False, None
+        return
+    cache, kind, found = _cache(args)
+    onboarding = None
+    if found.get("users", 0) < args.users or found.get("head") != _head():
+        onboarding = await _build_seed(args, kind, cache)
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="pact-bench-") as folder:
+            for suffix in ("", "-wal", "-shm"):
+                if (cache / f"seed.db{suffix}").exists():
+                    shutil.copy(cache / f"seed.db{suffix}", Path(folder) / f"bench.db{suffix}")
+            yield sqlite_url(folder), True, onboarding
+        return
+    server = pg_server(args.database)
+    await admin(server, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    await admin(server, f'CREATE DATABASE "{DATABASE}" TEMPLATE "{seed_name(args)}"')
+    try:
+        yield with_database(args.database, DATABASE), True, onboarding
+    finally:
+        await admin(server, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+async def drop_seed(args: argparse.Namespace) -> None:
+    """Remove the PostgreSQL seed database of --seed-cache (run_all calls this at the end)."""
+    name = seed_name(args)
+    await admin(pg_server(args.database), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Onboard, then time the walk; check what was stored."""
-    async with database(args.database, "pact_bench_flow") as url:
-        fake = BenchFake()
-        await fake.start()
-        fake.group(chat_id=STAFF_GROUP, title="Staff")
-        bot = BotProcess(["-m", "bot", "run"], bot_environment(args, url, fake))
-        bot.start()
-        profiler: Profiler | None = None
-        try:
-            await warm_up(fake, bot, "/help")
-            walkers = [
-                Walker(fake, fake.user(user_id=FIRST_USER + i, language_code="en"), i)
-                for i in range(args.users)
-            ]
-            for walker in walkers:
-                walker.timeout = args.timeout
-            onboard_started = time.perf_counter()
-            await asyncio.gather(*(walker.onboard() for walker in walkers))
-            onboarding = time.perf_counter() - onboard_started
+    """Onboard (or copy a seeded database), then time the walk; check what was stored."""
+    profiler: Profiler | None = None
+    async with prepared(args) as (url, seeded, onboarding):
+        async with bot_session(args, url, seeded) as (fake, bot):
+            walkers = people(fake, args.users, seeded, args.timeout)
+            if not seeded:
+                onboarding = await onboard(walkers)
             fake.latency = args.latency
             pacer = Pacer(args.paced) if args.paced else None
             for walker in walkers:
@@ -217,10 +340,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await profiler.stop()
             fake.latency = 0.0
             calls = [c.method for c in fake.calls[calls_before:] if c.method != "getUpdates"]
-        finally:
-            fake.latency = 0.0
-            await bot.stop()
-            await fake.stop()
         cases = int(await scalar(url, "SELECT count(*) FROM cases"))
         whole = int(
             await scalar(
@@ -248,7 +367,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "cases_ok": cases == args.users,
         "order_kept": whole == args.users,
         "calls_per_update": round(len(calls) / max(updates, 1), 2),
-        "onboarding_s": round(onboarding, 1),
+        "onboarding_s": round(onboarding, 1) if onboarding is not None else "seeded before",
     }
     if profiler is not None:
         result["_profile_raw"] = str(profiler.out)
@@ -265,7 +384,12 @@ def main() -> None:
     parser.add_argument("--rate-limit", choices=("on", "off"), default="off")
     parser.add_argument("--profile", default=None, help="write py-spy hot spots to this file")
     parser.add_argument("--timeout", type=float, default=900, help="seconds one step may take")
+    parser.add_argument("--seed-cache", default=None, help="folder: onboard once, copy per run")
+    parser.add_argument("--drop-seed", action="store_true", help="drop the PostgreSQL seed, exit")
     args = parser.parse_args()
+    if args.drop_seed:
+        asyncio.run(drop_seed(args))
+        return
     result = asyncio.run(run(args))
     raw = result.pop("_profile_raw", None)
     if raw is not None:

@@ -11,8 +11,9 @@ py-spy. Then once each: the flow on SQLite; aiogram's echo and the flow on both 
 50 ms round trip; the flow paced at 100 updates/s; the flow under production limits. Then the
 other bench scripts that exist (bench/poll_presses.py, stats_scale.py, export_scale.py,
 startup.py, workers.py), each a subprocess whose last line is a JSON object. Each measurement
-is its own process; their JSON lines are collected, tabulated against the targets of issue #14
-and written between the run_all markers of docs/benchmarks.md.
+is its own process; the flow's people are onboarded once per database into a seed that every
+flow run copies (full_flow.py --seed-cache). Their JSON lines are collected, tabulated against
+the targets of issue #14 and written between the run_all markers of docs/benchmarks.md.
 
 --quick is a smoke run (a few people, one round, no other scripts unless --extras): under
 2 minutes. The full run takes about 15 minutes on an idle 2-core machine once the bot handles a
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -120,6 +122,7 @@ class Plan:
         self.server = args.server
         self.extras = (args.extras or not quick) and not args.no_extras
         self.quick = quick
+        self.seeds = tempfile.mkdtemp(prefix="pact-bench-seeds-")
 
     def flow(self, *extra: str, users: int | None = None, database: str | None = None) -> list:
         """argv of one full_flow run."""
@@ -129,6 +132,8 @@ class Plan:
             str(users or self.users),
             "--database",
             database or self.server,
+            "--seed-cache",
+            self.seeds,
             *extra,
         ]
 
@@ -155,6 +160,9 @@ def run(plan: Plan, log: list[str]) -> dict[str, Any]:
     found["flow_limited"] = measure(
         plan.flow("--rate-limit", "on", users=plan.limited_users), 3600, log
     )
+    drop = ["--drop-seed", "--database", plan.server, "--seed-cache", plan.seeds]
+    subprocess.run([sys.executable, "bench/full_flow.py", *drop], cwd=ROOT, check=False)
+    shutil.rmtree(plan.seeds, ignore_errors=True)
     found["extras"] = {}
     if plan.extras:
         for script in EXTRAS:
@@ -366,14 +374,20 @@ def main() -> None:
     parser.add_argument("--no-extras", action="store_true", help="skip the other scripts")
     parser.add_argument("--no-write", action="store_true", help="print, do not edit the docs")
     parser.add_argument("--json-out", type=Path, default=None, help="also save every result")
+    parser.add_argument("--from-json", type=Path, default=None, help="re-render a saved run")
     args = parser.parse_args()
     plan = Plan(args)
     log: list[str] = []
-    started = time.monotonic()
-    found = run(plan, log)
-    took = time.monotonic() - started
+    if args.from_json:
+        found = json.loads(args.from_json.read_text())
+        took, log = found.pop("_took_s", 0.0), found.pop("_log", [])
+    else:
+        started = time.monotonic()
+        found = run(plan, log)
+        took = time.monotonic() - started
     if args.json_out:
-        args.json_out.write_text(json.dumps(found, ensure_ascii=False, indent=1))
+        saved = {**found, "_took_s": took, "_log": log}
+        args.json_out.write_text(json.dumps(saved, ensure_ascii=False, indent=1))
     text = section(found, plan, took, log)
     print(text)
     if not args.no_write:
