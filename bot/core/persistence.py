@@ -27,6 +27,7 @@ from copy import deepcopy
 from datetime import datetime
 from itertools import chain
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -113,10 +114,34 @@ def _persistent(handlers: Iterable[object]) -> Iterator[ConversationHandler]:
             yield from _persistent(handler._child_conversations)
 
 
-def _update_keys(app: Application, update: Update) -> list[tuple[str, ConversationKey]]:
-    """(conversation name, key) of every persistent conversation this update belongs to."""
+_HANDLERS: WeakKeyDictionary[Application, tuple[int, list[ConversationHandler]]] = (
+    WeakKeyDictionary()
+)
+"""Per application: its persistent conversation handlers, and the handler count when found."""
+
+
+def persistent_handlers(app: Application) -> list[ConversationHandler]:
+    """The application's persistent conversation handlers, nested ones too (found again only
+    when handlers were added or removed: walking all of them costs more than the update's keys)."""
+    count = sum(map(len, app.handlers.values()))
+    found = _HANDLERS.get(app)
+    if found is None or found[0] != count:
+        found = _HANDLERS[app] = (
+            count,
+            list(_persistent(chain.from_iterable(app.handlers.values()))),
+        )
+    return found[1]
+
+
+def _update_keys(
+    app: Application, update: Update, names: frozenset[str] | None = None
+) -> list[tuple[str, ConversationKey]]:
+    """(conversation name, key) of every persistent conversation this update belongs to (of
+    those named in `names`, when given)."""
     found = []
-    for handler in _persistent(chain.from_iterable(app.handlers.values())):
+    for handler in persistent_handlers(app):
+        if names is not None and handler.name not in names:
+            continue
         try:
             found.append((handler.name, handler._get_key(update)))  # type: ignore[arg-type]
         except RuntimeError:
@@ -263,8 +288,7 @@ def _note_memory_only(app: Application, update: Update, user_id: int, storable: 
     if not unwritten:
         unwritten = any(
             key in states.get(name, {})
-            for name, key in _update_keys(app, update)
-            if name in NOT_STORED_CONVERSATIONS
+            for name, key in _update_keys(app, update, NOT_STORED_CONVERSATIONS)
         )
     if unwritten:
         residents.memory_only.add(user_id)
