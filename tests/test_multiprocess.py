@@ -5,7 +5,8 @@ chat to one worker without waiting, a chat stays with its live worker, a dead wo
 taken over. Then real processes (`python -m bot run`, forked warm by tests/kill_steps.py) against
 the fake Telegram: one fetcher and two workers that also race for the send lock; a few hundred
 updates over twenty chats are each handled once and answered in their chat's order; after a
-SIGKILL of the process that sends, the other sends the outbox within seconds.
+SIGKILL of the process that sends, the other sends the outbox within seconds and takes over the
+dead worker's chats.
 """
 
 from __future__ import annotations
@@ -239,6 +240,11 @@ async def _sender_held(engine: AsyncEngine) -> bool:
         return bool((await connection.execute(query, {"c": LEADERS, "k": SEND})).scalar_one())
 
 
+def _started(logs: Path) -> bool:
+    """Whether every process's log says it started."""
+    return all("bot started as" in log.read_text() for log in logs.glob("*.log"))
+
+
 def _senders(logs: Path) -> list[str]:
     """The processes whose log says they took the send lock."""
     return sorted(
@@ -273,7 +279,7 @@ async def test_two_workers_and_a_standby_sender(
     began = loop.time()
 
     async def started() -> bool:
-        return all("bot started as" in log.read_text() for log in tmp_path.glob("*.log"))
+        return _started(tmp_path)
 
     await _until(started, "three processes started", 30, tmp_path)
     ready = loop.time() - began
@@ -340,6 +346,15 @@ async def test_two_workers_and_a_standby_sender(
     await _until(standby_sent, "the standby sending after the kill", 10, tmp_path)
     took = asyncio.get_running_loop().time() - killed_at
     assert _senders(tmp_path) == sorted([active, standby])
+
+    for person in people:  # the dead worker's chats are taken over by the one left
+        await person.send_command("/help")
+
+    async def taken_over() -> bool:
+        return all(len(person.messages) == PER_CHAT + 1 for person in people)
+
+    await _until(taken_over, "every chat answered after the kill", 15, tmp_path)
+    assert await _count(engine, select(func.count(func.distinct(InboxChat.worker)))) == 1
     print(
         f"\nstarted in {ready:.1f} s, {updates} updates over {CHATS} chats handled by "
         f"{handled:.1f} s; the standby sent {took:.1f} s after the kill"
