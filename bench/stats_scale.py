@@ -451,16 +451,18 @@ async def main() -> None:
     parser.add_argument("--server", default=SERVER, help="SQLAlchemy URL of any database there")
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="100,000 cases")
-    parser.add_argument("--keep", action="store_true", help=f"leave {DATABASE} in place")
-    parser.add_argument("--reuse", action="store_true", help=f"measure the existing {DATABASE}")
+    parser.add_argument("--database", default=DATABASE, help="the database to create and use")
+    parser.add_argument("--keep", action="store_true", help="leave the database in place")
+    parser.add_argument("--reuse", action="store_true", help="measure an existing seeded database")
     parser.add_argument("--no-export", action="store_true", help="time the statistics only")
+    parser.add_argument("--no-stats", action="store_true", help="measure the export only")
     args = parser.parse_args()
     sizes = Sizes(cases=100_000 if args.quick else args.cases)
-    url = database_url(args.server)
+    url = database_url(args.server, args.database)
     seeding = 0.0
     if not args.reuse:
         started = time.perf_counter()
-        await build(args.server, DATABASE, sizes)
+        await build(args.server, args.database, sizes)
         seeding = time.perf_counter() - started
     engine = create_engine(url)
     try:
@@ -468,13 +470,14 @@ async def main() -> None:
         print(f"{total:,} cases (seeding {seeding:.0f} s); median of {RUNS} runs:", flush=True)
         maker = create_sessionmaker(engine)
         results: dict[str, Any] = {"bench": "stats_scale", "cases": total}
-        results |= await measure_stats(maker)
+        if not args.no_stats:
+            results |= await measure_stats(maker)
         if not args.no_export:
             results |= await measure_export(maker)
     finally:
         await engine.dispose()
         if not args.keep and not args.reuse:
-            await drop(args.server)
+            await drop(args.server, args.database)
     print(json.dumps(results, ensure_ascii=False))
 
 

@@ -368,7 +368,19 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_place_category", "municipality_id", "category", "status"),
-        Index("ix_cases_created", "created_at", "id"),
+        Index(
+            "ix_cases_created",
+            "created_at",
+            "id",
+            postgresql_include=[
+                "kind",
+                "status",
+                "municipality_id",
+                "category",
+                "first_staff_action_at",
+                "first_resolved_at",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,10 +93,12 @@ def median(values: Iterable[float | None]) -> float | None:
 
 def seconds_between(dialect: str, later: Any, earlier: Any) -> ColumnElement[float]:
     """Seconds from `earlier` to `later`, both cut to the whole second as SQLite's strftime does,
-    so the two backends give identical medians."""
+    so the two backends give identical medians. On PostgreSQL date_part gives float8 epoch
+    seconds (exact to the microsecond at these magnitudes), far cheaper than EXTRACT's numeric."""
     if dialect == POSTGRESQL:
-        whole = func.date_trunc("second", later) - func.date_trunc("second", earlier)
-        return cast(func.extract("epoch", whole), Float)
+        return func.floor(func.date_part("epoch", later)) - func.floor(
+            func.date_part("epoch", earlier)
+        )
     return cast(func.strftime("%s", later), Integer) - cast(func.strftime("%s", earlier), Integer)
 
 
@@ -277,10 +279,14 @@ GROUPED_BY_STATUS, GROUPED_BY_PLACE, GROUPED_BY_CATEGORY = 0b01111, 0b10111, 0b1
 
 
 async def case_stats(session: AsyncSession, scope: Scope, tz: ZoneInfo) -> CaseStats:
-    """Counts by municipality, category, status and month (in `tz`), and the two medians."""
+    """Counts by municipality, category, status and month (in `tz`), and the two medians.
+
+    On PostgreSQL JIT is off for the rest of the transaction: compiling the scans' expressions
+    cost more server CPU than it saved over a million cases (0.71 s against 0.96 s)."""
     dialect = _dialect(session)
     conditions = case_conditions(scope, tz)
     if dialect == POSTGRESQL:
+        await session.execute(text("SET LOCAL jit = off"))
         by_status, by_municipality, by_category, by_month = await postgresql_tallies(
             session, conditions, tz
         )

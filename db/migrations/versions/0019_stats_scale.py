@@ -8,7 +8,8 @@ keep them in the same transaction as every timeline change: an insert moves them
 qualifies; an update of an entry's case, time, kind, status or staff member, or a deletion,
 recomputes them for the cases concerned (a staff member's deletion sets staff_user_id to NULL,
 and such an entry stops counting, as before). Indexes: ``ix_cases_created`` (created_at, id) for
-the export's keyset pages and periods, ``ix_case_attachments_case`` for the per-case file counts.
+the export's keyset pages and periods, on PostgreSQL also carrying every column /stats reads
+(INCLUDE) so its scans are index-only, ``ix_case_attachments_case`` for the per-case file counts.
 
 Data: both columns are filled from the existing timeline, 20,000 cases per statement (a
 million cases take about a minute on a busy 2-core machine).
@@ -33,6 +34,16 @@ down_revision: str | None = "0018_inbox_chats"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+STATS_COLUMNS = [
+    "kind",
+    "status",
+    "municipality_id",
+    "category",
+    "first_staff_action_at",
+    "first_resolved_at",
+]
+"""What /stats reads of a case, carried in ix_cases_created on PostgreSQL (index-only scans of a
+narrow index instead of the wide table)."""
 STAFF = "e.staff_user_id IS NOT NULL"
 RESOLVED = "e.kind = 'status' AND e.status = 'resolved'"
 RECOMPUTE = f"""
@@ -84,7 +95,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("first_resolved_at", db.base.UTCDateTime(timezone=True), nullable=True)
         )
-        batch_op.create_index("ix_cases_created", ["created_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_cases_created", ["created_at", "id"], unique=False, postgresql_include=STATS_COLUMNS
+        )
     with op.batch_alter_table("case_attachments", schema=None) as batch_op:
         batch_op.create_index("ix_case_attachments_case", ["case_id"], unique=False)
     fill()
