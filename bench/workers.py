@@ -1,11 +1,12 @@
 """Updates handled per second by 1 and by 2 worker processes sharing PostgreSQL.
 
 Run: python bench/workers.py [--chats 100] [--per-chat 10] [--rounds 3] [--latency 0]
-Each configuration is one fetcher (`PROCESS_ROLE=fetch`) and N workers (`work,send`), every one a
-`python -m bot run` process against the fake Bot API in this process, on a throwaway PostgreSQL
-database. A burst of /help and /privacy commands (one reply each) is queued at once; the time is
-from the first update queued to the last reply received. Configurations alternate (1, 2, 1, 2,
-...), and the median of the rounds is reported. Prints one JSON line; a measurement, not a test.
+Each configuration is one fetcher (`PROCESS_ROLE=fetch`) and N workers (`work,send`), every one
+a `python -m bot run` process against the fake Bot API in this process, on a throwaway PostgreSQL
+database; for reference, one process doing everything (`PROCESS_ROLE=all`) is measured too. A
+burst of /help and /privacy commands (one reply each) is queued at once; the time is from the
+first update queued to the last reply received. Configurations alternate (all, 1, 2, all, ...);
+the medians of the rounds are printed as one JSON line. A measurement, not a test.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -42,6 +44,28 @@ async def _admin(sql: str) -> None:
     async with engine.connect() as connection:
         await connection.execute(text(sql))
     await engine.dispose()
+
+
+def _spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`python -m bot run` with this environment, its output in the log."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=output, stderr=output
+        )
+
+
+def _started(logs: list[Path]) -> bool:
+    """Whether every process says it started."""
+    return all(log.exists() and "bot started as" in log.read_text() for log in logs)
+
+
+async def _until(predicate: Callable[[], bool], timeout: float) -> None:
+    """Poll until the predicate holds."""
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError
+        await asyncio.sleep(0.01)
 
 
 async def _run(workers: int, args: argparse.Namespace, folder: Path, number: int) -> float:
@@ -67,21 +91,11 @@ async def _run(workers: int, args: argparse.Namespace, folder: Path, number: int
             LOG_LEVEL="INFO",
         )
         roles = ["fetch"] + ["work,send"] * workers if workers else ["all"]
-        for index, role in enumerate(roles):
-            log = open(folder / f"{number}-{index}.log", "wb")  # noqa: SIM115 (the process's)
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "bot", "run"],
-                    cwd=ROOT,
-                    env=dict(env, PROCESS_ROLE=role),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
         logs = [folder / f"{number}-{index}.log" for index in range(len(roles))]
-        async with asyncio.timeout(120):
-            while not all("bot started as" in log.read_text() for log in logs):
-                await asyncio.sleep(0.1)
+        processes += [
+            _spawn(dict(env, PROCESS_ROLE=r), log) for r, log in zip(roles, logs, strict=True)
+        ]
+        await _until(lambda: _started(logs), 120)
         await asyncio.sleep(1.5)  # the workers take their roles within a second
         people = [fake.user(user_id=50_000 + i, language_code="en") for i in range(args.chats)]
         fake.latency = args.latency
@@ -91,9 +105,7 @@ async def _run(workers: int, args: argparse.Namespace, folder: Path, number: int
             for person in people:
                 await person.send_command("/help" if round_ % 2 == 0 else "/privacy")
                 total += 1
-        async with asyncio.timeout(600):
-            while sum(len(person.messages) for person in people) < total:
-                await asyncio.sleep(0.01)
+        await _until(lambda: sum(len(person.messages) for person in people) >= total, 600)
         elapsed = time.perf_counter() - started
         fake.latency = 0.0
         return total / elapsed
@@ -119,11 +131,11 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.0, help="emulated round trip, s")
     args = parser.parse_args()
-    rates: dict[int, list[float]] = {1: [], 2: []}
+    rates: dict[int, list[float]] = {0: [], 1: [], 2: []}
     with tempfile.TemporaryDirectory() as folder:
         number = 0
         for _round in range(args.rounds):
-            for workers in (1, 2):
+            for workers in (0, 1, 2):
                 number += 1
                 rates[workers].append(await _run(workers, args, Path(folder), number))
     result = {
@@ -131,6 +143,7 @@ async def main() -> None:
         "updates": args.chats * args.per_chat,
         "chats": args.chats,
         "latency_ms": args.latency * 1000,
+        "single_process_per_s": round(statistics.median(rates[0]), 1),
         "one_worker_per_s": round(statistics.median(rates[1]), 1),
         "two_workers_per_s": round(statistics.median(rates[2]), 1),
         "ratio": round(statistics.median(rates[2]) / statistics.median(rates[1]), 2),

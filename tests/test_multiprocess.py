@@ -152,6 +152,23 @@ async def test_updates_without_a_chat_go_to_the_lowest_live_worker(engine: Async
         await _die(b)
 
 
+async def test_set_up_runs_in_one_process_at_a_time(database_url: str) -> None:
+    _postgres(database_url)
+    from bot.core.cluster import set_up_alone
+
+    settings = Settings(_env_file=None, database_url=database_url)
+    order: list[str] = []
+
+    async def set_up(name: str) -> None:
+        async with set_up_alone(settings):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.3)
+            order.append(f"{name} out")
+
+    await asyncio.gather(set_up("a"), set_up("b"))
+    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
 def test_several_processes_refuse_sqlite() -> None:
     from bot.core.cluster import Roles, refuse_sqlite
 

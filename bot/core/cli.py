@@ -78,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _migrate(settings: Settings) -> None:
     """`pact-bot migrate`."""
+    from bot.core.cluster import set_up_alone
     from db.engine import create_engine
     from db.migrate import upgrade
 
     engine = create_engine(settings.database_url)
-    await upgrade(engine)
+    async with set_up_alone(settings):  # several containers may start at once
+        await upgrade(engine)
     await engine.dispose()

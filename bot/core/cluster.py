@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -77,6 +77,23 @@ def refuse_sqlite(settings: Settings) -> str | None:
             "with PROCESS_ROLE=all."
         )
     return None
+
+
+@contextlib.asynccontextmanager
+async def set_up_alone(settings: Settings) -> AsyncIterator[None]:
+    """On PostgreSQL, hold the set-up lock meanwhile: processes starting together (`pact-bot
+    migrate` in each container, or several bots) migrate one after the other, not at once."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "postgresql":
+        yield
+        return
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn, timeout=settings.db_connect_timeout)
+    try:
+        await connection.execute(f"SELECT pg_advisory_lock({LEADERS}, {SETUP})")
+        yield
+    finally:
+        await connection.close()  # the lock goes with the connection
 
 
 @dataclass
