@@ -6,14 +6,9 @@ this module only puts them in order and the gate builds its table from the same 
 
 from __future__ import annotations
 
-import ssl
-from functools import cache
-
-import httpx
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, TypeHandler
-from telegram.request import HTTPXRequest
 
 import bot.account.cancel
 import bot.account.fallback
@@ -41,6 +36,7 @@ import bot.staff.reports
 import bot.staff.scorecard
 import bot.staff.workspace
 from bot.broadcasting.limiter import Budget, StrictRateLimiter
+from bot.broadcasting.transport import AiohttpRequest
 from bot.core import access, buttons, drafts, errors, flood, logs, routing
 from bot.core.application import PactApplication, PactContext
 from bot.core.clock import Clock, SystemClock
@@ -91,14 +87,13 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Pact
     return app
 
 
-@cache
-def _tls() -> ssl.SSLContext:
-    """httpx's own verified TLS context, made once: loading the CA bundle takes ~50 ms a client."""
-    return httpx.create_ssl_context()
-
-
 def build_bot(settings: Settings, budget: Budget) -> ReplyBot:
-    """The replying bot: posting calls wait for the commit, then go first in the shared budget."""
+    """The replying bot: posting calls wait for the commit, then go first in the shared budget.
+
+    Every call goes through aiohttp (bot/broadcasting/transport.py: about twice the updates per
+    second of PTB's httpx transport); getUpdates has a session of its own, so its long poll
+    never takes a connection from the replies.
+    """
     limiter = (
         StrictRateLimiter(budget=budget, priority=True, private_per_second=None, max_retries=3)
         if settings.telegram_rate_limit
@@ -108,8 +103,8 @@ def build_bot(settings: Settings, budget: Budget) -> ReplyBot:
         token=settings.require_token(),
         base_url=settings.telegram_base_url,
         base_file_url=settings.telegram_base_file_url,
-        request=HTTPXRequest(connection_pool_size=256, httpx_kwargs={"verify": _tls()}),
-        get_updates_request=HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": _tls()}),
+        request=AiohttpRequest(connections=256),
+        get_updates_request=AiohttpRequest(connections=1),
         defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz),
         rate_limiter=limiter,
     )
