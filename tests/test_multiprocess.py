@@ -177,7 +177,7 @@ def test_several_processes_refuse_sqlite() -> None:
     assert Roles.of(settings) == Roles(shared=True, fetch=True, work=True, send=False)
     assert "needs PostgreSQL" in (refuse_sqlite(settings) or "")
     assert refuse_sqlite(Settings(_env_file=None)) is None
-    with pytest.raises(ValueError, match="PROCESS_ROLE"):
+    with pytest.raises(ValueError, match="separated by commas"):
         Settings(_env_file=None, process_role="fetch,cook")
 
 

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         if parts == {"all"}:
             return "all"
         if not parts or parts - set(ROLES):
-            raise ValueError(f"PROCESS_ROLE must be `all` or some of {ROLES_TEXT}")
+            raise ValueError(f"`all`, or some of {ROLES_TEXT} separated by commas")
         return ",".join(role for role in ROLES if role in parts)
 
     @property
