@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,8 @@ class Inbox:
         self.draining = False
         """Set at stop: updates not yet started are left undone for the next run."""
         self.in_flight: set[int] = set()
+        self._chats: Counter[int | None] = Counter()
+        """Updates in hand by chat (a chat leaving makes room for another in shared mode)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry_at: dict[int, tuple[float, int]] = {}
         self._wake = asyncio.Event()
@@ -239,7 +242,7 @@ class Inbox:
                     continue
                 if row.update_id in self.in_flight:
                     continue
-                self._dispatch(row.update_id, row.payload)
+                self._dispatch(row.update_id, row.payload, row.chat_key)
             await self._prune()  # here, so it runs in webhook mode too
             await self._wait(self._wake, RESCAN_SECONDS)
 
@@ -252,7 +255,7 @@ class Inbox:
         me = self.cluster.worker
         if me is None:
             return []  # our presence is lost: another worker may hold our chats now
-        room = self.app.services.settings.max_concurrent_updates - len(self.in_flight)
+        room = self.app.services.settings.max_concurrent_updates - len(self._chats)
         if room > 0:
             async with self.app.services.sessions() as session, session.begin():
                 now = self.app.services.clock.now()
@@ -271,14 +274,17 @@ class Inbox:
         if orphans:
             await deliver_left_replies(self.app.bot, self.app.services, orphans)
 
-    def _dispatch(self, update_id: int, payload: Any) -> None:
+    def _dispatch(self, update_id: int, payload: Any, chat: int | None) -> None:
         """Start handling one stored update (the processor keeps the chat's order)."""
         self.in_flight.add(update_id)
-        task = asyncio.create_task(self._handle(update_id, payload), name=f"inbox:{update_id}")
+        self._chats[chat] += 1
+        task = asyncio.create_task(
+            self._handle(update_id, payload, chat), name=f"inbox:{update_id}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, update_id: int, payload: Any) -> None:
+    async def _handle(self, update_id: int, payload: Any, chat: int | None) -> None:
         """Run the update through the processor; note a failed unit of work for a retry."""
         try:
             try:
@@ -298,8 +304,11 @@ class Inbox:
         finally:
             self.in_flight.discard(update_id)
             self._progress.set()
-            if self.cluster is not None:
-                self._wake.set()  # room for another chat
+            self._chats[chat] -= 1
+            if self._chats[chat] <= 0:
+                del self._chats[chat]
+                if self.cluster is not None:
+                    self._wake.set()  # room for another chat
 
     async def _failed(self, update_id: int, error: Exception) -> None:
         """The unit of work failed: count it, retry later with a backoff, give up after N."""

@@ -27,6 +27,7 @@ from bot.core.persistence import (
     CONVERSATION,
     NOT_STORED,
     NOT_STORED_CONVERSATIONS,
+    TOUCHED,
     USER_DATA,
     _conversation_key,
     _update_keys,
@@ -63,7 +64,7 @@ async def load(app: Application, session: AsyncSession, update: Update) -> None:
     memory: dict[int, Any] = app._user_data  # PTB's own dict behind the read-only user_data
     mine = dict(memory.get(user.id) or {})
     row = found.get((USER_DATA, str(user.id)))
-    if row is not None or (set(mine) - NOT_STORED and await stored_for(user.id)):
+    if row is not None or (set(mine) - NOT_STORED - {TOUCHED} and await stored_for(user.id)):
         fresh = dict(row or {})
         fresh.update({key: value for key, value in mine.items() if key in NOT_STORED})
         if fresh:
