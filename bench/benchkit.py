@@ -263,6 +263,17 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[index]
 
 
+def interruptible() -> None:
+    """SIGTERM and SIGINT stop a bench cleanly (bots stopped, databases dropped), even when
+    started in the background, where SIGINT is ignored."""
+
+    def stop(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def emit(result: dict[str, Any]) -> None:
     """Print the result as one JSON line (what run_all reads)."""
     print(json.dumps(result, ensure_ascii=False), flush=True)

@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import time
 
-from benchkit import TOKEN, BenchFake, BotProcess, emit, warm_up
+from benchkit import TOKEN, BenchFake, BotProcess, emit, interruptible, warm_up
 
 PEERS = {
     "aiogram": ["bench/peers/aiogram_echo.py"],
@@ -71,7 +71,9 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=30)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--timeout", type=float, default=300)
-    emit(asyncio.run(run(parser.parse_args())))
+    args = parser.parse_args()
+    interruptible()
+    emit(asyncio.run(run(args)))
 
 
 if __name__ == "__main__":

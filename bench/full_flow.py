@@ -18,7 +18,8 @@ confirmed); per step, the time from the bot fetching the update to the reply rea
 server (p50/p99). `--paced R` queues the steps at a steady R updates/s at most instead of all at
 once. `--latency S` makes the fake server wait S seconds before answering any call but
 getUpdates. `--rate-limit off` lifts the production limiter (TELEGRAM_RATE_LIMIT=false,
-BROADCAST_RATE=0). Checked: cases stored == N, and every case has both its description and its
+BROADCAST_RATE=0). A person whose reply does not come within --timeout seconds gives up and is
+counted in "stuck". Checked: cases stored == N, and every case has both its description and its
 map point (the two back-to-back updates were handled in order). A PostgreSQL database
 pact_bench_flow_<pid> is created and dropped. With --seed-cache DIR the onboarding is done once
 into a seed database (a SQLite file in DIR, or pact_bench_flow_seed_<hash of DIR>) and each run
@@ -51,6 +52,7 @@ from benchkit import (
     admin,
     database,
     emit,
+    interruptible,
     percentile,
     pg_server,
     scalar,
@@ -93,6 +95,10 @@ def stored(message: FakeMessage) -> bool:
     return "PACT-" in (message.text or "") and DIFFERENT not in message.labels
 
 
+class StepTimeout(RuntimeError):
+    """The bot's reply to a step did not come in time (lost, or the bot is far behind)."""
+
+
 @dataclass
 class Walker:
     """One person: their fake user and what they measured."""
@@ -104,6 +110,7 @@ class Walker:
     latencies: list[float] = field(default_factory=list)
     updates: int = 0
     timeout: float = 600
+    stuck: str | None = None
 
     @property
     def chat(self) -> int:
@@ -133,7 +140,15 @@ class Walker:
             messages = self.user.messages
             return bool(messages) and until(messages[-1])
 
-        done_at = await self.fake.wait_chat(self.chat, ready, self.timeout)
+        try:
+            done_at = await self.fake.wait_chat(self.chat, ready, self.timeout)
+        except TimeoutError:
+            shown = self.user.messages[-1] if self.user.messages else None
+            seen = (shown.text or "")[:80] if shown else "nothing"
+            raise StepTimeout(
+                f"chat {self.chat}: after {actions[-1]} the bot's newest message did not fit in "
+                f"{self.timeout:.0f} s (it reads {seen!r}, buttons {shown and shown.labels})"
+            ) from None
         delivered = self.fake.delivered_at.get(last)
         if timed and delivered is not None:
             self.latencies.append(done_at - delivered)
@@ -147,6 +162,13 @@ class Walker:
         self.updates = 0
 
     async def report(self) -> None:
+        """The timed walk; a person whose reply never came gives up (noted in ``stuck``)."""
+        try:
+            await self._report()
+        except StepTimeout as error:
+            self.stuck = str(error)
+
+    async def _report(self) -> None:
         """The timed walk from /menu to the stored case."""
         await self.step([("command", "/menu")], labelled(REPORT))
         await self.step([("press", REPORT)], labelled("Shkodër"))
@@ -363,9 +385,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "updates_per_s": round(updates / elapsed, 1),
         "p50_ms": round(p50 * 1000, 1) if p50 is not None else None,
         "p99_ms": round(p99 * 1000, 1) if p99 is not None else None,
+        "stuck": sum(1 for walker in walkers if walker.stuck),
+        "stuck_example": next((walker.stuck for walker in walkers if walker.stuck), None),
         "cases": cases,
         "cases_ok": cases == args.users,
-        "order_kept": whole == args.users,
+        "order_kept": whole == cases,
         "calls_per_update": round(len(calls) / max(updates, 1), 2),
         "onboarding_s": round(onboarding, 1) if onboarding is not None else "seeded before",
     }
@@ -383,10 +407,11 @@ def main() -> None:
     parser.add_argument("--paced", type=float, default=0.0, help="updates/s (0: all at once)")
     parser.add_argument("--rate-limit", choices=("on", "off"), default="off")
     parser.add_argument("--profile", default=None, help="write py-spy hot spots to this file")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds one step may take")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds one step may take")
     parser.add_argument("--seed-cache", default=None, help="folder: onboard once, copy per run")
     parser.add_argument("--drop-seed", action="store_true", help="drop the PostgreSQL seed, exit")
     args = parser.parse_args()
+    interruptible()
     if args.drop_seed:
         asyncio.run(drop_seed(args))
         return

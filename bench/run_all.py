@@ -55,16 +55,23 @@ def measure(argv: list[str], timeout: float, log: list[str]) -> dict[str, Any] |
     started = time.monotonic()
     command = [sys.executable, *argv]
     print(f"$ {' '.join(argv)}", flush=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
-        done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        process.terminate()  # the script stops its bot and drops its database
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
         log.append(f"{' '.join(argv)}: no result within {timeout:.0f} s")
         print("  timed out", flush=True)
         return None
     took = time.monotonic() - started
-    for line in reversed(done.stdout.splitlines()):
+    for line in reversed(stdout.splitlines()):
         if line.startswith("{"):
             try:
                 result = json.loads(line)
@@ -74,9 +81,9 @@ def measure(argv: list[str], timeout: float, log: list[str]) -> dict[str, Any] |
             result["_took_s"] = round(took, 1)
             print(f"  {took:.0f} s: {line[:300]}", flush=True)
             return result
-    tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-    log.append(f"{' '.join(argv)}: exit {done.returncode}, {' / '.join(tail)[:400]}")
-    print(f"  failed ({done.returncode}): {' / '.join(tail)[:400]}", flush=True)
+    tail = (stderr or stdout).strip().splitlines()[-3:]
+    log.append(f"{' '.join(argv)}: exit {process.returncode}, {' / '.join(tail)[:400]}")
+    print(f"  failed ({process.returncode}): {' / '.join(tail)[:400]}", flush=True)
     return None
 
 
@@ -96,6 +103,8 @@ def flow_checks(result: dict[str, Any] | None) -> str:
     if not result:
         return "failed"
     cases = f"{result['cases']}/{result['users']} cases"
+    if result.get("stuck"):
+        cases += f" ({result['stuck']} people never got a reply within the step timeout)"
     return f"{cases}, order {'kept' if result['order_kept'] else 'BROKEN'}"
 
 
@@ -340,7 +349,9 @@ def section(found: dict[str, Any], plan: Plan, took: float, log: list[str]) -> s
         parts += [
             "",
             "Profile of the bot's main thread during the last PostgreSQL burst (py-spy, busy "
-            "samples only; self time by package of the innermost frame):",
+            "samples only; self time by package of the innermost frame, inclusive: any frame of "
+            "the package on the stack). On a loaded machine, time spent waiting for a CPU is "
+            "charged to the frame where the process was preempted, often a socket write:",
             "",
             found["profile"].strip(),
         ]
