@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def state_rows(people: int, first_telegram_id: int) -> list[tuple[str, str, str,
 
 async def seed_states(url: str, people: int) -> None:
     """Write the drafts and states with COPY (the seeded users have Telegram ids 9,000,001...)."""
-    engine = create_engine(url)
+    engine = create_engine(url, command_timeout=0)
     try:
         async with engine.begin() as conn:
             raw = await conn.get_raw_connection()
@@ -107,6 +108,8 @@ async def build_big(server: str, sizes: stats_scale.Sizes, people: int, reuse: b
         except Exception as error:  # no such database yet: build it
             print(f"cannot reuse {BIG}: {error.__class__.__name__}", file=sys.stderr)
     started = time.perf_counter()
+    # Bulk COPY into a busy server can outlast the bot's 10 s statement timeout: none here.
+    stats_scale.create_engine = partial(create_engine, command_timeout=0)
     url = await stats_scale.build(server, BIG, sizes)
     await seed_states(url, people)
     print(
