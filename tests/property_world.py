@@ -33,7 +33,6 @@ from db.models import (
     BotState,
     Case,
     CaseContact,
-    CaseCounter,
     CaseFollower,
     Consent,
     ConsentPurpose,
@@ -48,6 +47,7 @@ from db.models import (
     Subscription,
     User,
 )
+from db.repositories import case_numbers
 from fakeapi import FakeTelegram
 from fakeapi.files import fake_jpeg
 from fakeapi.markup import inline_buttons
@@ -798,7 +798,8 @@ async def _check_person(session: Any, example: Example) -> None:
 async def _check_cases(session: Any, example: Example) -> None:
     """References are well formed, unique and within the counter; identities stay separated."""
     cases = list(await session.scalars(select(Case).where(Case.id > example.cases_before)))
-    counters = {c.year: c.last for c in (await session.execute(select(CaseCounter))).scalars()}
+    years = {int(found[1]) for c in cases if (found := REFERENCE.match(c.reference))}
+    counters = {year: await case_numbers.last_number(session, year) for year in years}
     contacts = set(
         await session.scalars(
             select(CaseContact.case_id).where(CaseContact.case_id > example.cases_before)

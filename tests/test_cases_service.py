@@ -13,7 +13,8 @@ from bot.cases.services import case_rules as cases
 from bot.cases.services import secret_codes as case_codes
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
-from db.models import Case, CaseContact, CaseKind, Identification, User
+from db.models import Case, CaseContact, CaseCounter, CaseKind, Identification, User
+from db.repositories import case_numbers
 from tests.databases import backends, fresh_database
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -56,6 +57,23 @@ async def test_references_are_unique_and_sequential_under_concurrency(sessions) 
             session, _new(Identification.ANONYMOUS), None, NOW.replace(year=2027)
         )
     assert next_year.case.reference == "PACT-2027-00001"
+
+
+async def test_numbers_continue_from_the_counter_and_a_rollback_leaves_at_most_a_gap(
+    sessions,
+) -> None:
+    async with sessions() as session, session.begin():
+        session.add(CaseCounter(year=2030, last=41))
+    when = NOW.replace(year=2030)
+    async with sessions() as session:
+        await cases.create(session, _new(Identification.ANONYMOUS), None, when)
+        await session.rollback()
+    async with sessions() as session, session.begin():
+        created = await cases.create(session, _new(Identification.ANONYMOUS), None, when)
+    number = int(created.case.reference.rsplit("-", 1)[1])
+    assert number in (42, 43), "after the counter; the rolled-back number is not given again"
+    async with sessions() as session:
+        assert await case_numbers.last_number(session, 2030) == number
 
 
 async def test_identification_modes_store_the_link_only_where_they_should(sessions) -> None:

@@ -13,8 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.account.services import consent as privacy
@@ -24,7 +22,6 @@ from db.models import (
     Case,
     CaseAttachment,
     CaseContact,
-    CaseCounter,
     CaseEvent,
     CaseEventKind,
     CaseFollower,
@@ -34,7 +31,7 @@ from db.models import (
     Reminder,
     User,
 )
-from db.repositories import audit
+from db.repositories import audit, case_numbers
 from db.repositories import reminders as reminders_repo
 
 CATEGORIES_CSV = Path(__file__).resolve().parents[3] / "db" / "data" / "categories.csv"
@@ -149,16 +146,13 @@ class Created:
 
 
 async def next_reference(session: AsyncSession, year: int) -> str:
-    """PACT-YYYY-NNNNN: one atomic upsert on the year's counter, safe under concurrency."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(CaseCounter)
-        .values(year=year, last=1)
-        .on_conflict_do_update(index_elements=["year"], set_={"last": CaseCounter.last + 1})
-        .returning(CaseCounter.last)
-    )
-    number = (await session.execute(statement)).scalar_one()
+    """PACT-YYYY-NNNNN: numbered per year, unique and increasing under concurrent submissions.
+
+    The number comes from db/repositories/case_numbers.py: a sequence on PostgreSQL (no lock
+    held until the commit; a rolled-back submission leaves a gap), the year's counter row on
+    SQLite.
+    """
+    number = await case_numbers.next_number(session, year)
     return f"PACT-{year}-{number:05d}"
 
 
