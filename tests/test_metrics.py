@@ -128,7 +128,7 @@ async def test_polling_metrics_count_updates_sends_and_show_stored_rows(
     assert value(body, "pact_updates_received_total") == 2
     assert value(body, "pact_updates_handled_total", kind="message") == 1
     assert value(body, "pact_updates_handled_total", kind="callback_query") == 1
-    assert value(body, "pact_updates_failed_total", kind="message") is None
+    assert value(body, "pact_updates_failed_total", kind="message") == 0
     assert value(body, "pact_update_seconds_count", kind="message") == 1
     assert value(body, "pact_update_seconds_bucket", kind="callback_query", le="+Inf") == 1
     assert value(body, "pact_sends_total", path="reply", outcome="sent") == 2

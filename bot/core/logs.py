@@ -5,13 +5,12 @@ per-chat conversations silenced."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import re
 import traceback
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,15 +80,22 @@ class Redactor(logging.Filter):
         return True
 
 
-@contextlib.contextmanager
-def in_update(update_id: int | None) -> Iterator[None]:
-    """Lines logged inside carry this update id (and the handler's name while one runs)."""
-    token, handler = UPDATE_ID.set(update_id), HANDLER.set(None)
-    try:
-        yield
-    finally:
-        HANDLER.reset(handler)
-        UPDATE_ID.reset(token)
+class InUpdate:
+    """Lines logged inside carry this update id (and the handler's name while one runs).
+
+    A class rather than a generator function: it wraps every update."""
+
+    __slots__ = ("_handler", "_token", "_update_id")
+
+    def __init__(self, update_id: int | None) -> None:
+        self._update_id = update_id
+
+    def __enter__(self) -> None:
+        self._token, self._handler = UPDATE_ID.set(self._update_id), HANDLER.set(None)
+
+    def __exit__(self, *_exc: object) -> None:
+        HANDLER.reset(self._handler)
+        UPDATE_ID.reset(self._token)
 
 
 Callback = Callable[..., Awaitable[Any]]
@@ -98,7 +104,7 @@ Callback = Callable[..., Awaitable[Any]]
 def named(callback: Callback) -> Callback:
     """The callback, with lines logged while it runs carrying its qualified name.
 
-    When it raises, the name stays set for the rest of the update (in_update ends it), so the
+    When it raises, the name stays set for the rest of the update (InUpdate ends it), so the
     error handler's line says which handler failed.
     """
     inner = getattr(callback, "func", callback)  # a functools.partial names its function
