@@ -47,3 +47,29 @@ async def test_upgrade_matches_models_and_downgrades_cleanly(backend: str, tmp_p
         await migrate.upgrade(engine)
     finally:
         await engine.dispose()
+
+
+def test_head_read_from_the_files_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert (
+        migrate.head() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    )
+
+
+@pytest.mark.parametrize("backend", backends())
+async def test_a_database_at_head_is_recognised_and_one_behind_is_upgraded(
+    backend: str, tmp_path: Path
+) -> None:
+    engine = create_engine(await fresh_database(backend, tmp_path))
+    try:
+        assert await migrate.current(engine) is None
+        await migrate.upgrade(engine)
+        assert await migrate.current(engine) == migrate.head()
+        await migrate.upgrade(engine)  # the fast path: nothing to do
+        await migrate.downgrade(engine, "-1")
+        assert await migrate.current(engine) != migrate.head()
+        await migrate.upgrade(engine)
+        assert await migrate.current(engine) == migrate.head()
+    finally:
+        await engine.dispose()
