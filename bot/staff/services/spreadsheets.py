@@ -21,9 +21,9 @@ from typing import IO, Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+"""Control characters an .xlsx cell cannot hold (the same set openpyxl refuses)."""
+
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """Leading characters that make spreadsheets treat a text cell as a formula."""
@@ -90,6 +90,9 @@ def to_xlsx(
     title: str, header: Sequence[str], rows: Iterable[Sequence[Any]], tz: ZoneInfo
 ) -> bytes:
     """A header (bold, frozen) and rows as an .xlsx workbook of one sheet."""
+    from openpyxl import Workbook  # imported on the first workbook, not at start-up
+    from openpyxl.styles import Font
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title
