@@ -2,7 +2,8 @@
 
 An update that came through the inbox (bot/core/inbox.py) is handled at most once: its row is
 re-checked (locked on PostgreSQL) inside the update's transaction and marked done in it, together
-with the person's drafts and conversation states (bot/core/persistence.py save_update_state).
+with the person's drafts and conversation states (bot/core/persistence.py save_update_state); on
+PostgreSQL the check, the lock and the mark are one statement (db/repositories/inbox.py take).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.core.i18n import Translator
 from bot.core.persistence import (
     DbPersistence,
     UpdateState,
+    consented,
     load_update_state,
     release_update_state,
     save_update_state,
@@ -85,11 +87,13 @@ class PactApplication(Application):
         before: UpdateState | None = None
         try:
             async with unit_of_work(self.services) as scope:
-                row = await inbox_repo.claim(scope.session, update.update_id)
-                if row is not None and row.done_at is not None:
+                taken = await inbox_repo.take(
+                    scope.session, update.update_id, self.services.clock.now()
+                )
+                if taken is inbox_repo.Taken.DONE:
                     log.info("update %s was already handled: skipped", update.update_id)
                     return
-                stored = row is not None
+                stored = taken is not inbox_repo.Taken.ABSENT
                 await load_update_state(self, scope.session, update)  # first need: read it
                 if self.shared_state is not None:  # several workers (bot/core/shared_state.py)
                     await self.shared_state(self, scope.session, update)
@@ -97,6 +101,8 @@ class PactApplication(Application):
                 if isinstance(self.bot, replies.ReplyBot):
                     replies.capture(scope, self.services.clock.now())
                 await self._resolve_user(scope, update)
+                tg_user = update.effective_user
+                before.consented = tg_user is not None and consented(scope.user, tg_user.id)
                 await super().process_update(update)
                 if not scope.failed:
                     await replies.finish(scope)
@@ -105,8 +111,10 @@ class PactApplication(Application):
                     if isinstance(self.bot, replies.ReplyBot):
                         chat = update.effective_chat
                         await replies.store(scope, self.services, self.bot, chat and chat.id)
-                    await save_update_state(self, scope.session, update, now)
-                    if stored:
+                    await save_update_state(
+                        self, scope.session, update, now, user_row=scope.user, previous=before
+                    )
+                    if taken is inbox_repo.Taken.OPEN:
                         await inbox_repo.mark_done(scope.session, update.update_id, now)
         except BaseException:
             if before is not None:

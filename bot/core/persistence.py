@@ -29,7 +29,9 @@ from itertools import chain
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, inspect, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
@@ -72,6 +74,38 @@ async def put_row(session: AsyncSession, kind: str, key: str, data: Any, now: da
     await session.execute(delete(BotState).where(BotState.kind == kind, BotState.key == key))
     if data is not None:
         session.add(BotState(kind=kind, key=key, data=data, updated_at=now))
+
+
+async def put_rows(session: AsyncSession, rows: list[tuple[str, str, Any]], now: datetime) -> None:
+    """Insert or replace (kind, key, data) rows in one upsert; data None: deleted, in one delete."""
+    gone = [(kind, key) for kind, key, data in rows if data is None]
+    kept = [
+        {"kind": kind, "key": key, "data": data, "updated_at": now}
+        for kind, key, data in rows
+        if data is not None
+    ]
+    if gone:
+        await session.execute(delete(BotState).where(tuple_(BotState.kind, BotState.key).in_(gone)))
+    if kept:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(BotState).values(kept)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[BotState.kind, BotState.key],
+                set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},
+            )
+        )
+
+
+def consented(user: User | None, telegram_id: int) -> bool:
+    """Whether the update's loaded user row shows consent (a) in force: then it may be stored,
+    without a query. False when the row cannot tell (not loaded, erased, consents reloaded)."""
+    if user is None or user.telegram_id != telegram_id:
+        return False
+    state = inspect(user)
+    if state.deleted or state.was_deleted or state.detached or "consents" in state.unloaded:
+        return False
+    return any(c.purpose == ConsentPurpose.CASES and c.withdrawn_at is None for c in user.consents)
 
 
 async def may_store(session: AsyncSession, user_id: int) -> bool:
@@ -226,6 +260,8 @@ class UpdateState:
             for name, key in _update_keys(app, update)
             if name in states
         }
+        self.consented = False
+        """Whether consent (a) was in force as the update began (set once the user is read)."""
 
     def restore(self) -> None:
         """Put memory back as it was: the failed update's transaction was rolled back."""
@@ -244,12 +280,22 @@ class UpdateState:
 
 
 async def save_update_state(
-    app: Application, session: AsyncSession, update: Update, now: datetime
+    app: Application,
+    session: AsyncSession,
+    update: Update,
+    now: datetime,
+    *,
+    user_row: User | None = None,
+    previous: UpdateState | None = None,
 ) -> None:
     """Write this person's drafts and the conversation states this update changed, in its session.
 
     Nothing is kept for someone who may not be stored (their rows are deleted instead); keys in
-    NOT_STORED and conversations in NOT_STORED_CONVERSATIONS are never written.
+    NOT_STORED and conversations in NOT_STORED_CONVERSATIONS are never written. With the
+    update's loaded `user_row` showing consent, no query asks whether they may be stored; with
+    `previous` (memory before the update) their drafts row is written only when it changed,
+    when consent was in force already before (the table then holds what memory held). All rows
+    go in at most one upsert and one delete.
     """
     user = update.effective_user
     if user is None:
@@ -262,19 +308,30 @@ async def save_update_state(
         states._write_access_keys -= mine
         changed += [(name, key, states.get(key)) for key in mine]
     app._user_ids_to_be_deleted_in_persistence.discard(user.id)  # written here instead
-    storable = await may_store(session, user.id)
+    known = consented(user_row, user.id)
+    storable = known or await may_store(session, user.id)
     _note_memory_only(app, update, user.id, storable)
     if not storable:
         await forget(session, user.id)
         return
     kept = _storable(dict(app.user_data.get(user.id) or {}))
-    await put_row(session, USER_DATA, str(user.id), kept, now)
+    rows: list[tuple[str, str, Any]] = []
+    unchanged = (
+        known
+        and previous is not None
+        and previous.consented
+        and kept == _storable(dict(previous.user_data or {}))
+    )
+    if not unchanged:
+        rows.append((USER_DATA, str(user.id), kept))
     for name, key, state in changed:
         keep = state is not None and name not in NOT_STORED_CONVERSATIONS
         if keep and user_of_key(key) != user.id and not await may_store(session, user_of_key(key)):
             keep = False
-        data = {"state": state} if keep else None
-        await put_row(session, CONVERSATION, _conversation_key(name, key), data, now)
+        rows.append(
+            (CONVERSATION, _conversation_key(name, key), {"state": state} if keep else None)
+        )
+    await put_rows(session, rows, now)
 
 
 def _note_memory_only(app: Application, update: Update, user_id: int, storable: bool) -> None:

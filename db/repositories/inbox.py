@@ -7,6 +7,7 @@ stays, as long as Telegram could still re-deliver it (bot/core/inbox.py deletes 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,42 @@ async def claim(session: AsyncSession, update_id: int) -> InboxUpdate | None:
         .execution_options(populate_existing=True)
     )
     return found.scalar_one_or_none()
+
+
+class Taken(enum.Enum):
+    """What `take` found for an update about to be handled."""
+
+    ABSENT = "absent"
+    """Not stored (handled without the inbox): nothing to mark."""
+    DONE = "done"
+    """Already handled: skip it."""
+    MARKED = "marked"
+    """To handle now; already marked done in this transaction (PostgreSQL)."""
+    OPEN = "open"
+    """To handle now; `mark_done` before the commit (SQLite)."""
+
+
+async def take(session: AsyncSession, update_id: int, now: datetime) -> Taken:
+    """Claim an update for this transaction: on PostgreSQL locked and marked done in one statement
+    (a rollback undoes the mark), on SQLite only read (marked at the end, so the write lock is
+    not taken while the handlers run)."""
+    if session.get_bind().dialect.name == "postgresql":
+        marked = await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id, InboxUpdate.done_at.is_(None))
+            .values(done_at=now, payload=None, chat_key=None, attempts=InboxUpdate.attempts + 1)
+            .returning(InboxUpdate.update_id)
+            .execution_options(synchronize_session=False)
+        )
+        if marked.first() is not None:
+            return Taken.MARKED
+    found = await session.execute(
+        select(InboxUpdate.done_at).where(InboxUpdate.update_id == update_id).with_for_update()
+    )
+    row = found.first()
+    if row is None:
+        return Taken.ABSENT
+    return Taken.DONE if row.done_at is not None else Taken.OPEN
 
 
 async def mark_done(session: AsyncSession, update_id: int, now: datetime) -> None:

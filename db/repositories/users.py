@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from db.models import User
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
-    """The user row for a Telegram account, consents loaded."""
+    """The user row for a Telegram account, consents loaded in the same query (every update
+    reads it: one statement, not two)."""
     result = await session.execute(
-        select(User).where(User.telegram_id == telegram_id).options(selectinload(User.consents))
+        select(User).where(User.telegram_id == telegram_id).options(joinedload(User.consents))
     )
-    return result.scalar_one_or_none()
+    return result.unique().scalar_one_or_none()
 
 
 async def add(session: AsyncSession, user: User) -> User:
