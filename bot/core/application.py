@@ -48,7 +48,8 @@ class PactApplication(Application):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._finished: OrderedDict[int, None] = OrderedDict()
+        self._finished: OrderedDict[int, int] = OrderedDict()
+        """Finished update ids with their chat (0: none), whose queued replies they wait for."""
         self._finished_changed = asyncio.Condition()
         self.unsaved_languages: dict[int, str] = {}
         """Languages chosen before consent: memory only, never stored (lost on restart)."""
@@ -76,7 +77,8 @@ class PactApplication(Application):
         finally:
             release_update_state(self, update)
             async with self._finished_changed:
-                self._finished[update.update_id] = None
+                chat = update.effective_chat
+                self._finished[update.update_id] = chat.id if chat else 0
                 while len(self._finished) > FINISHED_KEPT:
                     self._finished.popitem(last=False)
                 self._finished_changed.notify_all()
@@ -161,9 +163,14 @@ class PactApplication(Application):
         scope.translator = self.services.i18n.translator(locale)
 
     async def wait_processed(self, update_id: int, timeout: float = 10) -> None:
-        """Resolve once the update has been fully handled (tests and the playground use this)."""
-        async with asyncio.timeout(timeout), self._finished_changed:
-            await self._finished_changed.wait_for(lambda: update_id in self._finished)
+        """Resolve once the update has been fully handled and its replies made (tests and the
+        playground use this)."""
+        async with asyncio.timeout(timeout):
+            async with self._finished_changed:
+                await self._finished_changed.wait_for(lambda: update_id in self._finished)
+            chat = self._finished.get(update_id)
+            if chat is not None and isinstance(self.bot, replies.ReplyBot):
+                await self.bot.lanes.settled(chat)
 
 
 class PactContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

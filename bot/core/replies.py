@@ -11,14 +11,19 @@ between Telegram taking it and the row being deleted, at most the replies in fli
 uploads (letters, exports, charts) are made after the commit in their place from memory, not
 stored: after a kill the person asks again. A handler that needs Telegram's real answer now (the
 evidence copy's file id) uses ``immediately()``.
+
+Callback answers go first and at once: they are not messages, so a toast never waits for the
+message budget. Under a rate limiter the other calls join the chat's lane (``Lanes``), which makes
+them in order behind the chat's earlier replies while the update's slot goes to the next update.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,7 +37,7 @@ from telegram.request._requestparameter import RequestParameter
 from bot.broadcasting.limiter import retry_seconds
 from bot.broadcasting.outbox import mark_blocked
 from bot.broadcasting.services import outbox_rows as rows
-from bot.core.runtime import Scope, Services, current_scope, unit_of_work
+from bot.core.runtime import Scope, Services, current_scope, run_effect, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,7 @@ RESENT_KEYS = ("chat_id", "text", "parse_mode", "reply_markup", "link_preview_op
 IGNORED = ("not modified", "query is too old", "query id is invalid", "message to delete not found")
 """Refusals that mean the call's effect is already there (or no longer matters)."""
 GONE = ("message to edit not found", "can't be edited", "message not found")
+ANSWER = "answerCallbackQuery"
 
 _immediate: ContextVar[bool] = ContextVar("pact_reply_immediate", default=False)
 
@@ -80,19 +86,115 @@ class Call:
         return cls(str(item["m"]), item.get("p"))
 
 
+class Lanes:
+    """Per chat, the replies still to make after their commit, made in order across updates.
+
+    An update hands its messages to its chat's lane and is done, so a burst of presses is not
+    held to the message budget's pace: each press is answered as soon as it is handled, and its
+    messages follow in the chat's order at the pace the rate limiter allows. Rows whose calls
+    are all made are deleted together, one transaction for all that finished meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._tails: dict[int, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._made: list[int] = []
+        self._deleting: asyncio.Task[None] | None = None
+
+    def add(self, chat: int, work: Callable[[], Awaitable[object]]) -> None:
+        """Queue work behind the chat's earlier work."""
+        task = asyncio.create_task(_after(self._tails.get(chat), work))
+        self._tails[chat] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._forget(chat, done))
+
+    def _forget(self, chat: int, task: asyncio.Task[None]) -> None:
+        """A finished task leaves; the chat's lane goes when its last task is done."""
+        self._tasks.discard(task)
+        if self._tails.get(chat) is task:
+            del self._tails[chat]
+
+    def busy(self, chat: int) -> bool:
+        """Whether the chat has replies still queued."""
+        return chat in self._tails
+
+    def made(self, services: Services, row_id: int) -> None:
+        """A row's calls are all made: delete it soon, with the others made meanwhile."""
+        self._made.append(row_id)
+        if self._deleting is None or self._deleting.done():
+            self._deleting = asyncio.create_task(self._delete(services))
+
+    async def _delete(self, services: Services) -> None:
+        """Delete the made rows in one transaction, again while more come."""
+        while self._made:
+            ids, self._made = self._made, []
+            try:
+                async with unit_of_work(services) as scope:
+                    for row_id in ids:
+                        await rows.forget(scope.session, row_id)
+            except Exception as error:
+                log.warning("%d made replies kept (%s)", len(ids), type(error).__name__)
+
+    async def settled(self, chat: int | None = None) -> None:
+        """Wait until the chat's queued replies (every chat's when None) are made and deleted."""
+        while tails := self._waiting_on(chat):
+            await asyncio.wait(tails)
+        if self._deleting is not None:
+            await asyncio.wait([self._deleting])
+
+    def _waiting_on(self, chat: int | None) -> list[asyncio.Task[None]]:
+        """The tasks settled() waits for now."""
+        if chat is None:
+            return list(self._tails.values())
+        tail = self._tails.get(chat)
+        return [tail] if tail is not None else []
+
+    async def close(self) -> None:
+        """Stop what is still queued (the inbox's drain was its time; the rows stay stored and
+        the next start sends them first), then delete the rows already made."""
+        left = set(self._tasks)
+        if left:
+            log.warning("%d replies still queued at shutdown: sent at the next start", len(left))
+            for task in left:
+                task.cancel()
+            await asyncio.wait(left, timeout=1)
+        if self._deleting is not None:
+            await asyncio.wait([self._deleting], timeout=1)
+
+
+async def _after(before: asyncio.Task[None] | None, work: Callable[[], Awaitable[object]]) -> None:
+    """Run the work once the chat's earlier work is over (however it ended)."""
+    if before is not None:
+        await asyncio.wait([before])
+    await run_effect(work)
+
+
 class ReplyBot(ExtBot[None]):
     """The Application's bot: posting calls made while an update is handled are recorded."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        with self._unfrozen():
+            self.lanes = Lanes()
+
+    async def shutdown(self) -> None:
+        """Stop queued replies (kept for the next start) before the connections close."""
+        await self.lanes.close()
+        await super().shutdown()
 
     async def _do_post(self, endpoint: str, data: dict[str, Any], **timeouts: Any) -> Any:
         """Record a posting call on the capturing scope; make every other call now."""
         scope = _capturing(endpoint)
         if scope is None:
+            chat = _chat_id(data.get("chat_id")) if _posts(endpoint) else None
+            if chat is not None and self.lanes.busy(chat):
+                await self.lanes.settled(chat)  # a message made now keeps the chat's order
             return await super()._do_post(endpoint, data, **timeouts)
         request = RequestData([RequestParameter.from_input(k, v) for k, v in data.items()])
         assert scope.replies is not None
         if request.contains_files:
             scope.replies.append(Call(endpoint, None, dict(data)))
-        elif endpoint == "answerCallbackQuery":
+        elif endpoint == ANSWER:
             _answer_once(scope.replies, Call(endpoint, request.json_parameters))
         else:
             scope.replies.append(Call(endpoint, request.json_parameters))
@@ -107,7 +209,8 @@ class ReplyBot(ExtBot[None]):
 
 
 def _answer_once(calls: list[Call], answer: Call) -> None:
-    """A press is answered once: a later answer in the same update replaces the earlier one."""
+    """A press is answered once (a later answer in the update replaces the earlier one), and
+    before the update's other calls: a toast is not a message, so it never waits for one."""
     query = (answer.params or {}).get("callback_query_id")
     for index, call in enumerate(calls):
         if (
@@ -116,7 +219,12 @@ def _answer_once(calls: list[Call], answer: Call) -> None:
         ):
             calls[index] = answer
             return
-    calls.append(answer)
+    calls.insert(_answers(calls), answer)
+
+
+def _answers(calls: Sequence[Call]) -> int:
+    """How many callback answers lead the calls."""
+    return next((n for n, call in enumerate(calls) if call.endpoint != ANSWER), len(calls))
 
 
 def _capturing(endpoint: str) -> Scope | None:
@@ -202,7 +310,44 @@ async def store(scope: Scope, services: Services, bot: ReplyBot, chat_id: int | 
     )
     assert row is not None
     direct = rows.Direct(row.id, row.kind, row.chat_id or 0, row.user_id, dict(row.payload), 0)
-    scope.effects.insert(0, lambda: deliver(bot, services, direct, calls))
+    scope.effects.insert(0, lambda: answer_then_queue(bot, services, direct, calls))
+
+
+async def answer_then_queue(
+    bot: ReplyBot, services: Services, row: rows.Direct, calls: Sequence[Call]
+) -> None:
+    """Just after the commit: make the callback answers now, queue the rest on the chat's lane.
+
+    Without a rate limiter nothing waits for a budget: the calls are all made here, in order.
+    """
+    if bot.rate_limiter is None:
+        await deliver(bot, services, row, calls)
+        return
+    answers = _answers(calls)
+    if answers == len(calls):
+        await _make(bot, services, row, calls, 0)
+    elif not answers or await _make(bot, services, row, calls, 0, answers):
+        bot.lanes.add(row.chat_id, lambda: _make(bot, services, row, calls, answers))
+
+
+async def _make(
+    bot: ReplyBot,
+    services: Services,
+    row: rows.Direct,
+    calls: Sequence[Call],
+    start: int,
+    stop: int | None = None,
+) -> bool:
+    """Make the calls from start (to stop); the row is deleted with others once all are made,
+    or kept to resume at the call that failed. True if no call failed."""
+    done, error = await _play(bot, row, calls, start, stop)
+    if error is not None:
+        await _record(services, row, done, error)
+        return False
+    if done == len(calls):
+        services.metrics.send("reply", None)
+        bot.lanes.made(services, row.id)
+    return True
 
 
 async def deliver(
@@ -213,6 +358,13 @@ async def deliver(
         calls = [Call.from_stored(item) for item in row.payload.get("calls", [])]
     start = int(row.payload.get("done", 0))
     done, error = await _play(bot, row, calls, start)
+    return await _record(services, row, done, error)
+
+
+async def _record(
+    services: Services, row: rows.Direct, done: int, error: TelegramError | None
+) -> bool:
+    """Forget a row whose calls are all made, or keep it to resume at the call that failed."""
     services.metrics.send("reply", error)
     now = services.clock.now()
     async with unit_of_work(services) as scope:
@@ -239,10 +391,11 @@ async def deliver(
 
 
 async def _play(
-    bot: ReplyBot, row: rows.Direct, calls: Sequence[Call], start: int
+    bot: ReplyBot, row: rows.Direct, calls: Sequence[Call], start: int, stop: int | None = None
 ) -> tuple[int, TelegramError | None]:
-    """Make the calls in order; (calls done, the error that stopped them or None)."""
-    for index in range(start, len(calls)):
+    """Make the calls from start (to stop) in order; (calls done, the error that stopped them)."""
+    end = len(calls) if stop is None else stop
+    for index in range(start, end):
         call = calls[index]
         if call.params is None and call.upload is None:
             log.info("reply %s: a file upload lost at a restart is not sent", row.id)
@@ -259,7 +412,7 @@ async def _play(
             log.warning("reply %s: %s timed out (Telegram may have it)", row.id, call.endpoint)
         except TelegramError as error:
             return index, error
-    return len(calls), None
+    return end, None
 
 
 async def _after_refusal(bot: ReplyBot, row: rows.Direct, call: Call, error: BadRequest) -> None:
@@ -280,6 +433,14 @@ def _chat_of(call: Call) -> int | None:
     value = (call.params or call.upload or {}).get("chat_id")
     try:
         return int(json.loads(value)) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _chat_id(value: Any) -> int | None:
+    """A call's chat id as a number (None for none or a @name)."""
+    try:
+        return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
 
