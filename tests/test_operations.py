@@ -21,10 +21,12 @@ def test_the_env_example_loads_as_copied() -> None:
 
 
 def _bot_service(compose: str) -> str:
-    """The text of the bot service in compose.yaml."""
-    found = re.search(r"^  bot:\n(.*?)(?=^  \S|^\S)", compose, re.S | re.M)
-    assert found, "compose.yaml has a bot service"
-    return found.group(1)
+    """The text of the bot's settings in compose.yaml (the x-bot block every bot service merges)."""
+    found = re.search(r"^x-bot: &bot\n(.*?)(?=^\S)", compose, re.S | re.M)
+    assert found, "compose.yaml has the x-bot block"
+    for service in ("bot", "fetcher", "worker"):
+        assert re.search(rf"^  {service}:\n    <<: \*bot$", compose, re.M), service
+    return found.group(1).replace("\n  ", "\n    ")
 
 
 def test_compose_waits_for_a_clean_stop_and_checks_healthz() -> None:

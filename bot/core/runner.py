@@ -24,6 +24,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     app = build_application(settings)
     await startup(app)
+    # What start-up built (modules, handlers, catalogs) lives as long as the process: keep it out
+    # of the collector's full passes, which otherwise walk it all (pauses of 0.2-0.4 s seen).
+    gc.freeze()
     runner = None
     try:
         if settings.webhook_mode and Roles.of(settings).fetch:
