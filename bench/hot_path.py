@@ -83,6 +83,7 @@ class Counter:
         self.on = False
         self.statements = 0
         self.commits = 0
+        self.connections = 0
         self.kinds: dict[str, int] = {}
         self.errors: dict[str, int] = {}
 
@@ -96,6 +97,10 @@ class Counter:
         """Database errors by message (bench data only: no one's content)."""
         key = str(context.original_exception)[:80]
         self.errors[key] = self.errors.get(key, 0) + 1
+
+    def connect(self, *_: Any) -> None:
+        if self.on:
+            self.connections += 1
 
     def commit(self, *_: Any) -> None:
         if self.on:
@@ -148,6 +153,7 @@ async def measure(args: argparse.Namespace, url: str) -> dict[str, float]:
     event.listen(sync_engine, "before_cursor_execute", counter.statement)
     event.listen(sync_engine, "commit", counter.commit)
     event.listen(sync_engine, "handle_error", counter.error)
+    event.listen(sync_engine, "connect", counter.connect)
     users = [fake.user(user_id=20_000 + i, language_code="en") for i in range(args.users)]
     profiler = None
     if args.profile:
@@ -176,6 +182,7 @@ async def measure(args: argparse.Namespace, url: str) -> dict[str, float]:
         "rate": sent / elapsed,
         "statements": counter.statements / sent,
         "commits": counter.commits / sent,
+        "connections": counter.connections,
     }
 
 
@@ -201,7 +208,8 @@ async def main() -> None:
         backend = make_url(url).get_backend_name()
         print(
             f"{backend}: {found['updates']:.0f} updates, {found['rate']:6.1f} updates/s, "
-            f"{found['statements']:.2f} statements and {found['commits']:.2f} commits per update"
+            f"{found['statements']:.2f} statements and {found['commits']:.2f} commits per update, "
+            f"{found['connections']:.0f} database connections opened"
         )
 
 

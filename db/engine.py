@@ -31,13 +31,14 @@ def create_engine(
     parsed = make_url(url)
     # hide_parameters: SQL errors (and their tracebacks in logs) never show the bound values,
     # which are descriptions, names and file names.
-    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_timeout": pool_timeout}
+    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_timeout": pool_timeout, **_POOL}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        else:
-            kwargs.pop("pool_timeout")  # an in-memory database has a single-connection pool
+        else:  # an in-memory database has a single-connection pool
+            for key in ("pool_timeout", *_POOL):
+                kwargs.pop(key)
         # SQLite has no network: its wait is the busy timeout, for a lock another writer holds.
         busy = command_timeout or _SQLITE_NO_LIMIT
         kwargs["connect_args"] = {"timeout": busy}
@@ -53,6 +54,12 @@ def create_engine(
     engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     event.listen(engine.sync_engine, "handle_error", _drop_broken_connection)
     return engine
+
+
+_POOL = {"pool_size": 15, "max_overflow": 0}
+"""At most 15 connections, as before (5 kept + 10 overflow), but all kept open once made: with
+more than 5 updates at once, each overflow connection was closed at its commit and a new one
+opened (connect, authenticate, set up) for the next update."""
 
 
 def _bounded_cancel(seconds: float) -> type[asyncpg.Connection]:
