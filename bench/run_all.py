@@ -113,6 +113,13 @@ def flow_ok(result: dict[str, Any] | None) -> bool:
     return bool(result and result["cases_ok"] and result["order_kept"])
 
 
+def ms(value: float | None) -> str:
+    """Milliseconds for the table: whole above 100 ms."""
+    if value is None:
+        return "–"
+    return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
+
+
 def verdict(ok: bool | None) -> str:
     """Table cell for met / not met / no target."""
     return "—" if ok is None else ("yes" if ok else "**no**")
@@ -223,7 +230,7 @@ def flow_rows(found: dict[str, Any], aiogram: float | None) -> list[list[str]]:
                 f"PACT full flow, burst, PostgreSQL, limits lifted ({pg[0]['users']} people, "
                 f"{pg[0]['updates']} updates)",
                 f"{value:.0f} updates/s (median of {rates(pg)}){ratio(value)}; "
-                f"p50 {median(pg, 'p50_ms')} ms, p99 {median(pg, 'p99_ms')} ms; "
+                f"p50 {ms(median(pg, 'p50_ms'))}, p99 {ms(median(pg, 'p99_ms'))}; "
                 f"{pg[0]['calls_per_update']} calls/update; {flow_checks(pg[-1])}",
                 "≥ 400 updates/s and ≥ 0.5× aiogram",
                 verdict(ok),
@@ -239,7 +246,7 @@ def flow_rows(found: dict[str, Any], aiogram: float | None) -> list[list[str]]:
             return
         figure = (
             f"{result['updates_per_s']:.0f} updates/s{ratio(result['updates_per_s'])}; "
-            f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms; {flow_checks(result)}"
+            f"p50 {ms(result['p50_ms'])}, p99 {ms(result['p99_ms'])}; {flow_checks(result)}"
         )
         met = None if test is None else (test(result) and flow_ok(result))
         rows.append([f"{label} ({result['users']} people)", figure, target, verdict(met)])
@@ -263,7 +270,7 @@ def flow_rows(found: dict[str, Any], aiogram: float | None) -> list[list[str]]:
             [
                 f"PACT full flow paced at 100 updates/s, PostgreSQL ({paced['users']} people)",
                 f"delivered {paced['updates_per_s']:.0f}/s; delivery to reply p50 "
-                f"{paced['p50_ms']} ms, p99 {paced['p99_ms']} ms; {flow_checks(paced)}",
+                f"{ms(paced['p50_ms'])}, p99 {ms(paced['p99_ms'])}; {flow_checks(paced)}",
                 "p99 < 15 ms",
                 verdict(paced["p99_ms"] is not None and paced["p99_ms"] < 15 and flow_ok(paced)),
             ]
