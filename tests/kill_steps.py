@@ -9,9 +9,9 @@ the parent lets the kernel reap it.
 
 To kill the bot while it handles an update, the test holds the database so that the update's
 transaction cannot finish: on SQLite the write lock (``BEGIN IMMEDIATE`` on the same file: storing
-the update waits, so it is received but not stored), on PostgreSQL ``bot_state`` locked against
-writes (every update of a known person writes its drafts there just before its done mark and its
-commit, after the handlers ran), then it waits until the bot waits, and kills it.
+the update waits, so it is received but not stored), on PostgreSQL ``outbox`` locked against
+writes (every update that answers stores its reply row there just before its commit, after the
+handlers ran and with its inbox row taken), then it waits until the bot waits, and kills it.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class Hold:
             await asyncio.to_thread(self._file.execute, "BEGIN IMMEDIATE")
         else:
             self._connection = await self.engine.connect()
-            await self._connection.execute(text("LOCK TABLE bot_state IN EXCLUSIVE MODE"))
+            await self._connection.execute(text("LOCK TABLE outbox IN EXCLUSIVE MODE"))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -173,7 +173,7 @@ class Hold:
             await self._connection.close()
 
     async def bot_waits(self) -> bool:
-        """PostgreSQL: a transaction that holds an update's inbox row waits for bot_state."""
+        """PostgreSQL: a transaction that holds an update's inbox row waits for the outbox."""
         async with self.engine.connect() as connection:
             found = await connection.execute(text(_WAITING))
             return bool(found.scalar_one())
@@ -183,7 +183,7 @@ _WAITING = """
 SELECT count(*) FROM pg_stat_activity a
 WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'
   AND EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-              WHERE l.pid = a.pid AND NOT l.granted AND c.relname = 'bot_state')
+              WHERE l.pid = a.pid AND NOT l.granted AND c.relname = 'outbox')
   AND EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
               WHERE l.pid = a.pid AND l.granted AND c.relname = 'inbox')
 """
