@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -381,6 +382,19 @@ class Case(Base):
                 "first_resolved_at",
             ],
         ),
+        *(
+            Index(
+                index,
+                column,
+                postgresql_include=["kind"],
+                postgresql_where=text(f"{column} IS NOT NULL"),
+                sqlite_where=text(f"{column} IS NOT NULL"),
+            )
+            for column, index in (
+                ("seconds_to_first_action", "ix_cases_seconds_to_action"),
+                ("seconds_to_resolution", "ix_cases_seconds_to_resolution"),
+            )
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -418,6 +432,10 @@ class Case(Base):
     """The earliest timeline entry by staff; kept by database triggers (migration 0019)."""
     first_resolved_at: Mapped[datetime | None]
     """The earliest "resolved" entry; kept by database triggers (migration 0019)."""
+    seconds_to_first_action: Mapped[int | None]
+    """Whole seconds from creation to first_staff_action_at; kept by triggers (migration 0021)."""
+    seconds_to_resolution: Mapped[int | None]
+    """Whole seconds from creation to first_resolved_at; kept by triggers (migration 0021)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -1,6 +1,7 @@
 """case_stats on both backends equals a naive count over the raw rows, for random cases and
 timelines that change after the fact (entries added out of order, moved, deleted, a staff member
-deleted): the per-case first action and resolution the triggers keep stay exact."""
+deleted, cases' creation moved): the per-case first action and resolution and the durations to
+them that the triggers keep stay exact, and so do medians read from the durations' indexes."""
 
 from __future__ import annotations
 
@@ -116,6 +117,10 @@ async def seed(maker: async_sessionmaker[AsyncSession], rng: random.Random) -> N
         await session.execute(delete(CaseEvent).where(CaseEvent.id.in_(rng.sample(ids, 30))))
     async with maker() as session, session.begin():
         await session.execute(delete(User).where(User.id == STAFF[0]))
+        for number in rng.sample(range(1, 161), 15):
+            moved = await session.get(Case, number)
+            assert moved is not None
+            moved.created_at += timedelta(seconds=rng.uniform(-5 * 86400, 5 * 86400))
 
 
 async def naive(session: AsyncSession, scope: Scope) -> stats.CaseStats:
@@ -167,6 +172,47 @@ async def test_case_stats_equal_a_naive_count_of_the_raw_rows(maker, seed_value)
             got = await stats.case_stats(session, scope, TZ)
         assert got == expected, scope
     assert expected.total == 0 and expected.median_days_to_resolution is None
+    async with maker() as session:
+        for case in (await session.execute(select(Case))).scalars():
+            assert case.seconds_to_first_action == whole_seconds(
+                case.first_staff_action_at, case.created_at
+            )
+            assert case.seconds_to_resolution == whole_seconds(
+                case.first_resolved_at, case.created_at
+            )
+
+
+def whole_seconds(later: datetime | None, earlier: datetime) -> int | None:
+    """Seconds from `earlier` to `later`, each cut to the whole second; None without `later`."""
+    if later is None:
+        return None
+    return math.floor(later.timestamp()) - math.floor(earlier.timestamp())
+
+
+async def test_whole_period_medians_of_odd_and_even_counts_equal_a_naive_count(maker) -> None:
+    rng = random.Random(3)
+    created = datetime(2026, 3, 1, 10, 0, 0, 600_000, tzinfo=UTC)
+    for number in range(1, 8):
+        async with maker() as session, session.begin():
+            session.add(
+                Case(
+                    id=number,
+                    reference=f"PACT-2026-{number:05d}",
+                    kind=CaseKind.CORRUPTION if number == 4 else CaseKind.SERVICE,
+                    status=CaseStatus.RECEIVED,
+                    identification="named",
+                    created_at=created,
+                    updated_at=created,
+                )
+            )
+            await session.flush()
+            later = created + timedelta(seconds=rng.uniform(0, 90_000))
+            session.add(CaseEvent(case_id=number, at=later, kind="note", staff_user_id=STAFF[1]))
+            if number % 3:
+                session.add(CaseEvent(case_id=number, at=later, kind="status", status="resolved"))
+        for scope in (Scope(), Scope(include_corruption=True)):
+            async with maker() as session:
+                assert await stats.case_stats(session, scope, TZ) == await naive(session, scope)
 
 
 @pytest.mark.parametrize("backend", backends())
@@ -239,6 +285,10 @@ async def test_the_migration_fills_each_cases_first_action_and_resolution(
                 )
             )
             assert found.all() == [(1, created + 2 * hour, created + 9 * hour), (2, None, None)]
+            found = await conn.execute(
+                select(Case.seconds_to_first_action, Case.seconds_to_resolution).order_by(Case.id)
+            )
+            assert found.all() == [(7200, 32400), (None, None)]
         await migrate.downgrade(engine, "0018_inbox_chats")
     finally:
         await engine.dispose()
