@@ -1,21 +1,23 @@
 """Poll and RSVP presses under production limits: how soon each button stops spinning.
 
 Run: python bench/poll_presses.py [--quick] [--users 1000] [--window 10] [--kind poll,rsvp]
-     [--database URL] [--latency 0] [--with-broadcast] [--compare]
+     [--database URL] [--latency 0] [--compare] [--pool-size N]
 
 N people who received a poll (or an event invitation) broadcast each press one button, spread
 evenly over --window seconds, against the in-process fake Bot API. The bot runs with production
 limits: StrictRateLimiter on the replies (priority lane) and on the broadcast sender (30/s shared
 budget). The broadcast is sent beforehand by a bot without limits, then a fresh bot takes the
-presses; with --with-broadcast a second campaign broadcast to the same people is being sent
-(bulk lane) while they press. Reported per kind: p50/p99/max from a press to its
-answerCallbackQuery reaching the server, the most counted calls (sends and edits: everything
-with a chat_id but look-ups) in any sliding second, the most in one chat in any sliding second,
-the seconds from the first press until every reply's send or edit has arrived, and the calls by
-method. --compare runs each kind a second time with every reply call made inside the update's
+presses. Reported per kind: p50/p99/max from a press to its answerCallbackQuery reaching the
+server, the most counted calls (sends and edits: everything with a chat_id but look-ups) in any
+sliding second, the most in one chat in any sliding second, the seconds from the first press
+until the last counted call arrived, the calls by method and how many messages came twice.
+--compare runs each kind a second time with every reply call made inside the update's
 processing slot, in order (as before the reply lanes of bot/core/replies.py), side by side.
-The last line is one JSON object of every figure (bench/run_all.py reads it).
---quick: 100 people. A PostgreSQL URL gets a throwaway database (created and dropped).
+--pool-size N is a what-if: the bot's PostgreSQL pool holds N connections instead of
+SQLAlchemy's 5 + 10 overflow (below MAX_CONCURRENT_UPDATES, updates wait for a connection and,
+after the pool timeout, fail and are tried again). --quick: 100 people. A PostgreSQL URL gets a
+throwaway database (created and dropped). The last line is one JSON object of every figure
+(bench/run_all.py reads it).
 """
 
 from __future__ import annotations
@@ -155,26 +157,6 @@ async def seed(url: str, kind: str, users: int) -> None:
         await engine.dispose()
 
 
-async def queue_second(url: str, kind: str) -> None:
-    """A plain campaign broadcast to the same people, due at once (sent while they press)."""
-    engine = create_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            await campaigns.create_broadcast(
-                session,
-                title="News",
-                text_sq="Lajme",
-                text_en="News",
-                topic=TOPICS[kind],
-                municipality_ids=None,
-                send_at=NOON,
-                by_user_id=None,
-                now=NOON,
-            )
-    finally:
-        await engine.dispose()
-
-
 def settings(url: str, fake: FakeTelegram, limited: bool) -> Settings:
     """Production limits (or none, for sending the poll beforehand)."""
     return Settings(
@@ -289,8 +271,6 @@ async def _run(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]
         await shutdown(first)
         missing = [p.user_id for p in people if not p.messages]
         assert not missing, f"{len(missing)} people did not get the broadcast"
-        if args.with_broadcast:
-            await queue_second(url, kind)
         arrivals = Arrivals(fake)
         fake.latency = args.latency
         app = build_application(settings(url, fake, limited=True), clock=ManualClock(NOON))
@@ -317,10 +297,6 @@ async def _run(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]
             return len(arrivals.answered()) >= len(pressed) and replies >= expected_sends
 
         await fake.wait_until(finished, timeout=WAIT)
-        if args.with_broadcast:
-            await fake.wait_until(
-                lambda: all(len(p.messages) >= 2 + (kind == "rsvp") for p in people), timeout=WAIT
-            )
         ended = time.perf_counter()
         await shutdown(app)
         await fake.stop()
@@ -341,7 +317,6 @@ async def _run(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]
         "users": len(people),
         "window_s": args.window,
         "backend": make_url(url).get_backend_name(),
-        "with_broadcast": bool(args.with_broadcast),
         "answered": len(waits),
         "answer_p50_s": round(statistics.median(waits), 3),
         "answer_p99_s": round(percentile(waits, 0.99), 3),
@@ -364,7 +339,6 @@ async def main() -> None:
     parser.add_argument("--kind", default="poll,rsvp", help="poll, rsvp or both (comma)")
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: temp SQLite)")
     parser.add_argument("--latency", type=float, default=0.0, help="fake round trip, seconds")
-    parser.add_argument("--with-broadcast", action="store_true", help="a broadcast meanwhile")
     parser.add_argument(
         "--compare", action="store_true", help="also the replies made inline, as before lanes"
     )
