@@ -351,6 +351,7 @@ async def test_export_last_public_note_is_the_status_note_never_a_private_reply(
 ) -> None:
     import csv
     import io
+    import zipfile
 
     bot = await steps.start(fake, database_url)
     try:
@@ -365,9 +366,11 @@ async def test_export_last_public_note_is_the_status_note_never_a_private_reply(
         await worker.command("/export")
         await worker.press("Everything")
         document = next(m.document for m in worker.messages if m.document)
-        [row] = list(csv.DictReader(io.StringIO(document["content"].decode("utf-8-sig"))))
+        with zipfile.ZipFile(io.BytesIO(document["content"])) as archive:
+            text = archive.read("pact-cases-all.csv").decode("utf-8-sig")
+        [row] = list(csv.DictReader(io.StringIO(text)))
         assert row["Last public note"] == "We asked the municipality."
-        assert "which pole" not in document["content"].decode("utf-8-sig")
+        assert "which pole" not in text
     finally:
         await bot.stop()
 
