@@ -515,3 +515,44 @@ async def test_done_ids_are_deleted_after_48_hours(bot: BotHarness) -> None:
     await arta.command("/help")  # the feeder's pass that hands this over prunes after it
     await arta.command("/help")  # handed over by a later pass: the pruning is finished
     assert await _inbox_row(bot, first) is None, "only ids of the last 48 hours are kept"
+
+
+async def test_a_failed_update_is_tried_again_before_its_chats_next_one(
+    fake: FakeTelegram, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat's next update was already queued behind the failed one: it waits for the retry."""
+    from bot.core import application as application_module
+
+    bot = BotHarness(fake, database_url)
+    before, after = bot.person(language_code="en"), bot.person(language_code="en")
+    await bot.start()
+    try:
+        await before.command("/help")
+        await before.command("/privacy")  # the answers as they come without a failure
+    finally:
+        await bot.stop()
+
+    real = application_module.save_update_state
+    failed: list[int] = []
+
+    async def fails_once(app: Any, session: Any, update: Any, *args: Any, **kwargs: Any) -> None:
+        if update.update_id == first and not failed:
+            failed.append(update.update_id)
+            raise RuntimeError("the commit could not be made")
+        await real(app, session, update, *args, **kwargs)
+
+    monkeypatch.setattr(application_module, "save_update_state", fails_once)
+    first = await after.fake.send_command("/help")  # both in the first batch the bot fetches
+    second = await after.fake.send_command("/privacy")
+    await bot.start()
+    try:
+        await bot.settle(second)
+        await bot.app.wait_processed(first, timeout=10)
+        assert failed == [first]
+        apology = "Sorry, something went wrong on our side."
+        assert after.texts()[0].startswith(apology)
+        assert after.texts()[1:] == before.texts(), "the retried /help came before /privacy"
+        async with bot.app.services.sessions() as session:
+            assert (await inbox_repo.claim(session, second)).done_at is not None
+    finally:
+        await bot.stop()

@@ -81,6 +81,9 @@ class Inbox:
         """Updates in hand by chat (a chat leaving makes room for another in shared mode)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry_at: dict[int, tuple[float, int]] = {}
+        self._blocked: dict[int, int] = {}
+        """Chat -> its update whose unit of work failed: the chat's later ones wait for its retry
+        (they may already be queued in the processor behind it, so they are turned back there)."""
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
         self._feeder: asyncio.Task[None] | None = None
@@ -293,12 +296,27 @@ class Inbox:
                 log.error("update %s cannot be read: given up: %s", update_id, logs.failure(error))
                 await self._give_up(update_id)
                 return
-            processor = self.app.update_processor
-            await processor.process_update(update, self.app.process_update(update))
+            skipped = False
+
+            async def in_turn() -> None:
+                """Handle it, unless an earlier update of its chat failed and waits for a retry."""
+                nonlocal skipped
+                blocker = self._blocked.get(chat) if chat is not None else None
+                if blocker is not None and blocker != update_id:
+                    skipped = True  # left undone: the feeder brings it again after the retry
+                    return
+                await self.app.process_update(update)
+
+            await self.app.update_processor.process_update(update, in_turn())
+            if skipped:
+                return
             self._retry_at.pop(update_id, None)
+            self._unblock(chat, update_id)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the unit of work itself failed (a handler's error is caught)
+            if chat is not None:  # before any await: the chat's next update is already queued
+                self._blocked[chat] = update_id
             await self._apologise([update], error)
             await self._failed(update_id, error)
         finally:
@@ -327,10 +345,22 @@ class Inbox:
                 "update %s failed %d times: given up: %s", update_id, attempts, logs.failure(error)
             )
             self._retry_at.pop(update_id, None)
+            self._unblock_update(update_id)
             return
         log.warning("update %s failed (%s): tried again later", update_id, type(error).__name__)
         delay = min(2.0 ** (attempts - 1), RETRY_MAX_SECONDS)
         self._retry_at[update_id] = (asyncio.get_running_loop().time() + delay, attempts)
+
+    def _unblock(self, chat: int | None, update_id: int) -> None:
+        """The chat's failed update is done: its later updates may run."""
+        if chat is not None and self._blocked.get(chat) == update_id:
+            del self._blocked[chat]
+
+    def _unblock_update(self, update_id: int) -> None:
+        """The failed update was given up: whichever chat it held goes on."""
+        for chat, blocker in list(self._blocked.items()):
+            if blocker == update_id:
+                del self._blocked[chat]
 
     async def _give_up(self, update_id: int) -> None:
         """Mark an update done without handling it (it can never be handled)."""
