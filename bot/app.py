@@ -49,6 +49,9 @@ from bot.core.runtime import Services
 from bot.core.settings import Settings
 from db.engine import create_engine, create_sessionmaker
 
+POOL_BESIDES_UPDATES = 8
+"""Database connections beyond one per update in hand: intake, the feeder, the sender, jobs."""
+
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Database engine, session factory, catalogs and clock (no connection is opened yet)."""
@@ -57,6 +60,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         connect_timeout=settings.db_connect_timeout,
         pool_timeout=settings.db_pool_timeout,
         command_timeout=settings.db_command_timeout,
+        pool_size=settings.max_concurrent_updates + POOL_BESIDES_UPDATES,
     )
     return Services(
         settings=settings,

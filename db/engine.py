@@ -24,20 +24,30 @@ def create_engine(
     connect_timeout: float = 5.0,
     pool_timeout: float = 5.0,
     command_timeout: float = 10.0,
+    pool_size: int = 15,
 ) -> AsyncEngine:
     """An engine for the URL whose connect, pool and statement waits are bounded (an outage
     ends in an apology within seconds, not a chat blocked for minutes); SQL parameters are kept
-    out of errors; SQLite gets its folder and pragmas. A command_timeout of 0 means no limit."""
+    out of errors; SQLite gets its folder and pragmas. A command_timeout of 0 means no limit.
+
+    The pool keeps up to pool_size connections open once made, with no overflow: an overflow
+    connection was closed at its commit and a new one opened (connect, authenticate, set up)
+    for the next update."""
     parsed = make_url(url)
     # hide_parameters: SQL errors (and their tracebacks in logs) never show the bound values,
     # which are descriptions, names and file names.
-    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_timeout": pool_timeout, **_POOL}
+    kwargs: dict[str, Any] = {
+        "hide_parameters": True,
+        "pool_timeout": pool_timeout,
+        "pool_size": pool_size,
+        "max_overflow": 0,
+    }
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         else:  # an in-memory database has a single-connection pool
-            for key in ("pool_timeout", *_POOL):
+            for key in ("pool_timeout", "pool_size", "max_overflow"):
                 kwargs.pop(key)
         # SQLite has no network: its wait is the busy timeout, for a lock another writer holds.
         busy = command_timeout or _SQLITE_NO_LIMIT
@@ -54,12 +64,6 @@ def create_engine(
     engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     event.listen(engine.sync_engine, "handle_error", _drop_broken_connection)
     return engine
-
-
-_POOL = {"pool_size": 15, "max_overflow": 0}
-"""At most 15 connections, as before (5 kept + 10 overflow), but all kept open once made: with
-more than 5 updates at once, each overflow connection was closed at its commit and a new one
-opened (connect, authenticate, set up) for the next update."""
 
 
 def _bounded_cancel(seconds: float) -> type[asyncpg.Connection]:
