@@ -53,6 +53,8 @@ class FakeTelegram:
         """Topics created in forum groups: chat id → thread id → name."""
         self.latency = 0.0
         """Seconds every method but getUpdates waits before answering (a far-away server)."""
+        self.held_chats: dict[int, asyncio.Event] = {}
+        """Chats whose sends wait until their event is set (a chat Telegram makes us wait for)."""
         self.calls: list[ApiCall] = []
         self.poll_allowed = DEFAULT_UPDATE_TYPES
         self.poll_generation = 0

@@ -66,6 +66,9 @@ async def call_method(fake: FakeTelegram, name: str, params: Params) -> tuple[in
             await asyncio.sleep(fake.latency)
             if not params.alive():  # the caller is gone (killed): the call never arrived
                 return 499, {"ok": False, "description": "client closed the connection"}
+        held = fake.held_chats.get(_int(params.get("chat_id")))
+        if held is not None and canonical.startswith("send"):
+            await held.wait()
         result = await found[1](fake, params)
     except ApiError as error:
         _LOG.debug("%s refused: %s", canonical, error.description)
@@ -91,3 +94,11 @@ async def _handle_file(request: web.Request) -> web.Response:
     return web.Response(
         body=stored.content, content_type=stored.mime_type or "application/octet-stream"
     )
+
+
+def _int(value: Any) -> int | None:
+    """A chat id as a number (None when it is not one)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

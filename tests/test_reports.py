@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
 
@@ -20,6 +21,12 @@ STAFF = -100777
 
 async def _report_lighting(person: Person, identity: str, *, photos: int = 0) -> None:
     """A street-lighting problem in Shkodër, Velipojë."""
+    await _report_lighting_until_send(person, identity, photos=photos)
+    await person.press("📨 Send")
+
+
+async def _report_lighting_until_send(person: Person, identity: str, *, photos: int = 0) -> None:
+    """The same report up to its preview, not sent."""
     await person.command("/menu")
     await person.press("🛠 Report a service problem")
     await person.press("Shkodër")
@@ -32,7 +39,6 @@ async def _report_lighting(person: Person, identity: str, *, photos: int = 0) ->
         await person.act("send_photo")
     await person.press("✔️ Done")
     await person.press(identity)
-    await person.press("📨 Send")
 
 
 async def _cases(bot: BotHarness) -> list[Case]:
@@ -49,6 +55,32 @@ async def _change(bot: BotHarness, case_id: int, status: CaseStatus, note: str |
             session, case, status, public_note=note, actor_user_id=None, now=bot.clock.now()
         )
         return await notices.status_changed(bot.app.services, session, case, note)
+
+
+async def test_a_staff_group_that_makes_us_wait_never_holds_the_reporters_answer(
+    fake, database_url
+) -> None:
+    """The group card goes from the sender's own task: the reporter has their number, and can go
+    on, while Telegram still holds the group's messages (its 20 a minute, say)."""
+    fake.group(chat_id=STAFF, title="Staff")
+    fake.held_chats[STAFF] = asyncio.Event()
+    bot = BotHarness(fake, database_url, staff_chat_id=STAFF)
+    await bot.start()
+    try:
+        arta = bot.person(language_code="en")
+        await onboard_english(arta)
+        await _report_lighting_until_send(arta, "👤 Named")
+        await arta.fake.press("📨 Send")
+        await fake.wait_until(lambda: arta.seen("Your case number is PACT-2026-00001."), 10)
+        seen = len(arta.messages)
+        helped = await arta.fake.send_command("/help")  # and they go on
+        await fake.wait_until(lambda: len(arta.messages) > seen, 10)
+        assert not [m for m in fake.chat_messages(STAFF) if "PACT-2026-00001" in (m.text or "")]
+        fake.held_chats.pop(STAFF).set()
+        await bot.settle(helped)
+        assert [m for m in fake.chat_messages(STAFF) if "PACT-2026-00001" in (m.text or "")]
+    finally:
+        await bot.stop()
 
 
 async def test_named_report_with_photos_and_location(fake, database_url) -> None:

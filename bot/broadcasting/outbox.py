@@ -10,6 +10,7 @@ the admins privately, once a day.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -104,13 +105,18 @@ def _send_after_commit(services: Services, scope: Scope, row_id: int) -> None:
     queued = scope.extra.get(_QUEUED)
     if not isinstance(queued, list):
         queued = scope.extra[_QUEUED] = []
-        scope.effects.append(lambda: _hand_over(services, queued))
+        update = scope.replies is not None  # an update's: it must not wait for these sends
+        scope.effects.append(lambda: _hand_over(services, queued, wait=not update))
     queued.append(row_id)
 
 
-async def _hand_over(services: Services, ids: Sequence[int]) -> None:
-    """Send the committed rows now if a sender runs; otherwise its next pass does."""
-    if services.deliver_outbox is not None:
+async def _hand_over(services: Services, ids: Sequence[int], wait: bool) -> None:
+    """Send the committed rows if a sender runs (otherwise its next pass does): a job waits for
+    them; an update hands them over and goes on, so a staff group's 20 messages a minute never
+    hold the person's update, its processing slot or their chat."""
+    if not wait and services.hand_outbox is not None:
+        await services.hand_outbox(list(ids))
+    elif services.deliver_outbox is not None:
         await services.deliver_outbox(list(ids))
 
 
@@ -130,6 +136,27 @@ class DirectSender:
         bot."""
         self._in_flight: set[int] = set()
         """Rows being sent by this process (the after-commit path and a pass never both send)."""
+        self._handed: set[asyncio.Task[int]] = set()
+
+    async def hand_over(self, ids: Sequence[int]) -> None:
+        """Send rows just committed in a task of the sender's own; the caller goes on at once."""
+        task = asyncio.create_task(self.deliver(ids), name="outbox:direct")
+        self._handed.add(task)
+        task.add_done_callback(self._handed.discard)
+
+    async def settled(self) -> None:
+        """Wait until the rows handed over so far are sent (tests and the playground)."""
+        while self._handed:
+            await asyncio.wait(set(self._handed))
+
+    async def close(self, grace: float) -> None:
+        """Let hand-overs finish within the grace; the rest stay pending for the next pass."""
+        if self._handed:
+            _done, left = await asyncio.wait(set(self._handed), timeout=grace)
+            for task in left:
+                task.cancel()
+            if left:
+                await asyncio.wait(left, timeout=1)
 
     async def deliver_due(self) -> int:
         """Send every pending direct row whose time has come; how many Telegram took."""

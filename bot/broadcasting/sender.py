@@ -583,6 +583,7 @@ class Sender:
     async def close(self) -> None:
         """Stop after the sends in flight (abandoning them after STOP_GRACE), then the bot."""
         self._stopping = True
+        await self.direct.close(STOP_GRACE)
         if self._task is not None and not self._task.done():
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE)
@@ -873,6 +874,8 @@ async def start(app: PactApplication) -> Sender:
     app.bot_data.pop(ELSEWHERE, None)
     app.bot_data[SENDER] = sender
     app.services.deliver_outbox = sender.direct.deliver
+    app.services.hand_outbox = sender.direct.hand_over
+    app.services.outbox_settled = sender.direct.settled
     bot = app.bot
     if isinstance(bot, replies.ReplyBot):
         sender.direct.replies = lambda row: replies.deliver(bot, app.services, row)
@@ -904,7 +907,8 @@ def sender_of(app: PactApplication) -> Sender:
 
 async def stop(app: PactApplication) -> None:
     """Let the sends in flight finish and be recorded, then close the sending bot."""
-    app.services.deliver_outbox = None
+    app.services.deliver_outbox = app.services.hand_outbox = None
+    app.services.outbox_settled = None
     sender = app.bot_data.pop(SENDER, None)
     if sender is not None:
         await sender.close()

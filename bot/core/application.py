@@ -163,14 +163,16 @@ class PactApplication(Application):
         scope.translator = self.services.i18n.translator(locale)
 
     async def wait_processed(self, update_id: int, timeout: float = 10) -> None:
-        """Resolve once the update has been fully handled and its replies made (tests and the
-        playground use this)."""
+        """Resolve once the update has been fully handled, its replies made and the messages it
+        stored for others sent (tests and the playground use this)."""
         async with asyncio.timeout(timeout):
             async with self._finished_changed:
                 await self._finished_changed.wait_for(lambda: update_id in self._finished)
             chat = self._finished.get(update_id)
             if chat is not None and isinstance(self.bot, replies.ReplyBot):
                 await self.bot.lanes.settled(chat)
+            if self.services.outbox_settled is not None:  # its messages to other people
+                await self.services.outbox_settled()
 
 
 class PactContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

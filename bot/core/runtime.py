@@ -36,6 +36,10 @@ class Services:
     """Telegram's per-bot sending budget, shared by replies (first) and the outbox."""
     deliver_outbox: Callable[[Sequence[int]], Awaitable[None]] | None = None
     """Sends direct outbox rows just committed (set by the running sender; None: left pending)."""
+    hand_outbox: Callable[[Sequence[int]], Awaitable[None]] | None = None
+    """Like deliver_outbox, but returns at once (the sender sends them in a task of its own)."""
+    outbox_settled: Callable[[], Awaitable[None]] | None = None
+    """Waits until the rows given to hand_outbox so far are sent (set with it)."""
     metrics: Metrics = field(default_factory=Metrics)
     """Counters, histograms and scrape-time gauges for /metrics (bot/core/metrics.py)."""
 
