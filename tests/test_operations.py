@@ -34,7 +34,9 @@ def test_compose_waits_for_a_clean_stop_and_checks_healthz() -> None:
     grace = re.search(r"^    stop_grace_period: (\d+)s$", bot, re.M)
     assert grace, "the bot's stop_grace_period is set in seconds"
     drain = Settings(_env_file=None).shutdown_drain_seconds
-    assert int(grace.group(1)) >= drain + STOP_GRACE + 5, "the drain and the sender's grace fit"
+    assert int(grace.group(1)) >= drain + 2 * STOP_GRACE + 5, (
+        "the drain and the senders' graces fit"
+    )
     assert "http://127.0.0.1:8080/healthz" in bot
     assert "DATABASE_URL: postgresql+asyncpg://" in bot
     assert "condition: service_healthy" in bot
