@@ -20,7 +20,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from telegram import Update
 
 from bot import app as app_module
@@ -32,6 +32,7 @@ from bot.kit.ui import close_buttons
 from bot.kit.wizard import END, NEXT, OnButton, OnText, Question, Screen, Step
 from db import migrate
 from db.engine import create_engine
+from db.models import BotState
 from tests import campaign_steps
 from tests.databases import backends, fresh_database
 from tests.harness import BotHarness, Person
@@ -185,6 +186,15 @@ def _draft(bot: BotHarness, person: Person, wizard: wz.Wizard) -> dict | None:
     return bot.app.user_data.get(person.fake.user_id, {}).get(wizard.draft_key)
 
 
+async def _stored_state(bot: BotHarness, person: Person, wizard: wz.Wizard) -> object:
+    """The conversation state kept in the database for the person's private chat."""
+    user = person.fake.user_id
+    key = f"{wizard.name}:{json.dumps([user, user])}"
+    async with bot.app.services.sessions() as session:
+        data = await session.scalar(select(BotState.data).where(BotState.key == key))
+    return data and data["state"]
+
+
 def _state(bot: BotHarness, person: Person, wizard: wz.Wizard) -> object:
     states = conversation_states(bot.app).get(wizard.name, {})
     return next((s for key, s in states.items() if person.fake.user_id in key[:2]), None)
@@ -248,7 +258,7 @@ async def test_resume_after_restart(tiny: BotHarness) -> None:
     assert arta.last.text == "Your name?", "the state and the screen stack survive a restart"
     await arta.text("Ana")
     await tiny.restart()
-    assert _state(tiny, arta, TINY) == "kt.note"
+    assert await _stored_state(tiny, arta, TINY) == "kt.note", "memory reads it on the next update"
     await arta.command("/menu")
     assert _draft(tiny, arta, TINY)["step"] == "kt.note", "/menu keeps the draft"
     await arta.command("/kt")

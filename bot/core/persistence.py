@@ -241,7 +241,7 @@ def release_update_state(app: Application, update: object) -> None:
     """After an update, handled or not: its person may leave memory again."""
     residents = residents_of(app)
     if residents is not None and isinstance(update, Update):
-        residents.leave(update.update_id)
+        residents.finished(update.update_id)
 
 
 class UpdateState:

@@ -134,7 +134,7 @@ class Residents:
         self._busy[update_id] = user_id
         self.evict(app)
 
-    def leave(self, update_id: int) -> None:
+    def finished(self, update_id: int) -> None:
         """An update ended (handled, failed or skipped)."""
         self._busy.pop(update_id, None)
 
