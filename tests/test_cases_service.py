@@ -149,4 +149,16 @@ async def test_similar_open_cases_for_the_duplicate_offer(sessions) -> None:
             "never one's own case"
         )
         assert await cases.similar_open(session, town_id, "water", NOW) == []
+    async with sessions() as session, session.begin():
+        for day in (2, 1, 0):  # three newer ones, reported while the person was offered "recent"
+            newer = _new(Identification.NAMED)
+            newer.municipality_id = town_id
+            await cases.create(session, newer, arta, NOW - timedelta(days=day))
+    async with sessions() as session:
+        offered = [made["recent"].id, made["anonymous"].id]
+        assert [c.id for c in await cases.similar_open(session, town_id, "lighting", NOW)] != [
+            made["recent"].id
+        ], "the newest three"
+        still = await cases.similar_open(session, town_id, "lighting", NOW, among=offered)
+        assert [c.id for c in still] == [made["recent"].id], "what was offered, if it still may be"
         assert (await session.execute(select(Case))).scalars().all()

@@ -769,18 +769,14 @@ def _sender(forward: bool) -> wz.ButtonHandler:
 async def ask_similar(context: PactContext, draft: dict) -> Question:
     """The similar open cases offered, by category, place and date."""
     t = context.t
-    offered = set(draft.get("offered") or [])
-    still = [  # asked again (a restart, Back): only those that may still be offered
-        case
-        for case in await case_rules.similar_open(
-            context.scope.session,
-            draft.get("municipality_id"),
-            draft.get("category"),
-            context.services.clock.now(),
-            context.user_row,
-        )
-        if case.id in offered
-    ]
+    still = await case_rules.similar_open(  # those offered that may still be (newer ones aside)
+        context.scope.session,
+        draft.get("municipality_id"),
+        draft.get("category"),
+        context.services.clock.now(),
+        context.user_row,
+        among=list(draft.get("offered") or []),
+    )
     if not still:
         return Question(
             t.gettext("The similar cases are no longer open. Your report will be a new case."),

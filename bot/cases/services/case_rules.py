@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import csv
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.account.services import consent as privacy
@@ -247,8 +248,10 @@ async def similar_open(
     category_key: str | None,
     now: datetime,
     user: User | None = None,
+    among: Collection[int] | None = None,
 ) -> list[Case]:
-    """Open named service cases of others in the same place and category from the last 30 days.
+    """Open named service cases of others in the same place and category from the last 30 days
+    (the newest three; with `among`, those of these ids that still qualify).
 
     These are the only cases a person may be offered to follow (see `followable`): never their
     own, never one they already follow, never one whose reporter erased their data (nobody's
@@ -270,6 +273,7 @@ async def similar_open(
             Case.category == category_key,
             Case.status.in_([s.value for s in OPEN]),
             Case.created_at >= now - DUPLICATE_WINDOW,
+            Case.id.in_(among) if among is not None else true(),
         )
         .order_by(Case.id.desc())
         .limit(3)
