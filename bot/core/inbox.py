@@ -232,18 +232,20 @@ class Inbox:
                 await self._wait(self._wake, RESCAN_SECONDS)
                 continue
             now = asyncio.get_running_loop().time()
-            held: set[int] = set()  # chats whose earlier update waits for its retry
+            undone = {row.update_id for row in rows} | self.in_flight
+            for chat, blocker in list(self._blocked.items()):
+                if blocker not in undone:  # done or given up meanwhile: the chat goes on
+                    del self._blocked[chat]
             for row in rows:
                 if self.draining:
                     return
-                retry = self._retry_at.get(row.update_id)
-                if row.chat_key is not None and row.chat_key in held:
-                    continue
-                if retry and retry[0] > now:
-                    if row.chat_key is not None:
-                        held.add(row.chat_key)
-                    continue
                 if row.update_id in self.in_flight:
+                    continue
+                blocker = self._blocked.get(row.chat_key) if row.chat_key is not None else None
+                if blocker is not None and blocker != row.update_id:
+                    continue  # after the chat's failed update, once its retry is through
+                retry = self._retry_at.get(row.update_id)
+                if retry and retry[0] > now:
                     continue
                 self._dispatch(row.update_id, row.payload, row.chat_key)
             await self._prune()  # here, so it runs in webhook mode too
@@ -355,12 +357,14 @@ class Inbox:
         """The chat's failed update is done: its later updates may run."""
         if chat is not None and self._blocked.get(chat) == update_id:
             del self._blocked[chat]
+            self._wake.set()  # its later updates wait in the table
 
     def _unblock_update(self, update_id: int) -> None:
         """The failed update was given up: whichever chat it held goes on."""
         for chat, blocker in list(self._blocked.items()):
             if blocker == update_id:
                 del self._blocked[chat]
+                self._wake.set()
 
     async def _give_up(self, update_id: int) -> None:
         """Mark an update done without handling it (it can never be handled)."""
