@@ -130,8 +130,7 @@ class Lanes:
             ids, self._made = self._made, []
             try:
                 async with unit_of_work(services) as scope:
-                    for row_id in ids:
-                        await rows.forget(scope.session, row_id)
+                    await rows.forget(scope.session, *ids)
             except Exception as error:
                 log.warning("%d made replies kept (%s)", len(ids), type(error).__name__)
 

@@ -150,9 +150,9 @@ async def mark_sent(session: AsyncSession, row_id: int, now: datetime) -> None:
     )
 
 
-async def forget(session: AsyncSession, row_id: int) -> None:
-    """A reply row whose calls are made (or refused for good): nothing of it is kept."""
-    await session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id))
+async def forget(session: AsyncSession, *row_ids: int) -> None:
+    """Reply rows whose calls are made (or refused for good): nothing of them is kept."""
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(row_ids)))
 
 
 async def mark_failed(session: AsyncSession, row_id: int, reason: str) -> None:
