@@ -12,6 +12,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -786,3 +787,132 @@ class EventRsvp(Base):
     attending: Mapped[bool]
     display_name: Mapped[str | None] = mapped_column(String(100))
     responded_at: Mapped[datetime]
+
+
+class ReportCardRound(Base):
+    """A Citizen Report Card round: the services asked about, where, when, and the questions.
+
+    ``questions`` is the question set (bot/reportcards/questions.py), editable until the round is
+    launched. ``salt`` keys the respondent codes of its responses; it is wiped when the round
+    closes, after which no response can be tied to anyone, not even by the bot.
+    """
+
+    __tablename__ = "report_card_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_sq: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    services: Mapped[list[str]] = mapped_column(JSON)
+    municipality_ids: Mapped[list[int]] = mapped_column(JSON)
+    opens_on: Mapped[date]
+    closes_on: Mapped[date]
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    salt: Mapped[str | None] = mapped_column(String(64))
+    launched_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    invitation_broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL")
+    )
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ReportCardResponse(Base):
+    """One person's answers to a round: only the municipality, age band and role they gave.
+
+    ``respondent`` is a keyed hash of the person under the round's salt, so the same person
+    changes their answers instead of adding a second response while the round is open; it is
+    set to NULL when the round closes.
+    """
+
+    __tablename__ = "report_card_responses"
+    __table_args__ = (
+        UniqueConstraint("round_id", "respondent", name="uq_report_card_responses_respondent"),
+        Index("ix_report_card_responses_round_municipality", "round_id", "municipality_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("report_card_rounds.id", ondelete="CASCADE"))
+    respondent: Mapped[str | None] = mapped_column(String(64))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("authorities.id", ondelete="CASCADE"))
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(16))
+    suggestion: Mapped[str | None] = mapped_column(Text)
+    submitted_on: Mapped[date]
+
+
+class ReportCardAnswer(Base):
+    """One answer of a response: a question about one service (or "" for the whole card)."""
+
+    __tablename__ = "report_card_answers"
+
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("report_card_responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    service: Mapped[str] = mapped_column(String(24), primary_key=True)
+    question: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(SmallInteger)
+
+
+class ReportCardPublication(Base):
+    """A municipality's card of a round, published by staff: broadcast and shown on the site."""
+
+    __tablename__ = "report_card_publications"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("report_card_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    municipality_id: Mapped[int] = mapped_column(
+        ForeignKey("authorities.id", ondelete="CASCADE"), primary_key=True
+    )
+    published_at: Mapped[datetime]
+    published_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL")
+    )
+
+
+class GrantBand(enum.StrEnum):
+    """Size of a sub-grant, in bands (the exact amount is not published)."""
+
+    UP_TO_5K = "up_to_5k"
+    FROM_5K_TO_10K = "5k_10k"
+    FROM_10K_TO_20K = "10k_20k"
+    OVER_20K = "over_20k"
+
+
+class Initiative(Base):
+    """A civil-society initiative the programme funds (a sub-grant), entered by staff."""
+
+    __tablename__ = "initiatives"
+    __table_args__ = (Index("ix_initiatives_municipality", "municipality_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_round: Mapped[int] = mapped_column(SmallInteger)
+    organisation: Mapped[str] = mapped_column(String(200))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("authorities.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(300))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    grant_band: Mapped[GrantBand] = mapped_column(stored_as_value(GrantBand, 16))
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PublicSnapshot(Base):
+    """The public site's figures, built on a schedule so a page view runs no heavy query."""
+
+    __tablename__ = "public_snapshots"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    built_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

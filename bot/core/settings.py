@@ -7,7 +7,7 @@ from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("sq", "en")
@@ -66,7 +66,17 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
-    health_port: int | None = None
+    health_port: int | None = Field(
+        default=None, validation_alias=AliasChoices("health_port", "web_port")
+    )
+    """Port of the HTTP server (/healthz, /metrics, the public site) besides the webhook's;
+    HEALTH_PORT or WEB_PORT."""
+    public_url: str | None = None
+    """Where the public site is reached from outside (https://…), for links in messages."""
+    public_refresh_minutes: int = Field(default=15, ge=1)
+    """The public site's figures are rebuilt this often; a page view runs no heavy query."""
+    suppression_threshold: int = Field(default=10, ge=1)
+    """Report-card cells with fewer respondents are never shown (bot, site, exports): "< 10"."""
 
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"

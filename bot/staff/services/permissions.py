@@ -26,6 +26,7 @@ class Permission(enum.StrEnum):
     STATS = "stats"
     EXPORT = "export"
     BROADCAST = "broadcast"
+    REPORT_CARDS = "report_cards"
 
 
 ALLOWED = {
@@ -35,6 +36,7 @@ ALLOWED = {
         Permission.STATS,
         Permission.EXPORT,
         Permission.BROADCAST,
+        Permission.REPORT_CARDS,
     },
     StaffRole.CASEWORKER: {Permission.CASES, Permission.STATS, Permission.EXPORT},
     StaffRole.VIEWER: {Permission.STATS},

@@ -1,0 +1,1 @@
+"""Report-card services: rounds, responses, results; no Telegram here."""

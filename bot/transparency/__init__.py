@@ -1,0 +1,1 @@
+"""The public transparency site, open data, and the programme's funded initiatives."""
