@@ -1,0 +1,293 @@
+"""The site's map: programme municipalities' seats over Albania's outline, as inline SVG markup.
+
+Pure: figures in, markup out, no i18n and no I/O beyond the shipped data files read once
+(db/data/municipality_seats.csv from GeoNames, CC BY 4.0; bot/transparency/data/
+albania_outline.json from Natural Earth, public domain; scripts/build_map_data.py made both).
+
+Call ``render_map(points, title=..., description=..., legend_title=..., no_data_label=...)``
+with one ``MapPoint(slug, name, value, label, href)`` per municipality, every text already
+translated and formatted by the caller (``label`` is what shows next to the seat, e.g. "72" or
+"< 10"; ``value`` None means no data or suppressed, and then ``label`` should say so without a
+number). The result is a ``<figure>`` holding the ``<svg role="img" data-testid="map">`` and an
+HTML legend (``data-testid="map-legend"``); the page should add a table with the same figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+SEATS_CSV = Path(__file__).resolve().parents[2] / "db" / "data" / "municipality_seats.csv"
+OUTLINE_JSON = Path(__file__).resolve().parent / "data" / "albania_outline.json"
+
+ATTRIBUTION = (
+    "Municipality seats: GeoNames (geonames.org), CC BY 4.0. "
+    "Outline of Albania: Natural Earth (naturalearthdata.com), public domain."
+)
+"""The map data's licences, for the site's footer (names and licences need no translation)."""
+
+BACKGROUND = "#ffffff"
+"""The page behind the legend and the map's sea."""
+LAND = "#f4f1ea"
+OUTLINE_STROKE = "#6b6b6b"
+TEXT = "#1f1f1f"
+"""Text of the legend and the labels (16.6:1 on white, 14.7:1 on the land)."""
+HALO = "#ffffff"
+NO_DATA_INK = "#595959"
+"""The hatching and dashed ring of "no data / suppressed" (6.2:1 on the land, 7:1 on white)."""
+CLASS_COLOURS = ("#21908d", "#2c728e", "#3b528b", "#472d7b", "#440154")
+"""Five sequential classes (viridis, its darker part), low to high; each ≥ 3:1 on the land."""
+
+NORTH, SOUTH, WEST, EAST = 42.68, 41.38, 19.08, 20.78
+"""The part of Albania shown: the north, where the programme's 15 municipalities are."""
+WIDTH = 560.0
+RADIUS = 10.0
+PAD = 4.0
+
+LABEL_SIDE = {
+    "shkoder": "left",
+    "malesi-e-madhe": "above",
+    "vau-i-dejes": "below",
+    "puke": "below",
+    "fushe-arrez": "above",
+    "lezhe": "left",
+    "mirdite": "right",
+    "kurbin": "left",
+    "kukes": "right",
+    "has": "right",
+    "tropoje": "right",
+    "diber": "right",
+    "mat": "above",
+    "bulqize": "right",
+    "klos": "left",
+}
+"""Where each seat's label goes so that neighbouring labels don't overlap (default: right)."""
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    """One municipality on the map, every text already translated and formatted."""
+
+    slug: str
+    name: str
+    value: float | None
+    label: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A municipality's seat from db/data/municipality_seats.csv."""
+
+    municipality: str
+    seat: str
+    lat: float
+    lon: float
+
+
+def municipality_slug(name: str) -> str:
+    """A URL slug: ASCII, lower case, hyphens ("Malësi e Madhe" → "malesi-e-madhe")."""
+    plain = "".join(
+        ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch)
+    )
+    return "-".join(plain.lower().replace("-", " ").split())
+
+
+@cache
+def seats() -> dict[str, Seat]:
+    """The programme municipalities' seats by slug, from the shipped GeoNames extract."""
+    with SEATS_CSV.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {
+        municipality_slug(row["municipality"]): Seat(
+            row["municipality"], row["seat"], float(row["lat"]), float(row["lon"])
+        )
+        for row in rows
+    }
+
+
+@cache
+def outline() -> tuple[tuple[tuple[float, float], ...], ...]:
+    """Albania's outline: rings of (lon, lat), from the shipped Natural Earth extract."""
+    data = json.loads(OUTLINE_JSON.read_text(encoding="utf-8"))
+    return tuple(tuple((lon, lat) for lon, lat in ring) for ring in data["rings"])
+
+
+def outline_bounds() -> tuple[float, float, float, float]:
+    """(west, south, east, north) of the whole outline, in degrees."""
+    points = [p for ring in outline() for p in ring]
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    return min(lons), min(lats), max(lons), max(lats)
+
+
+_KX = math.cos(math.radians((NORTH + SOUTH) / 2))
+_SCALE = WIDTH / ((EAST - WEST) * _KX)
+HEIGHT = round((NORTH - SOUTH) * _SCALE, 1)
+
+
+def project(lon: float, lat: float) -> tuple[float, float]:
+    """SVG coordinates of a point: equirectangular, true to scale at the shown part's middle."""
+    return round((lon - WEST) * _KX * _SCALE, 1), round((NORTH - lat) * _SCALE, 1)
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a "#rrggbb" colour."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two "#rrggbb" colours, from 1 to 21."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def class_of(value: float, domain: tuple[float, float], classes: int) -> int:
+    """The class (0 = lowest) of a value on equal intervals of the domain; clamped."""
+    low, high = domain
+    if high <= low:
+        return 0
+    index = math.floor((value - low) / (high - low) * classes)
+    return min(classes - 1, max(0, index))
+
+
+def default_legend_labels(domain: tuple[float, float], classes: int) -> list[str]:
+    """ "0–20", "20–40", … for equal intervals (numbers need no translation)."""
+    low, high = domain
+    step = (high - low) / classes
+    edges = [low + step * i for i in range(classes + 1)]
+    return [f"{edges[i]:g}–{edges[i + 1]:g}" for i in range(classes)]
+
+
+def _outline_path() -> str:
+    rings = []
+    for ring in outline():
+        points = [project(lon, lat) for lon, lat in ring]
+        rings.append("M" + "L".join(f"{x:g},{y:g}" for x, y in points) + "Z")
+    return "".join(rings)
+
+
+def _label(point: MapPoint, x: float, y: float) -> str:
+    side = LABEL_SIDE.get(point.slug, "right")
+    gap = RADIUS + 4
+    anchor, lx, ly = {
+        "right": ("start", x + gap, y - 2),
+        "left": ("end", x - gap, y - 2),
+        "above": ("middle", x, y - gap - 14),
+        "below": ("middle", x, y + gap + 10),
+    }[side]
+    return (
+        f'<text x="{lx:g}" y="{ly:g}" text-anchor="{anchor}" class="map-name" fill="{TEXT}" '
+        f'stroke="{HALO}" stroke-width="3" paint-order="stroke" stroke-linejoin="round">'
+        f"{escape(point.name)}"
+        f'<tspan x="{lx:g}" dy="14" class="map-value">{escape(point.label)}</tspan></text>'
+    )
+
+
+def _seat(point: MapPoint, colour: str | None) -> str:
+    seat = seats().get(point.slug)
+    if seat is None:
+        raise ValueError(f"no seat for municipality {point.slug!r}")
+    x, y = project(seat.lon, seat.lat)
+    if colour is None:
+        circle = (
+            f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS:g}" fill="url(#map-no-data)" '
+            f'stroke="{NO_DATA_INK}" stroke-width="1.5" stroke-dasharray="3 2" '
+            'class="map-seat map-no-data"/>'
+        )
+    else:
+        circle = (
+            f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS:g}" fill="{colour}" stroke="{HALO}" '
+            'stroke-width="1.5" class="map-seat"/>'
+        )
+    return (
+        f'<a href="{escape(point.href)}" data-slug="{escape(point.slug)}">'
+        f"<title>{escape(point.name)}: {escape(point.label)}</title>{circle}"
+        f"{_label(point, x, y)}</a>"
+    )
+
+
+def _swatch(fill: str, stroke: str, dashed: bool) -> str:
+    dash = ' stroke-dasharray="3 2"' if dashed else ""
+    return (
+        '<svg width="20" height="20" viewBox="0 0 20 20" aria-hidden="true" focusable="false">'
+        f'<circle cx="10" cy="10" r="8" fill="{fill}" stroke="{stroke}" stroke-width="1.5"{dash}/>'
+        "</svg>"
+    )
+
+
+def render_map(
+    points: Sequence[MapPoint],
+    *,
+    title: str,
+    description: str,
+    legend_title: str,
+    no_data_label: str,
+    domain: tuple[float, float] = (0.0, 100.0),
+    legend_labels: Sequence[str] | None = None,
+) -> Markup:
+    """The map figure: SVG of the outline and one labelled, linked circle per point, and a legend.
+
+    ``points``: one MapPoint per municipality (slug as on the site, e.g. "fushe-arrez"; name,
+    label and href already translated/formatted; value None = no data or suppressed, drawn
+    hatched with a dashed ring and no class colour). ``domain``: the indicator's range, cut into
+    len(CLASS_COLOURS) equal classes; ``legend_labels``: one text per class (default "0–20", …).
+    ``title``/``description`` become the SVG's <title>/<desc>. Every text is escaped here.
+    """
+    classes = len(CLASS_COLOURS)
+    labels = list(legend_labels) if legend_labels is not None else None
+    labels = labels or default_legend_labels(domain, classes)
+    if len(labels) != classes:
+        raise ValueError(f"{classes} legend labels expected, got {len(labels)}")
+    seats_markup = []
+    for point in points:
+        colour = (
+            None if point.value is None else CLASS_COLOURS[class_of(point.value, domain, classes)]
+        )
+        seats_markup.append(_seat(point, colour))
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH:g} {HEIGHT:g}" '
+        'role="img" aria-labelledby="map-title map-desc" data-testid="map" class="map" '
+        f'font-family="sans-serif" font-size="14" style="background:{BACKGROUND}">'
+        f'<title id="map-title">{escape(title)}</title>'
+        f'<desc id="map-desc">{escape(description)}</desc>'
+        "<defs>"
+        '<pattern id="map-no-data" width="5" height="5" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)">'
+        f'<rect width="5" height="5" fill="{BACKGROUND}"/>'
+        f'<line x1="0" y1="0" x2="0" y2="5" stroke="{NO_DATA_INK}" stroke-width="2"/>'
+        "</pattern>"
+        "</defs>"
+        f'<path d="{_outline_path()}" fill="{LAND}" stroke="{OUTLINE_STROKE}" '
+        'stroke-width="1" stroke-linejoin="round" class="map-outline"/>'
+        f"<g>{''.join(seats_markup)}</g>"
+        "</svg>"
+    )
+    items = [
+        f"<li>{_swatch(colour, HALO, dashed=False)} <span>{escape(text)}</span></li>"
+        for colour, text in zip(CLASS_COLOURS, labels, strict=True)
+    ]
+    items.append(
+        f"<li>{_swatch('url(#map-no-data)', NO_DATA_INK, dashed=True)} "
+        f"<span>{escape(no_data_label)}</span></li>"
+    )
+    legend = (
+        f'<div class="map-legend" data-testid="map-legend" '
+        f'style="color:{TEXT};background:{BACKGROUND}">'
+        f'<p class="map-legend-title">{escape(legend_title)}</p>'
+        f'<ul style="list-style:none;padding:0">{"".join(items)}</ul></div>'
+    )
+    return Markup(f'<figure class="map-figure" style="margin:0">{svg}{legend}</figure>')
