@@ -26,6 +26,7 @@ import bot.campaigns.polls
 import bot.campaigns.subscribe
 import bot.cases.my_cases
 import bot.cases.report
+import bot.reportcards.results
 import bot.rti.builder
 import bot.rti.directory_admin
 import bot.rti.guide
@@ -135,6 +136,7 @@ FEATURES = (
     bot.staff.admin,
     bot.staff.scorecard,
     bot.staff.reports,
+    bot.reportcards.results,
     bot.campaigns.broadcast_list,
     bot.broadcasting.progress,
     bot.rti.directory_admin,

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.i18n import I18n
+from bot.core.jobs import send_broadcasts
+from bot.reportcards import card_pdf
+from bot.reportcards.results import CONFIRM, RESULTS, SUGGESTIONS
 from bot.reportcards.services import results
 from bot.reportcards.services.questions import default_questions
 from db.engine import create_engine, create_sessionmaker
 from db.models import (
     Authority,
+    Broadcast,
     ReportCardAnswer,
+    ReportCardPublication,
     ReportCardResponse,
     ReportCardRound,
+    Topic,
 )
+from tests import staff_steps
+from tests.harness import BotHarness, Person
+from tests.rti_steps import onboard_english, pdf_text
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
+I18N = I18n("sq", "Europe/Tirane")
 
 
 @dataclass(frozen=True)
@@ -240,9 +259,300 @@ async def test_suggestions_only_where_the_total_is_shown(seeded: Seeded) -> None
     assert lezhe == []
 
 
+async def card_of(seeded: Seeded, threshold: int, locale: str) -> bytes:
+    """Shkodër's PDF card at a threshold, in a locale."""
+    async with seeded.maker() as session:
+        round_ = await session.get(ReportCardRound, seeded.round_id)
+        found = await results.round_results(session, round_, threshold)
+    shkoder = by_id(found)[seeded.shkoder]
+    return card_pdf.card_pdf(I18N.translator(locale), round_, shkoder, "Shkodër", threshold)
+
+
+def pdf_words(content: bytes) -> tuple[int, str]:
+    """A PDF's page count and its text with blanks as single spaces."""
+    reader = PdfReader(io.BytesIO(content))
+    return len(reader.pages), " ".join(
+        " ".join(page.extract_text().split()) for page in reader.pages
+    )
+
+
+async def test_the_pdf_card_is_one_page_without_a_suppressed_cells_figures(
+    seeded: Seeded,
+) -> None:
+    """Waste in Shkodër (2 users: index 12/100, asked 0%, paid 50%) shows at threshold 2 and
+    is only "< 3" at threshold 3; water (75/100, 67%, 33%) shows at both."""
+    pages, shown = pdf_words(await card_of(seeded, 2, "en"))
+    assert pages == 1
+    assert "12/100" in shown and "50%" in shown
+    content = await card_of(seeded, 3, "en")
+    pages, text = pdf_words(content)
+    assert pages == 1
+    for words in (
+        "Citizen Report Card",
+        "Shkodër",
+        "First round",
+        "Open from 23 November 2026 to 6 December 2026",
+        "Respondents: 3",
+        "Drinking water supply 3 75/100 67% 33%",
+        "< 3 – – –",
+        "not a representative survey",
+        "Figures from fewer than 3 people are not shown (“< 3”)",
+        "PACT – Partnership Against Corruption Together",
+    ):
+        assert words in text, words
+    assert "12/100" not in text and "50%" not in text and re.search(r"(?<!\d)0%", text) is None
+    assert content == await card_of(seeded, 3, "en"), "the same results, the same bytes"
+    pages, albanian = pdf_words(await card_of(seeded, 3, "sq"))
+    assert pages == 1 and "Raundi i parë" in albanian and "23 nëntor 2026" in albanian
+
+
 def test_index_and_shares_of_counts() -> None:
     assert results.satisfaction_index({1: 2}) == 0.0
     assert results.satisfaction_index({5: 1}) == 100.0
     assert results.satisfaction_index({}) is None
     assert results.share({0: 3, 2: 1}, (1, 2)) == 0.25
     assert results.share({}, (1, 2)) is None
+
+
+# The staff screens, driven through the real bot.
+
+
+async def _subscribe(person: Person) -> None:
+    """Follow municipal services in Shkodër."""
+    await onboard_english(person)
+    await person.command("/menu")
+    await person.press("📣 Campaigns & events")
+    await person.press("✅ Yes, send me campaign messages")
+    await person.press("⬜ Municipal services monitoring")
+    await person.press("📍 Municipality: all")
+    await person.press("Shkodër")
+    await person.press("Municipality of Shkodër")
+
+
+async def seed_round(bot: BotHarness, *, closed: bool = True) -> tuple[int, int, int]:
+    """A launched round about water and waste in Shkodër and Lezhë (closed unless told): in
+    Shkodër two responses (both used water, one used waste), in Lezhë one. Returns the ids of
+    the round, Shkodër and Lezhë."""
+    async with bot.app.services.sessions() as session, session.begin():
+        found = await session.execute(
+            select(Authority.name, Authority.id).where(
+                Authority.kind == "municipality", Authority.name.in_(["Shkodër", "Lezhë"])
+            )
+        )
+        towns = {name: number for name, number in found.all()}
+        round_ = new_round([towns["Shkodër"], towns["Lezhë"]])
+        if closed:
+            round_.closed_at = NOW
+        session.add(round_)
+        await session.flush()
+        await add_response(
+            session,
+            round_.id,
+            towns["Shkodër"],
+            {"water": used(5, 1), "waste": used(2, 0)},
+            suggestion="Më shumë <kosha> në lagje.",
+        )
+        await add_response(
+            session, round_.id, towns["Shkodër"], {"water": used(3, 0), "waste": NOT_USED}
+        )
+        await add_response(
+            session,
+            round_.id,
+            towns["Lezhë"],
+            {"water": used(1, 2), "waste": used(1, 2)},
+            suggestion="Sekret nga Lezha.",
+        )
+    return round_.id, towns["Shkodër"], towns["Lezhë"]
+
+
+def edited(person: Person, message_id: int) -> Any:
+    """A message of the chat as it reads now (after edits)."""
+    return next(m for m in person.messages if m.message_id == message_id)
+
+
+def with_button(person: Person, label: str) -> Any:
+    """The newest message of the chat carrying a button."""
+    return next(m for m in reversed(person.messages) if label in m.labels)
+
+
+async def staff_bot(fake, database_url: str) -> tuple[BotHarness, Person]:
+    """A bot with threshold 2 and the admin (who holds the report-card permission)."""
+    bot = await staff_steps.start(fake, database_url, suppression_threshold=2)
+    return bot, staff_steps.person(bot, staff_steps.ADMIN, "Ledi")
+
+
+async def test_staff_read_a_rounds_results_with_small_cells_hidden(fake, database_url) -> None:
+    bot, admin = await staff_bot(fake, database_url)
+    try:
+        round_id, _shkoder, _lezhe = await seed_round(bot)
+        await admin.command("/rcresults")
+        assert admin.last.text == "Results of which report-card round?"
+        await admin.press("First round · November 2026")
+        overview = admin.last.text
+        assert "• Shkodër: 2" in overview and "• Lezhë: < 2" in overview
+        assert "not a representative survey" in overview and "fewer than 2 people" in overview
+        assert "Closed: final results." in overview
+        await admin.press("Shkodër")
+        text = admin.last.text
+        assert "Drinking water supply: 2 respondents" in text
+        assert "Satisfaction index: 75/100" in text  # (5 + 3) / 2 = 4
+        assert "Asked for an unofficial payment: 50% · paid one: 0%" in text
+        assert "Satisfaction answers 1–5: 0 · 0 · 1 · 0 · 1" in text
+        assert "Waste collection and street cleaning: < 2 respondents, not shown" in text
+        assert "monitorim qytetar" in text
+        assert admin.last.labels == [
+            "📊 Chart",
+            "📄 PDF card",
+            "💬 Suggestions",
+            "📣 Publish the card",
+            "« All municipalities",
+        ]
+        await admin.press("💬 Suggestions")
+        assert "Më shumë <kosha> në lagje." in admin.last.text, "escaped, shown as written"
+        assert "Sekret" not in admin.last.text
+        screen = admin.messages[-2].message_id
+        await admin.press("« All municipalities", message=admin.messages[-2])
+        await admin.press("Lezhë", message=edited(admin, screen))
+        lezhe = edited(admin, screen)
+        assert "Respondents: < 2" in lezhe.text
+        assert "%" not in lezhe.text and "/100" not in lezhe.text
+        assert lezhe.labels == ["📊 Chart", "📄 PDF card", "« All municipalities"]
+        await admin.press_data(SUGGESTIONS.data(round_id, _lezhe), screen)
+        assert "Sekret" not in admin.last.text
+        assert "fewer than 2 responses, so no suggestions are shown" in admin.last.text
+    finally:
+        await bot.stop()
+
+
+async def test_chart_pdf_and_files_keep_small_cells_hidden(fake, database_url) -> None:
+    bot, admin = await staff_bot(fake, database_url)
+    try:
+        await seed_round(bot)
+        await admin.command("/rcresults")
+        await admin.press("First round · November 2026")
+        await admin.press("⬇️ CSV")
+        await admin.press("⬇️ XLSX")
+        await admin.press("Shkodër")
+        await admin.press("📊 Chart")
+        photo = admin.last.photo
+        assert photo is not None
+        assert Image.open(io.BytesIO(photo["content"])).format == "PNG"
+        await admin.press("📄 PDF card", message=with_button(admin, "📄 PDF card"))
+        [csv_file, xlsx_file, pdf_file] = [m.document for m in admin.messages if m.document]
+        assert csv_file["file_name"] == xlsx_file["file_name"][:-4] + "csv"
+        rows = list(csv.DictReader(io.StringIO(csv_file["content"].decode("utf-8-sig"))))
+        assert [
+            (r["Municipality"], r["Service"], r["Respondents using the service"]) for r in rows
+        ] == [
+            ("Shkodër", "Drinking water supply", "2"),
+            ("Shkodër", "Waste collection and street cleaning", "< 2"),
+            ("Lezhë", "Drinking water supply", "< 2"),
+            ("Lezhë", "Waste collection and street cleaning", "< 2"),
+        ]
+        water, waste = rows[0], rows[1]
+        assert water["Satisfaction index (0-100)"] == "75.0"
+        assert water["satisfaction_5"] == "1" and water["payment_1"] == "1"
+        assert {k: v for k, v in waste.items() if v and k not in ("Round", "Municipality")} == {
+            "Respondents in the municipality": "2",
+            "Service": "Waste collection and street cleaning",
+            "Respondents using the service": "< 2",
+        }
+        assert rows[2]["Respondents in the municipality"] == "< 2"
+        assert all(not v for k, v in rows[2].items() if k.startswith(("satisfaction", "payment")))
+        sheet = load_workbook(io.BytesIO(xlsx_file["content"])).active
+        assert [c.value for c in sheet[3]][:5] == [
+            "First round",
+            "Shkodër",
+            2,
+            "Waste collection and street cleaning",
+            "< 2",
+        ]
+        assert all(c.value is None for c in sheet[3][5:])
+        text = pdf_text(pdf_file)
+        assert "Citizen Report Card" in text and "Shkodër" in text and "75/100" in text
+        assert len(PdfReader(io.BytesIO(pdf_file["content"])).pages) == 1
+        [entry, _] = await staff_steps.audit_rows(bot, "report_card.export")
+        assert entry.after["format"] in ("csv", "xlsx")
+    finally:
+        await bot.stop()
+
+
+async def test_publishing_a_card_once_to_the_municipalitys_subscribers(fake, database_url) -> None:
+    bot, admin = await staff_bot(fake, database_url)
+    try:
+        round_id, shkoder, lezhe = await seed_round(bot)
+        drita = bot.person(language_code="en", first_name="Drita")
+        await _subscribe(drita)
+        await admin.command("/rcresults")
+        await admin.press("First round · November 2026")
+        await admin.press("Shkodër")
+        await admin.press("📣 Publish the card")
+        assert "It goes to 1 subscriber of the municipality" in admin.last.text
+        confirm = admin.last
+        await admin.press("✅ Publish")
+        assert admin.last.text.startswith("Published. The card of Shkodër goes out now")
+        assert await send_broadcasts(bot.app) == 1
+        card = drita.last.text
+        assert card.startswith("Citizen Report Card: Shkodër")
+        assert "Satisfaction index: 75/100" in card and "< 2 respondents, not shown" in card
+        assert "Satisfaction answers" not in card and "kosha" not in card
+        async with bot.app.services.sessions() as session:
+            [publication] = (await session.execute(select(ReportCardPublication))).scalars()
+            broadcast = await session.get(Broadcast, publication.broadcast_id)
+        assert (publication.round_id, publication.municipality_id) == (round_id, shkoder)
+        assert broadcast.text_sq.startswith("<b>")
+        assert "&lt; 2" in broadcast.text_sq and "&lt; 2" in broadcast.text_en
+        assert broadcast.municipality_ids == [shkoder] and broadcast.topic == Topic.SERVICES
+        [entry] = await staff_steps.audit_rows(bot, "report_card.published")
+        assert entry.after == {"municipality_id": shkoder, "broadcast_id": broadcast.id}
+
+        # The same button again (a double tap, or the confirmation still open elsewhere).
+        await admin.press_data(CONFIRM.data(round_id, shkoder), confirm.message_id)
+        assert edited(admin, confirm.message_id).text == "This card is already published."
+        await admin.press_data(CONFIRM.data(round_id, lezhe), confirm.message_id)
+        assert edited(admin, confirm.message_id).text == (
+            "Too few responses in this municipality to publish a card."
+        )
+        async with bot.app.services.sessions() as session:
+            assert len((await session.execute(select(ReportCardPublication))).all()) == 1
+        await admin.command("/rcresults")
+        await admin.press("First round · November 2026")
+        assert "• Shkodër: 2 · published" in admin.last.text
+        await admin.press("Shkodër")
+        assert "📣 Publish the card" not in admin.last.labels
+    finally:
+        await bot.stop()
+
+
+async def test_an_open_round_cannot_be_published(fake, database_url) -> None:
+    bot, admin = await staff_bot(fake, database_url)
+    try:
+        round_id, shkoder, _lezhe = await seed_round(bot, closed=False)
+        await admin.command("/rcresults")
+        await admin.press("First round · November 2026")
+        assert "Still open: the results may change." in admin.last.text
+        await admin.press("Shkodër")
+        assert "📣 Publish the card" not in admin.last.labels
+        await admin.press_data(CONFIRM.data(round_id, shkoder), admin.last.message_id)
+        assert admin.last.text == "The round is not closed yet: cards are published once it is."
+        assert not await staff_steps.audit_rows(bot, "report_card.published")
+    finally:
+        await bot.stop()
+
+
+async def test_results_are_for_report_card_staff_only(fake, database_url) -> None:
+    bot, admin = await staff_bot(fake, database_url)
+    try:
+        round_id, shkoder, _lezhe = await seed_round(bot)
+        await admin.command("/staff", args=f"grant {staff_steps.WORKER} caseworker Besnik")
+        worker = staff_steps.person(bot, staff_steps.WORKER, "Besnik")
+        await worker.command("/rcresults")
+        assert worker.seen("I don't know that command.")
+        await worker.press_data(RESULTS.data(round_id), worker.last.message_id)
+        await worker.press_data(CONFIRM.data(round_id, shkoder), worker.last.message_id)
+        assert not any("Shkodër: 2" in text or "Published" in text for text in worker.texts())
+        await admin.press_data(RESULTS.data(round_id + 100), admin.last.message_id)
+        assert admin.seen("That button is no longer active.")
+        assert not await staff_steps.audit_rows(bot, "report_card.published")
+    finally:
+        await bot.stop()

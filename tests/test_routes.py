@@ -85,6 +85,7 @@ STAFF_COMMANDS = {
     "inbox": Permission.CASES,
     "stats": Permission.STATS,
     "export": Permission.EXPORT,
+    "rcresults": Permission.REPORT_CARDS,
 }
 STAFF_NAMESPACES = {
     "adm:bc:": Permission.BROADCAST,
@@ -93,6 +94,8 @@ STAFF_NAMESPACES = {
     "stf:": Permission.CASES,
     "ex:": Permission.EXPORT,
     "vw:": Permission.STATS,
+    "crc:res:": Permission.REPORT_CARDS,
+    "crr:": Permission.REPORT_CARDS,
 }
 """Where staff buttons live, and the permission of each family (the most specific wins)."""
 STAFF_FLOWS = {

@@ -8,14 +8,17 @@ at all, only that it is small. A municipality's total under the threshold is sup
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.campaigns.services import audience, campaigns
 from bot.reportcards.services.questions import (
     ASKED,
     PAID,
@@ -24,7 +27,14 @@ from bot.reportcards.services.questions import (
     SCREENING,
     values_of,
 )
-from db.models import ReportCardAnswer, ReportCardResponse, ReportCardRound
+from db.models import (
+    ReportCardAnswer,
+    ReportCardPublication,
+    ReportCardResponse,
+    ReportCardRound,
+    Topic,
+)
+from db.repositories import audit
 
 
 @dataclass(frozen=True)
@@ -214,3 +224,91 @@ async def suggestions(
         select(response.suggestion).where(*where, func.length(response.suggestion) > 0)
     )
     return sorted(text.strip() for text in rows.scalars() if text and text.strip())
+
+
+class Refusal(enum.StrEnum):
+    """Why a card cannot be published."""
+
+    NOT_CLOSED = "not_closed"
+    """Answers still come in (or never did): only a closed round's figures are final."""
+    PUBLISHED = "published"
+    """Already published: once is enough."""
+    TOO_FEW = "too_few"
+    """The municipality's total is under the threshold: there is nothing to show."""
+    NOT_IN_ROUND = "not_in_round"
+
+
+def card_audience(municipality_id: int) -> audience.Audience:
+    """Who a published card reaches: the municipality's followers of services or of surveys."""
+    return audience.Audience(
+        topics=(Topic.SERVICES.value, Topic.POLLS.value), municipality_ids=(municipality_id,)
+    )
+
+
+async def published(session: AsyncSession, round_id: int) -> set[int]:
+    """The municipalities whose card of this round is published."""
+    rows = await session.execute(
+        select(ReportCardPublication.municipality_id).where(
+            ReportCardPublication.round_id == round_id
+        )
+    )
+    return set(rows.scalars())
+
+
+async def publish(
+    session: AsyncSession,
+    round: ReportCardRound,
+    municipality: MunicipalityResults | None,
+    *,
+    title: str,
+    text_sq: str,
+    text_en: str,
+    by_user_id: int | None,
+    now: datetime,
+    progress_chat_id: int | None = None,
+) -> ReportCardPublication | Refusal:
+    """Publish a municipality's card once: its publication row and a broadcast of the text card
+    to the municipality's subscribers now (quiet hours and the weekly cap apply), audited."""
+    if municipality is None:
+        return Refusal.NOT_IN_ROUND
+    if round.closed_at is None:
+        return Refusal.NOT_CLOSED
+    if municipality.respondents is None:
+        return Refusal.TOO_FEW
+    key = (round.id, municipality.municipality_id)
+    if await session.get(ReportCardPublication, key) is not None:
+        return Refusal.PUBLISHED
+    publication = ReportCardPublication(
+        round_id=round.id,
+        municipality_id=municipality.municipality_id,
+        published_at=now,
+        published_by_user_id=by_user_id,
+    )
+    session.add(publication)
+    await session.flush()  # a second publisher at the same moment stops here, on the key
+    targets = card_audience(municipality.municipality_id)
+    broadcast = await campaigns.create_broadcast(
+        session,
+        title=title,
+        text_sq=text_sq,
+        text_en=text_en,
+        topic=Topic.SERVICES,
+        municipality_ids=[municipality.municipality_id],
+        audience=targets.stored(),
+        send_at=now,
+        by_user_id=by_user_id,
+        progress_chat_id=progress_chat_id,
+        now=now,
+    )
+    publication.broadcast_id = broadcast.id
+    await audit.record(
+        session,
+        at=now,
+        actor_kind="staff" if by_user_id else "system",
+        actor_user_id=by_user_id,
+        action="report_card.published",
+        subject_type="report_card_round",
+        subject_id=round.id,
+        after={"municipality_id": municipality.municipality_id, "broadcast_id": broadcast.id},
+    )
+    return publication
