@@ -405,18 +405,18 @@ async def test_staff_read_a_rounds_results_with_small_cells_hidden(fake, databas
             "📄 PDF card",
             "💬 Suggestions",
             "📣 Publish the card",
-            "« All municipalities",
+            "⬅️ All municipalities",
         ]
         await admin.press("💬 Suggestions")
         assert "Më shumë <kosha> në lagje." in admin.last.text, "escaped, shown as written"
         assert "Sekret" not in admin.last.text
         screen = admin.messages[-2].message_id
-        await admin.press("« All municipalities", message=admin.messages[-2])
+        await admin.press("⬅️ All municipalities", message=admin.messages[-2])
         await admin.press("Lezhë", message=edited(admin, screen))
         lezhe = edited(admin, screen)
         assert "Respondents: < 2" in lezhe.text
         assert "%" not in lezhe.text and "/100" not in lezhe.text
-        assert lezhe.labels == ["📊 Chart", "📄 PDF card", "« All municipalities"]
+        assert lezhe.labels == ["📊 Chart", "📄 PDF card", "⬅️ All municipalities"]
         await admin.press_data(SUGGESTIONS.data(round_id, _lezhe), screen)
         assert "Sekret" not in admin.last.text
         assert "fewer than 2 responses, so no suggestions are shown" in admin.last.text

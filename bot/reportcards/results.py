@@ -163,7 +163,7 @@ async def show_municipality(update: Update, context: PactContext) -> None:
         rows.append([(t.gettext("💬 Suggestions"), SUGGESTIONS.data(*ids))])
         if round.closed_at is not None and not is_published:
             rows.append([(t.gettext("📣 Publish the card"), PUBLISH.data(*ids))])
-    rows.append([(t.gettext("« All municipalities"), RESULTS.data(round.id))])
+    rows.append([(t.gettext("⬅️ All municipalities"), RESULTS.data(round.id))])
     await edit_or_send(
         update,
         context,
@@ -295,7 +295,7 @@ async def ask_publish(update: Update, context: PactContext) -> None:
         views.publish_question(t, name, reach),
         keyboard(
             [(t.gettext("✅ Publish"), CONFIRM.data(*ids))],
-            [(t.gettext("« Back"), MUNICIPALITY.data(*ids))],
+            [(t.gettext("⬅️ Back"), MUNICIPALITY.data(*ids))],
         ),
     )
 

@@ -23,6 +23,9 @@ from bot.reportcards.services.questions import (
 from bot.reportcards.services.results import Cell, MunicipalityResults, RoundResults
 from db.models import ReportCardRound
 
+INDENT = Markup("  ")
+"""Before a service's figures, under its name."""
+
 
 def small(threshold: int) -> str:
     """What stands in for a count under the threshold: "< 10"."""
@@ -160,18 +163,20 @@ def cell_lines(
     ]
     if cell.satisfaction_index is not None:
         lines.append(
-            t.gettext("  Satisfaction index: {index}", index=index_text(cell.satisfaction_index))
+            INDENT
+            + t.gettext("Satisfaction index: {index}", index=index_text(cell.satisfaction_index))
         )
     if cell.asked_share is not None and cell.paid_share is not None:
         lines.append(
-            t.gettext(
-                "  Asked for an unofficial payment: {asked} · paid one: {paid}",
+            INDENT
+            + t.gettext(
+                "Asked for an unofficial payment: {asked} · paid one: {paid}",
                 asked=percent(t, cell.asked_share),
                 paid=percent(t, cell.paid_share),
             )
         )
     if distribution:
-        lines.append(Markup("  ") + distribution_text(t, cell))
+        lines.append(INDENT + distribution_text(t, cell))
     return lines
 
 
