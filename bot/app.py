@@ -27,6 +27,7 @@ import bot.campaigns.subscribe
 import bot.cases.my_cases
 import bot.cases.report
 import bot.reportcards.results
+import bot.reportcards.rounds_admin
 import bot.rti.builder
 import bot.rti.directory_admin
 import bot.rti.guide
@@ -136,6 +137,7 @@ FEATURES = (
     bot.staff.admin,
     bot.staff.scorecard,
     bot.staff.reports,
+    bot.reportcards.rounds_admin,
     bot.reportcards.results,
     bot.campaigns.broadcast_list,
     bot.broadcasting.progress,

@@ -20,6 +20,7 @@ WIZARDS = (
     "bot.campaigns.composer:WIZARD",
     "bot.campaigns.hearings:WIZARD",
     "bot.rti.builder:WIZARD",
+    "bot.reportcards.rounds_admin:WIZARD",
 )
 """Every wizard on the kernel, as "module:attribute"; add one line per converted wizard."""
 

@@ -86,6 +86,7 @@ STAFF_COMMANDS = {
     "stats": Permission.STATS,
     "export": Permission.EXPORT,
     "rcresults": Permission.REPORT_CARDS,
+    "reportcards": Permission.REPORT_CARDS,
 }
 STAFF_NAMESPACES = {
     "adm:bc:": Permission.BROADCAST,
@@ -96,6 +97,7 @@ STAFF_NAMESPACES = {
     "vw:": Permission.STATS,
     "crc:res:": Permission.REPORT_CARDS,
     "crr:": Permission.REPORT_CARDS,
+    "rcr:": Permission.REPORT_CARDS,
 }
 """Where staff buttons live, and the permission of each family (the most specific wins)."""
 STAFF_FLOWS = {
@@ -105,6 +107,8 @@ STAFF_FLOWS = {
     "broadcast_composer": (Permission.BROADCAST, "broadcast_draft"),
     "poll_composer": (Permission.BROADCAST, "poll_draft"),
     "event_composer": (Permission.BROADCAST, "event_draft"),
+    "report_card_round": (Permission.REPORT_CARDS, "report_card_round_draft"),
+    "report_card_questions": (Permission.REPORT_CARDS, "report_card_questions_draft"),
 }
 CONVERSATIONS = [
     "rti_builder",
@@ -117,6 +121,8 @@ CONVERSATIONS = [
     "rti_sent",
     "poll_composer",
     "event_composer",
+    "report_card_round",
+    "report_card_questions",
     "admin_authority",
     "admin_import",
 ]

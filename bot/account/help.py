@@ -30,6 +30,7 @@ STAFF_HELP = {
     "inbox": N_("cases to work on"),
     "stats": N_("statistics with charts"),
     "export": N_("cases as a CSV file"),
+    "reportcards": N_("citizen report card rounds"),
 }
 """Every staff command, in the order /help lists them (the gate says who may use which)."""
 

@@ -15,7 +15,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core.i18n import Translator
 from bot.kit.codec import ButtonCodec
-from db.models import Broadcast, BroadcastKind, Event, Poll
+from bot.reportcards.links import OPEN_SURVEY
+from db.models import Broadcast, BroadcastKind, Event, Poll, ReportCardRound
 
 VOTE = ButtonCodec("pv:", int, int)
 """A poll option under a broadcast: its poll's id and position (bot/campaigns/polls.py)."""
@@ -39,6 +40,8 @@ class Content:
     buttons: tuple[dict[str, Any], ...]
     polls: dict[int, list[dict[str, str]]] = field(default_factory=dict)
     events: frozenset[int] = frozenset()
+    rounds: frozenset[int] = frozenset()
+    """Report-card rounds (by id) its buttons open that exist and are not closed."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Rendered:
 
 
 async def load(session: AsyncSession, broadcast: Broadcast) -> Content:
-    """Snapshot a broadcast with the poll options and events its buttons point at."""
+    """Snapshot a broadcast with the poll options, events and report-card rounds its buttons
+    point at."""
     buttons = tuple(broadcast.buttons or ())
     poll_ids = [b["poll_id"] for b in buttons if b.get("kind") == "poll"]
     event_ids = [b["event_id"] for b in buttons if b.get("kind") == "event"]
@@ -66,6 +70,15 @@ async def load(session: AsyncSession, broadcast: Broadcast) -> Content:
             select(Event.id).where(Event.id.in_(event_ids), Event.cancelled_at.is_(None))
         )
         events = frozenset(found_events.scalars())
+    round_ids = [b["round_id"] for b in buttons if b.get("kind") == "report_card"]
+    rounds: frozenset[int] = frozenset()
+    if round_ids:
+        found_rounds = await session.execute(
+            select(ReportCardRound.id).where(
+                ReportCardRound.id.in_(round_ids), ReportCardRound.closed_at.is_(None)
+            )
+        )
+        rounds = frozenset(found_rounds.scalars())
     return Content(
         broadcast_id=broadcast.id,
         kind=broadcast.kind,
@@ -76,6 +89,7 @@ async def load(session: AsyncSession, broadcast: Broadcast) -> Content:
         buttons=buttons,
         polls=polls,
         events=events,
+        rounds=rounds,
     )
 
 
@@ -85,7 +99,7 @@ def _label(t: Translator, sq: str, en: str | None) -> str:
 
 
 def _rows(content: Content, t: Translator) -> list[list[InlineKeyboardButton]]:
-    """Button rows for one language: links, poll options, RSVP, then the way out."""
+    """Button rows for one language: links, poll options, RSVP, report cards, then the way out."""
     rows: list[list[InlineKeyboardButton]] = []
     for button in content.buttons:
         kind = button.get("kind")
@@ -108,6 +122,11 @@ def _rows(content: Content, t: Translator) -> list[list[InlineKeyboardButton]]:
                         t.gettext("Not this time"), callback_data=RSVP_NO.data(event_id)
                     ),
                 ]
+            )
+        elif kind == "report_card" and button.get("round_id") in content.rounds:
+            label = t.gettext("📋 Fill in the report card")
+            rows.append(
+                [InlineKeyboardButton(label, callback_data=OPEN_SURVEY.data(button["round_id"]))]
             )
     if content.kind == BroadcastKind.CAMPAIGN:
         rows.append(

@@ -25,6 +25,7 @@ from bot.core.application import PactApplication
 from bot.core.i18n import Translator
 from bot.core.runtime import Services, unit_of_work
 from bot.kit.ui import keyboard
+from bot.reportcards.services import rounds as report_card_rounds
 from bot.rti import views
 from bot.rti.services import requests as rti
 from bot.staff import views as staff_views
@@ -329,6 +330,16 @@ async def run_retention(app: PactApplication) -> retention.Counts | None:
     return counts
 
 
+async def close_report_card_rounds(app: PactApplication) -> list[int]:
+    """Close every launched report-card round whose closing day has ended (in the bot's time
+    zone): the rounds are the rows; their salts and respondent codes go in one unit of work."""
+    services = app.services
+    async with unit_of_work(services) as scope:
+        return await report_card_rounds.close_due(
+            scope.session, services.clock.now(), services.settings.tz
+        )
+
+
 async def send_broadcasts(app: PactApplication, budget: int | None = None) -> int:
     """Start due broadcasts and deliver their outbox (bot/broadcasting/sender.py); how many sent."""
     return await delivery.sender_of(app).run(budget)
@@ -342,6 +353,7 @@ async def reminders_job(context: CallbackContext) -> None:
     await send_staff_digests(app)
     await purge_stale_drafts(app)
     await run_retention(app)
+    await close_report_card_rounds(app)
     delivery.kick(app)
 
 
