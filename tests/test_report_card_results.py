@@ -14,13 +14,13 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.i18n import I18n
 from bot.core.jobs import send_broadcasts
 from bot.reportcards import card_pdf
-from bot.reportcards.results import CONFIRM, RESULTS, SUGGESTIONS
+from bot.reportcards.results import CONFIRM, MUNICIPALITY, RESULTS, SUGGESTIONS
 from bot.reportcards.services import results
 from bot.reportcards.services.questions import default_questions
 from db.engine import create_engine, create_sessionmaker
@@ -31,7 +31,9 @@ from db.models import (
     ReportCardPublication,
     ReportCardResponse,
     ReportCardRound,
+    StaffMember,
     Topic,
+    User,
 )
 from tests import staff_steps
 from tests.harness import BotHarness, Person
@@ -554,5 +556,36 @@ async def test_results_are_for_report_card_staff_only(fake, database_url) -> Non
         await admin.press_data(RESULTS.data(round_id + 100), admin.last.message_id)
         assert admin.seen("That button is no longer active.")
         assert not await staff_steps.audit_rows(bot, "report_card.published")
+    finally:
+        await bot.stop()
+
+
+async def test_staff_limited_to_some_municipalities_see_only_those(fake, database_url) -> None:
+    bot, admin = await staff_bot(fake, database_url)
+    try:
+        round_id, shkoder, lezhe = await seed_round(bot)
+        await admin.command("/staff", args=f"grant {staff_steps.WORKER} admin Besnik")
+        async with bot.app.services.sessions() as session, session.begin():
+            await session.execute(
+                update(StaffMember)
+                .where(
+                    StaffMember.user_id.in_(
+                        select(User.id).where(User.telegram_id == staff_steps.WORKER)
+                    )
+                )
+                .values(municipality_ids=[lezhe])
+            )
+        besnik = staff_steps.person(bot, staff_steps.WORKER, "Besnik")
+        await besnik.command("/rcresults")
+        await besnik.press("First round · November 2026")
+        assert "• Lezhë: < 2" in besnik.last.text and "Shkodër" not in besnik.last.text
+        await besnik.press("⬇️ CSV")
+        [export] = [m.document for m in besnik.messages if m.document]
+        assert "Shkodër" not in export["content"].decode("utf-8-sig")
+        await besnik.press_data(
+            MUNICIPALITY.data(round_id, shkoder), besnik.messages[-2].message_id
+        )
+        assert besnik.seen("That button is no longer active.")
+        assert not any("Drinking water supply: 2" in text for text in besnik.texts())
     finally:
         await bot.stop()
