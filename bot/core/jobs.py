@@ -31,6 +31,7 @@ from bot.rti.services import requests as rti
 from bot.staff import views as staff_views
 from bot.staff.services import casework
 from bot.staff.services import permissions as staff
+from bot.transparency import snapshot
 from db.models import CaseStatus, Reminder, StaffRole, User
 from db.repositories import reminders as reminders_repo
 
@@ -358,7 +359,9 @@ async def reminders_job(context: CallbackContext) -> None:
 
 
 def schedule(app: PactApplication) -> None:
-    """Wake up regularly to look for due rows (REMINDER_POLL_SECONDS; 0 turns it off)."""
+    """Wake up regularly to look for due rows (REMINDER_POLL_SECONDS; 0 turns it off); rebuild
+    the public site's figures (bot/transparency/snapshot.py)."""
+    snapshot.schedule(app)
     seconds = app.services.settings.reminder_poll_seconds
     if seconds and app.job_queue is not None:
         app.job_queue.run_repeating(reminders_job, interval=seconds, first=5, name="reminders")
@@ -370,6 +373,7 @@ def unschedule(app: PactApplication) -> None:
     With several processes, the jobs scan due rows and send, so they run only in the one process
     holding the send lock, where the sender runs too: nothing is scanned or sent twice.
     """
+    snapshot.unschedule(app)
     if app.job_queue is not None:
         for job in app.job_queue.get_jobs_by_name("reminders"):
             job.schedule_removal()

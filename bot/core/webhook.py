@@ -20,6 +20,8 @@ from telegram import Update
 
 from bot.core.application import PactApplication
 from bot.core.settings import Settings
+from bot.transparency import site
+from bot.transparency.snapshot import SnapshotCache
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -72,7 +74,8 @@ def bearer_matches(request: web.Request, token: str) -> bool:
 
 
 def make_web_app(app: PactApplication, settings: Settings) -> web.Application:
-    """GET /healthz and /metrics always; POST <webhook path> for updates in webhook mode."""
+    """GET /healthz and /metrics always; POST <webhook path> for updates in webhook mode; the
+    public transparency site (bot/transparency/site.py) in both modes."""
 
     warnings = WrongSecretWarnings(app)
 
@@ -119,6 +122,8 @@ def make_web_app(app: PactApplication, settings: Settings) -> web.Application:
     web_app.router.add_get("/metrics", metrics)
     if settings.webhook_mode:
         web_app.router.add_post(webhook_path(settings), receive)
+    cache = SnapshotCache(app.services.sessions)
+    site.install(web_app, app.services.i18n, cache, settings.suppression_threshold)
     return web_app
 
 

@@ -1,0 +1,1 @@
+"""Services of the public transparency site: its figures, built from the database."""

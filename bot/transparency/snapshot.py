@@ -1,0 +1,113 @@
+"""The site's figures as one PublicSnapshot row, rebuilt on a schedule; pages read only that row.
+
+A job (bot/core/jobs.py) rebuilds the row every PUBLIC_REFRESH_MINUTES and once at start-up,
+where the scheduled jobs run and the deployment serves HTTP. A page view asks the database only
+for the row's built_at (one primary-key read) and rereads the data only when it changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import CallbackContext
+
+from bot.core.application import PactApplication
+from bot.core.runtime import Services, unit_of_work
+from bot.transparency.services import figures
+from db.models import PublicSnapshot
+
+log = logging.getLogger(__name__)
+KEY = "site"
+JOB = "public_snapshot"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The figures as built at one moment."""
+
+    built_at: datetime
+    data: dict[str, Any]
+
+    def municipality(self, slug: str) -> dict[str, Any] | None:
+        """One municipality's figures by its slug."""
+        return next((m for m in self.data["municipalities"] if m["slug"] == slug), None)
+
+
+async def store(session: AsyncSession, built_at: datetime, data: dict[str, Any]) -> None:
+    """Create or replace the site's row."""
+    row = await session.get(PublicSnapshot, KEY)
+    if row is None:
+        session.add(PublicSnapshot(key=KEY, built_at=built_at, data=data))
+    else:
+        row.built_at, row.data = built_at, data
+
+
+async def rebuild(services: Services) -> datetime:
+    """Build every figure and store them in one unit of work; when they were built."""
+    settings = services.settings
+    async with unit_of_work(services) as scope:
+        now = services.clock.now()
+        data = await figures.build(scope.session, now, settings.suppression_threshold, settings.tz)
+        await store(scope.session, now, data)
+    log.info("public site figures rebuilt")
+    return now
+
+
+async def refresh_job(context: CallbackContext) -> None:
+    """The JobQueue callback; a failure is logged and the next run tries again."""
+    app: PactApplication = context.application  # type: ignore[assignment]
+    try:
+        await rebuild(app.services)
+    except Exception:
+        log.exception("could not rebuild the public site figures")
+
+
+def schedule(app: PactApplication) -> None:
+    """Rebuild now and every PUBLIC_REFRESH_MINUTES, when this deployment serves HTTP."""
+    settings = app.services.settings
+    if app.job_queue is None or (not settings.webhook_mode and settings.health_port is None):
+        return
+    app.job_queue.run_repeating(
+        refresh_job, interval=settings.public_refresh_minutes * 60, first=0, name=JOB
+    )
+
+
+def unschedule(app: PactApplication) -> None:
+    """Stop rebuilding here (another process runs the jobs)."""
+    if app.job_queue is not None:
+        for job in app.job_queue.get_jobs_by_name(JOB):
+            job.schedule_removal()
+
+
+class SnapshotCache:
+    """The last snapshot read, kept in memory until the row's built_at changes."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.current: Snapshot | None = None
+
+    async def get(self) -> Snapshot | None:
+        """The newest snapshot: one read of built_at, and of the data only when it is new."""
+        async with self.sessions() as session:
+            built_at = (
+                await session.execute(
+                    select(PublicSnapshot.built_at).where(PublicSnapshot.key == KEY)
+                )
+            ).scalar_one_or_none()
+            if built_at is None:
+                return None
+            if self.current is None or self.current.built_at != built_at:
+                data = (
+                    await session.execute(
+                        select(PublicSnapshot.data).where(PublicSnapshot.key == KEY)
+                    )
+                ).scalar_one()
+                if data.get("schema") != figures.SCHEMA:
+                    return None  # built by another version: wait for this one's rebuild
+                self.current = Snapshot(built_at=built_at, data=data)
+            return self.current
