@@ -37,6 +37,7 @@ import bot.staff.admin
 import bot.staff.reports
 import bot.staff.scorecard
 import bot.staff.workspace
+import bot.transparency.initiatives_admin
 from bot.broadcasting.limiter import Budget, StrictRateLimiter
 from bot.broadcasting.transport import AiohttpRequest
 from bot.core import access, buttons, drafts, errors, flood, logs, routing
@@ -142,6 +143,7 @@ FEATURES = (
     bot.campaigns.broadcast_list,
     bot.broadcasting.progress,
     bot.rti.directory_admin,
+    bot.transparency.initiatives_admin,
     bot.account.cancel,
     bot.account.fallback,
 )

@@ -19,6 +19,7 @@ WIZARDS = (
     "bot.cases.report:WIZARD",
     "bot.campaigns.composer:WIZARD",
     "bot.campaigns.hearings:WIZARD",
+    "bot.transparency.initiatives_admin:WIZARD",
     "bot.rti.builder:WIZARD",
     "bot.reportcards.rounds_admin:WIZARD",
 )

@@ -82,6 +82,7 @@ STAFF_COMMANDS = {
     **dict.fromkeys(
         ("broadcast", "broadcasts", "poll", "polls", "event", "events"), Permission.BROADCAST
     ),
+    "initiatives": Permission.ADMIN,
     "inbox": Permission.CASES,
     "stats": Permission.STATS,
     "export": Permission.EXPORT,
@@ -103,6 +104,7 @@ STAFF_NAMESPACES = {
 STAFF_FLOWS = {
     "admin_authority": (Permission.ADMIN, "admin"),
     "admin_import": (Permission.ADMIN, "admin"),
+    "initiative_editor": (Permission.ADMIN, "initiative_draft"),
     "staff_input": (Permission.CASES, "staff_input"),
     "broadcast_composer": (Permission.BROADCAST, "broadcast_draft"),
     "poll_composer": (Permission.BROADCAST, "poll_draft"),
@@ -125,6 +127,7 @@ CONVERSATIONS = [
     "report_card_questions",
     "admin_authority",
     "admin_import",
+    "initiative_editor",
 ]
 """The conversations in order of precedence (a person can be in two at once)."""
 TAILS = ("", "1", "1:1", "1:keep", "sq")

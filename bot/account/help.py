@@ -27,6 +27,7 @@ STAFF_HELP = {
     "polls": N_("polls and their results"),
     "event": N_("create an event"),
     "events": N_("events and who attends"),
+    "initiatives": N_("funded initiatives on the public page"),
     "inbox": N_("cases to work on"),
     "stats": N_("statistics with charts"),
     "export": N_("cases as a CSV file"),
