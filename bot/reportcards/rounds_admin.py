@@ -258,7 +258,12 @@ async def ask_closes(context: PactContext, draft: dict) -> wizard.Question:
     rows = [
         [
             (
-                t.gettext("{weeks} weeks: until {date}", weeks=weeks, date=t.date(last)),
+                t.ngettext(
+                    "{count} week: until {date}",
+                    "{count} weeks: until {date}",
+                    weeks,
+                    date=t.date(last),
+                ),
                 f"{PREFIX}cd:{last.isoformat()}",
             )
         ]

@@ -251,14 +251,20 @@ def wording_prompt(
     t: Translator, question: dict[str, Any], field: rounds.Field, now: str
 ) -> Markup:
     """Ask for new wording, showing the current one."""
-    language = t.gettext("Albanian") if field.language == "sq" else t.gettext("English")
-    what = (
-        t.gettext("the question")
-        if field.option is None
-        else t.gettext("answer {number}", number=field.option + 1)
-    )
+    if field.option is None:
+        ask = (
+            t.gettext("Send the new Albanian wording of the question.")
+            if field.language == "sq"
+            else t.gettext("Send the new English wording of the question.")
+        )
+    elif field.language == "sq":
+        ask = t.gettext(
+            "Send the new Albanian wording of answer {number}.", number=field.option + 1
+        )
+    else:
+        ask = t.gettext("Send the new English wording of answer {number}.", number=field.option + 1)
     lines = [
-        t.gettext("Send the new {language} wording of {what}.", language=language, what=what),
+        ask,
         t.gettext("Now: {text}", text=now or "—"),
         t.gettext("At most {limit} characters.", limit=question_set.MAX_TEXT),
     ]
