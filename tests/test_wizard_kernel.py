@@ -563,6 +563,26 @@ RTI_BUILDER = Walk(
     "rti-builder",
 )
 
+REPORT_CARD_ROUND = Walk(
+    "bot.reportcards.rounds_admin:WIZARD",
+    campaign_steps.composer_admin,
+    (
+        Act("command", "/reportcards", "Citizen report cards"),
+        Act("press", "➕ New round", "Send the round's title", "Send the round's title"),
+        Act("text", "Raundi", "title in English", "Send the round's title"),
+        Act("text", "Round", "Which services", "title in English"),
+        Act("press", "⬜ Street lighting", "Which services"),
+        Act("press", "Continue ➡️", "In which municipalities?", "Which services"),
+        Act("press", "⬜ Shkodër", "In which municipalities?"),
+        Act("press", "Continue ➡️", "When does it open?", "In which municipalities?"),
+        Act("press", "Tomorrow", "When does it close?", "When does it open?"),
+        Act("press", "2 weeks: until 7 December 2026", "Preview", "When does it close?"),
+        Act("press", "✏️ Municipalities", "In which municipalities?"),
+        Act("press", "Continue ➡️", "Preview"),
+    ),
+    "report-card-round",
+)
+
 WALKS = [
     REPORT_SERVICE,
     REPORT_CORRUPTION,
@@ -570,6 +590,7 @@ WALKS = [
     POLL_COMPOSER,
     EVENT_COMPOSER,
     RTI_BUILDER,
+    REPORT_CARD_ROUND,
 ]
 """One Walk per wizard (or branch); add yours here (long walks live in your steps module)."""
 
