@@ -377,9 +377,9 @@ def with_button(person: Person, label: str) -> Any:
     return next(m for m in reversed(person.messages) if label in m.labels)
 
 
-async def staff_bot(fake, database_url: str) -> tuple[BotHarness, Person]:
+async def staff_bot(fake, database_url: str, **overrides: Any) -> tuple[BotHarness, Person]:
     """A bot with threshold 2 and the admin (who holds the report-card permission)."""
-    bot = await staff_steps.start(fake, database_url, suppression_threshold=2)
+    bot = await staff_steps.start(fake, database_url, suppression_threshold=2, **overrides)
     return bot, staff_steps.person(bot, staff_steps.ADMIN, "Ledi")
 
 
@@ -480,7 +480,7 @@ async def test_chart_pdf_and_files_keep_small_cells_hidden(fake, database_url) -
 
 
 async def test_publishing_a_card_once_to_the_municipalitys_subscribers(fake, database_url) -> None:
-    bot, admin = await staff_bot(fake, database_url)
+    bot, admin = await staff_bot(fake, database_url, public_url="https://pact.example/")
     try:
         round_id, shkoder, lezhe = await seed_round(bot)
         drita = bot.person(language_code="en", first_name="Drita")
@@ -498,6 +498,9 @@ async def test_publishing_a_card_once_to_the_municipalitys_subscribers(fake, dat
         assert card.startswith("Citizen Report Card: Shkodër")
         assert "Satisfaction index: 75/100" in card and "< 2 respondents, not shown" in card
         assert "Satisfaction answers" not in card and "kosha" not in card
+        assert drita.last.button("🌐 See it on the public page")["url"] == (
+            "https://pact.example/sq/m/shkoder"
+        )
         async with bot.app.services.sessions() as session:
             [publication] = (await session.execute(select(ReportCardPublication))).scalars()
             broadcast = await session.get(Broadcast, publication.broadcast_id)

@@ -29,6 +29,7 @@ from bot.reportcards import results_views as views
 from bot.reportcards.services import results
 from bot.staff.services import spreadsheets
 from bot.staff.services.permissions import Permission
+from bot.transparency.services import figures
 from db.models import Authority, ReportCardRound
 from db.repositories import audit
 
@@ -300,6 +301,25 @@ async def ask_publish(update: Update, context: PactContext) -> None:
     )
 
 
+PAGE_LINK = N_("🌐 See it on the public page")
+
+
+def page_link(context: PactContext, name: str) -> list[dict[str, str]] | None:
+    """A button to the municipality's page on the public site, when the site has an address."""
+    public = context.services.settings.public_url
+    if not public:
+        return None
+    sq, en = (context.services.i18n.translator(code) for code in ("sq", "en"))
+    return [
+        {
+            "kind": "link",
+            "label_sq": plain(sq.gettext(PAGE_LINK)),
+            "label_en": plain(en.gettext(PAGE_LINK)),
+            "url": f"{public.rstrip('/')}/sq/m/{figures.slug(name)}",
+        }
+    ]
+
+
 REFUSALS = {
     results.Refusal.NOT_CLOSED: N_("The round is not closed yet: cards are published once it is."),
     results.Refusal.PUBLISHED: N_("This card is already published."),
@@ -336,6 +356,7 @@ async def confirm_publish(update: Update, context: PactContext) -> None:
         by_user_id=member.user_id,
         now=services.clock.now(),
         progress_chat_id=update.effective_chat.id if update.effective_chat else None,
+        buttons=page_link(context, name),
     )
     t = context.t
     if isinstance(outcome, results.Refusal):

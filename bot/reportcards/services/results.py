@@ -266,6 +266,7 @@ async def publish(
     by_user_id: int | None,
     now: datetime,
     progress_chat_id: int | None = None,
+    buttons: list[dict[str, Any]] | None = None,
 ) -> ReportCardPublication | Refusal:
     """Publish a municipality's card once: its publication row and a broadcast of the text card
     to the municipality's subscribers now (quiet hours and the weekly cap apply), audited."""
@@ -295,6 +296,7 @@ async def publish(
         topic=Topic.SERVICES,
         municipality_ids=[municipality.municipality_id],
         audience=targets.stored(),
+        buttons=buttons,
         send_at=now,
         by_user_id=by_user_id,
         progress_chat_id=progress_chat_id,
