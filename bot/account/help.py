@@ -32,6 +32,7 @@ STAFF_HELP = {
     "stats": N_("statistics with charts"),
     "export": N_("cases as a CSV file"),
     "reportcards": N_("citizen report card rounds"),
+    "rcresults": N_("report card results, files and publishing"),
 }
 """Every staff command, in the order /help lists them (the gate says who may use which)."""
 
