@@ -85,6 +85,38 @@ def test_every_programme_municipality_has_a_seat_in_the_north_inside_the_outline
         assert sitemap.SOUTH < seat.lat < sitemap.NORTH and sitemap.WEST < seat.lon < sitemap.EAST
 
 
+def inside(lon: float, lat: float, ring: tuple[tuple[float, float], ...]) -> bool:
+    """Ray casting: whether a point lies inside a closed ring."""
+    found = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            found = not found
+    return found
+
+
+def test_every_seat_lies_inside_albanias_outline_and_sea_points_do_not() -> None:
+    (mainland,) = sitemap.outline()
+    assert len(mainland) > 400 and mainland[0] == mainland[-1]
+    for seat in seats().values():
+        assert inside(seat.lon, seat.lat, mainland), seat
+    assert not inside(19.2, 41.6, mainland)  # the Adriatic off Lezhë
+    assert not inside(20.8, 42.3, mainland)  # Kosovo, east of Has
+    assert inside(19.9, 41.0, mainland)  # Elbasan, in the south
+
+
+def test_the_inset_frames_the_part_shown() -> None:
+    svg = render(points())
+    inset = re.search(r'<g class="map-inset">.*?</g>', svg)
+    assert inset is not None
+    frame = re.search(
+        r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', inset.group(0)
+    )
+    assert frame is not None
+    x, y, width, height = map(float, frame.groups())
+    assert 0 < x and x + width < sitemap.WIDTH / 4 and y + height < sitemap.HEIGHT
+    assert height < sitemap.INSET_HEIGHT / 2  # the north is less than half of the country
+
+
 def test_klos_is_the_one_in_diber_not_elbasan() -> None:
     klos = seats()["klos"]
     assert klos.lat > 41.4  # Klos in Elbasan lies at 40.95

@@ -180,6 +180,33 @@ def _outline_path() -> str:
     return "".join(rings)
 
 
+INSET_HEIGHT = 130.0
+INSET_MARGIN = 8.0
+
+
+def _inset() -> str:
+    """A small whole Albania in the sea's corner, the part shown framed: where the north lies."""
+    west, south, east, north = outline_bounds()
+    scale = INSET_HEIGHT / (north - south)
+    left, top = INSET_MARGIN, HEIGHT - INSET_HEIGHT - INSET_MARGIN
+
+    def at(lon: float, lat: float) -> tuple[float, float]:
+        return round(left + (lon - west) * _KX * scale, 1), round(top + (north - lat) * scale, 1)
+
+    rings = []
+    for ring in outline():
+        points = [at(lon, lat) for lon, lat in ring[::3]]
+        rings.append("M" + "L".join(f"{x:g},{y:g}" for x, y in points) + "Z")
+    x0, y0 = at(max(west, WEST), min(north, NORTH))
+    x1, y1 = at(min(east, EAST), max(south, SOUTH))
+    return (
+        '<g class="map-inset">'
+        f'<path d="{"".join(rings)}" fill="{LAND}" stroke="{OUTLINE_STROKE}" stroke-width="0.75"/>'
+        f'<rect x="{x0:g}" y="{y0:g}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" fill="none" '
+        f'stroke="{TEXT}" stroke-width="1.25"/></g>'
+    )
+
+
 def _label(point: MapPoint, x: float, y: float) -> str:
     side = LABEL_SIDE.get(point.slug, "right")
     gap = RADIUS + 4
@@ -273,6 +300,7 @@ def render_map(
         "</defs>"
         f'<path d="{_outline_path()}" fill="{LAND}" stroke="{OUTLINE_STROKE}" '
         'stroke-width="1" stroke-linejoin="round" class="map-outline"/>'
+        f"{_inset()}"
         f"<g>{''.join(seats_markup)}</g>"
         "</svg>"
     )
