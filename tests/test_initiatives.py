@@ -137,13 +137,19 @@ async def test_add_edit_and_remove_an_initiative_through_the_buttons(fake, datab
         await admin.press("✏️ Topic")
         await admin.text("Buxheti me pjesëmarrje në Krumë")
         assert "Topic: Buxheti me pjesëmarrje në Krumë" in admin.last.text
-        await admin.press("✏️ End")
+        await admin.press("✏️ Start")
+        await admin.text("03/2026")  # after the end month: the end is asked again
+        assert admin.messages[-2].text == (
+            "The end month was before the new start: please give it again."
+        )
+        assert admin.last.text.startswith("When does it end?")
         await admin.press("Skip")
-        assert "Period: from 03/2025" in admin.last.text
+        assert "Period: from 03/2026" in admin.last.text
         await admin.press("✅ Save initiative")
         assert admin.last.text.startswith("Changes saved.")
         (row,) = await _rows(bot)
-        assert row.topic == "Buxheti me pjesëmarrje në Krumë" and row.ends_on is None
+        assert row.topic == "Buxheti me pjesëmarrje në Krumë"
+        assert (row.starts_on, row.ends_on) == (date(2026, 3, 1), None)
         assert row.organisation == ORGANISATION and row.link == "https://example.org/zeri-i-hasit"
 
         await admin.press("🗑 Remove")
@@ -163,8 +169,16 @@ async def test_add_edit_and_remove_an_initiative_through_the_buttons(fake, datab
             "initiative.removed",
         ]
         assert entries[0].after["organisation"] == ORGANISATION
-        assert entries[1].before == {"topic": TOPIC, "ends_on": "2026-02-28"}
-        assert entries[1].after == {"topic": "Buxheti me pjesëmarrje në Krumë", "ends_on": None}
+        assert entries[1].before == {
+            "topic": TOPIC,
+            "starts_on": "2025-03-01",
+            "ends_on": "2026-02-28",
+        }
+        assert entries[1].after == {
+            "topic": "Buxheti me pjesëmarrje në Krumë",
+            "starts_on": "2026-03-01",
+            "ends_on": None,
+        }
         assert entries[2].before["grant_band"] == "5k_10k"
         assert all(e.actor_user_id == row.created_by_user_id for e in entries)
     finally:
