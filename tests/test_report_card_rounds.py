@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from bot.core.jobs import close_report_card_rounds, reminders_job, send_broadcasts
@@ -33,7 +34,7 @@ TIRANA = ZoneInfo("Europe/Tirane")
 ADMIN = 9450
 SHKODER, LEZHE = ("Shkodër", "Municipality of Shkodër"), ("Lezhë", "Municipality of Lezhë")
 POLLS, ANTICORRUPTION = "⬜ Polls and surveys", "⬜ Anti-corruption"
-TITLE_SQ, TITLE_EN = "Karta e raportimit, dimër 2026", "Report card, winter 2026"
+TITLE_SQ, TITLE_EN = "Karta e raportimit, dimër 2026", "Report card <winter 2026> & more"
 FILL_IN = "📋 Fill in the report card"
 
 
@@ -207,7 +208,7 @@ async def test_a_round_defined_edited_launched_delivered_and_closed(fake, databa
         assert invitation.buttons == [{"kind": "report_card", "round_id": 1}]
         assert invitation.send_at == datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
         assert "voluntary and anonymous" in (invitation.text_en or "")
-        assert TITLE_SQ in invitation.text_sq and TITLE_EN in (invitation.text_en or "")
+        assert TITLE_SQ in invitation.text_sq and escape(TITLE_EN) in (invitation.text_en or "")
         assert len(await _audited(bot, "report_card_round.launched")) == 1
 
         # The questions are frozen now.
@@ -321,11 +322,15 @@ async def test_early_close_cancels_the_waiting_invitation_and_a_draft_is_deleted
         [early] = await _audited(bot, "report_card_round.closed")
         assert early.actor_kind == "staff" and early.after == {"early": True, "codes_wiped": 0}
 
-        await _define(admin, "Raundi i dytë", "Tomorrow", "3 weeks: until 15 December 2026")
+        await _define(
+            admin, "Raundi <i>i dytë</i> & co", "Tomorrow", "3 weeks: until 15 December 2026"
+        )
         assert "Round #2 saved as a draft." in admin.last.text
+        assert "#2 Raundi <i>i dytë</i> & co" in admin.last.text, "shown as typed, not as HTML"
         await admin.press("🗑 Delete draft…")
+        assert "Delete the draft “Raundi <i>i dytë</i> & co”?" in admin.last.text
         await admin.press("🗑 Delete")
-        assert "🗑 Draft deleted." in admin.last.text and "Raundi i dytë" not in admin.last.text
+        assert "🗑 Draft deleted." in admin.last.text and "i dytë" not in admin.last.text
         assert await _round(bot, 2) is None
         await admin.press_data("rcr:delok:1", message_id=admin.last.message_id)
         assert _toast(admin) == "A launched round cannot be deleted."

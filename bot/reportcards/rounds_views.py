@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from bot.cases.services import case_rules
-from bot.core.i18n import N_, Translator, join_lines, shorten
+from bot.core.i18n import N_, Translator, escaped_within, join_lines, shorten
 from bot.reportcards.services import questions as question_set
 from bot.reportcards.services import rounds
 from bot.reportcards.services.rounds import Status
@@ -145,9 +145,9 @@ def invitation(t: Translator, round_: ReportCardRound) -> Markup:
     )
 
 
-def broadcast_title(round_: ReportCardRound) -> str:
-    """The invitation's name in the staff broadcast list."""
-    return shorten(f"Report card: {round_.title_sq}", 100)
+def broadcast_title(round_: ReportCardRound) -> Markup:
+    """The invitation's name in the staff broadcast list (stored escaped, as every title)."""
+    return escaped_within(f"Report card: {round_.title_sq}", 100)
 
 
 def launch_text(t: Translator, round_: ReportCardRound, reach: int, today: date) -> Markup:
