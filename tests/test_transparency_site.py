@@ -15,10 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from sqlalchemy import event, select
 
 from bot.core.webhook import start_http
@@ -518,6 +521,18 @@ async def test_redirects_languages_404_headers_and_head(site: Site) -> None:
     assert 'href="/en/"' in html and 'lang="sq"' in html
     assert "23 nëntor 2026, 10:00" in html, "dates in Albanian on the Albanian page"
 
+    modified = headers["Last-Modified"]
+    async with site.http.get(
+        f"http://127.0.0.1:{site.port}/sq/", headers={"If-Modified-Since": modified}
+    ) as response:
+        assert response.status == 304 and await response.read() == b""
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    async with site.http.get(
+        f"http://127.0.0.1:{site.port}/open-data/initiatives.csv",
+        headers={"If-Modified-Since": "Mon, 02 Nov 2026 09:00:00 GMT"},
+    ) as response:
+        assert response.status == 200, "built after that"
+
     status, headers, body = await site.get("/sq/", method="HEAD")
     assert status == 200 and body == "" and headers["X-Content-Type-Options"] == "nosniff"
 
@@ -583,6 +598,42 @@ async def test_the_refresh_job_is_scheduled_where_http_is_served(site: Site) -> 
     jobs = site.harness.app.job_queue.get_jobs_by_name(snapshot.JOB)  # type: ignore[union-attr]
     assert len(jobs) == 1
     assert jobs[0].job.trigger.interval == timedelta(minutes=15)
+    await seed(site.harness)
+    site.harness.clock.advance(timedelta(hours=1))
+    await jobs[0].run(site.harness.app)  # what the job queue runs every 15 minutes
+    async with site.harness.app.services.sessions() as session:
+        stored = await session.get(PublicSnapshot, snapshot.KEY)
+    assert stored is not None and stored.built_at == START + timedelta(hours=1)
+    shkoder = next(m for m in stored.data["municipalities"] if m["slug"] == "shkoder")
+    assert shkoder["cases"]["received"] == 30
+    status, _headers, html = await site.get("/en/m/shkoder")
+    assert status == 200 and "23 November 2026, 11:00" in html, "the new figures at once"
+
+
+def test_pybabel_extracts_the_template_strings() -> None:
+    """babel.cfg hands the templates to Jinja2's extractor, so the lead's catalog update sees
+    every text of the site."""
+    root = Path(__file__).resolve().parents[1]
+    with (root / "babel.cfg").open(encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    site_dir = root / "bot" / "transparency"
+
+    def on_the_way(path: str) -> bool:
+        folder = Path(path).resolve()
+        return folder in site_dir.parents or folder == site_dir or site_dir in folder.parents
+
+    found = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(root), method_map, options_map, directory_filter=on_the_way
+        )
+    }
+    assert "Page not found" in found
+    assert (
+        "The programme funds {count} local civil-society initiative.",
+        "The programme funds {count} local civil-society initiatives.",
+    ) in found
+    assert "Median days to resolve" in found  # an N_() label in site.py
 
 
 def test_slugs_and_secondary_suppression() -> None:

@@ -359,6 +359,8 @@ class Site:
                 if request.method not in ("GET", "HEAD"):
                     raise
                 response = self.not_found(request)
+            if unchanged(request, response):
+                response.set_status(304)  # aiohttp sends no body with a 304
             response.headers.update(SECURITY_HEADERS)
             if request.path.startswith("/static/"):
                 response.headers["Cache-Control"] = STATIC_CACHE
@@ -367,6 +369,17 @@ class Site:
             return response
 
         return headers
+
+
+def unchanged(request: web.Request, response: web.StreamResponse) -> bool:
+    """Whether a GET/HEAD asked If-Modified-Since and the figures are no newer."""
+    since, modified = request.if_modified_since, response.last_modified
+    return (
+        response.status == 200
+        and since is not None
+        and modified is not None
+        and modified.replace(microsecond=0) <= since
+    )
 
 
 def install(web_app: web.Application, i18n: I18n, cache: SnapshotCache, threshold: int) -> Site:
