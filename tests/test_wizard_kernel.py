@@ -583,6 +583,33 @@ REPORT_CARD_ROUND = Walk(
     "report-card-round",
 )
 
+INITIATIVE_EDITOR = Walk(
+    "bot.transparency.initiatives_admin:WIZARD",
+    campaign_steps.composer_admin,
+    (
+        Act("command", "/initiatives", "No funded initiatives yet."),
+        Act("press", "➕ Add initiative", "In which grant round", "In which grant round"),
+        Act("press", "Round 1", "Which organisation", "In which grant round"),
+        Act("text", "Qendra Rinore", "In which municipality?", "Which organisation"),
+        Act("press", "Kukës", "Choose the municipality:", "In which municipality?"),
+        Act(
+            "press",
+            "Municipality of Has",
+            "What is it about?",
+            "In which municipality?",
+            again=(Act("press", "Kukës"), Act("press", "Municipality of Has")),
+        ),
+        Act("text", "Buxheti", "When does it start?", "What is it about?"),
+        Act("text", "03/2025", "When does it end?", "When does it start?"),
+        Act("text", "12/2025", "How large is the grant?", "When does it end?"),
+        Act("press", "up to €5,000", "A public link", "How large is the grant?"),
+        Act("text", "https://example.org", "Preview", "A public link"),
+        Act("press", "✏️ Topic", "What is it about?"),
+        Act("text", "Buxheti me pjesëmarrje", "Buxheti me pjesëmarrje"),
+    ),
+    "initiative-editor",
+)
+
 WALKS = [
     REPORT_SERVICE,
     REPORT_CORRUPTION,
@@ -591,6 +618,7 @@ WALKS = [
     EVENT_COMPOSER,
     RTI_BUILDER,
     REPORT_CARD_ROUND,
+    INITIATIVE_EDITOR,
 ]
 """One Walk per wizard (or branch); add yours here (long walks live in your steps module)."""
 
