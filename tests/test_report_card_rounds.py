@@ -327,6 +327,20 @@ async def test_early_close_cancels_the_waiting_invitation_and_a_draft_is_deleted
         )
         assert "Round #2 saved as a draft." in admin.last.text
         assert "#2 Raundi <i>i dytë</i> & co" in admin.last.text, "shown as typed, not as HTML"
+        await admin.press("✏️ Questions")
+        await admin.press(next(label for label in admin.last.labels if label.startswith("3.")))
+        await admin.press("✏️ 🇬🇧 Question")
+        await admin.press("🗑 No English (show the Albanian)")
+        assert "🇬🇧 (no English: the Albanian is shown)" in admin.last.text
+        assert (await _round(bot, 2)).questions[2]["en"] == ""
+        await admin.press("⬅️ Back")
+        await admin.press("↩️ Reset to the default")
+        assert "Put back the default wording" in admin.last.text
+        await admin.press("↩️ Yes, reset")
+        assert admin.seen("↩️ The default questions are back.")
+        assert (await _round(bot, 2)).questions == questions.DEFAULT_QUESTIONS
+        await admin.press("✅ Done")
+        assert "Questions: the default set" in admin.last.text
         await admin.press("🗑 Delete draft…")
         assert "Delete the draft “Raundi <i>i dytë</i> & co”?" in admin.last.text
         await admin.press("🗑 Delete")
