@@ -28,6 +28,8 @@ import bot.cases.my_cases
 import bot.cases.report
 import bot.reportcards.results
 import bot.reportcards.rounds_admin
+import bot.reportcards.survey
+import bot.reportcards.survey_link
 import bot.rti.builder
 import bot.rti.directory_admin
 import bot.rti.guide
@@ -119,6 +121,7 @@ def build_bot(settings: Settings, budget: Budget) -> ReplyBot:
 
 FEATURES = (
     bot.account.membership,
+    bot.reportcards.survey_link,
     bot.account.onboarding,
     bot.account.menu,
     bot.account.help,
@@ -135,6 +138,7 @@ FEATURES = (
     bot.rti.sent,
     bot.campaigns.polls,
     bot.campaigns.hearings,
+    bot.reportcards.survey,
     bot.staff.admin,
     bot.staff.scorecard,
     bot.staff.reports,

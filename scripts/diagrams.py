@@ -21,6 +21,7 @@ WIZARDS = (
     "bot.campaigns.hearings:WIZARD",
     "bot.transparency.initiatives_admin:WIZARD",
     "bot.rti.builder:WIZARD",
+    "bot.reportcards.survey:WIZARD",
     "bot.reportcards.rounds_admin:WIZARD",
 )
 """Every wizard on the kernel, as "module:attribute"; add one line per converted wizard."""

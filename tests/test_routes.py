@@ -72,6 +72,9 @@ CITIZEN_BUTTONS = {
     # campaigns, votes, RSVPs
     *("menu:campaigns", "cmp:optin", "cmp:t:", "cmp:place", "cmp:reg:", "cmp:m:", "cmp:wr:"),
     *("cmp:unsub:", "cmp:stop", "pv:", "ev:y:", "ev:n:", "ev:nm:"),
+    # report-card survey
+    *("crc:go:", "crc:resume", "crc:restart", "crc:cancel", "crc:back", "crc:skip", "crc:edit:"),
+    *("crc:age:", "crc:m:", "crc:a:", "crc:dk:", "crc:send", "crc:fix:", "crc:place", "crc:note"),
 }
 """Every button prefix open to everyone. A new one is added here on purpose, never by accident."""
 STAFF_COMMANDS = {
@@ -123,6 +126,7 @@ CONVERSATIONS = [
     "rti_sent",
     "poll_composer",
     "event_composer",
+    "report_card_survey",
     "report_card_round",
     "report_card_questions",
     "admin_authority",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot.account.services.consent import is_minor
 from bot.core import routing
 from bot.core.application import PactContext
 from bot.kit.menu import (  # noqa: F401 (re-exported until every feature imports bot.kit.menu)
@@ -22,18 +23,41 @@ from bot.kit.menu import (  # noqa: F401 (re-exported until every feature import
     menu_markup,
     show_menu,
 )
-from bot.kit.ui import answer
+from bot.kit.ui import answer, edit_or_send, keyboard, send
+from bot.reportcards import survey
+from bot.reportcards.services import responses
+
+
+async def _show(update: Update, context: PactContext, *, edit: bool = False) -> None:
+    """The menu, with an entry for each report card open today (not for under-16s)."""
+    rounds = []
+    if not is_minor(context.user_row):
+        services = context.services
+        today = responses.local_today(services.clock.now(), services.settings.tz)
+        rounds = await responses.open_rounds(context.scope.session, today)
+    if not rounds:
+        await show_menu(update, context, edit=edit)
+        return
+    t = context.t
+    text = t.gettext("<b>Main menu</b>\nWhat would you like to do?")
+    markup = InlineKeyboardMarkup(
+        [
+            *keyboard(*survey.menu_rows(context, rounds)).inline_keyboard,
+            *menu_markup(t).inline_keyboard,
+        ]
+    )
+    await (edit_or_send if edit else send)(update, context, text, markup)
 
 
 async def menu_command(update: Update, context: PactContext) -> None:
     """/menu."""
-    await show_menu(update, context)
+    await _show(update, context)
 
 
 async def menu_open(update: Update, context: PactContext) -> None:
     """The "Menu" button under other messages."""
     await answer(update)
-    await show_menu(update, context, edit=True)
+    await _show(update, context, edit=True)
 
 
 def routes() -> list[routing.Route]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.account.services import consent as privacy
 from bot.account.services import retention
+from bot.reportcards.services import responses as report_cards
 from bot.staff.services import permissions as staff
 from db.base import Base
 from db.models import (
@@ -302,6 +303,7 @@ async def erase(
     own = await _own_cases(session, user)
     for case in own:
         await retention.anonymise_case(session, case, ErasedBy.REPORTER, actor.now)
+    await report_cards.erase_of_person(session, user)  # closed rounds' are tied to no one
     was_staff = await session.get(StaffMember, user_id) is not None
     keep_role = was_staff and keep_staff_role
     if was_staff and not keep_role:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.campaigns.services import campaigns, polls
 from bot.campaigns.services import hearings as events
 from bot.cases.services import case_rules
+from bot.reportcards.services import responses as report_cards
 from bot.rti.services import requests as rti
 from db.models import (
     Broadcast,
@@ -86,6 +87,7 @@ async def _held_rows(session: AsyncSession, user: User) -> dict[str, Any]:
         "deliveries": await _deliveries(session, user),
         "poll_votes": await polls.votes_of(session, user),
         "event_rsvps": await events.rsvps_of(session, user),
+        "report_card_responses": await report_cards.of_person(session, user),
         "secret_code_tries": await _code_tries(session, user),
     }
 
