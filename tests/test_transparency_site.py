@@ -430,6 +430,7 @@ async def test_pages_show_the_seeded_figures_and_hide_small_counts(site: Site) -
     assert page.rows["data-municipality=lezhe"] == ["Lezhë", "< 10", "—", "—", "< 10", "—", "—"]
     assert {row.split("=")[1] for row in page.rows if row.startswith("data-municipality")} == SLUGS
     assert 'aria-current="true">Share of requests answered on time' in html
+    assert 'href="/sq/?indicator=rti_on_time_share" hreflang="sq"' in html, "switch keeps it"
     assert 'data-testid="map"' in html and 'data-testid="map-legend"' in html
     assert "<title>Shkodër: 83%</title>" in html and "<title>Lezhë: —</title>" in html
     assert 'href="/en/m/shkoder"' in page.testids["map"] or "/en/m/shkoder" in html

@@ -226,6 +226,8 @@ class Site:
         switch = f"/{other}{path[3:]}" if path[:4] in ("/sq/", "/en/") else f"/{other}/"
         if path in ("/sq", "/en"):
             switch = f"/{other}/"
+        if request.query_string:
+            switch = f"{switch}?{request.query_string}"
         threshold = snapshot.data["threshold"] if snapshot else self.threshold
         html = (
             self.envs[lang]
