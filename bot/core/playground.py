@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from pydantic import SecretStr
 from pypdf import PdfWriter
 from sqlalchemy import func, select
@@ -29,6 +30,7 @@ from bot.core.application import PactApplication
 from bot.core.clock import Clock, SystemClock
 from bot.core.lifecycle import shutdown, start_polling, startup
 from bot.core.settings import Settings
+from bot.core.webhook import start_http
 from db.models import InboxUpdate
 from fakeapi import FakeGroup, FakeMessage, FakeTelegram, FakeUser
 
@@ -129,6 +131,8 @@ class Playground:
         self.write = write
         self.files_dir = files_dir
         self.app: PactApplication
+        self.http: web.AppRunner | None = None
+        """The HTTP server (/healthz, the public site) when WEB_PORT or HEALTH_PORT is set."""
         self.user: FakeUser
         self.group: FakeGroup
         self.chat = ME
@@ -202,6 +206,14 @@ class Playground:
         await startup(self.app)
         await self._continue_update_ids()
         await start_polling(self.app, timeout=5)
+        if self.settings.health_port is not None:
+            self.http = await start_http(self.app, self.settings, self.settings.health_port)
+
+    async def _stop_bot(self) -> None:
+        if self.http is not None:
+            await self.http.cleanup()
+            self.http = None
+        await shutdown(self.app)
 
     async def _continue_update_ids(self) -> None:
         """Number new updates after those the database has stored, as Telegram never reuses one:
@@ -213,7 +225,7 @@ class Playground:
 
     async def stop(self) -> None:
         """Bot first, then the fake server."""
-        await shutdown(self.app)
+        await self._stop_bot()
         await self.fake.stop()
 
     async def loop(self, read: InputFn) -> None:
@@ -372,7 +384,7 @@ class Playground:
         return None
 
     async def _restart(self, _rest: str) -> None:
-        await shutdown(self.app)
+        await self._stop_bot()
         await self._start_bot()
         self.write("(bot restarted)")
         return None
@@ -668,6 +680,8 @@ async def play(
         ground = Playground(settings, language, write, clock=clock, files_dir=files_dir)
         await ground.start()
         write(f"PACT Civic Bot playground — database: {settings.database_url}")
+        if settings.health_port is not None:
+            write(f"The public transparency page: http://127.0.0.1:{settings.health_port}/")
         write(ground.help_text())
         write("Start with /start.")
         try:
