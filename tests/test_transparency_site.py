@@ -24,6 +24,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from sqlalchemy import event, select
 
+from bot.cases.services import case_rules
 from bot.core.webhook import start_http
 from bot.transparency import opendata, snapshot
 from bot.transparency.services import figures
@@ -444,7 +445,7 @@ async def test_pages_show_the_seeded_figures_and_hide_small_counts(site: Site) -
         stored = await session.get(PublicSnapshot, snapshot.KEY)
         assert stored is not None
         small = [(path, value) for path, value in counts_in(stored.data) if value is not None]
-        assert small and all(value >= 10 for _path, value in small), small
+        assert small and all(value == "hidden" or value >= 10 for _path, value in small), small
 
 
 async def test_open_data_agrees_with_the_pages_and_hides_small_counts(site: Site) -> None:
@@ -467,7 +468,7 @@ async def test_open_data_agrees_with_the_pages_and_hides_small_counts(site: Site
             for field in document["fields"]:
                 value = record[field]
                 if field in record["suppressed"]:
-                    assert value is None and row[field] == "<10"
+                    assert value is None and row[field] in ("<10", "hidden")
                 else:
                     assert row[field] == ("" if value is None else str(value))
         if name == "municipalities":
@@ -643,12 +644,55 @@ def test_slugs_and_secondary_suppression() -> None:
     assert figures.slug("Vau i Dejës") == "vau-i-dejes"
     # One hidden category and a shown total: the smallest shown one goes too.
     assert figures.suppress_group({"a": 30, "b": 12, "c": 3}, 45, 10) == {
-        "a": 30, "b": None, "c": None,
+        "a": 30, "b": "hidden", "c": None,
     }  # fmt: skip
     assert figures.suppress_group({"a": 30, "b": 3, "c": 0}, 33, 10) == {
         "a": 30, "b": None, "c": None,
     }  # fmt: skip
+    assert figures.suppress_group({"a": 30, "b": 12, "c": 3}, None, 10) == {
+        "a": 30,
+        "b": 12,
+        "c": None,
+    }, "without a total nothing gives the small one away"
     assert figures.suppress_group({"a": 30, "b": 12}, 42, 10) == {"a": 30, "b": 12}
     assert figures.full_months(date(2026, 1, 5), 2) == [
         (date(2025, 12, 1), date(2025, 12, 31)), (date(2025, 11, 1), date(2025, 11, 30)),
     ]  # fmt: skip
+
+
+async def test_a_single_small_category_hides_the_smallest_other_one_too(site: Site) -> None:
+    """Kukës: 15 categories of 12 complaints, water 11, "other" 2: the total (193) would give
+    "other" away, so water is hidden too (not as "< 10": it is not under the threshold)."""
+    ids = await town_ids(site.harness)
+    keys = [category.key for category in case_rules.categories()]
+    sizes = {key: 12 for key in keys} | {"water": 11, "other": 2}
+    number = 0
+    async with site.harness.app.services.sessions() as session:
+        for key, size in sizes.items():
+            for _ in range(size):
+                number += 1
+                session.add(a_case(number, ids["kukes"], key, CaseStatus.RECEIVED))
+        await session.commit()
+    await site.rebuild()
+
+    status, _headers, html = await site.get("/en/m/kukes")
+    page = parsed(html)
+    assert status == 200 and page.testids["cases-received"] == "193"
+    assert page.rows["data-category=water"] == ["Drinking water supply", "hidden", "< 10"]
+    assert page.rows["data-category=other"] == ["Other", "< 10", "< 10"]
+    assert page.rows["data-category=roads"] == ["Local roads and sidewalks", "12", "< 10"]
+    assert "hidden so that a smaller count cannot be worked out from the total" in html
+    assert ">11<" not in html and ">2<" not in html
+
+    _status, _headers, text = await site.get("/open-data/municipalities.csv")
+    rows = {(r["municipality"], r["category"]): r for r in csv.DictReader(io.StringIO(text))}
+    assert rows["kukes", "water"]["cases_received"] == "hidden"
+    assert rows["kukes", "other"]["cases_received"] == "<10"
+    _status, _headers, body = await site.get("/open-data/municipalities.json")
+    water = next(
+        r
+        for r in json.loads(body)["records"]
+        if r["municipality"] == "kukes" and r["category"] == "water"
+    )
+    assert water["cases_received"] is None
+    assert water["suppressed"] == ["cases_received", "cases_resolved"]

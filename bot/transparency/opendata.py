@@ -1,8 +1,9 @@
 """The site's aggregates as open data: the same records as CSV and JSON, under CC BY 4.0.
 
 Records come from the snapshot only (already suppressed). A count under the threshold is the
-text "<10" in CSV and null in JSON, where the record's "suppressed" list names it; a figure that
-does not apply to a row (or has no value yet) is empty in CSV and null in JSON.
+text "<10" in CSV, a category count hidden to protect it "hidden"; both are null in JSON, where
+the record's "suppressed" list names them. A figure that does not apply to a row (or has no value
+yet) is empty in CSV and null in JSON. Every field is described in docs/open-data.md.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.i18n import N_
+from bot.transparency.services import figures
 from bot.transparency.snapshot import Snapshot
 
 LICENCE = "CC-BY-4.0"
@@ -26,18 +28,26 @@ ALL = "all"
 
 
 class _Suppressed:
-    """Marks a count under the threshold in a record, until it is written out."""
+    """Marks a count kept out of a record, until it is written out (in CSV as `text`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def __repr__(self) -> str:
-        return "SUPPRESSED"
+        return self.name
 
 
-SUPPRESSED: Any = _Suppressed()
+SUPPRESSED: Any = _Suppressed("SUPPRESSED")
+"""A count under the threshold: "<10" in CSV."""
+HIDDEN: Any = _Suppressed("HIDDEN")
+"""A category count of at least the threshold hidden to protect a suppressed one: "hidden"."""
 
 
-def count(value: int | None) -> Any:
-    """A published count, or SUPPRESSED (the snapshot holds None for a hidden count)."""
-    return SUPPRESSED if value is None else value
+def count(value: int | str | None) -> Any:
+    """A published count, SUPPRESSED (the snapshot's None) or HIDDEN (its "hidden")."""
+    if value is None:
+        return SUPPRESSED
+    return HIDDEN if value == figures.HIDDEN else value
 
 
 @dataclass(frozen=True)
@@ -222,6 +232,8 @@ def _csv_cell(value: Any, threshold: int) -> str:
     """A value as CSV text: "<10" for a suppressed count, "" for none."""
     if value is SUPPRESSED:
         return f"<{threshold}"
+    if value is HIDDEN:
+        return figures.HIDDEN
     return "" if value is None else str(value)
 
 
@@ -230,9 +242,12 @@ def to_json(dataset: Dataset, snapshot: Snapshot) -> str:
     records = []
     for record in dataset.records(snapshot.data):
         values = {field: record.get(field) for field in dataset.fields}
-        hidden = [field for field, value in values.items() if value is SUPPRESSED]
+        hidden = [field for field, value in values.items() if isinstance(value, _Suppressed)]
         records.append(
-            {**{k: None if v is SUPPRESSED else v for k, v in values.items()}, "suppressed": hidden}
+            {
+                **{k: None if isinstance(v, _Suppressed) else v for k, v in values.items()},
+                "suppressed": hidden,
+            }
         )
     document = {
         "dataset": dataset.name,

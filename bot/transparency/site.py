@@ -24,6 +24,7 @@ from bot.core.i18n import N_, I18n, Translator
 from bot.core.settings import SUPPORTED_LOCALES
 from bot.transparency import opendata
 from bot.transparency.map import CLASS_COLOURS, MapPoint, render_map
+from bot.transparency.services import figures
 from bot.transparency.snapshot import Snapshot, SnapshotCache
 
 HERE = Path(__file__).resolve().parent
@@ -100,9 +101,13 @@ class Formats:
         self.t = t
         self.threshold = threshold
 
-    def count(self, value: int | None) -> str:
-        """A count, or "< 10" when it is suppressed."""
-        return f"< {self.t.number(self.threshold)}" if value is None else self.t.number(value)
+    def count(self, value: int | str | None) -> str:
+        """A count, "< 10" when it is suppressed, "hidden" when it protects a suppressed one."""
+        if value is None:
+            return f"< {self.t.number(self.threshold)}"
+        if value == figures.HIDDEN:
+            return str(self.t.gettext("hidden"))
+        return self.t.number(int(value))
 
     def share(self, value: float | None) -> str:
         """A 0-1 share as a whole percentage, "—" when not given."""

@@ -8,8 +8,9 @@ wrote. The suppression rule (docs/open-data.md):
   report-card respondents) under the threshold is stored as None, shown as "< 10" (0 included,
   so a zero and a small count look the same);
 - in a municipality's list of categories (received, and resolved, each on its own), when exactly
-  one category is suppressed and the total is shown, the smallest shown category is suppressed
-  too, so the total minus the shown ones never gives one hidden count;
+  one category is suppressed and the total is shown, the smallest shown category is hidden too
+  (stored as HIDDEN, shown as "hidden": it is not under the threshold), so the total minus the
+  shown ones never gives one suppressed count;
 - a share is given only when both its counts are shown, a median only when the count of values
   it is taken over is shown; there are no totals over all municipalities (with the shown ones
   they would give the hidden ones).
@@ -50,6 +51,8 @@ SCHEMA = 1
 MONTHS = 3
 """Scorecards of this many last full months on a municipality page."""
 RESOLVED = CaseStatus.RESOLVED.value
+HIDDEN = "hidden"
+"""A category count of at least the threshold, hidden so that a suppressed one stays hidden."""
 
 
 def slug(name: str) -> str:
@@ -77,14 +80,16 @@ def rounded(value: float | None, places: int = 1) -> float | None:
 
 def suppress_group(
     counts: dict[str, int], total: int | None, threshold: int
-) -> dict[str, int | None]:
-    """Suppress each count under the threshold, then, when exactly one is hidden and the total
-    is shown, also the smallest shown one (ties: the first key in sorted order)."""
-    result = {key: shown(count, threshold) for key, count in counts.items()}
-    hidden = [key for key, value in result.items() if value is None]
-    visible = sorted((value, key) for key, value in result.items() if value is not None)
-    if total is not None and len(hidden) == 1 and visible:
-        result[visible[0][1]] = None
+) -> dict[str, int | str | None]:
+    """Suppress each count under the threshold (None), then, when exactly one is suppressed and
+    the total is shown, hide the smallest shown one too (HIDDEN; ties: the first key in order)."""
+    result: dict[str, int | str | None] = {
+        key: shown(count, threshold) for key, count in counts.items()
+    }
+    suppressed = [key for key, value in result.items() if value is None]
+    visible = sorted((count, key) for key, count in counts.items() if result[key] is not None)
+    if total is not None and len(suppressed) == 1 and visible:
+        result[visible[0][1]] = HIDDEN
     return result
 
 
