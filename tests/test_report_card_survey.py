@@ -14,58 +14,22 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select, update
 
-from bot.reportcards import links
 from bot.reportcards.services import questions as qs
 from bot.reportcards.services import responses
-from db.models import Authority, ReportCardAnswer, ReportCardResponse, ReportCardRound
+from db.models import ReportCardAnswer, ReportCardResponse, ReportCardRound
 from tests.campaign_steps import follower
 from tests.harness import START, BotHarness, Person
 from tests.rti_steps import onboard_english
+from tests.survey_steps import citizen, launch_round, open_survey, press, town_id
 
 SEND = "✅ Send my answers"
 WATER, WASTE = "Drinking water supply", "Waste collection and street cleaning"
 SUGGESTION = "Më shumë kosha në lagjen Parrucë"
-
-
-async def _town(bot: BotHarness, name: str) -> int:
-    async with bot.app.services.sessions() as session:
-        found = await session.execute(
-            select(Authority.id).where(Authority.name == name, Authority.kind == "municipality")
-        )
-        return found.scalar_one()
-
-
-async def _launch(
-    bot: BotHarness,
-    places: tuple[str, ...] = ("Shkodër", "Lezhë"),
-    opens: date = date(2026, 11, 20),
-    closes: date = date(2026, 11, 30),
-    launched: bool = True,
-) -> int:
-    """A round on water and waste, launched (salt and moment) as the staff wizard does."""
-    ids = [await _town(bot, name) for name in places]
-    async with bot.app.services.sessions() as session, session.begin():
-        round_ = ReportCardRound(
-            title_sq="Karta e qytetarëve 2026",
-            title_en="Citizen report card 2026",
-            services=["water", "waste"],
-            municipality_ids=ids,
-            opens_on=opens,
-            closes_on=closes,
-            questions=qs.default_questions(),
-            salt=secrets.token_hex(32) if launched else None,
-            launched_at=START if launched else None,
-            created_at=START,
-            updated_at=START,
-        )
-        session.add(round_)
-    return round_.id
 
 
 async def _close(bot: BotHarness, round_id: int) -> None:
@@ -101,25 +65,6 @@ async def _salt(bot: BotHarness, round_id: int) -> str:
         return round_.salt
 
 
-async def _citizen(bot: BotHarness, name: str, age: str = "18–29", role: str = "Citizen") -> Person:
-    person = bot.person(language_code="en", first_name=name)
-    await person.command("/start")
-    await person.press("✅ I agree")
-    await person.press(age)
-    await person.press(role)
-    return person
-
-
-async def _open(person: Person, round_id: int) -> None:
-    """The invitation's button (as the broadcast renders it) under the newest message."""
-    await _press(person, links.OPEN_SURVEY.data(round_id))
-
-
-async def _press(person: Person, data: str, message_id: int | None = None) -> None:
-    """Raw button data (forged, stale, or a button of a message sent by other means)."""
-    await person.press_data(data, message_id or person.last.message_id)
-
-
 async def _water_in_full(person: Person) -> None:
     """Used; 4, 3, Don't know, 5; within a week; asked but did not pay; 4."""
     await person.press("Yes")
@@ -145,9 +90,9 @@ async def test_a_full_answer_from_the_invitation_button(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    round_id = await _launch(bot)
-    arta = await _citizen(bot, "Arta")
-    await _open(arta, round_id)
+    round_id = await launch_round(bot)
+    arta = await citizen(bot, "Arta")
+    await open_survey(arta, round_id)
     assert arta.seen("Citizen report card 2026")
     assert arta.seen("Citizen monitoring of 2 municipal services")
     assert "Which municipality" in arta.last.text
@@ -185,11 +130,11 @@ async def test_a_full_answer_from_the_invitation_button(
     await arta.act("send_sticker")
     assert arta.last.text == "Please type your answer as text."
     await arta.text("x" * (qs.SUGGESTION_MAX + 1))
-    assert arta.seen("please keep it under 500")
+    assert arta.seen("That is 501 characters; please shorten it to 500 at most.")
     await arta.text(SUGGESTION)
     summary = arta.last.text
     for line in (
-        "Municipality: Municipality of Shkodër",
+        "Municipality: Shkodër",
         "1. Drinking water supply",
         "Availability: 4 – good",
         "Reliability: 3 – fair",
@@ -212,7 +157,7 @@ async def test_a_full_answer_from_the_invitation_button(
         response.respondent
         == hmac.new(bytes.fromhex(salt), str(user.id).encode(), hashlib.sha256).hexdigest()
     )
-    assert response.municipality_id == await _town(bot, "Shkodër")
+    assert response.municipality_id == await town_id(bot, "Shkodër")
     assert (response.age_band, response.role) == ("18_29", "citizen")
     assert response.suggestion == SUGGESTION
     assert response.submitted_on == date(2026, 11, 23)
@@ -248,7 +193,7 @@ async def test_a_full_answer_from_the_invitation_button(
 async def test_the_link_place_from_subscription_another_flow_and_consent(
     bot: BotHarness,
 ) -> None:
-    round_id = await _launch(bot)
+    round_id = await launch_round(bot)
     besa = await follower(
         bot,
         "Besa",
@@ -263,7 +208,7 @@ async def test_the_link_place_from_subscription_another_flow_and_consent(
     assert "Service 2 of 2" in besa.last.text and "⬅️ Back" in besa.last.labels
     await besa.press("No")
     await besa.press("Skip")
-    assert "Municipality: Municipality of Shkodër" in besa.last.text
+    assert "Municipality: Shkodër" in besa.last.text
     await besa.press(SEND)
     [(response, answers)] = await _stored(bot)
     assert answers == {("water", "used", 0), ("waste", "used", 0)}
@@ -272,7 +217,7 @@ async def test_the_link_place_from_subscription_another_flow_and_consent(
     await besa.command("/start")
     assert besa.seen("👋 Welcome back!"), "a /start without the link is onboarding's"
 
-    dardan = await _citizen(bot, "Dardan")
+    dardan = await citizen(bot, "Dardan")
     await dardan.command("/menu")
     await dardan.press("🛠 Report a service problem")
     await dardan.command("/start", args=f"crc_{round_id}")
@@ -294,9 +239,9 @@ async def test_the_link_place_from_subscription_another_flow_and_consent(
 
 
 async def test_stop_restart_resume_and_finish(bot: BotHarness) -> None:
-    round_id = await _launch(bot)
-    arta = await _citizen(bot, "Arta")
-    await _open(arta, round_id)
+    round_id = await launch_round(bot)
+    arta = await citizen(bot, "Arta")
+    await open_survey(arta, round_id)
     await arta.press("Municipality of Lezhë")
     await arta.press("Yes")
     await arta.press("2 – poor")
@@ -317,19 +262,19 @@ async def test_stop_restart_resume_and_finish(bot: BotHarness) -> None:
     await arta.press("Skip")
     await arta.press(SEND)
     [(response, answers)] = await _stored(bot)
-    assert response.municipality_id == await _town(bot, "Lezhë")
+    assert response.municipality_id == await town_id(bot, "Lezhë")
     assert ("water", "availability", 2) in answers and ("waste", "satisfaction", 5) in answers
     assert len(answers) == 16 and response.suggestion is None
 
     await bot.restart()
-    await _open(arta, round_id)
+    await open_survey(arta, round_id)
     assert "You have started this report card" not in arta.last.text, "the draft went with Send"
 
 
 async def test_changing_answers_keeps_one_response(bot: BotHarness) -> None:
-    round_id = await _launch(bot)
-    arta = await _citizen(bot, "Arta")
-    await _open(arta, round_id)
+    round_id = await launch_round(bot)
+    arta = await citizen(bot, "Arta")
+    await open_survey(arta, round_id)
     await arta.press("Municipality of Shkodër")
     await _water_in_full(arta)
     await arta.press("No")
@@ -357,19 +302,19 @@ async def test_changing_answers_keeps_one_response(bot: BotHarness) -> None:
 
 
 async def test_rounds_not_open_and_a_round_closing_meanwhile(bot: BotHarness) -> None:
-    open_id = await _launch(bot)
-    later = await _launch(bot, opens=date(2026, 12, 1), closes=date(2026, 12, 10))
-    unlaunched = await _launch(bot, launched=False)
-    over = await _launch(bot, opens=date(2026, 11, 1), closes=date(2026, 11, 22))
-    arta = await _citizen(bot, "Arta")
+    open_id = await launch_round(bot)
+    later = await launch_round(bot, opens=date(2026, 12, 1), closes=date(2026, 12, 10))
+    unlaunched = await launch_round(bot, launched=False)
+    over = await launch_round(bot, opens=date(2026, 11, 1), closes=date(2026, 11, 22))
+    arta = await citizen(bot, "Arta")
 
-    await _open(arta, later)
+    await open_survey(arta, later)
     assert "opens on 1 December 2026" in arta.last.text
-    await _open(arta, unlaunched)
+    await open_survey(arta, unlaunched)
     assert arta.seen("This report card is not available.")
     await arta.command("/start", args="crc_999999")
     assert arta.last.text == "This report card is not available."
-    await _open(arta, over)
+    await open_survey(arta, over)
     assert "This report card is closed" in arta.last.text
     assert "The results will be published once they are ready." in arta.last.text
 
@@ -377,7 +322,7 @@ async def test_rounds_not_open_and_a_round_closing_meanwhile(bot: BotHarness) ->
     entries = [label for label in arta.last.labels if label.startswith("📋")]
     assert entries == ["📋 Report card: Citizen report card 2026"], "only the open round"
 
-    await _open(arta, open_id)
+    await open_survey(arta, open_id)
     await arta.press("Municipality of Shkodër")
     await arta.press("No")
     await arta.press("No")
@@ -386,26 +331,26 @@ async def test_rounds_not_open_and_a_round_closing_meanwhile(bot: BotHarness) ->
     await arta.press(SEND)
     assert arta.seen("This report card is closed and no longer takes answers.")
     assert not await _stored(bot)
-    await _open(arta, open_id)
+    await open_survey(arta, open_id)
     assert "You have started" not in arta.last.text
     await arta.command("/menu")
     assert not [label for label in arta.last.labels if label.startswith("📋")]
 
 
 async def test_under_16_and_a_missing_age_band(bot: BotHarness) -> None:
-    round_id = await _launch(bot)
+    round_id = await launch_round(bot)
     young = bot.person(language_code="en", first_name="Gent")
     await young.command("/start")
     await young.press("✅ I agree")
     await young.press("Under 16")
     await young.command("/menu")
     assert not [label for label in young.last.labels if label.startswith("📋")]
-    await _open(young, round_id)
+    await open_survey(young, round_id)
     assert young.seen("Report cards are answered by people aged 16 and over")
 
     quiet = bot.person(language_code="en", first_name="Ilir")
     await onboard_english(quiet)
-    await _open(quiet, round_id)
+    await open_survey(quiet, round_id)
     assert "How old are you?" in quiet.last.text, "no age band: asked first"
     await quiet.press("Under 16")
     assert quiet.seen("so this one is not for you")
@@ -414,7 +359,7 @@ async def test_under_16_and_a_missing_age_band(bot: BotHarness) -> None:
 
     other = bot.person(language_code="en", first_name="Jeta")
     await onboard_english(other)
-    await _open(other, round_id)
+    await open_survey(other, round_id)
     await other.press("18–29")
     assert "Which municipality" in other.last.text
     await other.press("⬅️ Back")
@@ -430,12 +375,12 @@ async def test_under_16_and_a_missing_age_band(bot: BotHarness) -> None:
 
 
 async def test_forged_and_stale_buttons(bot: BotHarness) -> None:
-    round_id = await _launch(bot)
-    other_round = await _launch(bot, places=("Kukës",))
-    arta = await _citizen(bot, "Arta")
-    await _open(arta, round_id)
-    kukes = await _town(bot, "Kukës")
-    await _press(arta, f"crc:m:{kukes}")
+    round_id = await launch_round(bot)
+    other_round = await launch_round(bot, places=("Kukës",))
+    arta = await citizen(bot, "Arta")
+    await open_survey(arta, round_id)
+    kukes = await town_id(bot, "Kukës")
+    await press(arta, f"crc:m:{kukes}")
     assert "Which municipality" in arta.last.text, "a municipality outside the round"
     await arta.press("Municipality of Shkodër")
     question = arta.last
@@ -444,27 +389,27 @@ async def test_forged_and_stale_buttons(bot: BotHarness) -> None:
     await arta.press_data("crc:a:1:3:5", message_id=question.message_id)
     await arta.press_data("crc:a:0:0:0", message_id=question.message_id)
     assert "Question 1 of 7" in arta.last.text, "forged or stale answers change nothing"
-    await _press(arta, "crc:fix:7")
+    await press(arta, "crc:fix:7")
     assert arta.seen("That button is no longer active.")
-    await _press(arta, "crc:go:2147483647")
+    await press(arta, "crc:go:2147483647")
     assert arta.seen("This report card is not available.")
 
-    await _open(arta, other_round)
+    await open_survey(arta, other_round)
     assert "Which municipality" in arta.last.text, "another round: a draft of its own"
     await _close(bot, other_round)
     await arta.press("Municipality of Kukës")
     assert arta.seen("This report card is closed")
-    await _open(arta, other_round)
+    await open_survey(arta, other_round)
     assert "This report card is closed" in arta.last.text
     assert not await _stored(bot)
 
 
 async def test_erasure_deletes_open_round_answers(bot: BotHarness) -> None:
-    round_id = await _launch(bot)
-    closed_id = await _launch(bot, places=("Lezhë",))
-    arta = await _citizen(bot, "Arta")
+    round_id = await launch_round(bot)
+    closed_id = await launch_round(bot, places=("Lezhë",))
+    arta = await citizen(bot, "Arta")
     for rid in (closed_id, round_id):
-        await _open(arta, rid)
+        await open_survey(arta, rid)
         await arta.press("Municipality of Shkodër" if rid == round_id else "Municipality of Lezhë")
         await arta.press("No")
         await arta.press("No")

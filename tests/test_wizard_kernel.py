@@ -33,7 +33,7 @@ from bot.kit.wizard import END, NEXT, OnButton, OnText, Question, Screen, Step
 from db import migrate
 from db.engine import create_engine
 from db.models import BotState
-from tests import campaign_steps
+from tests import campaign_steps, survey_steps
 from tests.databases import backends, fresh_database
 from tests.harness import BotHarness, Person
 from tests.rti_steps import onboard_english
@@ -610,6 +610,39 @@ INITIATIVE_EDITOR = Walk(
     "initiative-editor",
 )
 
+REPORT_CARD_SURVEY = Walk(
+    "bot.reportcards.survey:WIZARD",
+    survey_steps.at_first_question,
+    (
+        Act(
+            "press",
+            "Municipality of Shkodër",
+            "Service 1 of 2",
+            "Which municipality",
+            again=(Act("press", "✔️ Municipality of Shkodër"),),
+        ),
+        Act("press", "Yes", "Question 1 of 7", "in the last 12 months?", (Act("press", "✔️ Yes"),)),
+        Act("press", "4 – good", "Question 2 of 7", "Question 1", (Act("press", "✔️ 4 – good"),)),
+        Act("press", "Don't know", "Question 3 of 7", "Question 2 of 7"),
+        Act("press", "3 – fair", "Question 4 of 7"),
+        Act("press", "5 – very good", "Question 5 of 7"),
+        Act(
+            "press",
+            "The same day",
+            "Question 6 of 7",
+            "Question 5 of 7",
+            again=(Act("press", "✔️ The same day"),),
+        ),
+        Act("press", "No", "Question 7 of 7", "Question 6 of 7", (Act("press", "✔️ No"),)),
+        Act("press", "4 – good", "Service 2 of 2", "Question 7", (Act("press", "✔️ 4 – good"),)),
+        Act("press", "No", "One suggestion", "Service 2 of 2", (Act("press", "✔️ No"),)),
+        Act("text", "Më shumë kosha", "Your answers", "One suggestion"),
+        Act("press", "✏️ Drinking water supply", "Service 1 of 2"),
+        Act("press", "No", "Your answers"),
+    ),
+    "report-card-survey",
+)
+
 WALKS = [
     REPORT_SERVICE,
     REPORT_CORRUPTION,
@@ -619,6 +652,7 @@ WALKS = [
     RTI_BUILDER,
     REPORT_CARD_ROUND,
     INITIATIVE_EDITOR,
+    REPORT_CARD_SURVEY,
 ]
 """One Walk per wizard (or branch); add yours here (long walks live in your steps module)."""
 

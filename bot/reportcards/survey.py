@@ -526,7 +526,7 @@ async def ask_preview(context: PactContext, draft: dict) -> Question:
     text = views.summary(
         t,
         round_,
-        rti_views.authority_label(t, place) if place else "—",
+        place.name if place else "—",
         services,
         responses.per_service(round_),
         draft.get("suggestion"),

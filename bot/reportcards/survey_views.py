@@ -219,7 +219,7 @@ def thanks(t: Translator, replaced: bool) -> Markup:
 def suggestion_too_long(t: Translator, length: int) -> Markup:
     """A suggestion over the limit."""
     return t.gettext(
-        "That is {length} characters; please keep it under {limit}.",
+        "That is {length} characters; please shorten it to {limit} at most.",
         length=length,
         limit=qs.SUGGESTION_MAX,
     )
