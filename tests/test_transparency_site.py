@@ -24,8 +24,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from sqlalchemy import event, select
 
+from bot.app import build_application
 from bot.cases.services import case_rules
-from bot.core.webhook import start_http
+from bot.core.lifecycle import shutdown, startup
+from bot.core.webhook import start_http, start_webhook
 from bot.transparency import opendata, snapshot
 from bot.transparency.services import figures
 from db.models import (
@@ -696,3 +698,34 @@ async def test_a_single_small_category_hides_the_smallest_other_one_too(site: Si
     )
     assert water["cases_received"] is None
     assert water["suppressed"] == ["cases_received", "cases_resolved"]
+
+
+async def test_webhook_mode_serves_the_site_beside_the_webhook(
+    fake: FakeTelegram, database_url: str
+) -> None:
+    """In webhook mode the site is on the webhook's port, and the rebuild job is scheduled."""
+    port = _free_port()
+    harness = BotHarness(
+        fake,
+        database_url,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        webhook_secret="Zq8-Ue4_" * 5,
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    )
+    harness.app = build_application(harness.settings, clock=harness.clock)
+    await startup(harness.app)
+    runner = await start_webhook(harness.app, harness.settings)
+    try:
+        assert harness.app.job_queue is not None
+        assert harness.app.job_queue.get_jobs_by_name(snapshot.JOB)
+        await snapshot.rebuild(harness.app.services)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/sq/m/has") as response:
+                assert response.status == 200
+                assert 'data-testid="initiatives"' in await response.text()
+            async with http.post(f"http://127.0.0.1:{port}/telegram", data=b"{}") as response:
+                assert response.status == 403, "the webhook still wants its secret"
+    finally:
+        await runner.cleanup()
+        await shutdown(harness.app)
