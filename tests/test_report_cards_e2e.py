@@ -2,7 +2,7 @@
 buttons and launched, its invitations delivered, three citizens answering (one stopping and
 resuming after a restart), the clock moved past the closing day, results by municipality with a
 small cell and a small municipality suppressed, and a municipality's card published to its
-subscribers."""
+subscribers and on the public site's figures."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.core.jobs import close_report_card_rounds, send_broadcasts
-from db.models import ReportCardAnswer, ReportCardPublication, ReportCardResponse, ReportCardRound
+from bot.transparency import snapshot
+from db.models import (
+    PublicSnapshot,
+    ReportCardAnswer,
+    ReportCardPublication,
+    ReportCardResponse,
+    ReportCardRound,
+)
 from tests.campaign_steps import follower
 from tests.harness import BotHarness, Person
 
@@ -171,5 +178,21 @@ async def test_a_round_from_definition_to_the_published_card(fake, database_url)
         async with bot.app.services.sessions() as session:
             [publication] = (await session.execute(select(ReportCardPublication))).scalars()
         assert publication.round_id == closed and publication.broadcast_id is not None
+
+        # The public site's figures carry the published card only, small cells already hidden.
+        await snapshot.rebuild(bot.app.services)
+        async with bot.app.services.sessions() as session:
+            site = await session.get(PublicSnapshot, "site")
+        assert site is not None
+        pages = {town["name"]: town for town in site.data["municipalities"]}
+        [card] = pages["Shkodër"]["report_cards"]
+        assert (card["round_id"], card["respondents"]) == (closed, 2)
+        assert [
+            (c["service"], c["respondents"], c["satisfaction_index"]) for c in card["cells"]
+        ] == [
+            ("water", 2, 75.0),
+            ("waste", None, None),
+        ]
+        assert pages["Lezhë"]["report_cards"] == []
     finally:
         await bot.stop()
