@@ -424,6 +424,11 @@ async def test_pages_show_the_seeded_figures_and_hide_small_counts(site: Site) -
     assert "No report card has been published for this municipality yet." in html
     assert "First card" not in html, "Lezhë's card was never published"
 
+    status, _headers, html = await site.get("/en/m/shkoder")
+    initiatives = parsed(html).testids["initiatives"]
+    assert "Grant round 1; 1 March 2026 to 31 December 2026; grant €5,000–10,000." in initiatives
+    assert "Grant round 1; since 1 April 2026, ongoing; grant up to €5,000." in initiatives
+
     status, _headers, html = await site.get("/en/?indicator=rti_on_time_share")
     page = parsed(html)
     assert status == 200

@@ -25,7 +25,9 @@ from bot.core.settings import SUPPORTED_LOCALES
 from bot.transparency import opendata
 from bot.transparency.map import CLASS_COLOURS, MapPoint, render_map
 from bot.transparency.services import figures
+from bot.transparency.services.initiatives import band_label
 from bot.transparency.snapshot import Snapshot, SnapshotCache
+from db.models import GrantBand
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES, STATIC = HERE / "templates", HERE / "static"
@@ -86,12 +88,6 @@ INDICATORS = (
     ),
 )
 INDICATOR = {indicator.key: indicator for indicator in INDICATORS}
-GRANT_BANDS = {
-    "up_to_5k": N_("up to €5,000"),
-    "5k_10k": N_("€5,000 to €10,000"),
-    "10k_20k": N_("€10,000 to €20,000"),
-    "over_20k": N_("over €20,000"),
-}
 
 
 class Formats:
@@ -134,8 +130,8 @@ class Formats:
         return found.label(self.t.locale) if found else key
 
     def grant_band(self, key: str) -> str:
-        """A grant size band in words."""
-        return self.t.gettext(GRANT_BANDS[key]) if key in GRANT_BANDS else key
+        """A grant size band in words (bot/transparency/services/initiatives.py)."""
+        return band_label(self.t, GrantBand(key))
 
 
 def environments(i18n: I18n) -> dict[str, Environment]:

@@ -25,7 +25,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
@@ -35,12 +34,12 @@ from bot.cases.services import case_rules
 from bot.reportcards.services.results import MunicipalityResults, round_results
 from bot.staff.services import stats
 from bot.staff.services.filters import Scope, case_conditions
+from bot.transparency.services import initiatives as funded
 from db.models import (
     Authority,
     AuthorityKind,
     Case,
     CaseStatus,
-    Initiative,
     ReportCardPublication,
     ReportCardRound,
     RtiRequest,
@@ -102,14 +101,6 @@ def full_months(today: date, count: int) -> list[tuple[date, date]]:
         months.append((start, end))
         end = start - timedelta(days=1)
     return months
-
-
-def public_link(link: str | None) -> str | None:
-    """A staff-entered link, kept only when it is an http(s) address."""
-    if not link:
-        return None
-    parsed = urlparse(link.strip())
-    return link.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None
 
 
 @dataclass(frozen=True)
@@ -294,12 +285,13 @@ async def report_cards(session: AsyncSession, ctx: Context) -> dict[int, list[di
 
 
 async def initiatives(session: AsyncSession, towns: dict[int, Authority]) -> list[dict[str, Any]]:
-    """The funded initiatives in programme municipalities: round, organisation, place, topic,
-    period, grant band and public link (staff-entered, no personal data)."""
-    rows = await session.execute(
-        select(Initiative).order_by(
-            Initiative.grant_round, Initiative.starts_on, Initiative.organisation, Initiative.id
-        )
+    """The funded initiatives in programme municipalities (bot/transparency/services/
+    initiatives.py), by round, start and organisation: round, organisation, place, topic, period,
+    grant band and public link (staff-entered, no personal data; links checked again)."""
+    found = await funded.by_municipality(session)
+    rows = sorted(
+        (row for town_id, listed in found.items() if town_id in towns for row in listed),
+        key=lambda row: (row.grant_round, row.starts_on, row.organisation, row.id),
     )
     return [
         {
@@ -310,10 +302,9 @@ async def initiatives(session: AsyncSession, towns: dict[int, Authority]) -> lis
             "starts_on": row.starts_on.isoformat(),
             "ends_on": row.ends_on.isoformat() if row.ends_on else None,
             "grant_band": row.grant_band.value,
-            "link": public_link(row.link),
+            "link": funded.valid_link(row.link) if row.link else None,
         }
-        for row in rows.scalars()
-        if row.municipality_id in towns
+        for row in rows
     ]
 
 
