@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cases.services import case_rules
 from bot.core.i18n import I18n
 from bot.core.jobs import send_broadcasts
 from bot.reportcards import card_pdf
@@ -592,3 +593,38 @@ async def test_staff_limited_to_some_municipalities_see_only_those(fake, databas
         assert not any("Drinking water supply: 2" in text for text in besnik.texts())
     finally:
         await bot.stop()
+
+
+def text_heights(content: bytes) -> tuple[int, list[float]]:
+    """A PDF's page count and the heights (points from the bottom) of its first page's texts."""
+    reader = PdfReader(io.BytesIO(content))
+    heights: list[float] = []
+
+    def seen(text: str, _cm: Any, tm: Any, _font: Any, _size: Any) -> None:
+        if text.strip():
+            heights.append(tm[5])
+
+    reader.pages[0].extract_text(visitor_text=seen)
+    return len(reader.pages), heights
+
+
+def test_the_longest_card_still_fits_on_its_page() -> None:
+    """Every category as a service and a title of the longest allowed: the last line is still
+    above the page's bottom edge (fpdf2 would not start a second page: it would draw off it)."""
+    keys = [category.key for category in case_rules.categories()]
+    round_ = new_round([1])
+    round_.id, round_.services, round_.title_sq = 1, keys, "Karta e raportimit " * 10 + "x" * 10
+    cells = [
+        results.Cell(key, 12, False, 62.5, 0.25, 1 / 12, {})
+        if number % 2
+        else results.Cell(key, None, True, None, None, None, {})
+        for number, key in enumerate(keys)
+    ]
+    municipality = results.MunicipalityResults(1, 140, cells)
+    for locale in ("sq", "en"):
+        content = card_pdf.card_pdf(
+            I18N.translator(locale), round_, municipality, "Vau i Dejës", 10
+        )
+        pages, heights = text_heights(content)
+        assert pages == 1
+        assert min(heights) > 20, "the attribution sits above the bottom margin"
