@@ -33,7 +33,7 @@ from bot.campaigns.services import campaigns
 from bot.cases.services import case_rules
 from bot.core import routing
 from bot.core.application import PactContext
-from bot.core.i18n import N_, plain
+from bot.core.i18n import N_, plain, shorten
 from bot.kit import after_consent, menu
 from bot.kit import wizard as wz
 from bot.kit.answers import stale_button
@@ -217,7 +217,7 @@ def _answered_on(draft: dict) -> date:
     return date.fromisoformat(draft["answered_on"])
 
 
-def _round_pressed(update: Update, context: PactContext) -> int | None:
+def _round_pressed(update: Update) -> int | None:
     """The round an entry names: the button's or the link's."""
     query = update.callback_query
     if query is not None:
@@ -231,7 +231,7 @@ async def begin(update: Update, context: PactContext) -> object:
     """Any way in: check the round and the person, then offer to continue or start."""
     if update.callback_query is not None:
         await answer(update)
-    round_id = _round_pressed(update, context)
+    round_id = _round_pressed(update)
     if round_id is None:
         await stale_button(update, context)
         return ConversationHandler.END
@@ -770,7 +770,7 @@ def menu_rows(context: PactContext, rounds: list[ReportCardRound]) -> list[list[
     return [
         [
             (
-                t.gettext("📋 Report card: {title}", title=views.title(r, t.locale)),
+                t.gettext("📋 Report card: {title}", title=shorten(views.title(r, t.locale), 40)),
                 links.OPEN_SURVEY.data(r.id),
             )
         ]
