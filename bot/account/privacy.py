@@ -221,6 +221,11 @@ def _counted(t: Translator, counts: dict[str, int]) -> list[str]:
             counts["requests"],
         ),
         t.ngettext("{count} poll vote", "{count} poll votes", counts["votes"]),
+        t.ngettext(
+            "{count} report card answered (round still open)",
+            "{count} report cards answered (rounds still open)",
+            counts["report_cards"],
+        ),
         t.ngettext("{count} answer to an event", "{count} answers to events", counts["rsvps"]),
         t.ngettext(
             "{count} campaign message sent to you",
@@ -239,7 +244,8 @@ def _counted(t: Translator, counts: dict[str, int]) -> list[str]:
             counts["drafts"],
         ),
     ]
-    names = ("reported", "followed", "requests", "votes", "rsvps", "deliveries", "topics")
+    names = ("reported", "followed", "requests", "votes", "report_cards", "rsvps", "deliveries")
+    names += ("topics",)
     names += ("consents", "drafts")
     return ["• " + line for name, line in zip(names, lines, strict=True) if counts[name]]
 

@@ -61,6 +61,11 @@ def full_notice(t: Translator, settings: Settings) -> str:
         "delete your data, the reports you filed stay for statistics without your name, your "
         "words or any link to you.\n\n"
         "<b>Anonymous reports:</b> staff never see who sent an anonymous report.\n\n"
+        "<b>Citizen report cards:</b> your answers are stored without your name, only with "
+        "the municipality, age band and role you gave. While a round is open they are linked "
+        "to you by a code, so you can change, download or delete them; when it closes the code "
+        "is deleted and they can no longer be tied to you. Results are published only for "
+        "groups of at least {threshold} people.\n\n"
         "<b>Under 16:</b> a parent's or guardian's consent is needed, so we offer only "
         "anonymous use.\n\n"
         "<b>Your rights</b> (Law 124/2024 on personal data protection): to see, download, "
@@ -70,6 +75,7 @@ def full_notice(t: Translator, settings: Settings) -> str:
         version=NOTICE_VERSION,
         controller=controller(t, settings),
         contact=contact,
+        threshold=settings.suppression_threshold,
         months=settings.case_retention_months,
         idp=IDP_EMAIL,
     )

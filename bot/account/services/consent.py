@@ -6,7 +6,7 @@ from datetime import datetime
 
 from db.models import AgeBand, Consent, ConsentPurpose, User
 
-NOTICE_VERSION = "2026-12-02"
+NOTICE_VERSION = "2026-12-02b"
 """Bump when the notice text changes: consents record which version people accepted."""
 
 

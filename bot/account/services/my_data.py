@@ -213,6 +213,7 @@ def summary_counts(data: dict[str, Any], meta: frozenset[str] = frozenset()) -> 
         "followed": sum(1 for c in cases if c["role"] == "follower"),
         "requests": len(data.get("information_requests", [])),
         "votes": len(data.get("poll_votes", [])),
+        "report_cards": len(data.get("report_card_responses", [])),
         "rsvps": len(data.get("event_rsvps", [])),
         "deliveries": len(data.get("deliveries", [])),
         "consents": len(data.get("consents", [])),
