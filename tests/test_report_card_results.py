@@ -21,7 +21,13 @@ from bot.cases.services import case_rules
 from bot.core.i18n import I18n
 from bot.core.jobs import send_broadcasts
 from bot.reportcards import card_pdf
-from bot.reportcards.results import CONFIRM, MUNICIPALITY, RESULTS, SUGGESTIONS
+from bot.reportcards.results import (
+    CONFIRM,
+    MUNICIPALITY,
+    RESULTS,
+    SUGGESTIONS,
+    UNPUBLISH_YES,
+)
 from bot.reportcards.services import results
 from bot.reportcards.services.questions import default_questions
 from db.engine import create_engine, create_sessionmaker
@@ -628,3 +634,38 @@ def test_the_longest_card_still_fits_on_its_page() -> None:
         pages, heights = text_heights(content)
         assert pages == 1
         assert min(heights) > 20, "the attribution sits above the bottom margin"
+
+
+async def test_a_card_taken_off_the_page_can_be_published_again(fake, database_url) -> None:
+    bot, admin = await staff_bot(fake, database_url)
+    try:
+        round_id, shkoder, _lezhe = await seed_round(bot)
+        await admin.command("/rcresults")
+        await admin.press("First round · November 2026")
+        await admin.press("Shkodër")
+        await admin.press("📣 Publish the card")
+        await admin.press("✅ Publish")
+        await admin.press_data(MUNICIPALITY.data(round_id, shkoder), admin.last.message_id)
+        card = with_button(admin, "🗑 Remove from the public page")
+        assert "This card is published." in card.text
+        await admin.press("🗑 Remove from the public page", message=card)
+        assert "Messages already sent stay sent" in admin.last.text
+        await admin.press("🗑 Remove")
+        assert "is no longer on the public page" in admin.last.text
+        async with bot.app.services.sessions() as session:
+            assert not (await session.execute(select(ReportCardPublication))).all()
+        [entry] = await staff_steps.audit_rows(bot, "report_card.unpublished")
+        assert entry.after["municipality_id"] == shkoder and entry.after["broadcast_id"]
+        await admin.press_data(UNPUBLISH_YES.data(round_id, shkoder), admin.last.message_id)
+        assert "This card is not published." in admin.last.text
+        assert len(await staff_steps.audit_rows(bot, "report_card.unpublished")) == 1
+
+        await admin.press("⬅️ Back")
+        await admin.press("📣 Publish the card")
+        await admin.press("✅ Publish")
+        async with bot.app.services.sessions() as session:
+            [again] = (await session.execute(select(ReportCardPublication))).scalars()
+            broadcasts = (await session.execute(select(Broadcast))).scalars().all()
+        assert again.broadcast_id == max(b.id for b in broadcasts) and len(broadcasts) == 2
+    finally:
+        await bot.stop()

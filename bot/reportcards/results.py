@@ -41,6 +41,8 @@ PDF = ButtonCodec("crr:pdf:", int, int)
 SUGGESTIONS = ButtonCodec("crr:sg:", int, int)
 PUBLISH = ButtonCodec("crr:pub:", int, int)
 CONFIRM = ButtonCodec("crr:ok:", int, int)
+UNPUBLISH = ButtonCodec("crr:unp:", int, int)
+UNPUBLISH_YES = ButtonCodec("crr:unpok:", int, int)
 FORMATS = ("csv", "xlsx")
 EXPORT = ButtonCodec("crr:x:", int, FORMATS)
 LISTED = 20
@@ -164,6 +166,8 @@ async def show_municipality(update: Update, context: PactContext) -> None:
         rows.append([(t.gettext("💬 Suggestions"), SUGGESTIONS.data(*ids))])
         if round.closed_at is not None and not is_published:
             rows.append([(t.gettext("📣 Publish the card"), PUBLISH.data(*ids))])
+    if is_published:
+        rows.append([(t.gettext("🗑 Remove from the public page"), UNPUBLISH.data(*ids))])
     rows.append([(t.gettext("⬅️ All municipalities"), RESULTS.data(round.id))])
     await edit_or_send(
         update,
@@ -374,6 +378,61 @@ async def confirm_publish(update: Update, context: PactContext) -> None:
     )
 
 
+async def ask_unpublish(update: Update, context: PactContext) -> None:
+    """Confirm taking a published card off the public page."""
+    loaded = await one_municipality(update, context, UNPUBLISH)
+    if loaded is None:
+        return
+    round, _found, municipality, name = loaded
+    await answer(update)
+    t = context.t
+    ids = (round.id, municipality.municipality_id)
+    await edit_or_send(
+        update,
+        context,
+        views.unpublish_question(t, name),
+        keyboard(
+            [(t.gettext("🗑 Remove"), UNPUBLISH_YES.data(*ids))],
+            [(t.gettext("⬅️ Back"), MUNICIPALITY.data(*ids))],
+        ),
+    )
+
+
+async def confirm_unpublish(update: Update, context: PactContext) -> None:
+    """Take the card off the public page (it may be published again)."""
+    loaded = await one_municipality(update, context, UNPUBLISH_YES)
+    member = current_member(context)
+    if loaded is None:
+        return
+    if member is None:
+        await stale_button(update, context)
+        return
+    round, _found, municipality, name = loaded
+    await answer(update)
+    removed = await results.unpublish(
+        context.scope.session,
+        round.id,
+        municipality.municipality_id,
+        member.user_id,
+        context.services.clock.now(),
+    )
+    t = context.t
+    await edit_or_send(
+        update,
+        context,
+        t.gettext(
+            "The card of {municipality} is no longer on the public page. It can be published "
+            "again.",
+            municipality=name,
+        )
+        if removed
+        else t.gettext("This card is not published."),
+        keyboard(
+            [(t.gettext("⬅️ Back"), MUNICIPALITY.data(round.id, municipality.municipality_id))]
+        ),
+    )
+
+
 def routes() -> list[routing.Route]:
     """/rcresults and every results button: staff with the report-card permission."""
     return routing.staff(
@@ -387,4 +446,6 @@ def routes() -> list[routing.Route]:
         CallbackQueryHandler(send_export, pattern=EXPORT.pattern),
         CallbackQueryHandler(ask_publish, pattern=PUBLISH.pattern),
         CallbackQueryHandler(confirm_publish, pattern=CONFIRM.pattern),
+        CallbackQueryHandler(ask_unpublish, pattern=UNPUBLISH.pattern),
+        CallbackQueryHandler(confirm_unpublish, pattern=UNPUBLISH_YES.pattern),
     )

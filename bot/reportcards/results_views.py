@@ -238,6 +238,15 @@ def publish_question(t: Translator, name: str, reach: int) -> Markup:
     )
 
 
+def unpublish_question(t: Translator, name: str) -> Markup:
+    """The confirmation before a card leaves the public page."""
+    return t.gettext(
+        "Remove the card of {municipality} from the public page? Messages already sent stay "
+        "sent; a broadcast still going out can be stopped in /broadcasts.",
+        municipality=name,
+    )
+
+
 def card_text(
     t: Translator,
     round: ReportCardRound,

@@ -314,3 +314,30 @@ async def publish(
         after={"municipality_id": municipality.municipality_id, "broadcast_id": broadcast.id},
     )
     return publication
+
+
+async def unpublish(
+    session: AsyncSession,
+    round_id: int,
+    municipality_id: int,
+    by_user_id: int | None,
+    now: datetime,
+) -> bool:
+    """Take a card off the public site (messages already sent stay sent); False if it was not
+    published. Audited; the card may be published again."""
+    publication = await session.get(ReportCardPublication, (round_id, municipality_id))
+    if publication is None:
+        return False
+    broadcast_id = publication.broadcast_id
+    await session.delete(publication)
+    await audit.record(
+        session,
+        at=now,
+        actor_kind="staff" if by_user_id else "system",
+        actor_user_id=by_user_id,
+        action="report_card.unpublished",
+        subject_type="report_card_round",
+        subject_id=round_id,
+        after={"municipality_id": municipality_id, "broadcast_id": broadcast_id},
+    )
+    return True
