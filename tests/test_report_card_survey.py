@@ -86,6 +86,29 @@ WATER_ROWS = {
 }
 
 
+async def test_the_payment_question_can_be_left_unanswered(bot: BotHarness) -> None:
+    """ "Prefer not to say" on the unofficial-payment question stores nothing for it."""
+    round_id = await launch_round(bot)
+    besa = await citizen(bot, "Besa")
+    await open_survey(besa, round_id)
+    await besa.press("Municipality of Shkodër")
+    await besa.press("Yes")
+    for label in ("4 – good", "3 – fair", "Don't know", "5 – very good"):
+        await besa.press(label)
+    assert "Don't know" in besa.last.labels, "time to resolve can be left unanswered too"
+    await besa.press("Within a week")
+    assert "Prefer not to say" in besa.last.labels
+    await besa.press("Prefer not to say")
+    await besa.press("4 – good")
+    await besa.press("No")
+    await besa.press("Skip")
+    assert "Unofficial payment: Prefer not to say" in besa.last.text
+    await besa.press(SEND)
+    [(_response, answers)] = await _stored(bot)
+    assert ("water", "payment") not in {(service, code) for service, code, _value in answers}
+    assert ("water", "resolution", 1) in answers
+
+
 async def test_a_full_answer_from_the_invitation_button(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:

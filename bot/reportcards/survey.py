@@ -394,12 +394,13 @@ async def ask_services(context: PactContext, draft: dict) -> Question:
             [(mark(t.gettext(views.SCALE_LABELS[value]), value), ANSWER.data(index, number, value))]
             for value in qs.values_of(question)
         ]
-        rows.append([(t.gettext("Don't know"), DONT_KNOW.data(index, number))])
+        rows.append([(views.no_answer_label(t, question), DONT_KNOW.data(index, number))])
     else:
         rows = [
             [(mark(qs.option_text(option, t.locale), value), ANSWER.data(index, number, value))]
             for value, option in enumerate(question.get("options") or [])
         ]
+        rows.append([(views.no_answer_label(t, question), DONT_KNOW.data(index, number))])
     return Question(text, rows)
 
 
@@ -432,7 +433,7 @@ async def _answered(
     question = asked[number]
     given = _given(draft, round_.services[index])
     if value is None:
-        if question["kind"] != "scale5":
+        if question["kind"] not in ("scale5", "choice"):
             return wz.goto(SERVICES)
         given.pop(question["code"], None)
     elif value not in qs.values_of(question):
@@ -462,7 +463,7 @@ async def choose_answer(update: Update, context: PactContext, draft: dict, value
 
 
 async def dont_know(update: Update, context: PactContext, draft: dict, value: str) -> wz.Move:
-    """ "Don't know": nothing is stored for that question."""
+    """ "Don't know" (or "Prefer not to say" about payments): nothing is stored for it."""
     parsed = DONT_KNOW.parse(DONT_KNOW.prefix + value)
     if parsed is None:
         return wz.goto(SERVICES)

@@ -153,10 +153,17 @@ def question_text(
     return Markup("{}\n{}\n\n{}").format(header, counter, wording)
 
 
+def no_answer_label(t: Translator, question: dict[str, Any]) -> str:
+    """The button that stores nothing: "Prefer not to say" about payments, else "Don't know"."""
+    if question["code"] == qs.PAYMENT:
+        return plain(t.gettext("Prefer not to say"))
+    return plain(t.gettext("Don't know"))
+
+
 def value_text(t: Translator, question: dict[str, Any], value: int | None) -> str:
     """An answer as the person chose it (plain text)."""
     if value is None:
-        return plain(t.gettext("Don't know"))
+        return no_answer_label(t, question)
     if question["kind"] == "scale5":
         return plain(t.gettext(SCALE_LABELS[value]))
     if question["kind"] == "yes_no":
