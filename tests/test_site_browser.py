@@ -721,3 +721,26 @@ async def test_the_playground_serves_the_page_when_web_port_is_set(
     async with browsing(site, clean=False) as b:
         with pytest.raises(Exception, match="ERR_CONNECTION_REFUSED"):
             await b.page.goto(f"http://127.0.0.1:{port}/")  # stopped with the playground
+
+
+@in_module_loop
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_the_data_page_links_every_dataset_in_csv_and_json(site: Site, language: str) -> None:
+    async with browsing(site) as b:
+        await b.open(f"/{language}/data")
+        links = await b.page.locator('main a[href^="/open-data/"]').evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+        expected = {
+            f"/open-data/{name}.{ext}"
+            for name in ("municipalities", "report-cards", "initiatives")
+            for ext in ("csv", "json")
+        }
+        assert expected <= set(links)
+        for link in sorted(expected):
+            response = await b.page.request.get(site.base + link)
+            assert response.status == 200, link
+            kind = "text/csv" if link.endswith(".csv") else "application/json"
+            assert response.headers["content-type"].startswith(kind), link
+        footer = await b.page.locator("footer").inner_text()
+        assert "CC BY 4.0" in footer and "GeoNames" in footer and "Natural Earth" in footer
