@@ -8,6 +8,7 @@ and method; /open-data/{municipalities,report-cards,initiatives}.{csv,json}; /st
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -51,39 +52,49 @@ LICENCE_LINK = Markup('<a rel="license" href="{url}">CC BY 4.0</a>').format(
 )
 
 
+class Kind(enum.StrEnum):
+    """How an indicator's figure is written: a count, a 0-1 share, days, a 0-100 index."""
+
+    COUNT = "count"
+    SHARE = "share"
+    DAYS = "days"
+    INDEX = "index"
+
+
 @dataclass(frozen=True)
 class Indicator:
     """A figure the overview's map can be shaded by."""
 
     key: str
     label: str
-    kind: str
-    """"count", "share" (0-1), "days" or "index" (0-100): how it is written."""
+    kind: Kind
     value: Callable[[dict[str, Any]], float | None]
 
 
 INDICATORS = (
-    Indicator("cases_received", N_("Cases received"), "count", lambda m: m["cases"]["received"]),
+    Indicator("cases_received", N_("Cases received"), Kind.COUNT, lambda m: m["cases"]["received"]),
     Indicator(
-        "resolved_share", N_("Share resolved"), "share", lambda m: m["cases"]["resolved_share"]
+        "resolved_share", N_("Share resolved"), Kind.SHARE, lambda m: m["cases"]["resolved_share"]
     ),
     Indicator(
         "median_days_to_resolve",
         N_("Median days to resolve"),
-        "days",
+        Kind.DAYS,
         lambda m: m["cases"]["median_days_to_resolve"],
     ),
-    Indicator("rti_sent", N_("Requests for information sent"), "count", lambda m: m["rti"]["sent"]),
+    Indicator(
+        "rti_sent", N_("Requests for information sent"), Kind.COUNT, lambda m: m["rti"]["sent"]
+    ),
     Indicator(
         "rti_on_time_share",
         N_("Share of requests answered on time"),
-        "share",
+        Kind.SHARE,
         lambda m: m["rti"]["on_time_share"],
     ),
     Indicator(
         "satisfaction",
         N_("Report-card satisfaction (0–100)"),
-        "index",
+        Kind.INDEX,
         lambda m: m["satisfaction_index"],
     ),
 )
@@ -120,9 +131,9 @@ class Formats:
     def figure(self, indicator: Indicator, town: dict[str, Any]) -> str:
         """A municipality's value of an indicator, written."""
         value = indicator.value(town)
-        if indicator.kind == "count":
+        if indicator.kind == Kind.COUNT:
             return self.count(None if value is None else int(value))
-        return getattr(self, indicator.kind)(value)
+        return getattr(self, indicator.kind.value)(value)
 
     def category(self, key: str) -> str:
         """A service category's name in the page's language."""
@@ -157,7 +168,7 @@ def map_svg(towns: list[dict[str, Any]], indicator: Indicator, fmt: Formats) -> 
     """The overview's map (bot/transparency/map.py): every programme municipality's seat shaded
     by the indicator, its figure written next to it, linked to its page."""
     t, lang = fmt.t, fmt.t.locale
-    scale = 100.0 if indicator.kind == "share" else 1.0
+    scale = 100.0 if indicator.kind == Kind.SHARE else 1.0
     points = []
     for town in towns:
         value = indicator.value(town)
@@ -171,12 +182,12 @@ def map_svg(towns: list[dict[str, Any]], indicator: Indicator, fmt: Formats) -> 
             )
         )
     present = [point.value for point in points if point.value is not None]
-    if indicator.kind in ("share", "index"):
+    if indicator.kind in (Kind.SHARE, Kind.INDEX):
         high = 100.0
     else:
         high = float(max(5, math.ceil(max(present, default=0) / 5) * 5))
     step = high / len(CLASS_COLOURS)
-    unit = "%" if indicator.kind == "share" else ""
+    unit = "%" if indicator.kind == Kind.SHARE else ""
     labels = [
         f"{t.number(round(step * i, 1))}–{t.number(round(step * (i + 1), 1))}{unit}"
         for i in range(len(CLASS_COLOURS))
