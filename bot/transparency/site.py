@@ -9,6 +9,7 @@ and method; /open-data/{municipalities,report-cards,initiatives}.{csv,json}; /st
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -101,6 +102,12 @@ INDICATORS = (
 INDICATOR = {indicator.key: indicator for indicator in INDICATORS}
 
 
+@functools.cache
+def categories() -> dict[str, case_rules.Category]:
+    """The service categories by key, read from their file once per process."""
+    return {category.key: category for category in case_rules.categories()}
+
+
 class Formats:
     """How figures are written on a page, in its language; suppressed counts as "< 10"."""
 
@@ -137,7 +144,7 @@ class Formats:
 
     def category(self, key: str) -> str:
         """A service category's name in the page's language."""
-        found = case_rules.category(key)
+        found = categories().get(key)
         return found.label(self.t.locale) if found else key
 
     def grant_band(self, key: str) -> str:
