@@ -734,3 +734,18 @@ async def test_webhook_mode_serves_the_site_beside_the_webhook(
     finally:
         await runner.cleanup()
         await shutdown(harness.app)
+
+
+async def test_pages_stay_up_on_the_last_figures_while_the_database_is_away(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(site.harness)
+    await site.rebuild()
+    assert (await site.get("/en/m/shkoder"))[0] == 200
+
+    async def away(_cache: snapshot.SnapshotCache) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(snapshot.SnapshotCache, "_read", away)
+    status, _headers, html = await site.get("/en/m/shkoder")
+    assert status == 200 and parsed(html).testids["cases-received"] == "30"

@@ -90,9 +90,26 @@ class SnapshotCache:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self.current: Snapshot | None = None
+        self.failing = False
 
     async def get(self) -> Snapshot | None:
-        """The newest snapshot: one read of built_at, and of the data only when it is new."""
+        """The newest snapshot: one read of built_at, and of the data only when it is new; the
+        last one read while the database does not answer (the site stays up meanwhile)."""
+        try:
+            found = await self._read()
+        except Exception as error:
+            if not self.failing:  # once per outage, not once per page view
+                log.warning(
+                    "public site: snapshot not read (%s), serving the last one",
+                    type(error).__name__,
+                )
+            self.failing = True
+            return self.current
+        self.failing = False
+        return found
+
+    async def _read(self) -> Snapshot | None:
+        """Read built_at, and the data when it changed."""
         async with self.sessions() as session:
             built_at = (
                 await session.execute(
