@@ -215,11 +215,11 @@ async def take(out: Path, language: str, width: int, full: bool) -> None:
                     raise SystemExit(f"the overview answered {response and response.status}")
                 if full:
                     await page.screenshot(path=str(out), full_page=True)
-                else:  # down to the figures table and its note: the map, legend and table
-                    note = page.locator('[data-testid="figures-table"] ~ p').first
-                    box = await note.bounding_box()
+                else:  # down to the end of the map's section: the map, legend and table
+                    part = page.locator('section:has([data-testid="figures-table"])')
+                    box = await part.bounding_box(timeout=5000)
                     if box is None:
-                        raise SystemExit("the overview has no figures table")
+                        raise SystemExit("the overview shows no figures table")
                     height = box["y"] + box["height"] + 24
                     await page.set_viewport_size({"width": width, "height": round(height)})
                     await page.screenshot(path=str(out))
