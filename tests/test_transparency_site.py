@@ -13,7 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy import event, select
 from bot.app import build_application
 from bot.cases.services import case_rules
 from bot.core.lifecycle import shutdown, startup
+from bot.core.runtime import unit_of_work
 from bot.core.webhook import start_http, start_webhook
 from bot.transparency import opendata, snapshot
 from bot.transparency.services import figures
@@ -749,3 +750,35 @@ async def test_pages_stay_up_on_the_last_figures_while_the_database_is_away(
     monkeypatch.setattr(snapshot.SnapshotCache, "_read", away)
     status, _headers, html = await site.get("/en/m/shkoder")
     assert status == 200 and parsed(html).testids["cases-received"] == "30"
+
+
+async def test_a_change_can_ask_for_a_rebuild_once_committed(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A published card or one taken off the page need not wait for the next scheduled run."""
+    app = site.harness.app
+    runs: list[datetime] = []
+    done = asyncio.Event()
+    refresh = snapshot.refresh_job
+
+    async def counted(context: Any) -> None:
+        await refresh(context)
+        runs.append(app.services.clock.now())
+        done.set()
+
+    monkeypatch.setattr(snapshot, "refresh_job", counted)
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(app.services):
+            snapshot.rebuild_when_committed(app)
+            raise RuntimeError("rolled back")
+
+    await seed(site.harness)
+    site.harness.clock.advance(timedelta(minutes=3))
+    async with unit_of_work(app.services):
+        snapshot.rebuild_when_committed(app)
+        assert runs == [], "not before the commit"
+    await asyncio.wait_for(done.wait(), timeout=10)
+    assert runs == [START + timedelta(minutes=3)], "once, and not for the rolled-back work"
+    status, _headers, html = await site.get("/en/m/shkoder")
+    assert status == 200 and parsed(html).testids["cases-received"] == "30"
+    assert "23 November 2026, 10:03" in html

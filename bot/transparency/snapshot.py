@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import CallbackContext
 
 from bot.core.application import PactApplication
-from bot.core.runtime import Services, unit_of_work
+from bot.core.runtime import Services, current_scope, unit_of_work
 from bot.transparency.services import figures
 from db.models import PublicSnapshot
 
 log = logging.getLogger(__name__)
 KEY = "site"
 JOB = "public_snapshot"
+JOB_NOW = "public_snapshot_now"
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,28 @@ async def refresh_job(context: CallbackContext) -> None:
         log.exception("could not rebuild the public site figures")
 
 
+def serves_http(app: PactApplication) -> bool:
+    """Whether this deployment serves the site (webhook mode, or HEALTH_PORT/WEB_PORT set)."""
+    settings = app.services.settings
+    return settings.webhook_mode or settings.health_port is not None
+
+
 def schedule(app: PactApplication) -> None:
     """Rebuild now and every PUBLIC_REFRESH_MINUTES, when this deployment serves HTTP."""
-    settings = app.services.settings
-    if app.job_queue is None or (not settings.webhook_mode and settings.health_port is None):
+    if app.job_queue is None or not serves_http(app):
         return
-    app.job_queue.run_repeating(
-        refresh_job, interval=settings.public_refresh_minutes * 60, first=0, name=JOB
-    )
+    minutes = app.services.settings.public_refresh_minutes
+    app.job_queue.run_repeating(refresh_job, interval=minutes * 60, first=0, name=JOB)
+
+
+def rebuild_when_committed(app: PactApplication) -> None:
+    """Rebuild once, in the background, after the current unit of work commits: for changes the
+    site should show without waiting for the next scheduled rebuild (a card published or taken
+    off the page). Nothing happens if the work is rolled back or the site is not served here."""
+    if app.job_queue is None or not serves_http(app):
+        return
+    queue = app.job_queue
+    current_scope().after_commit.append(lambda: queue.run_once(refresh_job, 0, name=JOB_NOW))
 
 
 def unschedule(app: PactApplication) -> None:
