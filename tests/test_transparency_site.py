@@ -782,3 +782,28 @@ async def test_a_change_can_ask_for_a_rebuild_once_committed(
     status, _headers, html = await site.get("/en/m/shkoder")
     assert status == 200 and parsed(html).testids["cases-received"] == "30"
     assert "23 November 2026, 10:03" in html
+
+
+async def test_the_figures_are_built_at_start_up(
+    fake: FakeTelegram, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However late the job queue starts after scheduling, the start-up rebuild runs."""
+    built = asyncio.Event()
+    refresh = snapshot.refresh_job
+
+    async def noted(context: Any) -> None:
+        await refresh(context)
+        built.set()
+
+    monkeypatch.setattr(snapshot, "refresh_job", noted)
+    port = _free_port()
+    harness = BotHarness(fake, database_url, health_port=port, webhook_listen="127.0.0.1")
+    await harness.start()
+    try:
+        await asyncio.wait_for(built.wait(), timeout=20)
+        async with harness.app.services.sessions() as session:
+            stored = await session.get(PublicSnapshot, snapshot.KEY)
+        assert stored is not None and stored.built_at == START
+        assert len(stored.data["municipalities"]) == 15
+    finally:
+        await harness.stop()

@@ -75,11 +75,16 @@ def serves_http(app: PactApplication) -> bool:
 
 
 def schedule(app: PactApplication) -> None:
-    """Rebuild now and every PUBLIC_REFRESH_MINUTES, when this deployment serves HTTP."""
+    """Rebuild now and every PUBLIC_REFRESH_MINUTES, when this deployment serves HTTP.
+
+    This runs before the job queue starts: a repeating job's first run "now" would be in the past
+    by then and skipped to the next interval, so the start-up rebuild is a one-off that runs
+    however late the queue starts."""
     if app.job_queue is None or not serves_http(app):
         return
-    minutes = app.services.settings.public_refresh_minutes
-    app.job_queue.run_repeating(refresh_job, interval=minutes * 60, first=0, name=JOB)
+    seconds = app.services.settings.public_refresh_minutes * 60
+    app.job_queue.run_once(refresh_job, 0, name=JOB_NOW, job_kwargs={"misfire_grace_time": None})
+    app.job_queue.run_repeating(refresh_job, interval=seconds, first=seconds, name=JOB)
 
 
 def rebuild_when_committed(app: PactApplication) -> None:
