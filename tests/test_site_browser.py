@@ -625,7 +625,7 @@ LEGEND = """legend => {
     const title = legend.querySelector(":scope > :not(ul)");
     const items = [...legend.querySelectorAll("li")].map(li => {
         const label = li.querySelector("span") || li;
-        const shape = li.querySelector("svg circle, svg rect, svg path");
+        const shape = li.querySelector("svg circle, svg rect, svg path, svg polygon");
         const style = shape ? getComputedStyle(shape) : null;
         return {
             text: li.textContent.trim(),

@@ -12,6 +12,7 @@ from bot.transparency import map as sitemap
 from bot.transparency.map import (
     BACKGROUND,
     CLASS_COLOURS,
+    INITIATIVE_FILL,
     LAND,
     NO_DATA_INK,
     TEXT,
@@ -218,3 +219,42 @@ def test_legend_and_swatches_are_legible() -> None:
     svg = render(points())
     legend = svg[svg.index('data-testid="map-legend"') :]
     assert f"color:{TEXT};background:{BACKGROUND}" in legend
+
+
+def test_funded_initiatives_are_numbered_diamonds_with_a_legend() -> None:
+    """A seat with initiatives gets a diamond with their number; the legend explains it."""
+    points = [
+        MapPoint(
+            slug,
+            slug,
+            50.0,
+            "50",
+            f"/sq/m/{slug}",
+            initiatives=2 if slug == "has" else 0,
+            initiatives_label="2 initiatives" if slug == "has" else "",
+        )
+        for slug in seats()
+    ]
+    markup = render_map(
+        points,
+        title="t",
+        description="d",
+        legend_title="l",
+        no_data_label="n",
+        initiatives_legend="Funded initiatives",
+    )
+    assert markup.count('class="map-initiatives"') == 1
+    assert 'data-initiatives="2"' in markup and "Has: 50; 2 initiatives" not in markup
+    assert "has: 50; 2 initiatives" in markup
+    assert "Funded initiatives" in markup
+    assert contrast_ratio(INITIATIVE_FILL, "#ffffff") >= 4.5
+    assert contrast_ratio(INITIATIVE_FILL, LAND) >= 3
+    without = render_map(
+        [MapPoint(slug, slug, 50.0, "50", "/") for slug in seats()],
+        title="t",
+        description="d",
+        legend_title="l",
+        no_data_label="n",
+        initiatives_legend="Funded initiatives",
+    )
+    assert "map-initiatives" not in without and "Funded initiatives" not in without

@@ -441,7 +441,10 @@ async def test_pages_show_the_seeded_figures_and_hide_small_counts(site: Site) -
     assert 'aria-current="true">Share of requests answered on time' in html
     assert 'href="/sq/?indicator=rti_on_time_share" hreflang="sq"' in html, "switch keeps it"
     assert 'data-testid="map"' in html and 'data-testid="map-legend"' in html
-    assert "<title>Shkodër: 83%</title>" in html and "<title>Lezhë: —</title>" in html
+    assert "<title>Shkodër: 83%; 2 funded initiatives</title>" in html
+    assert "<title>Lezhë: —</title>" in html, "no initiative in Lezhë: no diamond"
+    assert 'data-initiatives="2"' in html and 'data-initiatives="1"' in html
+    assert "Funded civil-society initiatives (number)" in page.testids["map-legend"]
     assert 'href="/en/m/shkoder"' in page.testids["map"] or "/en/m/shkoder" in html
     assert "Gratë e Hasit" in page.testids["initiatives"]
     assert "Figures last updated: 23 November 2026, 10:00." in page.testids["built-at"]

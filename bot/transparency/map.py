@@ -41,6 +41,8 @@ OUTLINE_STROKE = "#6b6b6b"
 TEXT = "#1f1f1f"
 """Text of the legend and the labels (16.6:1 on white, 14.7:1 on the land)."""
 HALO = "#ffffff"
+INITIATIVE_FILL = "#a14a00"
+"""The funded-initiatives diamond: white numbers on it 5.8:1, itself 5.5:1 on the land."""
 NO_DATA_INK = "#595959"
 """The hatching and dashed ring of "no data / suppressed" (6.2:1 on the land, 7:1 on white)."""
 CLASS_COLOURS = ("#21908d", "#2c728e", "#3b528b", "#472d7b", "#440154")
@@ -81,6 +83,10 @@ class MapPoint:
     value: float | None
     label: str
     href: str
+    initiatives: int = 0
+    """Funded initiatives there: drawn as a numbered diamond beside the seat when any."""
+    initiatives_label: str = ""
+    """The same in words ("2 funded initiatives"), for the seat's tooltip and screen readers."""
 
 
 @dataclass(frozen=True)
@@ -240,10 +246,41 @@ def _seat(point: MapPoint, colour: str | None) -> str:
             f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS:g}" fill="{colour}" stroke="{HALO}" '
             'stroke-width="1.5" class="map-seat"/>'
         )
+    tooltip = f"{point.name}: {point.label}"
+    if point.initiatives:
+        tooltip += f"; {point.initiatives_label}"
     return (
         f'<a href="{escape(point.href)}" data-slug="{escape(point.slug)}">'
-        f"<title>{escape(point.name)}: {escape(point.label)}</title>{circle}"
-        f"{_label(point, x, y)}</a>"
+        f"<title>{escape(tooltip)}</title>{circle}"
+        f"{_diamond(point.initiatives, x, y)}{_label(point, x, y)}</a>"
+    )
+
+
+def _diamond_shape(cx: float, cy: float, half: float) -> str:
+    """A diamond's points around a centre."""
+    return f"{cx:g},{cy - half:g} {cx + half:g},{cy:g} {cx:g},{cy + half:g} {cx - half:g},{cy:g}"
+
+
+def _diamond(count: int, x: float, y: float) -> str:
+    """The numbered diamond of a seat's funded initiatives, at its upper right; none for 0."""
+    if count <= 0:
+        return ""
+    cx, cy = round(x + RADIUS, 1), round(y - RADIUS, 1)
+    return (
+        f'<g class="map-initiatives" data-initiatives="{count}">'
+        f'<polygon points="{_diamond_shape(cx, cy, 9)}" fill="{INITIATIVE_FILL}" '
+        f'stroke="{HALO}" stroke-width="1.5"/>'
+        f'<text x="{cx:g}" y="{cy + 3.5:g}" text-anchor="middle" font-size="10" '
+        f'font-weight="bold" fill="{HALO}">{count}</text></g>'
+    )
+
+
+def _diamond_swatch() -> str:
+    """The legend's sample of the initiatives diamond."""
+    return (
+        '<svg width="20" height="20" viewBox="0 0 20 20" aria-hidden="true" focusable="false">'
+        f'<polygon points="{_diamond_shape(10, 10, 8)}" fill="{INITIATIVE_FILL}" '
+        f'stroke="{HALO}" stroke-width="1.5"/></svg>'
     )
 
 
@@ -265,6 +302,7 @@ def render_map(
     no_data_label: str,
     domain: tuple[float, float] = (0.0, 100.0),
     legend_labels: Sequence[str] | None = None,
+    initiatives_legend: str | None = None,
 ) -> Markup:
     """The map figure: SVG of the outline and one labelled, linked circle per point, and a legend.
 
@@ -272,7 +310,9 @@ def render_map(
     label and href already translated/formatted; value None = no data or suppressed, drawn
     hatched with a dashed ring and no class colour). ``domain``: the indicator's range, cut into
     len(CLASS_COLOURS) equal classes; ``legend_labels``: one text per class (default "0–20", …).
-    ``title``/``description`` become the SVG's <title>/<desc>. Every text is escaped here.
+    ``title``/``description`` become the SVG's <title>/<desc>. ``initiatives_legend``: the
+    legend's words for the numbered diamond of funded initiatives (shown when any point has
+    some). Every text is escaped here.
     """
     classes = len(CLASS_COLOURS)
     labels = list(legend_labels) if legend_labels is not None else None
@@ -312,6 +352,8 @@ def render_map(
         f"<li>{_swatch('url(#map-no-data)', NO_DATA_INK, dashed=True)} "
         f"<span>{escape(no_data_label)}</span></li>"
     )
+    if initiatives_legend and any(point.initiatives for point in points):
+        items.append(f"<li>{_diamond_swatch()} <span>{escape(initiatives_legend)}</span></li>")
     legend = (
         f'<div class="map-legend" data-testid="map-legend" '
         f'style="color:{TEXT};background:{BACKGROUND}">'

@@ -11,7 +11,8 @@ from __future__ import annotations
 import enum
 import functools
 import math
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -171,14 +172,22 @@ def environments(i18n: I18n) -> dict[str, Environment]:
     return envs
 
 
-def map_svg(towns: list[dict[str, Any]], indicator: Indicator, fmt: Formats) -> Markup:
+def map_svg(
+    towns: list[dict[str, Any]],
+    indicator: Indicator,
+    fmt: Formats,
+    initiatives: Sequence[dict[str, Any]] = (),
+) -> Markup:
     """The overview's map (bot/transparency/map.py): every programme municipality's seat shaded
-    by the indicator, its figure written next to it, linked to its page."""
+    by the indicator, its figure written next to it, its funded initiatives counted in a
+    diamond, linked to its page."""
     t, lang = fmt.t, fmt.t.locale
     scale = 100.0 if indicator.kind == Kind.SHARE else 1.0
+    funded = Counter(item["municipality"] for item in initiatives)
     points = []
     for town in towns:
         value = indicator.value(town)
+        count = funded[town["slug"]]
         points.append(
             MapPoint(
                 slug=town["slug"],
@@ -186,6 +195,10 @@ def map_svg(towns: list[dict[str, Any]], indicator: Indicator, fmt: Formats) -> 
                 value=None if value is None else float(value) * scale,
                 label=fmt.figure(indicator, town),
                 href=f"/{lang}/m/{town['slug']}",
+                initiatives=count,
+                initiatives_label=str(
+                    t.ngettext("{count} funded initiative", "{count} funded initiatives", count)
+                ),
             )
         )
     present = [point.value for point in points if point.value is not None]
@@ -217,6 +230,7 @@ def map_svg(towns: list[dict[str, Any]], indicator: Indicator, fmt: Formats) -> 
         ),
         domain=(0.0, high),
         legend_labels=labels,
+        initiatives_legend=str(t.gettext("Funded civil-society initiatives (number)")),
     )
 
 
@@ -300,7 +314,10 @@ class Site:
             indicators=INDICATORS,
             indicator=indicator,
             map_svg=map_svg(
-                snapshot.data["municipalities"], indicator, Formats(t, snapshot.data["threshold"])
+                snapshot.data["municipalities"],
+                indicator,
+                Formats(t, snapshot.data["threshold"]),
+                snapshot.data["initiatives"],
             ),
             towns=snapshot.data["municipalities"],
             names={m["slug"]: m["name"] for m in snapshot.data["municipalities"]},
