@@ -839,7 +839,7 @@ class ReportCardResponse(Base):
     respondent: Mapped[str | None] = mapped_column(String(64))
     municipality_id: Mapped[int] = mapped_column(ForeignKey("authorities.id", ondelete="CASCADE"))
     age_band: Mapped[str | None] = mapped_column(String(16))
-    role: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[Role | None] = mapped_column(stored_as_value(Role, 16))
     suggestion: Mapped[str | None] = mapped_column(Text)
     submitted_on: Mapped[date]
 
