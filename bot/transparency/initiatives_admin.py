@@ -24,6 +24,7 @@ from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, close_buttons, edit_or_send, keyboard, list_label, send
 from bot.staff.services.permissions import Permission
+from bot.transparency import snapshot
 from bot.transparency.services import initiatives as service
 from db.models import GrantBand, Initiative
 
@@ -362,7 +363,8 @@ async def _save(update: Update, context: PactContext, draft: dict, _value: str) 
         note = t.gettext("Changes saved.") if changed else t.gettext("Nothing changed.")
     else:
         initiative = await service.create(session, fields, by_user_id=by, now=now)
-        note = t.gettext("Initiative saved. It appears on the public page at the next refresh.")
+        note = t.gettext("Initiative saved. It appears on the public page in a moment.")
+    snapshot.rebuild_when_committed(context.application)
     text, markup = await _card(context, initiative)
     await send(update, context, Markup("{}\n\n{}").format(note, text), markup)
     return wizard.END
@@ -631,6 +633,7 @@ async def remove_confirmed(update: Update, context: PactContext) -> None:
     if not removed:
         await stale_button(update, context)
         return
+    snapshot.rebuild_when_committed(context.application)
     await answer(update, t.gettext("Removed."))
     text, markup = await _listing(context)
     await edit_or_send(
