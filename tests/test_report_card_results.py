@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,14 +32,18 @@ from bot.reportcards.results import (
 )
 from bot.reportcards.services import results
 from bot.reportcards.services.questions import default_questions
+from bot.transparency import snapshot
 from db.engine import create_engine, create_sessionmaker
 from db.models import (
+    AgeBand,
     Authority,
     Broadcast,
+    PublicSnapshot,
     ReportCardAnswer,
     ReportCardPublication,
     ReportCardResponse,
     ReportCardRound,
+    Role,
     StaffMember,
     Topic,
     User,
@@ -89,8 +95,8 @@ async def add_response(
     response = ReportCardResponse(
         round_id=round_id,
         municipality_id=municipality_id,
-        age_band="25_34",
-        role="resident",
+        age_band=AgeBand.AGE_18_29,
+        role=Role.CITIZEN,
         suggestion=suggestion,
         submitted_on=date(2026, 11, 24),
     )
@@ -636,8 +642,31 @@ def test_the_longest_card_still_fits_on_its_page() -> None:
         assert min(heights) > 20, "the attribution sits above the bottom margin"
 
 
-async def test_a_card_taken_off_the_page_can_be_published_again(fake, database_url) -> None:
-    bot, admin = await staff_bot(fake, database_url)
+async def site_cards(bot: BotHarness) -> dict[str, list[dict[str, Any]]]:
+    """The published cards in the public site's figures, by municipality name."""
+    async with bot.app.services.sessions() as session:
+        site = await session.get(PublicSnapshot, "site")
+    assert site is not None
+    return {town["name"]: town["report_cards"] for town in site.data["municipalities"]}
+
+
+async def test_a_card_taken_off_the_page_can_be_published_again(
+    fake, database_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing and taking off rebuild the site's figures at once (the bot serves the site:
+    HEALTH_PORT is set), not at the next scheduled refresh."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot, admin = await staff_bot(fake, database_url, health_port=port)
+    rebuilt = asyncio.Event()
+    refresh = snapshot.refresh_job
+
+    async def noted(context: Any) -> None:
+        await refresh(context)
+        rebuilt.set()
+
+    monkeypatch.setattr(snapshot, "refresh_job", noted)
     try:
         round_id, shkoder, _lezhe = await seed_round(bot)
         await admin.command("/rcresults")
@@ -645,6 +674,9 @@ async def test_a_card_taken_off_the_page_can_be_published_again(fake, database_u
         await admin.press("Shkodër")
         await admin.press("📣 Publish the card")
         await admin.press("✅ Publish")
+        await asyncio.wait_for(rebuilt.wait(), timeout=10)
+        rebuilt.clear()
+        assert [card["round_id"] for card in (await site_cards(bot))["Shkodër"]] == [round_id]
         await admin.press_data(MUNICIPALITY.data(round_id, shkoder), admin.last.message_id)
         card = with_button(admin, "🗑 Remove from the public page")
         assert "This card is published." in card.text
@@ -652,6 +684,8 @@ async def test_a_card_taken_off_the_page_can_be_published_again(fake, database_u
         assert "Messages already sent stay sent" in admin.last.text
         await admin.press("🗑 Remove")
         assert "is no longer on the public page" in admin.last.text
+        await asyncio.wait_for(rebuilt.wait(), timeout=10)
+        assert (await site_cards(bot))["Shkodër"] == []
         async with bot.app.services.sessions() as session:
             assert not (await session.execute(select(ReportCardPublication))).all()
         [entry] = await staff_steps.audit_rows(bot, "report_card.unpublished")

@@ -29,6 +29,7 @@ from bot.reportcards import results_views as views
 from bot.reportcards.services import results
 from bot.staff.services import spreadsheets
 from bot.staff.services.permissions import Permission
+from bot.transparency import snapshot
 from bot.transparency.services import figures
 from db.models import Authority, ReportCardRound
 from db.repositories import audit
@@ -367,6 +368,7 @@ async def confirm_publish(update: Update, context: PactContext) -> None:
         await edit_or_send(update, context, t.gettext(REFUSALS[outcome]))
         return
     delivery.kick_when_committed(context.application)
+    snapshot.rebuild_when_committed(context.application)
     await edit_or_send(
         update,
         context,
@@ -416,6 +418,8 @@ async def confirm_unpublish(update: Update, context: PactContext) -> None:
         member.user_id,
         context.services.clock.now(),
     )
+    if removed:
+        snapshot.rebuild_when_committed(context.application)
     t = context.t
     await edit_or_send(
         update,
