@@ -17,11 +17,12 @@ browser. Without it these tests skip, except on CI (CI=true), where they fail.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -274,10 +275,28 @@ async def seed(url: str, now: datetime) -> None:
         await engine.dispose()
 
 
+async def started_with_figures(start: Callable[[], Awaitable[None]]) -> None:
+    """Start the bot and wait until its start-up job has built the site's figures (an event
+    the job sets, no sleeping); a failed build shows as the pages' 503."""
+    built = asyncio.Event()
+    refresh = snapshot.refresh_job
+
+    async def noted(context: Any) -> None:
+        try:
+            await refresh(context)
+        finally:
+            built.set()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snapshot, "refresh_job", noted)  # what start-up schedules
+        await start()
+    await asyncio.wait_for(built.wait(), timeout=30)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    """The bot in polling mode with WEB_PORT set, its site built from the seeded database, and
-    Debian's Chromium."""
+    """The bot in polling mode with WEB_PORT set on the seeded database, once its start-up job
+    has built the site's figures, and Debian's Chromium."""
     need_chromium()
     url = await migrated_database("sqlite", tmp_path_factory.mktemp("site"))
     port = free_port()
@@ -289,10 +308,9 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
         )
         await seed(url, harness.clock.now())
         app = build_application(harness.settings, clock=harness.clock)
-        await startup(app)
         runner = None
         try:
-            await snapshot.rebuild(app.services)
+            await started_with_figures(lambda: startup(app))
             runner = await start_http(app, harness.settings, port)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=str(CHROMIUM))
@@ -441,6 +459,13 @@ async def test_the_map_and_the_table_show_the_seeded_figures(site: Site, languag
             "Forumi Rinor Shkodër",
         ):
             assert organisation in initiatives
+        markers = await b.page.locator('[data-testid="map"] a[data-slug]').evaluate_all(
+            """seats => Object.fromEntries(seats
+                .filter(seat => seat.querySelector("[data-initiatives]"))
+                .map(seat => [seat.dataset.slug,
+                              seat.querySelector("[data-initiatives]").textContent.trim()]))"""
+        )
+        assert markers == {"has": "1", "kukes": "1", "shkoder": "1"}  # one initiative each
 
 
 async def cell_texts(b: Browsing, row: str) -> list[str]:
@@ -706,9 +731,8 @@ async def test_the_playground_serves_the_page_when_web_port_is_set(
     assert settings.health_port == port
     printed: list[str] = []
     ground = Playground(settings, "sq", printed.append, clock=ManualClock(NOW), files_dir=tmp_path)
-    await ground.start()
     try:
-        await snapshot.rebuild(ground.app.services)  # as the job does at start-up
+        await started_with_figures(ground.start)
         async with browsing(site) as b:
             b.base = f"http://127.0.0.1:{port}"
             await b.open("/")
