@@ -189,7 +189,6 @@ async def take(out: Path, language: str, width: int, full: bool) -> None:
             database_url=url,
             telegram_base_url=fake.base_url,
             telegram_base_file_url=fake.base_file_url,
-            health_port=port,
             webhook_listen="127.0.0.1",
             reminder_poll_seconds=0,
         )
@@ -197,6 +196,7 @@ async def take(out: Path, language: str, width: int, full: bool) -> None:
         await startup(app)
         runner = None
         try:
+            # No HEALTH_PORT in the settings, so no start-up job races this one build.
             await snapshot.rebuild(app.services)
             runner = await start_http(app, settings, port)
             async with async_playwright() as playwright:
