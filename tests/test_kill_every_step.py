@@ -1,10 +1,11 @@
 """SIGKILL at every step of every flow, then a restart: nothing confirmed is lost or doubled.
 
-People are set up in process (consent, topics, a poll and an event sent to them, a caseworker),
-then ``python -m bot run`` (started warm by tests/kill_steps.py) walks the flows: the service
-report to Send, the staff reply relayed to the reporter, the request builder to the stored
-request, a poll vote and an event RSVP. At every step it is killed with SIGKILL and started
-again, in one of two ways per test:
+People are set up in process (consent, topics, a poll, an event and a launched report-card
+round's invitation sent to them, a caseworker), then ``python -m bot run`` (started warm by
+tests/kill_steps.py) walks the flows: the service report to Send, the staff reply relayed to the
+reporter, the request builder to the stored request, a poll vote, an event RSVP and the
+report-card survey from the invitation's button to Send. At every step it is killed with SIGKILL
+and started again, in one of two ways per test:
 
 - after the reply: as soon as the fake Telegram has the step's answer;
 - in the middle of handling: with the database held from outside (tests/kill_steps.py Hold), once
@@ -12,11 +13,13 @@ again, in one of two ways per test:
   PostgreSQL: the update's transaction waiting to write the person's drafts, handlers done).
 
 After each restart: the step is answered, the stored rows (case, staff reply and its relay,
-request, vote, RSVP) exist exactly once, and the next step's answer shows the conversation
-resumed at the step after the last confirmed answer. Replies: every update is answered at least
-once; a kill after the reply may repeat that step's messages once (the reply in flight: Telegram
-took it, the kill came before its outbox row was cleared); a kill in the middle of handling
-repeats nothing (nothing leaves before the commit); an older reply is never repeated.
+request, vote, RSVP, report-card response) exist exactly once, and the next step's answer shows
+the conversation resumed at the step after the last confirmed answer (in the survey's walk
+through the services too: its place is in the draft); at the end the response holds exactly the
+answers given. Replies: every update is answered at least once; a kill after the reply may
+repeat that step's messages once (the reply in flight: Telegram took it, the kill came before
+its outbox row was cleared); a kill in the middle of handling repeats nothing (nothing leaves
+before the commit); an older reply is never repeated.
 """
 
 from __future__ import annotations
@@ -35,19 +38,43 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.jobs import send_broadcasts
+from bot.reportcards.services import rounds
 from db.engine import create_engine
-from db.models import Case, CaseEvent, EventRsvp, InboxUpdate, OutboxMessage, PollVote, RtiRequest
+from db.models import (
+    Case,
+    CaseEvent,
+    EventRsvp,
+    InboxUpdate,
+    OutboxMessage,
+    PollVote,
+    ReportCardAnswer,
+    ReportCardResponse,
+    RtiRequest,
+)
 from fakeapi import FakeTelegram
 from fakeapi.registry import ApiCall
 from tests.campaign_steps import follower
 from tests.harness import TOKEN, BotHarness, Person
 from tests.kill_steps import Hold, Launcher, environment
 from tests.rti_steps import onboard_english
+from tests.survey_steps import town_id
 
 STAFF = -100558
 ADMIN = 9103
 WORKER = 9203
 TIRANA_EVENING = time(17, 0)
+SUGGESTION = "Më shumë kosha në lagjen Parrucë"
+SURVEY_ANSWERS = {
+    ("water", "used", 1),
+    ("water", "availability", 4),
+    ("water", "reliability", 3),
+    ("water", "responsiveness", 5),
+    ("water", "resolution", 1),
+    ("water", "payment", 1),
+    ("water", "satisfaction", 4),
+    ("waste", "used", 0),
+}
+"""What Vjosa's steps answer ("Don't know" about quality stores nothing)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +118,24 @@ STEPS = (
     Step("besa", "press", "Yes", "Thank you! Your answer: Yes", stores="votes"),
     Step("driton", "press", "✅ I will attend", "May the organisers see your name", stores="rsvps"),
     Step("driton", "press", "Yes, show my name", "Your name will be on the attendance list"),
+    Step("vjosa", "press", "📋 Fill in the report card", "Service 1 of 2"),
+    Step("vjosa", "press", "Yes", "Question 1 of 7"),
+    Step("vjosa", "press", "4 – good", "Question 2 of 7"),
+    Step("vjosa", "press", "3 – fair", "Question 3 of 7"),
+    Step("vjosa", "press", "Don't know", "Question 4 of 7"),
+    Step("vjosa", "press", "5 – very good", "Question 5 of 7"),
+    Step("vjosa", "press", "Within a week", "Question 6 of 7"),
+    Step("vjosa", "press", "Yes, but I did not pay", "Question 7 of 7"),
+    Step("vjosa", "press", "4 – good", "Service 2 of 2"),
+    Step("vjosa", "press", "No", "One suggestion for the municipality"),
+    Step("vjosa", "text", SUGGESTION, "Municipality: Shkodër"),
+    Step(
+        "vjosa",
+        "press",
+        "✅ Send my answers",
+        "Thank you! Your answers are stored.",
+        stores="responses",
+    ),
 )
 RELAYED = "Which pole number is it?"
 MODES = ("after_the_reply", "in_the_middle")
@@ -113,7 +158,8 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def _set_up(fake: FakeTelegram, database_url: str) -> dict[str, Any]:
-    """In process: a caseworker, Arta with consent, Besa with a poll, Driton with an event."""
+    """In process: a caseworker, Arta with consent, Besa with a poll, Driton with an event,
+    Vjosa (following polls in Shkodër) with the invitation of a report-card round open today."""
     fake.group(chat_id=STAFF, title="PACT staff")
     bot = BotHarness(
         fake, database_url, staff_chat_id=STAFF, admin_ids=frozenset({ADMIN}),
@@ -130,6 +176,13 @@ async def _set_up(fake: FakeTelegram, database_url: str) -> dict[str, Any]:
         await onboard_english(arta)
         besa = await follower(bot, "Besa", "⬜ Polls and surveys")
         driton = await follower(bot, "Driton", "⬜ Public hearings and events", last_name="Hoxha")
+        vjosa = await follower(
+            bot,
+            "Vjosa",
+            "⬜ Polls and surveys",
+            ("Shkodër", "Municipality of Shkodër"),
+            age="18–29",
+        )
         await admin.command("/poll")
         await admin.text("A duhet bashkia të transmetojë live mbledhjet?")
         await admin.text("Should the council broadcast its meetings live?")
@@ -145,11 +198,47 @@ async def _set_up(fake: FakeTelegram, database_url: str) -> dict[str, Any]:
         await admin.press("Skip")
         await admin.press("✅ Save event")
         await admin.press("📣 Announce to subscribers now")
-        assert await send_broadcasts(bot.app) == 2
+        await _launch_round(bot)
+        assert await send_broadcasts(bot.app) == 5, "poll, invitation: Besa, Vjosa; event: Driton"
         assert besa.seen("Tap your answer") and driton.seen("Will you come?")
+        assert "📋 Fill in the report card" in vjosa.last.labels
     finally:
         await bot.stop()
-    return {"arta": arta.fake, "worker": worker.fake, "besa": besa.fake, "driton": driton.fake}
+    return {
+        "arta": arta.fake,
+        "worker": worker.fake,
+        "besa": besa.fake,
+        "driton": driton.fake,
+        "vjosa": vjosa.fake,
+    }
+
+
+async def _launch_round(bot: BotHarness) -> None:
+    """A round on water and waste in Shkodër, open from today (the bot's real clock), launched
+    as staff launch it: its salt and its invitation to "Polls and surveys" subscribers."""
+    now, tz = bot.clock.now(), bot.settings.tz
+    today = rounds.local_today(now, tz)
+    place = await town_id(bot, "Shkodër")
+    async with bot.app.services.sessions() as session, session.begin():
+        definition = rounds.Definition(
+            title_sq="Karta e qytetarëve",
+            title_en="Citizen report card",
+            services=["water", "waste"],
+            municipality_ids=[place],
+            opens_on=today,
+            closes_on=today + timedelta(days=14),
+        )
+        draft = await rounds.create(session, definition, by_user_id=None, now=now)
+        await rounds.launch(
+            session,
+            draft.id,
+            title="Karta e qytetarëve",
+            text_sq="Si funksionojnë shërbimet e bashkisë?",
+            text_en="How do the municipality's services work?",
+            by_user_id=None,
+            now=now,
+            tz=tz,
+        )
 
 
 async def _send(fake: FakeTelegram, people: dict[str, Any], step: Step) -> int:
@@ -225,6 +314,7 @@ async def _stored(engine: AsyncEngine) -> dict[str, int]:
         "requests": await _count(engine, total.select_from(RtiRequest)),
         "votes": await _count(engine, total.select_from(PollVote)),
         "rsvps": await _count(engine, total.select_from(EventRsvp)),
+        "responses": await _count(engine, total.select_from(ReportCardResponse)),
     }
 
 
@@ -439,7 +529,8 @@ async def test_sigkill_at_every_step_then_restart(
     walk = Walk(fake, engine, launcher, people, database_url, tmp_path / "bot.log")
     loop = asyncio.get_running_loop()
     began = loop.time()
-    expected = dict.fromkeys(("cases", "relays", "staff_replies", "requests", "votes", "rsvps"), 0)
+    kinds = ("cases", "relays", "staff_replies", "requests", "votes", "rsvps", "responses")
+    expected = dict.fromkeys(kinds, 0)
     await walk.start()
     try:
         for number, step in enumerate(STEPS, 1):
@@ -460,8 +551,16 @@ async def test_sigkill_at_every_step_then_restart(
         relay = (
             await connection.execute(select(OutboxMessage).where(OutboxMessage.kind == "relay"))
         ).one()
+        response = (await connection.execute(select(ReportCardResponse))).one()
+        answers = (
+            await connection.execute(
+                select(ReportCardAnswer.service, ReportCardAnswer.question, ReportCardAnswer.value)
+            )
+        ).all()
     assert rsvp.attending and rsvp.display_name == "Driton Hoxha"
     assert relay.status == "sent"
+    assert sorted(tuple(row) for row in answers) == sorted(SURVEY_ANSWERS), "each once, none lost"
+    assert response.suggestion == SUGGESTION and response.age_band == "18_29"
     print(
         f"\n{mode}: {len(STEPS)} kills and restarts in {took:.1f} s; "
         f"{len(repeated)} steps answered twice: {repeated}"
