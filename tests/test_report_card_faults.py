@@ -16,6 +16,7 @@ import json
 import logging
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -278,8 +279,8 @@ async def _first_build(site: Site) -> None:
     raise AssertionError("the snapshot job did not run at start-up")
 
 
-@pytest.fixture
-async def site(fake: FakeTelegram, outage: Outage) -> AsyncIterator[Site]:
+@asynccontextmanager
+async def _serving(fake: FakeTelegram, outage: Outage) -> AsyncIterator[Site]:
     """Serving, its first snapshot built by the start-up run of the job (12 complaints)."""
     port = _free_port()
     harness = BotHarness(
@@ -298,6 +299,13 @@ async def site(fake: FakeTelegram, outage: Outage) -> AsyncIterator[Site]:
         outage.restore()
         await runner.cleanup()
         await harness.stop()
+
+
+@pytest.fixture
+async def site(fake: FakeTelegram, outage: Outage) -> AsyncIterator[Site]:
+    """The site served (see _serving)."""
+    async with _serving(fake, outage) as served:
+        yield served
 
 
 async def test_the_site_serves_the_last_figures_while_the_database_is_away(
@@ -329,6 +337,28 @@ async def test_the_site_serves_the_last_figures_while_the_database_is_away(
     outage.restore()
     assert (await site.get("/healthz"))[0] == 200
     assert await site.get("/en/m/shkoder") == before["/en/m/shkoder"]
+
+
+async def test_in_a_partition_pages_wait_only_the_database_timeouts_then_serve_the_last_figures(
+    fake: FakeTelegram, outage: Outage
+) -> None:
+    """PostgreSQL silent (nothing refused, nothing answered): a page view waits for the pooled
+    connection's statement or a new connection's timeout, then serves the figures last read."""
+    if outage.sqlite:
+        pytest.skip("SQLite has no connection to partition (the file outage is tested above)")
+    async with _serving(fake, outage) as site:
+        path = "/en/m/shkoder"
+        before = await site.get(path)
+        assert before[0] == 200
+        await outage.cut(site.harness, stall=True)
+        loop = asyncio.get_running_loop()
+        for _ in range(2):  # first on a pooled connection, then on a new one
+            began = loop.time()
+            assert await site.get(path) == before
+            # the statement's timeout, then its connection's release timing out too: 4 s here
+            assert loop.time() - began < 2 * FAST_TIMEOUTS["db_command_timeout"] + 2
+        outage.restore()
+        assert await site.get(path) == before
 
 
 async def test_a_failed_snapshot_run_keeps_the_schedule_and_the_next_run_rebuilds(
