@@ -810,3 +810,17 @@ async def test_the_figures_are_built_at_start_up(
         assert len(stored.data["municipalities"]) == 15
     finally:
         await harness.stop()
+
+
+async def test_an_older_build_stored_late_never_replaces_a_newer_one(site: Site) -> None:
+    """store() is one upsert that keeps the newest figures: two rebuilds finishing out of order
+    (the start-up one and one after a publication) leave the later build in the row."""
+    services = site.harness.app.services
+    newer, older = START + timedelta(hours=2), START + timedelta(hours=1)
+    async with services.sessions() as session, session.begin():
+        await snapshot.store(session, newer, {"schema": "newer"})
+    async with services.sessions() as session, session.begin():
+        await snapshot.store(session, older, {"schema": "older"})
+    async with services.sessions() as session:
+        row = await session.get(PublicSnapshot, snapshot.KEY)
+        assert row is not None and (row.built_at, row.data) == (newer, {"schema": "newer"})

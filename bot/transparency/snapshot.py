@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import CallbackContext
 
@@ -40,12 +41,18 @@ class Snapshot:
 
 
 async def store(session: AsyncSession, built_at: datetime, data: dict[str, Any]) -> None:
-    """Create or replace the site's row."""
-    row = await session.get(PublicSnapshot, KEY)
-    if row is None:
-        session.add(PublicSnapshot(key=KEY, built_at=built_at, data=data))
-    else:
-        row.built_at, row.data = built_at, data
+    """Create or replace the site's row in one upsert: two rebuilds at once (the start-up one
+    and one after a publication) neither fail on the first insert nor put older figures back."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(PublicSnapshot).values(key=KEY, built_at=built_at, data=data)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[PublicSnapshot.key],
+            set_={"built_at": statement.excluded.built_at, "data": statement.excluded.data},
+            where=PublicSnapshot.built_at <= statement.excluded.built_at,
+        )
+    )
 
 
 async def rebuild(services: Services) -> datetime:
