@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from fakeapi.html import HtmlParseError, parse_html
@@ -17,10 +18,13 @@ LOCALES = ROOT / "locales"
 
 
 def _ids_in_code() -> set[str]:
-    """msgids found in bot/ now, as `scripts/update-catalogs.sh` would extract them."""
+    """msgids found in bot/ now (code and the site's templates), by babel.cfg's mapping, as
+    `scripts/update-catalogs.sh` would extract them."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT / "bot", method_map=[("**.py", "python")]
+        ROOT, method_map=method_map, options_map=options_map
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
