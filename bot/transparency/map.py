@@ -252,7 +252,8 @@ def _seat(point: MapPoint, colour: str | None) -> str:
     return (
         f'<a href="{escape(point.href)}" data-slug="{escape(point.slug)}">'
         f"<title>{escape(tooltip)}</title>{circle}"
-        f"{_diamond(point.initiatives, x, y)}{_label(point, x, y)}</a>"
+        f"{_diamond(point.initiatives, x, y, LABEL_SIDE.get(point.slug, 'right'))}"
+        f"{_label(point, x, y)}</a>"
     )
 
 
@@ -261,11 +262,22 @@ def _diamond_shape(cx: float, cy: float, half: float) -> str:
     return f"{cx:g},{cy - half:g} {cx + half:g},{cy:g} {cx:g},{cy + half:g} {cx - half:g},{cy:g}"
 
 
-def _diamond(count: int, x: float, y: float) -> str:
-    """The numbered diamond of a seat's funded initiatives, at its upper right; none for 0."""
+DIAMOND_OFFSET = {
+    "right": (-RADIUS, -RADIUS),
+    "left": (RADIUS, -RADIUS),
+    "above": (RADIUS, RADIUS),
+    "below": (RADIUS, -RADIUS),
+}
+"""Where a seat's diamond sits, by the side its label is on: never on the label."""
+
+
+def _diamond(count: int, x: float, y: float, side: str) -> str:
+    """The numbered diamond of a seat's funded initiatives, on the side away from its label
+    (bot/transparency/map.py LABEL_SIDE); none for 0."""
     if count <= 0:
         return ""
-    cx, cy = round(x + RADIUS, 1), round(y - RADIUS, 1)
+    dx, dy = DIAMOND_OFFSET[side]
+    cx, cy = round(x + dx, 1), round(y + dy, 1)
     return (
         f'<g class="map-initiatives" data-initiatives="{count}">'
         f'<polygon points="{_diamond_shape(cx, cy, 9)}" fill="{INITIATIVE_FILL}" '

@@ -208,10 +208,19 @@ def map_svg(
         high = float(max(5, math.ceil(max(present, default=0) / 5) * 5))
     step = high / len(CLASS_COLOURS)
     unit = "%" if indicator.kind == Kind.SHARE else ""
-    labels = [
-        f"{t.number(round(step * i, 1))}–{t.number(round(step * (i + 1), 1))}{unit}"
-        for i in range(len(CLASS_COLOURS))
-    ]
+    if indicator.kind == Kind.COUNT:  # whole numbers: classes that do not share an edge
+        labels = [
+            f"{t.number(math.ceil(step * i))}–{t.number(math.ceil(step * (i + 1)) - 1)}"
+            for i in range(len(CLASS_COLOURS) - 1)
+        ]
+        labels.append(
+            f"{t.number(math.ceil(step * (len(CLASS_COLOURS) - 1)))}–{t.number(int(high))}"
+        )
+    else:
+        labels = [
+            f"{t.number(round(step * i, 1))}–{t.number(round(step * (i + 1), 1))}{unit}"
+            for i in range(len(CLASS_COLOURS))
+        ]
     label = str(t.gettext(indicator.label))
     return render_map(
         points,
