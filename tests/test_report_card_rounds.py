@@ -306,6 +306,11 @@ async def test_early_close_cancels_the_waiting_invitation_and_a_draft_is_deleted
         assert "Close “Raundi i parë” now?" in admin.last.text
         await admin.press("⬅️ Back")
         assert "🔒 Close now…" in admin.last.labels
+        assert "https://t.me/pact_test_bot?start=crc_1" in admin.last.text, "the survey's link"
+        await admin.press("📊 Results")
+        assert admin.seen("Respondents by municipality")
+        await admin.command("reportcards")
+        await admin.press("#1 Raundi i parë")
         await admin.press("🔒 Close now…")
         await admin.press("🔒 Close now")
         assert "🔒 Closed." in admin.last.text and "🔒 Closed 23 November 2026" in admin.last.text

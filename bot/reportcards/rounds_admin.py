@@ -25,7 +25,9 @@ from bot.kit import wizard
 from bot.kit.answers import stale_button
 from bot.kit.codec import ButtonCodec
 from bot.kit.ui import Button, answer, close_buttons, edit_or_send, keyboard, rows_of, send
+from bot.reportcards import links
 from bot.reportcards import rounds_views as views
+from bot.reportcards.results import RESULTS
 from bot.reportcards.services import rounds
 from bot.staff.services.permissions import Permission
 from db.models import ReportCardRound
@@ -816,10 +818,17 @@ async def _card(context: PactContext, round_: ReportCardRound) -> tuple[str, Inl
     session = context.scope.session
     today = _today(context)
     names, every = await _names(context, round_.municipality_ids)
-    text = views.card_text(
-        t, round_, today, await rounds.responses(session, round_.id), names, every
-    )
     state = rounds.status(round_, today)
+    username = context.bot.username if round_.launched_at is not None else None
+    text = views.card_text(
+        t,
+        round_,
+        today,
+        await rounds.responses(session, round_.id),
+        names,
+        every,
+        survey_link=links.deep_link(username, round_.id) if username else None,
+    )
     rows: list[list[Button]] = []
     if state == rounds.Status.DRAFT:
         rows += [
@@ -829,6 +838,8 @@ async def _card(context: PactContext, round_: ReportCardRound) -> tuple[str, Inl
         ]
     elif state in (rounds.Status.SCHEDULED, rounds.Status.OPEN, rounds.Status.ENDED):
         rows.append([(t.gettext("🔒 Close now…"), CLOSE.data(round_.id))])
+    if round_.launched_at is not None:
+        rows.append([(t.gettext("📊 Results"), RESULTS.data(round_.id))])
     rows.append([(t.gettext("⬅️ All rounds"), LIST)])
     return text, keyboard(*rows)
 

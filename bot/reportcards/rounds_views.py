@@ -90,8 +90,10 @@ def card_text(
     responses: int,
     municipality_names: Sequence[str],
     every_municipality: bool,
+    survey_link: str | None = None,
 ) -> Markup:
-    """One round for staff: everything it was defined with and where it stands."""
+    """One round for staff: everything it was defined with and where it stands, and once
+    launched, the link that opens its survey from any message."""
     places = (
         t.gettext("all {count} programme municipalities", count=len(municipality_names))
         if every_municipality
@@ -121,6 +123,8 @@ def card_text(
         ),
         t.ngettext("{count} response", "{count} responses", responses),
     ]
+    if survey_link:
+        lines.append(t.gettext("Link to the survey, for any message: {link}", link=survey_link))
     return join_lines(lines)
 
 
