@@ -63,23 +63,6 @@ NAMED = ButtonCodec("ev:nm:", int, ("1", "0"))
 """After saying yes: whether the name may appear on the attendance list ("1") or not ("0")."""
 
 
-def _typed(limit: int, key: str) -> wizard.TextHandler:
-    """A text answer of at most `limit` characters, stored under `key`."""
-
-    async def typed(update: Update, context: PactContext, draft: dict, text: str) -> wizard.Move:
-        t = context.t
-        if not text:
-            return wizard.retry(t.gettext("Please type your answer as text."))
-        if len(text) > limit:
-            return wizard.retry(
-                t.gettext("That is longer than {limit} characters. Please shorten it.", limit=limit)
-            )
-        draft[key] = text
-        return wizard.NEXT
-
-    return typed
-
-
 async def _ask_title(context: PactContext, draft: dict) -> wizard.Question:
     """The title."""
     return wizard.Question(
@@ -271,7 +254,7 @@ WIZARD = wizard.Wizard(
         wizard.Step(
             TITLE,
             _ask_title,
-            (wizard.OnText(_typed(events.MAX_TITLE, "title")),),
+            (wizard.OnText(wizard.text_answer(events.MAX_TITLE, "title")),),
             keys=("title",),
             label="title (up to 200 characters)",
         ),
@@ -290,7 +273,7 @@ WIZARD = wizard.Wizard(
         wizard.Step(
             PLACE,
             _ask_place,
-            (wizard.OnText(_typed(events.MAX_PLACE, "place")),),
+            (wizard.OnText(wizard.text_answer(events.MAX_PLACE, "place")),),
             keys=("place",),
             label="place",
         ),
@@ -304,7 +287,7 @@ WIZARD = wizard.Wizard(
         wizard.Step(
             DESCRIPTION,
             _ask_description,
-            (wizard.OnText(_typed(events.MAX_DESCRIPTION, "description")),),
+            (wizard.OnText(wizard.text_answer(events.MAX_DESCRIPTION, "description")),),
             keys=("description",),
             optional=True,
             label="description",

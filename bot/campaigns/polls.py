@@ -65,26 +65,6 @@ async def ask_question_sq(context: PactContext, draft: dict) -> wizard.Question:
     )
 
 
-def _question(key: str) -> wizard.TextHandler:
-    """Store a question under `key`; empty or over the limit is refused."""
-
-    async def typed(update: Update, context: PactContext, draft: dict, text: str) -> wizard.Move:
-        t = context.t
-        if not text:
-            return wizard.retry(t.gettext("Please type your answer as text."))
-        if len(text) > polls.MAX_QUESTION:
-            return wizard.retry(
-                t.gettext(
-                    "That is longer than {limit} characters. Please shorten it.",
-                    limit=polls.MAX_QUESTION,
-                )
-            )
-        draft[key] = text
-        return wizard.NEXT
-
-    return typed
-
-
 async def ask_question_en(context: PactContext, draft: dict) -> wizard.Question:
     """The English question; English readers see the Albanian one when it is skipped."""
     return wizard.Question(context.t.gettext("Now the question in English, or skip."))
@@ -218,14 +198,14 @@ WIZARD = wizard.Wizard(
         wizard.Step(
             "poll.question_sq",
             ask_question_sq,
-            (wizard.OnText(_question("sq")),),
+            (wizard.OnText(wizard.text_answer(polls.MAX_QUESTION, "sq")),),
             keys=("sq",),
             label=f"Albanian question (at most {polls.MAX_QUESTION} characters)",
         ),
         wizard.Step(
             "poll.question_en",
             ask_question_en,
-            (wizard.OnText(_question("en")),),
+            (wizard.OnText(wizard.text_answer(polls.MAX_QUESTION, "en")),),
             keys=("en",),
             optional=True,
             label="English question or Skip",

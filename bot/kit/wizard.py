@@ -158,6 +158,24 @@ MessageHandlerFn = Callable[[Update, PactContext, dict, Message], Awaitable[Move
 """A photo, document, voice note, location...: update, context, draft, the message."""
 
 
+def text_answer(limit: int, key: str) -> TextHandler:
+    """Typed text of at most `limit` characters stored under `key`; empty or too long is asked
+    again with a translated reason."""
+
+    async def typed(update: Update, context: PactContext, draft: dict, text: str) -> Move:
+        t = context.t
+        if not text:
+            return retry(t.gettext("Please type your answer as text."))
+        if len(text) > limit:
+            return retry(
+                t.gettext("That is longer than {limit} characters. Please shorten it.", limit=limit)
+            )
+        draft[key] = text
+        return NEXT
+
+    return typed
+
+
 @dataclass(frozen=True)
 class OnButton:
     """Buttons whose data is "<wizard prefix><key>" (exact) or starts with it (`exact=False`).

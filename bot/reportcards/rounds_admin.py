@@ -74,26 +74,6 @@ async def ask_title_sq(context: PactContext, draft: dict) -> wizard.Question:
     return wizard.Question(t.gettext("<b>New report-card round.</b>") + "\n" + ask)
 
 
-def _title(key: str) -> wizard.TextHandler:
-    """Store a title under `key`; empty or too long is refused."""
-
-    async def typed(update: Update, context: PactContext, draft: dict, text: str) -> wizard.Move:
-        t = context.t
-        if not text:
-            return wizard.retry(t.gettext("Please type your answer as text."))
-        if len(text) > rounds.MAX_TITLE:
-            return wizard.retry(
-                t.gettext(
-                    "That is longer than {limit} characters. Please shorten it.",
-                    limit=rounds.MAX_TITLE,
-                )
-            )
-        draft[key] = text
-        return wizard.NEXT
-
-    return typed
-
-
 async def ask_title_en(context: PactContext, draft: dict) -> wizard.Question:
     """The English title, or Skip (English readers then see the Albanian one)."""
     return wizard.Question(context.t.gettext("Now the title in English, or skip."))
@@ -416,14 +396,14 @@ WIZARD = wizard.Wizard(
         wizard.Step(
             "round.title_sq",
             ask_title_sq,
-            (wizard.OnText(_title("title_sq")),),
+            (wizard.OnText(wizard.text_answer(rounds.MAX_TITLE, "title_sq")),),
             keys=("title_sq",),
             label=f"Albanian title (at most {rounds.MAX_TITLE} characters)",
         ),
         wizard.Step(
             "round.title_en",
             ask_title_en,
-            (wizard.OnText(_title("title_en")),),
+            (wizard.OnText(wizard.text_answer(rounds.MAX_TITLE, "title_en")),),
             keys=("title_en",),
             optional=True,
             label="English title or Skip",

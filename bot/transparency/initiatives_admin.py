@@ -84,23 +84,6 @@ async def _round(update: Update, context: PactContext, draft: dict, raw: str) ->
     return wizard.NEXT
 
 
-def _typed(limit: int, key: str) -> wizard.TextHandler:
-    """A text answer of at most `limit` characters, stored under `key`."""
-
-    async def typed(update: Update, context: PactContext, draft: dict, text: str) -> wizard.Move:
-        t = context.t
-        if not text:
-            return wizard.retry(t.gettext("Please type your answer as text."))
-        if len(text) > limit:
-            return wizard.retry(
-                t.gettext("That is longer than {limit} characters. Please shorten it.", limit=limit)
-            )
-        draft[key] = text
-        return wizard.NEXT
-
-    return typed
-
-
 async def _ask_organisation(context: PactContext, draft: dict) -> wizard.Question:
     """The organisation's name."""
     return wizard.Question(
@@ -389,7 +372,7 @@ WIZARD = wizard.Wizard(
         wizard.Step(
             ORGANISATION,
             _ask_organisation,
-            (wizard.OnText(_typed(service.MAX_ORGANISATION, "organisation")),),
+            (wizard.OnText(wizard.text_answer(service.MAX_ORGANISATION, "organisation")),),
             keys=("organisation",),
             label="organisation (up to 200 characters)",
         ),
@@ -407,7 +390,7 @@ WIZARD = wizard.Wizard(
         wizard.Step(
             TOPIC,
             _ask_topic,
-            (wizard.OnText(_typed(service.MAX_TOPIC, "topic")),),
+            (wizard.OnText(wizard.text_answer(service.MAX_TOPIC, "topic")),),
             keys=("topic",),
             label="topic (up to 300 characters)",
         ),
