@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from telegram import Update
+
 from bot.core.application import PactContext
 from bot.core.i18n import Translator
+from bot.kit import wizard
 from bot.kit.ui import Button, rows_of
 from bot.rti import views as rti_views
 from bot.rti.services import directory
@@ -65,3 +68,24 @@ def results_header(t: Translator, text: str, found: list[Authority]) -> str:
     if any(fold(name).strip() == typed for name in names):
         return t.gettext("Here is what I found:")
     return t.gettext("Did you mean:")
+
+
+def municipality_screen(pick_prefix: str) -> wizard.Screen:
+    """A wizard step's sub-screen of one region's municipalities, each button `pick_prefix` and
+    its id; Back returns to the regions (open it with `open_region`)."""
+
+    async def render(context: PactContext, draft: dict, region: str) -> wizard.Question:
+        t = context.t
+        found = await in_region(context, region)
+        return wizard.Question(
+            t.gettext("Choose the municipality:"), choice_rows(t, found, pick_prefix)
+        )
+
+    return wizard.Screen("region", render, "a region's municipalities")
+
+
+async def open_region(
+    update: Update, context: PactContext, draft: dict, region: str
+) -> wizard.Move:
+    """A region pressed: its municipalities as the step's sub-screen."""
+    return wizard.show("region", region)

@@ -101,20 +101,6 @@ async def _ask_town(context: PactContext, draft: dict) -> wizard.Question:
     )
 
 
-async def _region_screen(context: PactContext, draft: dict, region: str) -> wizard.Question:
-    """A region's programme municipalities."""
-    t = context.t
-    found = await pickers.in_region(context, region)
-    return wizard.Question(
-        t.gettext("Choose the municipality:"), pickers.choice_rows(t, found, PREFIX + PICK)
-    )
-
-
-async def _region(update: Update, context: PactContext, draft: dict, region: str) -> wizard.Move:
-    """A region: its municipalities, with Back to the regions."""
-    return wizard.show("region", region)
-
-
 async def _town(update: Update, context: PactContext, draft: dict, raw: str) -> wizard.Move:
     """A programme municipality, re-checked in the database."""
     t = context.t
@@ -380,11 +366,11 @@ WIZARD = wizard.Wizard(
             TOWN,
             _ask_town,
             (
-                wizard.OnButton(REGION, _region, exact=False),
+                wizard.OnButton(REGION, pickers.open_region, exact=False),
                 wizard.OnButton(PICK, _town, exact=False, answer=False),
             ),
             keys=("town",),
-            screens=(wizard.Screen("region", _region_screen, "a region's municipalities"),),
+            screens=(pickers.municipality_screen(PREFIX + PICK),),
             label="a programme municipality",
         ),
         wizard.Step(
